@@ -1,0 +1,239 @@
+//! What the token endpoint knows of a client (an "app" in the product's words), and the rules
+//! that keep an app's settings consistent.
+
+use crate::scope::Scope;
+use crate::secret::StoredSecret;
+use std::fmt;
+use std::str::FromStr;
+
+/// The kind of application. `m2m` and `web` are confidential clients (they hold a secret);
+/// `spa` and `native` are public clients and can never use the client credentials grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientType {
+    /// A machine-to-machine service.
+    M2m,
+    /// A server-side web application.
+    Web,
+    /// A single-page application (public client).
+    Spa,
+    /// A native or mobile application (public client).
+    Native,
+}
+
+impl ClientType {
+    /// All types, in the order the CLI documents them.
+    pub const ALL: [ClientType; 4] =
+        [ClientType::M2m, ClientType::Web, ClientType::Spa, ClientType::Native];
+
+    /// The product name of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::M2m => "m2m",
+            ClientType::Web => "web",
+            ClientType::Spa => "spa",
+            ClientType::Native => "native",
+        }
+    }
+
+    /// RFC 6749 §2.1: confidential clients can keep a secret; public ones cannot.
+    pub fn is_confidential(self) -> bool {
+        matches!(self, ClientType::M2m | ClientType::Web)
+    }
+
+    /// The grant types an app of this type gets when none are given.
+    pub fn default_grant_types(self) -> Vec<GrantType> {
+        match self {
+            ClientType::M2m => vec![GrantType::ClientCredentials],
+            ClientType::Web => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            ClientType::Spa | ClientType::Native => vec![GrantType::AuthorizationCode],
+        }
+    }
+}
+
+impl fmt::Display for ClientType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = ClientConfigError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ClientType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| ClientConfigError::UnknownType(text.to_owned()))
+    }
+}
+
+/// An OAuth grant type an app may be allowed. Only `client_credentials` is served today; the
+/// others are recorded so that apps can be configured ahead of the endpoints that use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+    /// RFC 8628.
+    DeviceCode,
+}
+
+impl GrantType {
+    /// All known grant types.
+    pub const ALL: [GrantType; 4] = [
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::DeviceCode,
+    ];
+
+    /// The registered name of the grant type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = ClientConfigError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        GrantType::ALL
+            .into_iter()
+            .find(|grant| grant.as_str() == text)
+            .ok_or_else(|| ClientConfigError::UnknownGrantType(text.to_owned()))
+    }
+}
+
+/// Why a set of app settings is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientConfigError {
+    /// Not one of m2m, web, spa, native.
+    #[error("unknown app type {0:?}: use one of m2m, web, spa, native")]
+    UnknownType(String),
+    /// Not a known grant type.
+    #[error(
+        "unknown grant type {0:?}: use client_credentials, authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:device_code"
+    )]
+    UnknownGrantType(String),
+    /// A public client asked for client_credentials.
+    #[error("a {0} app is a public client and cannot use client_credentials: use --type m2m or web")]
+    PublicClientCredentials(ClientType),
+    /// A default scope that is not an allowed scope.
+    #[error("default scope {0:?} is not one of the app's scopes: add it with --scope")]
+    DefaultNotAllowed(String),
+    /// A token lifetime outside the accepted range.
+    #[error("token TTL must be between {min} and {max} seconds", min = MIN_TOKEN_TTL, max = MAX_TOKEN_TTL)]
+    TokenTtl,
+}
+
+/// Shortest accepted token lifetime, in seconds.
+pub const MIN_TOKEN_TTL: u32 = 1;
+/// Longest accepted token lifetime, in seconds (one day).
+pub const MAX_TOKEN_TTL: u32 = 86_400;
+/// Token lifetime when none is given, as in the seed document.
+pub const DEFAULT_TOKEN_TTL: u32 = 300;
+
+/// Checks that an app's settings agree with each other.
+pub fn validate_settings(
+    client_type: ClientType,
+    grant_types: &[GrantType],
+    scopes: &[Scope],
+    default_scopes: &[Scope],
+    token_ttl: u32,
+) -> Result<(), ClientConfigError> {
+    if !client_type.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(ClientConfigError::PublicClientCredentials(client_type));
+    }
+    if let Some(extra) = default_scopes.iter().find(|scope| !scopes.contains(scope)) {
+        return Err(ClientConfigError::DefaultNotAllowed(extra.to_string()));
+    }
+    if !(MIN_TOKEN_TTL..=MAX_TOKEN_TTL).contains(&token_ttl) {
+        return Err(ClientConfigError::TokenTtl);
+    }
+    Ok(())
+}
+
+/// A client as the token endpoint sees it: everything needed to authenticate it and decide its
+/// token, held in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The client id.
+    pub client_id: String,
+    /// The app type.
+    pub client_type: ClientType,
+    /// Disabled clients are refused as `invalid_client`.
+    pub enabled: bool,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may be granted.
+    pub scopes: Vec<Scope>,
+    /// Scopes granted when the request names none.
+    pub default_scopes: Vec<Scope>,
+    /// Token lifetime in seconds.
+    pub token_ttl: u32,
+    /// Hashes of the secrets currently accepted (more than one during a rotation grace period).
+    pub secrets: Vec<StoredSecret>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(list: &[&str]) -> Vec<Scope> {
+        list.iter().map(|s| Scope::parse(s).unwrap()).collect()
+    }
+
+    #[test]
+    fn m2m_defaults_to_client_credentials_and_web_does_not() {
+        assert_eq!(ClientType::M2m.default_grant_types(), vec![GrantType::ClientCredentials]);
+        assert!(!ClientType::Web.default_grant_types().contains(&GrantType::ClientCredentials));
+    }
+
+    #[test]
+    fn public_clients_cannot_have_client_credentials() {
+        for kind in [ClientType::Spa, ClientType::Native] {
+            let got = validate_settings(kind, &[GrantType::ClientCredentials], &[], &[], 300);
+            assert_eq!(got, Err(ClientConfigError::PublicClientCredentials(kind)));
+        }
+        assert!(validate_settings(ClientType::Web, &[GrantType::ClientCredentials], &[], &[], 300).is_ok());
+    }
+
+    #[test]
+    fn default_scopes_must_be_allowed() {
+        let got = validate_settings(ClientType::M2m, &[], &scopes(&["a"]), &scopes(&["b"]), 300);
+        assert_eq!(got, Err(ClientConfigError::DefaultNotAllowed("b".into())));
+    }
+
+    #[test]
+    fn ttl_must_be_in_range() {
+        assert_eq!(validate_settings(ClientType::M2m, &[], &[], &[], 0), Err(ClientConfigError::TokenTtl));
+        assert_eq!(
+            validate_settings(ClientType::M2m, &[], &[], &[], MAX_TOKEN_TTL + 1),
+            Err(ClientConfigError::TokenTtl)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for kind in ClientType::ALL {
+            assert_eq!(kind.as_str().parse::<ClientType>(), Ok(kind));
+        }
+        for grant in GrantType::ALL {
+            assert_eq!(grant.as_str().parse::<GrantType>(), Ok(grant));
+        }
+        assert!("password".parse::<GrantType>().is_err());
+        assert!("daemon".parse::<ClientType>().is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! Client authentication at the token endpoint: `client_secret_basic` and `client_secret_post`
+//! (RFC 6749 §2.3.1), and the constant-time secret check.
+
+use crate::client::Client;
+use crate::error::TokenError;
+use crate::secret::{ClientSecret, SecretHash};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// How the client presented its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// Only a `client_id`, no secret: enough to identify a public client, never to authenticate.
+    None,
+}
+
+impl AuthMethod {
+    /// The registered name (RFC 8414 `token_endpoint_auth_methods_supported`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// The client authentication methods the token endpoint accepts, for discovery.
+pub const SUPPORTED_AUTH_METHODS: [AuthMethod; 2] =
+    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
+
+/// Who the client says it is, and how it proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// The claimed client id.
+    pub client_id: String,
+    /// The presented secret, if any.
+    pub secret: Option<ClientSecret>,
+    /// How the credentials arrived.
+    pub method: AuthMethod,
+}
+
+impl ClientCredentials {
+    /// The error for a failed authentication with these credentials.
+    pub fn rejected(&self) -> TokenError {
+        TokenError::InvalidClient { basic: self.method == AuthMethod::ClientSecretBasic }
+    }
+}
+
+/// Reads an `Authorization` header. `Ok(None)` when there is none or it uses another scheme
+/// (a Bearer token, say), which the token endpoint ignores.
+pub fn parse_basic(authorization: Option<&str>) -> Result<Option<(String, ClientSecret)>, TokenError> {
+    let Some(value) = authorization else { return Ok(None) };
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = TokenError::InvalidClient { basic: true };
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed)?;
+    let (id, secret) = decoded.split_once(':').ok_or(malformed)?;
+    // RFC 6749 §2.3.1: both parts are encoded with application/x-www-form-urlencoded first.
+    let id = form_decode(id).ok_or(malformed)?;
+    let secret = form_decode(secret).ok_or(malformed)?;
+    if id.is_empty() {
+        return Err(malformed);
+    }
+    Ok(Some((id, ClientSecret::new(secret))))
+}
+
+fn form_decode(text: &str) -> Option<String> {
+    let plus_as_space = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
+}
+
+/// A hash no secret matches, compared against when the client is unknown so that an unknown
+/// client id costs the same work as a wrong secret (no client enumeration by timing).
+fn decoy_hash() -> SecretHash {
+    SecretHash::from_bytes(&[0x5a; 32]).expect("32 bytes is a SHA-256 digest")
+}
+
+/// Authenticates a confidential client. `client` is the entry found for the claimed id, if any.
+///
+/// Every path hashes the presented secret once and compares it, in constant time, against every
+/// stored hash (or the decoy), so unknown, disabled and wrong-secret clients take the same time.
+pub fn authenticate<'c>(
+    client: Option<&'c Client>,
+    credentials: &ClientCredentials,
+    now: i64,
+) -> Result<&'c Client, TokenError> {
+    let presented = credentials.secret.as_ref().map(ClientSecret::hash);
+    let candidate = presented.unwrap_or_else(|| SecretHash::of(""));
+    let mut matched = false;
+    match client {
+        Some(client) => {
+            for stored in &client.secrets {
+                // Evaluate every comparison; `&` keeps the loop free of an early exit.
+                matched |= stored.hash.matches(&candidate) & stored.is_live(now);
+            }
+        }
+        None => {
+            let _ = decoy_hash().matches(&candidate);
+        }
+    }
+    match client {
+        Some(client) if matched && presented.is_some() && client.enabled => Ok(client),
+        _ => Err(credentials.rejected()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientType, GrantType};
+    use crate::secret::StoredSecret;
+
+    fn basic(id_and_secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(id_and_secret))
+    }
+
+    fn client(secret: &str) -> Client {
+        Client {
+            client_id: "app".into(),
+            client_type: ClientType::M2m,
+            enabled: true,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![],
+            default_scopes: vec![],
+            token_ttl: 300,
+            secrets: vec![StoredSecret { hash: SecretHash::of(secret), expires_at: None }],
+        }
+    }
+
+    fn post(id: &str, secret: Option<&str>) -> ClientCredentials {
+        ClientCredentials {
+            client_id: id.into(),
+            secret: secret.map(ClientSecret::new),
+            method: AuthMethod::ClientSecretPost,
+        }
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let (id, secret) = parse_basic(Some(&basic("my%20app:p%2Bw+d%3A%25"))).unwrap().unwrap();
+        assert_eq!(id, "my app");
+        assert_eq!(secret.expose(), "p+w d:%");
+    }
+
+    #[test]
+    fn basic_scheme_is_case_insensitive() {
+        let header = basic("a:b").replacen("Basic", "bAsIc", 1);
+        assert!(parse_basic(Some(&header)).unwrap().is_some());
+    }
+
+    #[test]
+    fn other_schemes_are_ignored() {
+        assert_eq!(parse_basic(Some("Bearer abc")).unwrap(), None);
+        assert_eq!(parse_basic(None).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_basic_is_invalid_client_with_challenge() {
+        let expected = Err(TokenError::InvalidClient { basic: true });
+        assert_eq!(parse_basic(Some("Basic !!!")), expected);
+        assert_eq!(parse_basic(Some(&basic("no-colon"))), expected);
+        assert_eq!(parse_basic(Some(&basic(":secret"))), expected);
+        assert_eq!(parse_basic(Some(&basic("a:%ff"))), expected);
+    }
+
+    #[test]
+    fn right_secret_authenticates() {
+        let app = client("s");
+        assert!(authenticate(Some(&app), &post("app", Some("s")), 0).is_ok());
+    }
+
+    #[test]
+    fn wrong_secret_missing_secret_and_unknown_client_are_invalid_client() {
+        let app = client("s");
+        let invalid = Err(TokenError::InvalidClient { basic: false });
+        assert_eq!(authenticate(Some(&app), &post("app", Some("x")), 0), invalid);
+        assert_eq!(authenticate(Some(&app), &post("app", None), 0), invalid);
+        assert_eq!(authenticate(None, &post("nobody", Some("s")), 0), invalid);
+    }
+
+    #[test]
+    fn disabled_client_is_invalid_client_even_with_right_secret() {
+        let app = Client { enabled: false, ..client("s") };
+        assert!(authenticate(Some(&app), &post("app", Some("s")), 0).is_err());
+    }
+
+    #[test]
+    fn expired_grace_secret_is_refused_and_live_one_accepted() {
+        let mut app = client("new");
+        app.secrets.push(StoredSecret { hash: SecretHash::of("old"), expires_at: Some(100) });
+        assert!(authenticate(Some(&app), &post("app", Some("old")), 99).is_ok());
+        assert!(authenticate(Some(&app), &post("app", Some("old")), 100).is_err());
+        assert!(authenticate(Some(&app), &post("app", Some("new")), 100).is_ok());
+    }
+
+    #[test]
+    fn basic_failure_carries_the_challenge_flag() {
+        let app = client("s");
+        let credentials = ClientCredentials { method: AuthMethod::ClientSecretBasic, ..post("app", Some("x")) };
+        assert_eq!(
+            authenticate(Some(&app), &credentials, 0),
+            Err(TokenError::InvalidClient { basic: true })
+        );
+    }
+}

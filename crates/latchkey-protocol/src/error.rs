@@ -1,0 +1,117 @@
+//! Token endpoint errors as values: one variant per RFC 6749 §5.2 error code, and their wire form.
+//!
+//! Descriptions are static strings chosen here; nothing a client sent (and so no secret) is ever
+//! echoed back in an error.
+
+/// An error answered by the token endpoint (RFC 6749 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// RFC 6749 §5.2 `invalid_request`: a missing or repeated parameter, a wrong content type,
+    /// or more than one client authentication method.
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    /// RFC 6749 §5.2 `invalid_client`: unknown, disabled or deleted client, wrong secret, or no
+    /// client authentication. `basic` records whether the client used HTTP Basic, which makes
+    /// the answer carry `WWW-Authenticate`.
+    #[error("invalid_client")]
+    InvalidClient {
+        /// The client tried HTTP Basic authentication.
+        basic: bool,
+    },
+    /// RFC 6749 §5.2 `unauthorized_client`: the client may not use this grant type.
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(&'static str),
+    /// RFC 6749 §5.2 `invalid_scope`: a malformed scope or one beyond the client's permissions.
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    /// RFC 6749 §5.2 `unsupported_grant_type`.
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    /// RFC 9110 §15.5.14: the request body is larger than the server accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// RFC 9110 §15.5.6: the endpoint only answers POST.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+impl TokenError {
+    /// The `error` code on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidRequest(_)
+            | TokenError::PayloadTooLarge
+            | TokenError::MethodNotAllowed => "invalid_request",
+            TokenError::InvalidClient { .. } => "invalid_client",
+            TokenError::UnauthorizedClient(_) => "unauthorized_client",
+            TokenError::InvalidScope(_) => "invalid_scope",
+            TokenError::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            TokenError::InvalidClient { .. } => 401,
+            TokenError::PayloadTooLarge => 413,
+            TokenError::MethodNotAllowed => 405,
+            _ => 400,
+        }
+    }
+
+    /// The `error_description`, if any. `invalid_client` has none, as in the seed document: the
+    /// answer must not tell an unknown client from a wrong secret.
+    pub fn description(&self) -> Option<&'static str> {
+        match self {
+            TokenError::InvalidRequest(text)
+            | TokenError::UnauthorizedClient(text)
+            | TokenError::InvalidScope(text) => Some(text),
+            TokenError::InvalidClient { .. } => None,
+            TokenError::UnsupportedGrantType => Some("only grant_type=client_credentials is supported"),
+            TokenError::PayloadTooLarge => Some("request body is larger than 64 KiB"),
+            TokenError::MethodNotAllowed => Some("this endpoint only accepts POST"),
+        }
+    }
+
+    /// RFC 6749 §5.2: a 401 after HTTP Basic must carry `WWW-Authenticate` for that scheme.
+    pub fn www_authenticate(&self) -> bool {
+        matches!(self, TokenError::InvalidClient { basic: true })
+    }
+
+    /// The JSON body of the error.
+    pub fn to_wire(&self) -> crate::wire::ErrorResponse {
+        crate::wire::ErrorResponse {
+            error: self.code().to_owned(),
+            error_description: self.description().map(str::to_owned),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenError;
+
+    fn check(error: TokenError, code: &str, status: u16, www_authenticate: bool) {
+        assert_eq!(error.code(), code, "{error:?}");
+        assert_eq!(error.status(), status, "{error:?}");
+        assert_eq!(error.www_authenticate(), www_authenticate, "{error:?}");
+    }
+
+    #[test]
+    fn every_error_maps_to_its_rfc_code_and_status() {
+        check(TokenError::InvalidRequest("x"), "invalid_request", 400, false);
+        check(TokenError::InvalidClient { basic: false }, "invalid_client", 401, false);
+        check(TokenError::InvalidClient { basic: true }, "invalid_client", 401, true);
+        check(TokenError::UnauthorizedClient("x"), "unauthorized_client", 400, false);
+        check(TokenError::InvalidScope("x"), "invalid_scope", 400, false);
+        check(TokenError::UnsupportedGrantType, "unsupported_grant_type", 400, false);
+        check(TokenError::PayloadTooLarge, "invalid_request", 413, false);
+        check(TokenError::MethodNotAllowed, "invalid_request", 405, false);
+    }
+
+    #[test]
+    fn invalid_client_has_no_description() {
+        let wire = TokenError::InvalidClient { basic: true }.to_wire();
+        assert_eq!(serde_json::to_string(&wire).unwrap(), r#"{"error":"invalid_client"}"#);
+    }
+}

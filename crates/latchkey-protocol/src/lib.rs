@@ -1,0 +1,22 @@
+//! The OAuth 2.0 protocol core of latchkey: request parsing, client authentication, scope
+//! decisions, access token claims, wire types and error mapping.
+//!
+//! This crate does no IO. It reads no clock, no random source, no environment and no socket:
+//! the current time and any random value (a `jti`) come in as parameters, so every rule here is
+//! checked by plain unit tests. The HTTP layer gathers inputs, calls these functions and
+//! serializes what they return.
+
+pub mod claims;
+pub mod client;
+pub mod client_auth;
+pub mod error;
+pub mod scope;
+pub mod secret;
+pub mod token;
+pub mod wire;
+
+pub use claims::AccessTokenClaims;
+pub use client::{Client, ClientType, GrantType};
+pub use error::TokenError;
+pub use scope::Scope;
+pub use secret::{ClientSecret, SecretHash, StoredSecret};

@@ -1,0 +1,158 @@
+//! Scope syntax (RFC 6749 §3.3) and the scope decision for a token request.
+
+use crate::error::TokenError;
+use std::fmt;
+
+/// One scope token, valid by construction: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope(String);
+
+/// Why a scope text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// The scope is empty.
+    #[error("a scope must not be empty")]
+    Empty,
+    /// The scope holds a character RFC 6749 §3.3 does not allow.
+    #[error("scope {0:?} has a character RFC 6749 allows in no scope (space, quote, backslash, control or non-ASCII)")]
+    BadCharacter(String),
+}
+
+fn is_scope_char(byte: u8) -> bool {
+    matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl Scope {
+    /// Checks one scope token.
+    pub fn parse(text: &str) -> Result<Scope, ScopeError> {
+        if text.is_empty() {
+            return Err(ScopeError::Empty);
+        }
+        if !text.bytes().all(is_scope_char) {
+            return Err(ScopeError::BadCharacter(text.to_owned()));
+        }
+        Ok(Scope(text.to_owned()))
+    }
+
+    /// The scope as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Decides the scopes of a token.
+///
+/// `requested` is the raw `scope` parameter (already `None` when absent or empty). Without one,
+/// the client gets its default scopes, or all of its allowed scopes when it has no defaults.
+/// Requested scopes are space-separated; duplicates collapse, keeping the first position. The
+/// returned scopes borrow from `allowed`, so they outlive the request.
+pub fn decide<'a>(
+    requested: Option<&str>,
+    allowed: &'a [Scope],
+    default: &'a [Scope],
+) -> Result<Vec<&'a str>, TokenError> {
+    let Some(requested) = requested else {
+        let granted = if default.is_empty() { allowed } else { default };
+        return Ok(granted.iter().map(Scope::as_str).collect());
+    };
+    let mut granted: Vec<&'a str> = Vec::new();
+    // RFC 6749 §3.3 separates scopes by single spaces; extra spaces are tolerated as empty items.
+    for item in requested.split(' ').filter(|item| !item.is_empty()) {
+        if !item.bytes().all(is_scope_char) {
+            return Err(TokenError::InvalidScope("the scope parameter is malformed"));
+        }
+        let Some(scope) = allowed.iter().find(|scope| scope.as_str() == item) else {
+            return Err(TokenError::InvalidScope(
+                "a requested scope is not allowed for this client",
+            ));
+        };
+        if !granted.contains(&scope.as_str()) {
+            granted.push(scope.as_str());
+        }
+    }
+    if granted.is_empty() {
+        // Only spaces: treat as no scope asked for, like an empty parameter (RFC 6749 §3.1).
+        return decide(None, allowed, default);
+    }
+    Ok(granted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(list: &[&str]) -> Vec<Scope> {
+        list.iter().map(|s| Scope::parse(s).unwrap()).collect()
+    }
+
+    fn check(requested: Option<&str>, allowed: &[&str], default: &[&str], expected: Result<&[&str], &str>) {
+        let allowed = scopes(allowed);
+        let default = scopes(default);
+        let got = decide(requested, &allowed, &default).map_err(|e| e.code());
+        match expected {
+            Ok(list) => assert_eq!(got, Ok(list.to_vec()), "{requested:?}"),
+            Err(code) => assert_eq!(got, Err(code), "{requested:?}"),
+        }
+    }
+
+    #[test]
+    fn no_scope_gives_default_scopes() {
+        check(None, &["a", "b", "c"], &["b"], Ok(&["b"]));
+    }
+
+    #[test]
+    fn no_scope_and_no_defaults_gives_all_allowed() {
+        check(None, &["a", "b"], &[], Ok(&["a", "b"]));
+    }
+
+    #[test]
+    fn only_spaces_counts_as_no_scope() {
+        check(Some("   "), &["a", "b"], &["a"], Ok(&["a"]));
+    }
+
+    #[test]
+    fn requested_subset_is_granted_in_request_order() {
+        check(Some("c a"), &["a", "b", "c"], &["b"], Ok(&["c", "a"]));
+    }
+
+    #[test]
+    fn duplicates_collapse() {
+        check(Some("a a b a"), &["a", "b"], &[], Ok(&["a", "b"]));
+    }
+
+    #[test]
+    fn extra_spaces_are_tolerated() {
+        check(Some(" a  b "), &["a", "b"], &[], Ok(&["a", "b"]));
+    }
+
+    #[test]
+    fn scope_beyond_allowed_is_invalid_scope() {
+        check(Some("a x"), &["a"], &[], Err("invalid_scope"));
+    }
+
+    #[test]
+    fn scope_with_quote_is_invalid_scope() {
+        check(Some("a\"b"), &["a"], &[], Err("invalid_scope"));
+    }
+
+    #[test]
+    fn scope_with_tab_or_non_ascii_is_invalid_scope() {
+        check(Some("a\tb"), &["a"], &[], Err("invalid_scope"));
+        check(Some("é"), &["a"], &[], Err("invalid_scope"));
+    }
+
+    #[test]
+    fn scope_parse_accepts_rfc_characters_and_refuses_others() {
+        assert!(Scope::parse("read:orders/v1!#[]~").is_ok());
+        assert_eq!(Scope::parse(""), Err(ScopeError::Empty));
+        assert!(Scope::parse("a b").is_err());
+        assert!(Scope::parse("a\\b").is_err());
+        assert!(Scope::parse("a\"b").is_err());
+    }
+}

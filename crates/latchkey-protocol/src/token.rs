@@ -1,0 +1,400 @@
+//! The token endpoint's request rules: `TokenForm` (parameters as received) becomes a checked
+//! `TokenRequest`, and `decide` turns a request and the client it names into a `Grant`.
+
+use crate::claims::AccessTokenClaims;
+use crate::client::{Client, GrantType};
+use crate::client_auth::{self, AuthMethod, ClientCredentials};
+use crate::error::TokenError;
+use crate::scope;
+use crate::secret::ClientSecret;
+use crate::wire::TokenResponse;
+
+/// The only request content type the token endpoint accepts (RFC 6749 §4.4.2).
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The token endpoint's parameters exactly as received: repeated parameters are refused and
+/// unknown ones ignored (RFC 6749 §3.2); an empty value counts as absent (RFC 6749 §3.1).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TokenForm {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `client_secret`, redacted in `Debug`.
+    pub client_secret: Option<ClientSecret>,
+    /// `scope`.
+    pub scope: Option<String>,
+}
+
+impl TokenForm {
+    /// Parses an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Result<TokenForm, TokenError> {
+        let mut form = TokenForm::default();
+        let mut seen = [false; 4];
+        for (name, value) in form_urlencoded::parse(body) {
+            let index = match name.as_ref() {
+                "grant_type" => 0,
+                "client_id" => 1,
+                "client_secret" => 2,
+                "scope" => 3,
+                _ => continue,
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(TokenError::InvalidRequest(match index {
+                    0 => "grant_type is repeated",
+                    1 => "client_id is repeated",
+                    2 => "client_secret is repeated",
+                    _ => "scope is repeated",
+                }));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            let value = value.into_owned();
+            match index {
+                0 => form.grant_type = Some(value),
+                1 => form.client_id = Some(value),
+                2 => form.client_secret = Some(ClientSecret::new(value)),
+                _ => form.scope = Some(value),
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// A checked client credentials token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The client's credentials and how they were sent.
+    pub credentials: ClientCredentials,
+    /// The raw `scope` parameter; checked after the client is authenticated, so that an
+    /// unauthenticated caller learns nothing from scope errors.
+    pub scope: Option<String>,
+}
+
+/// Whether a `Content-Type` value is the form type, parameters such as `charset` aside.
+fn is_form_content_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case(FORM_CONTENT_TYPE)
+}
+
+/// Parses a token request from the `Content-Type` and `Authorization` header values and the body.
+pub fn parse(
+    content_type: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<TokenRequest, TokenError> {
+    if !content_type.is_some_and(is_form_content_type) {
+        return Err(TokenError::InvalidRequest(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    let form = TokenForm::parse(body)?;
+    match form.grant_type.as_deref() {
+        None => return Err(TokenError::InvalidRequest("grant_type is missing")),
+        Some(grant) if grant == GrantType::ClientCredentials.as_str() => {}
+        Some(_) => return Err(TokenError::UnsupportedGrantType),
+    }
+    let basic = client_auth::parse_basic(authorization)?;
+    let credentials = match (basic, form.client_id, form.client_secret) {
+        // RFC 6749 §2.3: a client must not use more than one authentication method.
+        (Some(_), _, Some(_)) => {
+            return Err(TokenError::InvalidRequest(
+                "use one client authentication method: HTTP Basic or client_secret in the body, not both",
+            ));
+        }
+        (Some((basic_id, _)), Some(form_id), None) if form_id != basic_id => {
+            return Err(TokenError::InvalidRequest(
+                "client_id in the body differs from the HTTP Basic client id",
+            ));
+        }
+        (Some((client_id, secret)), _, None) => ClientCredentials {
+            client_id,
+            secret: Some(secret),
+            method: AuthMethod::ClientSecretBasic,
+        },
+        (None, Some(client_id), secret) => {
+            let method = if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
+            ClientCredentials { client_id, secret, method }
+        }
+        (None, None, Some(_)) => {
+            return Err(TokenError::InvalidRequest("client_secret was sent without client_id"));
+        }
+        // RFC 6749 §5.2: no client authentication at all is invalid_client.
+        (None, None, None) => return Err(TokenError::InvalidClient { basic: false }),
+    };
+    Ok(TokenRequest { credentials, scope: form.scope })
+}
+
+/// The decision to issue a token: who, which scopes, and when it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant<'c> {
+    /// The authenticated client.
+    pub client: &'c Client,
+    /// Granted scopes, borrowed from the client's allowed scopes.
+    pub scopes: Vec<&'c str>,
+    /// Issued at (and not before), unix seconds.
+    pub issued_at: i64,
+    /// Expiry, unix seconds.
+    pub expires_at: i64,
+}
+
+/// Decides a token request. `client` is the entry found for the claimed client id, if any.
+pub fn decide<'c>(
+    client: Option<&'c Client>,
+    request: &TokenRequest,
+    now: i64,
+) -> Result<Grant<'c>, TokenError> {
+    // A public client has no secret to check: identifying it is enough to refuse the grant.
+    if client.is_some_and(|c| c.enabled && !c.client_type.is_confidential()) {
+        return Err(TokenError::UnauthorizedClient(
+            "public clients (spa, native) cannot use the client_credentials grant",
+        ));
+    }
+    let client = client_auth::authenticate(client, &request.credentials, now)?;
+    if !client.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(TokenError::UnauthorizedClient(
+            "this app is not allowed the client_credentials grant",
+        ));
+    }
+    let scopes = scope::decide(request.scope.as_deref(), &client.scopes, &client.default_scopes)?;
+    Ok(Grant {
+        client,
+        scopes,
+        issued_at: now,
+        expires_at: now + i64::from(client.token_ttl),
+    })
+}
+
+impl<'c> Grant<'c> {
+    /// The access token's claims. `sub` and `aud` are the client id, as in the seed.
+    pub fn claims<'g>(&'g self, issuer: &'g str, jti: &'g str) -> AccessTokenClaims<'g> {
+        AccessTokenClaims {
+            sub: &self.client.client_id,
+            aud: &self.client.client_id,
+            nbf: self.issued_at,
+            scope: &self.scopes,
+            iss: issuer,
+            exp: self.expires_at,
+            iat: self.issued_at,
+            jti,
+        }
+    }
+
+    /// The success body for the signed token.
+    pub fn response(&self, access_token: String) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            scope: self.scopes.join(" "),
+            token_type: "Bearer".to_owned(),
+            expires_in: u64::try_from(self.expires_at - self.issued_at).unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientType;
+    use crate::scope::Scope;
+    use crate::secret::{SecretHash, StoredSecret};
+    use base64::Engine;
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    fn parse_body(body: &str) -> Result<TokenRequest, TokenError> {
+        parse(FORM, None, body.as_bytes())
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn app(client_type: ClientType, grants: &[GrantType]) -> Client {
+        Client {
+            client_id: "app".into(),
+            client_type,
+            enabled: true,
+            grant_types: grants.to_vec(),
+            scopes: ["read", "write"].iter().map(|s| Scope::parse(s).unwrap()).collect(),
+            default_scopes: vec![Scope::parse("read").unwrap()],
+            token_ttl: 300,
+            secrets: vec![StoredSecret { hash: SecretHash::of("s"), expires_at: None }],
+        }
+    }
+
+    fn m2m() -> Client {
+        app(ClientType::M2m, &[GrantType::ClientCredentials])
+    }
+
+    fn decide_body(client: &Client, body: &str) -> Result<Vec<String>, &'static str> {
+        let request = parse_body(body).map_err(|e| e.code())?;
+        decide(Some(client), &request, 1000)
+            .map(|grant| grant.scopes.iter().map(|s| s.to_string()).collect())
+            .map_err(|e| e.code())
+    }
+
+    #[test]
+    fn the_seed_request_parses_as_client_secret_post() {
+        let request = parse_body(
+            "grant_type=client_credentials&client_id=TENANT_CLIENT_ID&client_secret=TENANT_CLIENT_SECRET&scope=identity_proofing",
+        )
+        .unwrap();
+        assert_eq!(request.credentials.client_id, "TENANT_CLIENT_ID");
+        assert_eq!(request.credentials.method, AuthMethod::ClientSecretPost);
+        assert_eq!(request.credentials.secret.unwrap().expose(), "TENANT_CLIENT_SECRET");
+        assert_eq!(request.scope.as_deref(), Some("identity_proofing"));
+    }
+
+    #[test]
+    fn wrong_or_missing_content_type_is_invalid_request() {
+        let body = b"grant_type=client_credentials&client_id=a&client_secret=b";
+        assert_eq!(parse(None, None, body).unwrap_err().code(), "invalid_request");
+        assert_eq!(parse(Some("application/json"), None, body).unwrap_err().code(), "invalid_request");
+        assert!(parse(Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"), None, body).is_ok());
+    }
+
+    #[test]
+    fn missing_grant_type_is_invalid_request() {
+        assert_eq!(parse_body("client_id=a&client_secret=b").unwrap_err().code(), "invalid_request");
+        assert_eq!(parse_body("grant_type=&client_id=a").unwrap_err().code(), "invalid_request");
+    }
+
+    #[test]
+    fn other_grant_type_is_unsupported() {
+        assert_eq!(
+            parse_body("grant_type=password&client_id=a&client_secret=b").unwrap_err(),
+            TokenError::UnsupportedGrantType
+        );
+    }
+
+    #[test]
+    fn repeated_parameter_is_invalid_request() {
+        for body in [
+            "grant_type=client_credentials&grant_type=client_credentials&client_id=a&client_secret=b",
+            "grant_type=client_credentials&client_id=a&client_id=a&client_secret=b",
+            "grant_type=client_credentials&client_id=a&client_secret=b&client_secret=b",
+            "grant_type=client_credentials&client_id=a&client_secret=b&scope=x&scope=",
+        ] {
+            assert_eq!(parse_body(body).unwrap_err().code(), "invalid_request", "{body}");
+        }
+    }
+
+    #[test]
+    fn unknown_parameters_are_ignored() {
+        assert!(parse_body("grant_type=client_credentials&client_id=a&client_secret=b&foo=1&foo=2").is_ok());
+    }
+
+    #[test]
+    fn no_client_authentication_is_invalid_client() {
+        assert_eq!(
+            parse_body("grant_type=client_credentials").unwrap_err(),
+            TokenError::InvalidClient { basic: false }
+        );
+    }
+
+    #[test]
+    fn secret_without_id_is_invalid_request() {
+        assert_eq!(
+            parse_body("grant_type=client_credentials&client_secret=b").unwrap_err().code(),
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn basic_and_post_together_is_invalid_request() {
+        let header = basic("a", "b");
+        let got = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=a&client_secret=b");
+        assert_eq!(got.unwrap_err().code(), "invalid_request");
+    }
+
+    #[test]
+    fn basic_with_matching_body_client_id_is_accepted() {
+        let header = basic("a", "b");
+        let got = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=a").unwrap();
+        assert_eq!(got.credentials.method, AuthMethod::ClientSecretBasic);
+        let mismatch = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=z");
+        assert_eq!(mismatch.unwrap_err().code(), "invalid_request");
+    }
+
+    #[test]
+    fn empty_scope_parameter_counts_as_absent() {
+        let request = parse_body("grant_type=client_credentials&client_id=a&client_secret=b&scope=").unwrap();
+        assert_eq!(request.scope, None);
+    }
+
+    #[test]
+    fn right_secret_gets_default_scopes() {
+        assert_eq!(
+            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=s"),
+            Ok(vec!["read".to_string()])
+        );
+    }
+
+    #[test]
+    fn wrong_secret_is_invalid_client_before_scope_is_looked_at() {
+        assert_eq!(
+            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=x&scope=%22bad"),
+            Err("invalid_client")
+        );
+    }
+
+    #[test]
+    fn web_app_without_the_grant_is_unauthorized_client() {
+        let web = app(ClientType::Web, &[GrantType::AuthorizationCode]);
+        assert_eq!(
+            decide_body(&web, "grant_type=client_credentials&client_id=app&client_secret=s"),
+            Err("unauthorized_client")
+        );
+        let allowed = app(ClientType::Web, &[GrantType::ClientCredentials]);
+        assert!(decide_body(&allowed, "grant_type=client_credentials&client_id=app&client_secret=s").is_ok());
+    }
+
+    #[test]
+    fn public_app_is_unauthorized_client() {
+        let spa = Client { secrets: vec![], ..app(ClientType::Spa, &[GrantType::AuthorizationCode]) };
+        assert_eq!(
+            decide_body(&spa, "grant_type=client_credentials&client_id=app"),
+            Err("unauthorized_client")
+        );
+    }
+
+    #[test]
+    fn disabled_public_app_is_invalid_client() {
+        let spa = Client { enabled: false, ..app(ClientType::Native, &[]) };
+        assert_eq!(decide_body(&spa, "grant_type=client_credentials&client_id=app"), Err("invalid_client"));
+    }
+
+    #[test]
+    fn unknown_client_is_invalid_client() {
+        let request = parse_body("grant_type=client_credentials&client_id=x&client_secret=s").unwrap();
+        assert_eq!(decide(None, &request, 0).unwrap_err().code(), "invalid_client");
+    }
+
+    #[test]
+    fn scope_beyond_permissions_is_invalid_scope() {
+        assert_eq!(
+            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=s&scope=read+admin"),
+            Err("invalid_scope")
+        );
+    }
+
+    #[test]
+    fn grant_claims_and_response_follow_the_seed() {
+        let client = m2m();
+        let request =
+            parse_body("grant_type=client_credentials&client_id=app&client_secret=s&scope=write+read+write").unwrap();
+        let grant = decide(Some(&client), &request, 1_640_588_828).unwrap();
+        let claims = grant.claims("https://issuer.example", "jti-1");
+        assert_eq!((claims.sub, claims.aud), ("app", "app"));
+        assert_eq!((claims.iat, claims.nbf, claims.exp), (1_640_588_828, 1_640_588_828, 1_640_589_128));
+        assert_eq!(claims.scope, ["write", "read"]);
+        let response = grant.response("jwt".into());
+        assert_eq!(response.scope, "write read");
+        assert_eq!(response.token_type, "Bearer");
+        assert_eq!(response.expires_in, 300);
+    }
+}
