@@ -1,0 +1,67 @@
+//! Random identifiers and secrets, all drawn from aws-lc's CSPRNG (seeded by the OS).
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Bytes of entropy in a client secret: 256 bits.
+pub const SECRET_BYTES: usize = 32;
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // SystemRandom fails only if the OS entropy source is broken; nothing sane can go on then.
+    SystemRandom::new().fill(&mut bytes).expect("the OS random source failed");
+    bytes
+}
+
+/// A new client id: 128 random bits as 32 lowercase hex characters. URL-safe, and never starts
+/// with `-`, so it is safe to pass as a command-line argument.
+pub fn client_id() -> String {
+    hex_lower(&random_bytes::<16>())
+}
+
+/// A new client secret: 256 random bits as 43 URL-safe base64 characters.
+pub fn client_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())
+}
+
+/// A random (version 4) UUID in its hyphenated form, for `kid` and `jti` values.
+pub fn uuid_v4() -> String {
+    uuid::Builder::from_random_bytes(random_bytes::<16>()).into_uuid().hyphenated().to_string()
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_hex_and_distinct() {
+        let (a, b) = (client_id(), client_id());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn secrets_carry_256_bits_url_safe() {
+        let secret = client_secret();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
+        assert!(secret.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let id = uuid::Uuid::parse_str(&uuid_v4()).unwrap();
+        assert_eq!(id.get_version_num(), 4);
+    }
+}
