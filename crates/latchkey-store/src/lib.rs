@@ -1,1 +1,101 @@
-//! placeholder
+//! Persistence for latchkey: the `Store` trait, the records it reads and writes, and its SQLite
+//! implementation. Only this crate knows SQL.
+//!
+//! The store serves admin paths (CLI, admin API) and snapshot loads; nothing on the token path
+//! calls it. Every write also appends to a change log (by database triggers), which running
+//! servers follow to apply only what changed.
+
+mod records;
+mod sqlite;
+
+#[cfg(test)]
+mod conformance;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A failure of a store operation. Messages never carry secret material: bound values (hashes,
+/// private keys) are not part of any error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL has a scheme no store handles.
+    #[error("unsupported database URL: use sqlite://PATH (for example sqlite://latchkey.db)")]
+    UnsupportedUrl,
+    /// The database could not be opened or reached.
+    #[error("could not open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("could not apply database migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// No such app, key or tenant.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The row changed between read and write; the caller may retry.
+    #[error("{0} was changed concurrently; try again")]
+    Conflict(String),
+    /// A stored value does not parse (a row written by something else than latchkey).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything latchkey persists. Implementations: `SqliteStore` (embedded default); the trait is
+/// shaped for a PostgreSQL implementation beside it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// All tenants.
+    async fn tenants(&self) -> StoreResult<Vec<TenantRecord>>;
+
+    /// Inserts an app and, for confidential apps, its first secret hash.
+    async fn create_app(&self, app: &AppRecord) -> StoreResult<()>;
+    /// One app of a tenant, with its secret hashes.
+    async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>>;
+    /// The apps of a tenant, ordered by name then client id, with their secret hashes.
+    async fn apps(&self, tenant: &str) -> StoreResult<Vec<AppRecord>>;
+    /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
+    /// Secrets are not touched. `Conflict` when another writer got there first.
+    async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
+    /// Deletes an app and its secrets. `NotFound` when there is no such app.
+    async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()>;
+    /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until
+    /// `old_expires_at` when it is given (a rotation grace period).
+    async fn replace_secret(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: SecretRecord,
+        old_expires_at: Option<i64>,
+    ) -> StoreResult<()>;
+
+    /// The signing keys of a tenant, newest first, private keys included.
+    async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>>;
+    /// Inserts `key` as the tenant's active key if the tenant has none; returns whether it did.
+    async fn insert_first_key(&self, key: &KeyRecord) -> StoreResult<bool>;
+
+    /// Every app of every tenant, for building a snapshot.
+    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>>;
+    /// The apps with these client ids (those that still exist).
+    async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>>;
+    /// The newest change's sequence number (0 when the log is empty).
+    async fn latest_change(&self) -> StoreResult<i64>;
+    /// Changes after `seq`, oldest first, at most `limit`.
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Deletes change log rows older than `before` (unix seconds); returns how many.
+    async fn purge_changes(&self, before: i64) -> StoreResult<u64>;
+}
+
+/// Opens the store a database URL names, creating and migrating it as needed.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::open(url).await?));
+    }
+    Err(StoreError::UnsupportedUrl)
+}

@@ -1,0 +1,184 @@
+//! One behaviour suite for every `Store`: each check takes `&dyn Store`, and the test at the end
+//! runs them against SQLite in a temporary directory (PostgreSQL joins it with its own store).
+
+use crate::*;
+use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::{Scope, SecretHash};
+
+fn app(client_id: &str, name: &str) -> AppRecord {
+    AppRecord {
+        client_id: client_id.into(),
+        tenant: DEFAULT_TENANT.into(),
+        name: name.into(),
+        app_type: ClientType::M2m,
+        enabled: true,
+        scopes: vec![Scope::parse("read").unwrap(), Scope::parse("write").unwrap()],
+        default_scopes: vec![Scope::parse("read").unwrap()],
+        grant_types: vec![GrantType::ClientCredentials],
+        token_ttl: 300,
+        revision: 1,
+        created_at: 100,
+        updated_at: 100,
+        secrets: vec![SecretRecord { hash: SecretHash::of("s1"), created_at: 100, expires_at: None }],
+    }
+}
+
+fn key(kid: &str) -> KeyRecord {
+    KeyRecord {
+        kid: kid.into(),
+        tenant: DEFAULT_TENANT.into(),
+        alg: "RS256".into(),
+        status: KeyStatus::Active,
+        private_key: vec![1, 2, 3],
+        created_at: 100,
+        activated_at: Some(100),
+        retired_at: None,
+    }
+}
+
+async fn default_tenant_exists(store: &dyn Store) {
+    let tenants = store.tenants().await.unwrap();
+    assert_eq!(tenants, vec![TenantRecord { name: DEFAULT_TENANT.into(), issuer: None }]);
+}
+
+async fn created_app_reads_back_with_its_secret(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!(read, app("c1", "one"));
+    assert_eq!(store.app("other-tenant", "c1").await.unwrap(), None);
+}
+
+async fn duplicate_client_id_is_a_conflict(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    assert!(matches!(store.create_app(&app("c1", "two")).await, Err(StoreError::Conflict(_))));
+}
+
+async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
+    let record = AppRecord { tenant: "nope".into(), ..app("c1", "one") };
+    assert!(matches!(store.create_app(&record).await, Err(StoreError::NotFound(_))));
+}
+
+async fn apps_list_in_name_order(store: &dyn Store) {
+    store.create_app(&app("c2", "beta")).await.unwrap();
+    store.create_app(&app("c1", "alpha")).await.unwrap();
+    let names: Vec<String> = store.apps(DEFAULT_TENANT).await.unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+}
+
+async fn update_bumps_revision_and_refuses_stale_writes(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    let mut record = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    record.name = "renamed".into();
+    record.enabled = false;
+    store.update_app(&record).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!((read.name.as_str(), read.enabled, read.revision), ("renamed", false, 2));
+    // `record` still carries revision 1: a second write from it lost the race.
+    assert!(matches!(store.update_app(&record).await, Err(StoreError::Conflict(_))));
+    let missing = AppRecord { client_id: "zz".into(), ..record };
+    assert!(matches!(store.update_app(&missing).await, Err(StoreError::NotFound(_))));
+}
+
+async fn delete_removes_app_and_secrets(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    assert_eq!(store.app(DEFAULT_TENANT, "c1").await.unwrap(), None);
+    assert!(matches!(store.delete_app(DEFAULT_TENANT, "c1").await, Err(StoreError::NotFound(_))));
+}
+
+async fn replace_secret_without_grace_drops_the_old_one(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    let new = SecretRecord { hash: SecretHash::of("s2"), created_at: 200, expires_at: None };
+    store.replace_secret(DEFAULT_TENANT, "c1", new, None).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!(read.secrets, vec![new]);
+    assert!(matches!(
+        store.replace_secret(DEFAULT_TENANT, "zz", new, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn replace_secret_with_grace_keeps_the_old_one_until_its_end(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    let new = SecretRecord { hash: SecretHash::of("s2"), created_at: 200, expires_at: None };
+    store.replace_secret(DEFAULT_TENANT, "c1", new, Some(3800)).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!(read.secrets.len(), 2);
+    assert_eq!(read.secrets[0].expires_at, Some(3800));
+    assert_eq!(read.secrets[1], new);
+}
+
+async fn first_key_is_inserted_once(store: &dyn Store) {
+    assert!(store.insert_first_key(&key("k1")).await.unwrap());
+    assert!(!store.insert_first_key(&key("k2")).await.unwrap());
+    let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!((keys[0].kid.as_str(), keys[0].status, keys[0].private_key.as_slice()), ("k1", KeyStatus::Active, &[1u8, 2, 3][..]));
+}
+
+async fn every_write_appends_a_change(store: &dyn Store) {
+    let start = store.latest_change().await.unwrap();
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.insert_first_key(&key("k1")).await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    let changes = store.changes_since(start, 100).await.unwrap();
+    assert!(changes.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+    let seen: Vec<(ChangedEntity, &str)> = changes.iter().map(|c| (c.entity, c.id.as_str())).collect();
+    assert!(seen.contains(&(ChangedEntity::App, "c1")));
+    assert!(seen.contains(&(ChangedEntity::Key, "k1")));
+    assert_eq!(store.latest_change().await.unwrap(), changes.last().unwrap().seq);
+    assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1);
+}
+
+async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c2", "two")).await.unwrap();
+    let mut found = store.apps_by_id(&["c2".into(), "gone".into(), "c1".into()]).await.unwrap();
+    found.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    assert_eq!(found, vec![app("c1", "one"), app("c2", "two")]);
+    assert_eq!(store.all_apps().await.unwrap().len(), 2);
+}
+
+async fn purge_drops_old_changes_only(store: &dyn Store) {
+    store.create_app(&app("c1", "one")).await.unwrap();
+    assert_eq!(store.purge_changes(0).await.unwrap(), 0);
+    assert!(store.purge_changes(i64::MAX).await.unwrap() >= 1);
+    assert!(store.changes_since(0, 10).await.unwrap().is_empty());
+    // Sequence numbers keep increasing after a purge.
+    let before = store.latest_change().await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    let after = store.changes_since(0, 10).await.unwrap();
+    assert!(after.iter().all(|change| change.seq > before || before == 0));
+}
+
+macro_rules! sqlite_suite {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+                    let store = crate::SqliteStore::open(&url).await.unwrap();
+                    super::$check(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+sqlite_suite!(
+    default_tenant_exists,
+    created_app_reads_back_with_its_secret,
+    duplicate_client_id_is_a_conflict,
+    app_in_unknown_tenant_is_not_found,
+    apps_list_in_name_order,
+    update_bumps_revision_and_refuses_stale_writes,
+    delete_removes_app_and_secrets,
+    replace_secret_without_grace_drops_the_old_one,
+    replace_secret_with_grace_keeps_the_old_one_until_its_end,
+    first_key_is_inserted_once,
+    every_write_appends_a_change,
+    apps_by_id_returns_those_that_exist,
+    purge_drops_old_changes_only,
+);

@@ -1,0 +1,178 @@
+//! The records the store reads and writes.
+
+use latchkey_protocol::client::{Client, ClientType, GrantType};
+use latchkey_protocol::{Scope, SecretHash, StoredSecret};
+use std::fmt;
+use std::str::FromStr;
+
+/// The name of the tenant that always exists.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// Unique name.
+    pub name: String,
+    /// Its issuer; `None` for the server's configured issuer.
+    pub issuer: Option<String>,
+}
+
+/// A stored secret hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// SHA-256 of the secret.
+    pub hash: SecretHash,
+    /// When it was created.
+    pub created_at: i64,
+    /// When it stops being accepted, if ever.
+    pub expires_at: Option<i64>,
+}
+
+/// An app (a client, in OAuth words) with its secret hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    /// The client id.
+    pub client_id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// Display name.
+    pub name: String,
+    /// App type.
+    pub app_type: ClientType,
+    /// Whether it may get tokens.
+    pub enabled: bool,
+    /// Allowed scopes.
+    pub scopes: Vec<Scope>,
+    /// Scopes granted when a request names none.
+    pub default_scopes: Vec<Scope>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Token lifetime in seconds.
+    pub token_ttl: u32,
+    /// Optimistic concurrency counter.
+    pub revision: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last update time.
+    pub updated_at: i64,
+    /// Secret hashes (none for public apps).
+    pub secrets: Vec<SecretRecord>,
+}
+
+impl AppRecord {
+    /// The token endpoint's view of this app.
+    pub fn to_client(&self) -> Client {
+        Client {
+            client_id: self.client_id.clone(),
+            client_type: self.app_type,
+            enabled: self.enabled,
+            grant_types: self.grant_types.clone(),
+            scopes: self.scopes.clone(),
+            default_scopes: self.default_scopes.clone(),
+            token_ttl: self.token_ttl,
+            secrets: self
+                .secrets
+                .iter()
+                .map(|secret| StoredSecret { hash: secret.hash, expires_at: secret.expires_at })
+                .collect(),
+        }
+    }
+}
+
+/// Where a signing key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyStatus {
+    /// Published ahead of use.
+    Next,
+    /// Signs new tokens.
+    Active,
+    /// No longer signs; still published until its tokens expire.
+    Retiring,
+    /// No longer published.
+    Retired,
+}
+
+impl KeyStatus {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Next => "next",
+            KeyStatus::Active => "active",
+            KeyStatus::Retiring => "retiring",
+            KeyStatus::Retired => "retired",
+        }
+    }
+}
+
+impl fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for KeyStatus {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [KeyStatus::Next, KeyStatus::Active, KeyStatus::Retiring, KeyStatus::Retired]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| format!("unknown key status {text:?}"))
+    }
+}
+
+/// A signing key with its private part (PKCS#8 DER).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id (a UUID).
+    pub kid: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// JWS algorithm name.
+    pub alg: String,
+    /// Life-cycle status.
+    pub status: KeyStatus,
+    /// PKCS#8 DER private key.
+    pub private_key: Vec<u8>,
+    /// Creation time.
+    pub created_at: i64,
+    /// When it became active.
+    pub activated_at: Option<i64>,
+    /// When it was retired.
+    pub retired_at: Option<i64>,
+}
+
+impl fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("kid", &self.kid)
+            .field("tenant", &self.tenant)
+            .field("alg", &self.alg)
+            .field("status", &self.status)
+            .field("private_key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What kind of thing a change log row is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangedEntity {
+    /// An app or its secrets (`id` is the client id).
+    App,
+    /// A signing key (`id` is the kid).
+    Key,
+    /// A tenant (`id` is its name).
+    Tenant,
+}
+
+/// One change log row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Strictly increasing sequence number.
+    pub seq: i64,
+    /// What changed.
+    pub entity: ChangedEntity,
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// Its id.
+    pub id: String,
+}

@@ -1,0 +1,395 @@
+//! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
+
+use crate::{
+    AppRecord, Change, ChangedEntity, KeyRecord, SecretRecord, Store, StoreError, StoreResult,
+    TenantRecord,
+};
+use async_trait::async_trait;
+use latchkey_protocol::{Scope, SecretHash};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// SQLite takes this many bound parameters per statement at most (SQLITE_MAX_VARIABLE_NUMBER is
+/// 32766 in the bundled build; stay well under).
+const MAX_BINDS: usize = 500;
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(StoreError::Connect)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with synchronous=NORMAL is durable across application crashes and loses at most
+            // the last transactions on power loss; admin writes are rare and retried by people.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            // The CLI and a running server share the file; wait for the other's write lock.
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn join<T: ToString>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+fn split<T: FromStr>(text: &str, what: &str) -> StoreResult<Vec<T>> {
+    text.split(' ')
+        .filter(|item| !item.is_empty())
+        .map(|item| item.parse().map_err(|_| StoreError::Corrupt(format!("{what} {item:?}"))))
+        .collect()
+}
+
+fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
+    text.split(' ')
+        .filter(|item| !item.is_empty())
+        .map(|item| Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
+const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
+     grant_types, token_ttl, revision, created_at, updated_at";
+
+fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
+    let app_type: String = row.try_get("app_type")?;
+    let token_ttl: i64 = row.try_get("token_ttl")?;
+    Ok(AppRecord {
+        client_id: row.try_get("client_id")?,
+        tenant: row.try_get("tenant")?,
+        name: row.try_get("name")?,
+        app_type: app_type.parse().map_err(|_| StoreError::Corrupt(format!("app type {app_type:?}")))?,
+        enabled: row.try_get("enabled")?,
+        scopes: scopes(row.try_get("scopes")?)?,
+        default_scopes: scopes(row.try_get("default_scopes")?)?,
+        grant_types: split(row.try_get("grant_types")?, "grant type")?,
+        token_ttl: u32::try_from(token_ttl).map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
+        revision: row.try_get("revision")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        secrets: Vec::new(),
+    })
+}
+
+fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
+    let hash: Vec<u8> = row.try_get("secret_hash")?;
+    let hash = SecretHash::from_bytes(&hash).ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?;
+    Ok((
+        row.try_get("client_id")?,
+        SecretRecord { hash, created_at: row.try_get("created_at")?, expires_at: row.try_get("expires_at")? },
+    ))
+}
+
+fn key_from_row(row: &SqliteRow) -> StoreResult<KeyRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(KeyRecord {
+        kid: row.try_get("kid")?,
+        tenant: row.try_get("tenant")?,
+        alg: row.try_get("alg")?,
+        status: status.parse().map_err(StoreError::Corrupt)?,
+        private_key: row.try_get("private_key")?,
+        created_at: row.try_get("created_at")?,
+        activated_at: row.try_get("activated_at")?,
+        retired_at: row.try_get("retired_at")?,
+    })
+}
+
+impl SqliteStore {
+    /// Loads apps matching a WHERE clause, then their secrets, and joins them in memory (two
+    /// queries however many apps: a snapshot load of a million apps stays two table scans).
+    async fn load_apps(&self, apps: Vec<AppRecord>) -> StoreResult<Vec<AppRecord>> {
+        let mut apps = apps;
+        if apps.is_empty() {
+            return Ok(apps);
+        }
+        let mut secrets: HashMap<String, Vec<SecretRecord>> = HashMap::new();
+        let rows = if apps.len() > MAX_BINDS {
+            sqlx::query("SELECT client_id, secret_hash, created_at, expires_at FROM app_secrets ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT client_id, secret_hash, created_at, expires_at FROM app_secrets WHERE client_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for app in &apps {
+                list.push_bind(app.client_id.as_str());
+            }
+            query.push(") ORDER BY id");
+            query.build().fetch_all(&self.pool).await?
+        };
+        for row in &rows {
+            let (client_id, secret) = secret_from_row(row)?;
+            secrets.entry(client_id).or_default().push(secret);
+        }
+        for app in &mut apps {
+            app.secrets = secrets.remove(&app.client_id).unwrap_or_default();
+        }
+        Ok(apps)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+        let rows = sqlx::query("SELECT name, issuer FROM tenants ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| Ok(TenantRecord { name: row.try_get("name")?, issuer: row.try_get("issuer")? }))
+            .collect()
+    }
+
+    async fn create_app(&self, app: &AppRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
+             grant_types, token_ttl, revision, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        )
+        .bind(&app.client_id)
+        .bind(&app.tenant)
+        .bind(&app.name)
+        .bind(app.app_type.as_str())
+        .bind(app.enabled)
+        .bind(join(&app.scopes))
+        .bind(join(&app.default_scopes))
+        .bind(join(&app.grant_types))
+        .bind(i64::from(app.token_ttl))
+        .bind(app.created_at)
+        .bind(app.updated_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                return Err(StoreError::NotFound(format!("tenant {:?}", app.tenant)));
+            }
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!("app {}", app.client_id)));
+            }
+            other => other?,
+        };
+        for secret in &app.secrets {
+            sqlx::query("INSERT INTO app_secrets (client_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
+                .bind(&app.client_id)
+                .bind(secret.hash.as_bytes().as_slice())
+                .bind(secret.created_at)
+                .bind(secret.expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>> {
+        let row = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? AND client_id = ?"))
+            .bind(tenant)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(self.load_apps(vec![app_from_row(&row)?]).await?.pop())
+    }
+
+    async fn apps(&self, tenant: &str) -> StoreResult<Vec<AppRecord>> {
+        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? ORDER BY name, client_id"))
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        let apps = rows.iter().map(app_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.load_apps(apps).await
+    }
+
+    async fn update_app(&self, app: &AppRecord) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE apps SET name = ?, enabled = ?, scopes = ?, default_scopes = ?, grant_types = ?, \
+             token_ttl = ?, updated_at = ?, revision = revision + 1 \
+             WHERE tenant = ? AND client_id = ? AND revision = ?",
+        )
+        .bind(&app.name)
+        .bind(app.enabled)
+        .bind(join(&app.scopes))
+        .bind(join(&app.default_scopes))
+        .bind(join(&app.grant_types))
+        .bind(i64::from(app.token_ttl))
+        .bind(app.updated_at)
+        .bind(&app.tenant)
+        .bind(&app.client_id)
+        .bind(app.revision)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.app(&app.tenant, &app.client_id).await? {
+            Some(_) => Err(StoreError::Conflict(format!("app {}", app.client_id))),
+            None => Err(StoreError::NotFound(format!("app {}", app.client_id))),
+        }
+    }
+
+    async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM apps WHERE tenant = ? AND client_id = ?")
+            .bind(tenant)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("app {client_id}")));
+        }
+        Ok(())
+    }
+
+    async fn replace_secret(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: SecretRecord,
+        old_expires_at: Option<i64>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM apps WHERE tenant = ? AND client_id = ?")
+            .bind(tenant)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("app {client_id}")));
+        }
+        match old_expires_at {
+            // Secrets already in a grace period keep their earlier end.
+            Some(end) => {
+                sqlx::query(
+                    "UPDATE app_secrets SET expires_at = ? WHERE client_id = ? AND (expires_at IS NULL OR expires_at > ?)",
+                )
+                .bind(end)
+                .bind(client_id)
+                .bind(end)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM app_secrets WHERE client_id = ? AND expires_at <= ?")
+                    .bind(client_id)
+                    .bind(secret.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM app_secrets WHERE client_id = ?").bind(client_id).execute(&mut *tx).await?;
+            }
+        }
+        sqlx::query("INSERT INTO app_secrets (client_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(client_id)
+            .bind(secret.hash.as_bytes().as_slice())
+            .bind(secret.created_at)
+            .bind(secret.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        // Touch the app so that its revision and updated_at record the rotation.
+        sqlx::query("UPDATE apps SET updated_at = ?, revision = revision + 1 WHERE client_id = ?")
+            .bind(secret.created_at)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, tenant, alg, status, private_key, created_at, activated_at, retired_at \
+             FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, kid",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn insert_first_key(&self, key: &KeyRecord) -> StoreResult<bool> {
+        // The partial unique index on active keys makes this safe against a concurrent start.
+        let result = sqlx::query(
+            "INSERT INTO signing_keys (kid, tenant, alg, status, private_key, created_at, activated_at) \
+             SELECT ?, ?, ?, 'active', ?, ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE tenant = ? AND status = 'active') \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.kid)
+        .bind(&key.tenant)
+        .bind(&key.alg)
+        .bind(&key.private_key)
+        .bind(key.created_at)
+        .bind(key.activated_at)
+        .bind(&key.tenant)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
+        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps")).fetch_all(&self.pool).await?;
+        let apps = rows.iter().map(app_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.load_apps(apps).await
+    }
+
+    async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
+        let mut apps = Vec::new();
+        for chunk in client_ids.chunks(MAX_BINDS) {
+            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id IN ("));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&self.pool).await?;
+            for row in &rows {
+                apps.push(app_from_row(row)?);
+            }
+        }
+        self.load_apps(apps).await
+    }
+
+    async fn latest_change(&self) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
+        let rows = sqlx::query("SELECT seq, entity, tenant, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let entity: String = row.try_get("entity")?;
+                let entity = match entity.as_str() {
+                    "app" => ChangedEntity::App,
+                    "key" => ChangedEntity::Key,
+                    "tenant" => ChangedEntity::Tenant,
+                    other => return Err(StoreError::Corrupt(format!("change entity {other:?}"))),
+                };
+                Ok(Change { seq: row.try_get("seq")?, entity, tenant: row.try_get("tenant")?, id: row.try_get("entity_id")? })
+            })
+            .collect()
+    }
+
+    async fn purge_changes(&self, before: i64) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM changes WHERE at < ?").bind(before).execute(&self.pool).await?;
+        Ok(result.rows_affected())
+    }
+}
