@@ -1,0 +1,205 @@
+//! App management: the operations the CLI and the admin API share. Each one validates with the
+//! protocol's rules, mints credentials where needed, and writes to the store; running servers
+//! pick the write up from the change log.
+
+use latchkey_keys::random;
+use latchkey_protocol::client::{self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType};
+use latchkey_protocol::{ClientSecret, Scope};
+use latchkey_store::{AppRecord, SecretRecord, Store, StoreError};
+
+/// Longest accepted app name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Why an app operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The settings break a rule.
+    #[error(transparent)]
+    Invalid(#[from] ClientConfigError),
+    /// The name is empty, too long or has control characters.
+    #[error("app name must be 1 to {MAX_NAME_CHARS} characters with no control characters")]
+    BadName,
+    /// No such app in the tenant.
+    #[error("no app with client id {0:?} in tenant {1:?}: see `latchkey app list`")]
+    NotFound(String, String),
+    /// A public app has no secret to rotate.
+    #[error("app {0:?} is a public client ({1}) and has no secret")]
+    PublicClient(String, ClientType),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl AppError {
+    fn from_store(error: StoreError, tenant: &str, client_id: &str) -> AppError {
+        match error {
+            StoreError::NotFound(_) => AppError::NotFound(client_id.to_owned(), tenant.to_owned()),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+/// Settings for a new app.
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    /// Tenant to create it in.
+    pub tenant: String,
+    /// Display name.
+    pub name: String,
+    /// App type.
+    pub app_type: ClientType,
+    /// Allowed scopes.
+    pub scopes: Vec<Scope>,
+    /// Default scopes.
+    pub default_scopes: Vec<Scope>,
+    /// Grant types; `None` for the type's defaults.
+    pub grant_types: Option<Vec<GrantType>>,
+    /// Token lifetime; `None` for the default (300 s).
+    pub token_ttl: Option<u32>,
+}
+
+/// Changes to an app; each list given replaces the old one.
+#[derive(Debug, Clone, Default)]
+pub struct AppChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New allowed scopes.
+    pub scopes: Option<Vec<Scope>>,
+    /// New default scopes.
+    pub default_scopes: Option<Vec<Scope>>,
+    /// New grant types.
+    pub grant_types: Option<Vec<GrantType>>,
+    /// New token lifetime.
+    pub token_ttl: Option<u32>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+}
+
+fn check_name(name: &str) -> Result<(), AppError> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) || name.trim().is_empty() {
+        return Err(AppError::BadName);
+    }
+    Ok(())
+}
+
+fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
+    let mut unique: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !unique.contains(item) {
+            unique.push(item.clone());
+        }
+    }
+    unique
+}
+
+fn validate(app: &AppRecord) -> Result<(), AppError> {
+    check_name(&app.name)?;
+    client::validate_settings(app.app_type, &app.grant_types, &app.scopes, &app.default_scopes, app.token_ttl)?;
+    Ok(())
+}
+
+/// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
+/// exists outside the client that receives it.
+pub async fn create(store: &dyn Store, new: NewApp, now: i64) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
+    let secret = new.app_type.is_confidential().then(|| ClientSecret::new(random::client_secret()));
+    let app = AppRecord {
+        client_id: random::client_id(),
+        tenant: new.tenant,
+        name: new.name,
+        app_type: new.app_type,
+        enabled: true,
+        scopes: dedup(&new.scopes),
+        default_scopes: dedup(&new.default_scopes),
+        grant_types: dedup(&new.grant_types.unwrap_or_else(|| new.app_type.default_grant_types())),
+        token_ttl: new.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL),
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+        secrets: secret
+            .iter()
+            .map(|secret| SecretRecord { hash: secret.hash(), created_at: now, expires_at: None })
+            .collect(),
+    };
+    validate(&app)?;
+    store.create_app(&app).await.map_err(AppError::Store)?;
+    Ok((app, secret))
+}
+
+/// Reads one app.
+pub async fn show(store: &dyn Store, tenant: &str, client_id: &str) -> Result<AppRecord, AppError> {
+    store
+        .app(tenant, client_id)
+        .await
+        .map_err(AppError::Store)?
+        .ok_or_else(|| AppError::NotFound(client_id.to_owned(), tenant.to_owned()))
+}
+
+/// Applies changes to an app, retrying when a concurrent writer changed it in between.
+pub async fn update(
+    store: &dyn Store,
+    tenant: &str,
+    client_id: &str,
+    changes: &AppChanges,
+    now: i64,
+) -> Result<AppRecord, AppError> {
+    let mut attempts = 0;
+    loop {
+        let mut app = show(store, tenant, client_id).await?;
+        if let Some(name) = &changes.name {
+            app.name = name.clone();
+        }
+        if let Some(scopes) = &changes.scopes {
+            app.scopes = dedup(scopes);
+        }
+        if let Some(default_scopes) = &changes.default_scopes {
+            app.default_scopes = dedup(default_scopes);
+        }
+        if let Some(grant_types) = &changes.grant_types {
+            app.grant_types = dedup(grant_types);
+        }
+        if let Some(token_ttl) = changes.token_ttl {
+            app.token_ttl = token_ttl;
+        }
+        if let Some(enabled) = changes.enabled {
+            app.enabled = enabled;
+        }
+        app.updated_at = now;
+        validate(&app)?;
+        match store.update_app(&app).await {
+            Ok(()) => {
+                app.revision += 1;
+                return Ok(app);
+            }
+            Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
+            Err(error) => return Err(AppError::from_store(error, tenant, client_id)),
+        }
+    }
+}
+
+/// Deletes an app.
+pub async fn delete(store: &dyn Store, tenant: &str, client_id: &str) -> Result<(), AppError> {
+    store.delete_app(tenant, client_id).await.map_err(|error| AppError::from_store(error, tenant, client_id))
+}
+
+/// Gives an app a new secret. The old one stops working at once, or after `grace_seconds`.
+pub async fn rotate_secret(
+    store: &dyn Store,
+    tenant: &str,
+    client_id: &str,
+    grace_seconds: Option<u32>,
+    now: i64,
+) -> Result<ClientSecret, AppError> {
+    let app = show(store, tenant, client_id).await?;
+    if !app.app_type.is_confidential() {
+        return Err(AppError::PublicClient(app.client_id, app.app_type));
+    }
+    let secret = ClientSecret::new(random::client_secret());
+    let record = SecretRecord { hash: secret.hash(), created_at: now, expires_at: None };
+    let old_expires_at = grace_seconds.map(|grace| now + i64::from(grace));
+    store
+        .replace_secret(tenant, client_id, record, old_expires_at)
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
+    Ok(secret)
+}

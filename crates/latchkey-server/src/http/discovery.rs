@@ -1,0 +1,47 @@
+//! Authorization server metadata (RFC 8414), served at both well-known paths.
+
+use super::{AppState, paths, response};
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, HOST};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use latchkey_protocol::GrantType;
+use latchkey_protocol::client_auth::SUPPORTED_AUTH_METHODS;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    token_endpoint: String,
+    jwks_uri: String,
+    grant_types_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8414 makes this member required; latchkey has no authorization endpoint, so the
+    /// honest list is empty.
+    response_types_supported: [&'static str; 0],
+    scopes_supported: Vec<&'a str>,
+    /// The algorithms access tokens are signed with (RFC 9068 resource servers read this).
+    token_signing_alg_values_supported: Vec<&'static str>,
+}
+
+pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let snapshot = state.registry.current();
+    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
+    let Some(tenant) = snapshot.tenant_for_host(host) else {
+        return response::not_found().await;
+    };
+    let issuer = tenant.issuer.as_str();
+    let metadata = Metadata {
+        issuer,
+        token_endpoint: format!("{issuer}{}", paths::TOKEN),
+        jwks_uri: format!("{issuer}{}", paths::JWKS),
+        grant_types_supported: [GrantType::ClientCredentials.as_str()],
+        token_endpoint_auth_methods_supported: SUPPORTED_AUTH_METHODS.iter().map(|m| m.as_str()).collect(),
+        response_types_supported: [],
+        scopes_supported: tenant.scopes_supported().collect(),
+        token_signing_alg_values_supported: tenant.signing_algorithms(),
+    };
+    let mut response = response::json_value(StatusCode::OK, &metadata);
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}

@@ -1,0 +1,105 @@
+//! Starting and stopping a server: load the registry, bind, follow the change log, and shut
+//! down gracefully (in-flight requests finish).
+
+use crate::clock::Clock;
+use crate::http::{self, AppState};
+use crate::refresh;
+use crate::registry::{Registry, RegistryError};
+use latchkey_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Per-node server settings.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Issuer of the `default` tenant.
+    pub issuer: String,
+    /// How often to poll the store for changes made elsewhere.
+    pub refresh_interval: Duration,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Loading apps and keys failed.
+    #[error("could not load apps and keys: {0}")]
+    Registry(#[from] RegistryError),
+    /// Binding the listen address failed.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    registry: Arc<Registry>,
+    shutdown: watch::Sender<bool>,
+    serving: JoinHandle<std::io::Result<()>>,
+    refreshing: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Loads the registry from `store` (creating missing signing keys), binds, and starts
+    /// serving and following changes.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        settings: &ServerSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RunningServer, StartError> {
+        let (registry, seq) = Registry::load(store, &settings.issuer, clock.now()).await?;
+        let registry = Arc::new(registry);
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: settings.listen.clone(), source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: settings.listen.clone(), source })?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let refreshing = tokio::spawn(refresh::follow_changes(
+            Arc::clone(&registry),
+            Arc::clone(&clock),
+            seq,
+            settings.refresh_interval,
+            shutdown_rx.clone(),
+        ));
+        let app = http::router(AppState { registry: Arc::clone(&registry), clock });
+        let mut stop = shutdown_rx;
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await
+        });
+        Ok(RunningServer { local_addr, registry, shutdown, serving, refreshing })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The registry this server reads.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for both tasks.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = self.serving.await.unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        let _ = self.refreshing.await;
+        served
+    }
+}

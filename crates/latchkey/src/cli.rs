@@ -1,0 +1,176 @@
+//! The command line: every command, flag and environment variable. These words are a public
+//! contract (scripts and tests drive them): add freely, rename never.
+
+use clap::{Args, Parser, Subcommand};
+use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::Scope;
+use std::time::Duration;
+
+/// latchkey: an OAuth 2.0 authorization server for machine-to-machine tokens.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Database URL. Every command works directly on it, whether or not a server is running.
+    #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = "sqlite://latchkey.db")]
+    pub(crate) database: String,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    /// Create (or refresh) a demo app, print a ready-to-run curl command, and run the server.
+    Quickstart(ServeArgs),
+    /// Manage apps (OAuth clients).
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+    /// Issuer URL of the default tenant (the `iss` of its tokens).
+    #[arg(long, env = "LATCHKEY_ISSUER", default_value = "http://localhost:8080")]
+    pub(crate) issuer: String,
+    /// How often to pick up changes made by the CLI or other servers, in milliseconds.
+    #[arg(long, env = "LATCHKEY_REFRESH_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub(crate) refresh_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AppCommand {
+    /// Create an app and print its client_secret (shown only this once).
+    Create(AppCreateArgs),
+    /// List apps.
+    List(JsonFlag),
+    /// Show one app (never its secret).
+    Show(AppIdArgs),
+    /// Change an app's settings; a list given replaces the old one.
+    Update(AppUpdateArgs),
+    /// Stop an app from getting tokens.
+    Disable(AppIdArgs),
+    /// Let a disabled app get tokens again.
+    Enable(AppIdArgs),
+    /// Delete an app and its secrets.
+    Delete(AppIdArgs),
+    /// Give an app a new client_secret; the old one stops working (at once, or after --grace).
+    RotateSecret(RotateSecretArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AppIdArgs {
+    /// The app's client_id.
+    pub(crate) id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    Scope::parse(text).map_err(|error| format!("{error}; give one scope per --scope flag"))
+}
+
+fn parse_type(text: &str) -> Result<ClientType, String> {
+    text.parse().map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+}
+
+fn parse_grant(text: &str) -> Result<GrantType, String> {
+    text.parse().map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+}
+
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AppCreateArgs {
+    /// Display name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// App type: m2m and web are confidential (get a secret); spa and native are public.
+    #[arg(long = "type", default_value = "m2m", value_parser = parse_type)]
+    pub(crate) app_type: ClientType,
+    /// An allowed scope (repeat for several).
+    #[arg(long = "scope", value_parser = parse_scope)]
+    pub(crate) scopes: Vec<Scope>,
+    /// A scope granted when a token request names none (repeat for several).
+    #[arg(long = "default-scope", value_parser = parse_scope)]
+    pub(crate) default_scopes: Vec<Scope>,
+    /// An allowed grant type (repeat for several); m2m apps get client_credentials by default.
+    #[arg(long = "grant-type", value_parser = parse_grant)]
+    pub(crate) grant_types: Vec<GrantType>,
+    /// Token lifetime in seconds (default 300).
+    #[arg(long)]
+    pub(crate) token_ttl: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AppUpdateArgs {
+    /// The app's client_id.
+    pub(crate) id: String,
+    /// New display name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Allowed scopes (replaces the list).
+    #[arg(long = "scope", value_parser = parse_scope)]
+    pub(crate) scopes: Option<Vec<Scope>>,
+    /// Default scopes (replaces the list).
+    #[arg(long = "default-scope", value_parser = parse_scope)]
+    pub(crate) default_scopes: Option<Vec<Scope>>,
+    /// Allowed grant types (replaces the list).
+    #[arg(long = "grant-type", value_parser = parse_grant)]
+    pub(crate) grant_types: Option<Vec<GrantType>>,
+    /// Token lifetime in seconds.
+    #[arg(long)]
+    pub(crate) token_ttl: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateSecretArgs {
+    /// The app's client_id.
+    pub(crate) id: String,
+    /// Keep the old secret working for this long (for example 1h) beside the new one.
+    #[arg(long, value_parser = parse_grace)]
+    pub(crate) grace: Option<Duration>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// List signing keys.
+    List(JsonFlag),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,127 @@
+//! `latchkey app ...`: app management on the database.
+
+use super::now;
+use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, RotateSecretArgs};
+use crate::output;
+use anyhow::Context;
+use latchkey_server::apps::{self, AppChanges, NewApp};
+use latchkey_store::{DEFAULT_TENANT, Store};
+use serde_json::json;
+
+pub(crate) async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
+    let tenant = DEFAULT_TENANT;
+    match command {
+        AppCommand::Create(args) => create(store, tenant, args).await,
+        AppCommand::List(flag) => {
+            let apps = store.apps(tenant).await.context("could not list apps")?;
+            if flag.json {
+                let list: Vec<_> = apps.iter().map(|app| output::app_json(app, None)).collect();
+                output::print_json(&list);
+            } else {
+                output::print_app_table(&apps);
+            }
+            Ok(())
+        }
+        AppCommand::Show(args) => {
+            let app = apps::show(store, tenant, &args.id).await?;
+            if args.json {
+                output::print_json(&output::app_json(&app, None));
+            } else {
+                output::print_app(&app, None);
+            }
+            Ok(())
+        }
+        AppCommand::Update(args) => update(store, tenant, args).await,
+        AppCommand::Disable(args) => set_enabled(store, tenant, &args.id, false, args.json).await,
+        AppCommand::Enable(args) => set_enabled(store, tenant, &args.id, true, args.json).await,
+        AppCommand::Delete(args) => {
+            apps::delete(store, tenant, &args.id).await?;
+            if args.json {
+                output::print_json(&json!({ "client_id": args.id, "deleted": true }));
+            } else {
+                println!("Deleted app {}. Its tokens stay valid until they expire.", args.id);
+            }
+            Ok(())
+        }
+        AppCommand::RotateSecret(args) => rotate_secret(store, tenant, args).await,
+    }
+}
+
+async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow::Result<()> {
+    let new = NewApp {
+        tenant: tenant.to_owned(),
+        name: args.name,
+        app_type: args.app_type,
+        scopes: args.scopes,
+        default_scopes: args.default_scopes,
+        grant_types: (!args.grant_types.is_empty()).then_some(args.grant_types),
+        token_ttl: args.token_ttl,
+    };
+    let (app, secret) = apps::create(store, new, now()).await?;
+    if args.json {
+        output::print_json(&output::app_json(&app, Some(secret.as_ref())));
+        return Ok(());
+    }
+    println!("Created app {:?}.", app.name);
+    output::print_app(&app, secret.as_ref());
+    if secret.is_some() {
+        println!("\nStore the client_secret now: it is shown only once (rotate it with `latchkey app rotate-secret`).");
+    } else {
+        println!("\nA {} app is a public client: it has no secret and cannot use client_credentials.", app.app_type);
+    }
+    Ok(())
+}
+
+async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow::Result<()> {
+    let changes = AppChanges {
+        name: args.name,
+        scopes: args.scopes,
+        default_scopes: args.default_scopes,
+        grant_types: args.grant_types,
+        token_ttl: args.token_ttl,
+        enabled: None,
+    };
+    let app = apps::update(store, tenant, &args.id, &changes, now()).await?;
+    if args.json {
+        output::print_json(&output::app_json(&app, None));
+    } else {
+        println!("Updated app {}.", app.client_id);
+        output::print_app(&app, None);
+    }
+    Ok(())
+}
+
+async fn set_enabled(store: &dyn Store, tenant: &str, id: &str, enabled: bool, json: bool) -> anyhow::Result<()> {
+    let changes = AppChanges { enabled: Some(enabled), ..AppChanges::default() };
+    let app = apps::update(store, tenant, id, &changes, now()).await?;
+    if json {
+        output::print_json(&output::app_json(&app, None));
+    } else if enabled {
+        println!("Enabled app {}: it can get tokens again.", app.client_id);
+    } else {
+        println!("Disabled app {}: its token requests now get invalid_client.", app.client_id);
+    }
+    Ok(())
+}
+
+async fn rotate_secret(store: &dyn Store, tenant: &str, args: RotateSecretArgs) -> anyhow::Result<()> {
+    let grace = match args.grace {
+        Some(grace) => Some(u32::try_from(grace.as_secs()).context("--grace is too long")?),
+        None => None,
+    };
+    let secret = apps::rotate_secret(store, tenant, &args.id, grace, now()).await?;
+    if args.json {
+        output::print_json(&json!({ "client_id": args.id, "client_secret": secret.expose() }));
+        return Ok(());
+    }
+    println!("client_id      {}", args.id);
+    println!("client_secret  {}", secret.expose());
+    match args.grace {
+        Some(grace) => println!(
+            "\nThe old secret keeps working for {} more.",
+            humantime::format_duration(grace)
+        ),
+        None => println!("\nThe old secret no longer works. Store the new one now: it is shown only once."),
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! One module per command family; each opens the store it needs and prints its result.
+
+mod app;
+mod key;
+mod serve;
+
+use crate::cli::{Cli, Command};
+use anyhow::Context;
+use latchkey_store::Store;
+use std::sync::Arc;
+
+/// Runs the parsed command.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = open_store(&cli.database).await?;
+    match cli.command {
+        Command::Serve(args) => serve::serve(store, args, None).await,
+        Command::Quickstart(args) => serve::quickstart(store, args).await,
+        Command::App(command) => app::run(store.as_ref(), command).await,
+        Command::Key(command) => key::run(store.as_ref(), command).await,
+    }
+}
+
+/// A database URL fit for messages: any password replaced.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    latchkey_store::open(url).await.with_context(|| {
+        format!(
+            "could not use database {}; check --database (or LATCHKEY_DATABASE_URL): for SQLite the \
+             directory must exist and be writable",
+            redact_url(url)
+        )
+    })
+}
+
+/// Unix seconds now, for records the CLI writes.
+pub(crate) fn now() -> i64 {
+    use latchkey_server::Clock;
+    latchkey_server::SystemClock.now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(redact_url("sqlite://latchkey.db"), "sqlite://latchkey.db");
+    }
+}

@@ -1,0 +1,156 @@
+//! What the CLI prints: JSON objects for scripts, aligned tables and plain sentences for people.
+//! Secrets appear only in the output of the commands that create them.
+
+use latchkey_protocol::ClientSecret;
+use latchkey_store::{AppRecord, KeyRecord};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Unix seconds as RFC 3339 (UTC).
+pub(crate) fn timestamp(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// An app as JSON; `secret` is included only by the commands that mint one.
+pub(crate) fn app_json(app: &AppRecord, secret: Option<Option<&ClientSecret>>) -> Value {
+    let mut object = json!({
+        "client_id": app.client_id,
+        "name": app.name,
+        "type": app.app_type.as_str(),
+        "enabled": app.enabled,
+        "scopes": strings(&app.scopes),
+        "default_scopes": strings(&app.default_scopes),
+        "grant_types": strings(&app.grant_types),
+        "token_ttl": app.token_ttl,
+        "tenant": app.tenant,
+        "created_at": timestamp(app.created_at),
+        "updated_at": timestamp(app.updated_at),
+    });
+    if let Some(secret) = secret {
+        object["client_secret"] = json!(secret.map(ClientSecret::expose));
+    }
+    object
+}
+
+/// A signing key as JSON (never its private part).
+pub(crate) fn key_json(key: &KeyRecord) -> Value {
+    json!({
+        "kid": key.kid,
+        "alg": key.alg,
+        "status": key.status.as_str(),
+        "tenant": key.tenant,
+        "created_at": timestamp(key.created_at),
+        "activated_at": key.activated_at.map(timestamp),
+        "retired_at": key.retired_at.map(timestamp),
+    })
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: could not format JSON output: {error}"),
+    }
+}
+
+/// Prints rows as a table whose columns are as wide as their widest cell.
+pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}", width = *width))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn list_or_dash<T: ToString>(items: &[T]) -> String {
+    if items.is_empty() { "-".to_owned() } else { strings(items).join(" ") }
+}
+
+/// Prints one app for people, as labelled lines.
+pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
+    let rows: Vec<(&str, String)> = vec![
+        ("client_id", app.client_id.clone()),
+        ("client_secret", secret.map(|s| s.expose().to_owned()).unwrap_or_default()),
+        ("name", app.name.clone()),
+        ("type", app.app_type.to_string()),
+        ("enabled", if app.enabled { "yes" } else { "no" }.to_owned()),
+        ("scopes", list_or_dash(&app.scopes)),
+        ("default_scopes", list_or_dash(&app.default_scopes)),
+        ("grant_types", list_or_dash(&app.grant_types)),
+        ("token_ttl", format!("{} s", app.token_ttl)),
+        ("tenant", app.tenant.clone()),
+        ("created_at", timestamp(app.created_at)),
+        ("updated_at", timestamp(app.updated_at)),
+    ];
+    for (label, value) in rows {
+        if label == "client_secret" && secret.is_none() {
+            continue;
+        }
+        println!("{label:<15} {value}");
+    }
+}
+
+/// Prints apps as a table.
+pub(crate) fn print_app_table(apps: &[AppRecord]) {
+    if apps.is_empty() {
+        println!("No apps yet. Create one with: latchkey app create --name NAME --scope SCOPE");
+        return;
+    }
+    let rows: Vec<Vec<String>> = apps
+        .iter()
+        .map(|app| {
+            vec![
+                app.client_id.clone(),
+                app.name.clone(),
+                app.app_type.to_string(),
+                if app.enabled { "enabled" } else { "disabled" }.to_owned(),
+                list_or_dash(&app.scopes),
+                app.token_ttl.to_string(),
+            ]
+        })
+        .collect();
+    print_table(&["CLIENT_ID", "NAME", "TYPE", "STATUS", "SCOPES", "TTL"], &rows);
+}
+
+/// Prints keys as a table.
+pub(crate) fn print_key_table(keys: &[KeyRecord]) {
+    if keys.is_empty() {
+        println!("No signing keys yet: `latchkey serve` creates the first one when it starts.");
+        return;
+    }
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|key| {
+            vec![
+                key.kid.clone(),
+                key.alg.clone(),
+                key.status.to_string(),
+                timestamp(key.created_at),
+                key.activated_at.map(timestamp).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print_table(&["KID", "ALG", "STATUS", "CREATED", "ACTIVATED"], &rows);
+}
