@@ -1,0 +1,601 @@
+//! The harness: `spawn_app` starts the real router in-process on an ephemeral 127.0.0.1 port with
+//! a temporary SQLite file; `TestApp` sends HTTP requests to it and runs the `latchkey` binary on
+//! the same database, as a user would. Waits poll with a bounded deadline (`eventually`); nothing
+//! sleeps and then asserts.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use latchkey_server::{RunningServer, ServerSettings, SystemClock};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// The issuer the in-process server is configured with.
+pub(crate) const ISSUER: &str = "http://issuer.test";
+/// The token endpoint path.
+pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
+/// The JWKS path.
+pub(crate) const JWKS_PATH: &str = "/oauth2/jwks";
+/// The exact content type of every JSON answer (pinned by the contract).
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+/// The challenge a 401 after HTTP Basic carries.
+pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"latchkey\"";
+/// The form content type.
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
+/// How long a poll waits for a change to reach the server before failing.
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+/// How often a poll retries.
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(50);
+
+static LOGGING: Once = Once::new();
+
+/// Logs of the in-process server go to the test output only when `TEST_LOG` is set (its value
+/// is an env-filter directive; `1` means `debug`).
+fn init_logging() {
+    LOGGING.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter.is_empty() || filter == "1" {
+                "debug".to_owned()
+            } else {
+                filter
+            };
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// The log filter given to the `latchkey` binary: quiet unless `TEST_LOG` is set.
+fn child_log_filter() -> String {
+    match std::env::var("TEST_LOG") {
+        Ok(filter) if !filter.is_empty() && filter != "1" => filter,
+        Ok(_) => "debug".to_owned(),
+        Err(_) => "warn".to_owned(),
+    }
+}
+
+/// A `latchkey` command with a controlled environment (no inherited database, listen address
+/// or issuer; quiet logs) and no `--database`.
+pub(crate) fn latchkey_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    for var in [
+        "LATCHKEY_DATABASE_URL",
+        "LATCHKEY_LISTEN",
+        "LATCHKEY_ISSUER",
+        "LATCHKEY_REFRESH_MS",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("LATCHKEY_LOG", child_log_filter());
+    command
+}
+
+/// An HTTP answer, read in full.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The status.
+    pub(crate) status: StatusCode,
+    /// The headers.
+    pub(crate) headers: HeaderMap,
+    /// The body as text (lossy).
+    pub(crate) body: String,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("reading the response body");
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// The body as JSON; panics with the body when it is not JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "body is not JSON ({error}): status {} body {:?}",
+                self.status, self.body
+            )
+        })
+    }
+
+    /// One header as text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("header is visible ASCII"))
+    }
+
+    /// The `error` member of an error body.
+    pub(crate) fn error(&self) -> String {
+        match self.json().get("error") {
+            Some(Value::String(code)) => code.clone(),
+            other => panic!(
+                "no string `error` in the body ({other:?}): status {} body {:?}",
+                self.status, self.body
+            ),
+        }
+    }
+
+    /// The access token of a success body; panics with the answer otherwise.
+    pub(crate) fn access_token(&self) -> String {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "expected a token, got {self:?}"
+        );
+        self.json()["access_token"]
+            .as_str()
+            .expect("access_token is a string")
+            .to_owned()
+    }
+
+    /// Asserts an OAuth error answer: status, JSON content type and `error` code.
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some(JSON_CONTENT_TYPE),
+            "content type of {self:?}"
+        );
+        assert_eq!(self.error(), code, "error code of {self:?}");
+    }
+
+    /// Whether this is a 401 `invalid_client`.
+    pub(crate) fn is_invalid_client(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED && self.body.contains("invalid_client")
+    }
+}
+
+/// A server under test with its own database.
+pub(crate) struct TestApp {
+    /// Where the server listens.
+    pub(crate) address: SocketAddr,
+    /// The database URL shared by the server and the CLI.
+    pub(crate) db_url: String,
+    /// The issuer the server was configured with.
+    pub(crate) issuer: String,
+    /// An HTTP client that does not follow redirects.
+    pub(crate) client: reqwest::Client,
+    server: Option<RunningServer>,
+    /// Keeps the database directory alive as long as the app.
+    _dir: TempDir,
+}
+
+fn settings(issuer: &str) -> ServerSettings {
+    ServerSettings {
+        listen: "127.0.0.1:0".into(),
+        issuer: issuer.into(),
+        refresh_interval: Duration::from_millis(50),
+    }
+}
+
+async fn start_server(db_url: &str, issuer: &str) -> RunningServer {
+    let store = latchkey_store::open(db_url)
+        .await
+        .expect("opening the test database");
+    RunningServer::start(store, &settings(issuer), Arc::new(SystemClock))
+        .await
+        .expect("starting the server")
+}
+
+/// Starts the real server in-process on a new temporary database.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with_issuer(ISSUER).await
+}
+
+/// `spawn_app` with another configured issuer.
+pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
+    init_logging();
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let server = start_server(&db_url, issuer).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("building the HTTP client");
+    TestApp {
+        address: server.local_addr(),
+        db_url,
+        issuer: issuer.to_owned(),
+        client,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// `http://ADDR` + `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The token endpoint's URL.
+    pub(crate) fn token_url(&self) -> String {
+        self.url(TOKEN_PATH)
+    }
+
+    /// Stops the server gracefully and starts a new one on the same database (a new store
+    /// connection, a new port): what an operator's restart does.
+    pub(crate) async fn restart(&mut self) {
+        let server = self.server.take().expect("the server is running");
+        server.stop().await.expect("the server stopped cleanly");
+        let server = start_server(&self.db_url, &self.issuer).await;
+        self.address = server.local_addr();
+        self.server = Some(server);
+    }
+
+    /// Sends a request and reads the whole answer.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        Reply::read(request.send().await.expect("sending the request")).await
+    }
+
+    /// `GET path`.
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// Any method on `path` with no body.
+    pub(crate) async fn request(&self, method: Method, path: &str) -> Reply {
+        self.send(self.client.request(method, self.url(path))).await
+    }
+
+    /// `POST /oauth2/token` with a form body (credentials, if any, in the body).
+    pub(crate) async fn post_token(&self, form: &[(&str, &str)]) -> Reply {
+        self.send(self.client.post(self.token_url()).form(form))
+            .await
+    }
+
+    /// `POST /oauth2/token` with `client_secret_basic`: id and secret form-urlencoded, then
+    /// base64 (RFC 6749 §2.3.1).
+    pub(crate) async fn post_token_basic(
+        &self,
+        id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        self.post_token_authorization(&basic_header(id, secret), form)
+            .await
+    }
+
+    /// `POST /oauth2/token` with a form body and the given `Authorization` header value.
+    pub(crate) async fn post_token_authorization(
+        &self,
+        authorization: &str,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        self.send(
+            self.client
+                .post(self.token_url())
+                .header("authorization", authorization)
+                .form(form),
+        )
+        .await
+    }
+
+    /// `POST /oauth2/token` with raw headers (bytes, so they may be invalid UTF-8) and a raw body.
+    pub(crate) async fn post_token_raw(&self, headers: &[(&str, &[u8])], body: Vec<u8>) -> Reply {
+        let mut request = self.client.post(self.token_url());
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("a valid header name");
+            let value =
+                HeaderValue::from_bytes(value).expect("a header value without CR, LF or NUL");
+            request = request.header(name, value);
+        }
+        self.send(request.body(body)).await
+    }
+
+    /// Writes `request` as raw bytes on a new connection and returns the status code of the
+    /// answer (`None` when the server closed without one). For requests an HTTP client will not
+    /// send: chunked bodies, truncated bodies, broken framing. The request should ask for
+    /// `Connection: close` so that the server ends the answer by closing. With `close_write`,
+    /// the client then shuts its sending side, so a truncated body meets end-of-stream; the
+    /// server may take that as an aborted request and close without an answer.
+    pub(crate) async fn raw_http(&self, request: Vec<u8>, close_write: bool) -> Option<u16> {
+        use std::io::{Read, Write};
+        let address = self.address;
+        // Blocking socket calls run off the runtime so that the in-process server keeps serving.
+        tokio::task::spawn_blocking(move || {
+            let mut stream =
+                std::net::TcpStream::connect(address).expect("connecting to the server");
+            stream
+                .set_read_timeout(Some(WAIT))
+                .expect("setting a read timeout");
+            // The server may answer and close before reading everything; what matters is its answer.
+            let _ = stream.write_all(&request);
+            if close_write {
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+            }
+            let mut response = Vec::new();
+            let _ = stream.read_to_end(&mut response);
+            let head = String::from_utf8_lossy(&response);
+            let status = head
+                .strip_prefix("HTTP/1.1 ")
+                .or_else(|| head.strip_prefix("HTTP/1.0 "))?;
+            status.get(..3)?.parse().ok()
+        })
+        .await
+        .expect("the raw HTTP exchange")
+    }
+
+    /// A client_credentials request with `client_secret_post` and an optional scope.
+    pub(crate) async fn token_for(&self, app: &Value, scope: Option<&str>) -> Reply {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id(app)),
+            ("client_secret", client_secret(app)),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.post_token(&form).await
+    }
+
+    /// `GET /oauth2/jwks` as JSON, after checking it is a 200.
+    pub(crate) async fn get_jwks(&self) -> Value {
+        let reply = self.get(JWKS_PATH).await;
+        assert_eq!(reply.status, StatusCode::OK, "JWKS answer {reply:?}");
+        reply.json()
+    }
+
+    /// Runs `latchkey --database <db_url> ARGS...` and returns what it did.
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
+        latchkey_command()
+            .arg("--database")
+            .arg(&self.db_url)
+            .args(args)
+            .output()
+            .expect("running the latchkey binary")
+    }
+
+    /// Runs the CLI, asserts it succeeded, and returns its stdout.
+    pub(crate) fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "`latchkey {}` failed: {}",
+            args.join(" "),
+            describe(&output)
+        );
+        String::from_utf8(output.stdout).expect("CLI output is UTF-8")
+    }
+
+    /// Runs the CLI (which must succeed) and parses its stdout as JSON.
+    pub(crate) fn cli_json(&self, args: &[&str]) -> Value {
+        let stdout = self.cli_ok(args);
+        serde_json::from_str(&stdout).unwrap_or_else(|error| {
+            panic!(
+                "`latchkey {}` printed no JSON ({error}): {stdout:?}",
+                args.join(" ")
+            )
+        })
+    }
+
+    /// `latchkey app create ARGS... --json`, then waits until the running server knows the app
+    /// (it follows the change log). Returns the printed object, secret included.
+    pub(crate) async fn create_app(&self, args: &[&str]) -> Value {
+        let mut full = vec!["app", "create"];
+        full.extend_from_slice(args);
+        full.push("--json");
+        let app = self.cli_json(&full);
+        self.wait_until_known(&app).await;
+        app
+    }
+
+    /// Polls the token endpoint until the server answers anything but `invalid_client` for the
+    /// app's own credentials, i.e. until the app has reached the server's snapshot.
+    pub(crate) async fn wait_until_known(&self, app: &Value) {
+        let id = client_id(app).to_owned();
+        let secret = app["client_secret"].as_str().map(str::to_owned);
+        self.eventually(&format!("app {id} to reach the server"), async || {
+            let mut form = vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+            ];
+            if let Some(secret) = &secret {
+                form.push(("client_secret", secret.as_str()));
+            }
+            let reply = self.post_token(&form).await;
+            if reply.is_invalid_client() {
+                Err(format!("{reply:?}"))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+    }
+
+    /// Retries `attempt` every `POLL_EVERY` until it returns `Ok`, for at most `WAIT`; then
+    /// fails with `what` and the last observation.
+    pub(crate) async fn eventually<T>(
+        &self,
+        what: &str,
+        attempt: impl AsyncFnMut() -> Result<T, String>,
+    ) -> T {
+        eventually(what, attempt).await
+    }
+
+    /// Polls a token request with this form until `accept` holds of the answer.
+    pub(crate) async fn token_until(
+        &self,
+        what: &str,
+        form: &[(&str, &str)],
+        accept: impl Fn(&Reply) -> bool,
+    ) -> Reply {
+        self.eventually(what, async || {
+            let reply = self.post_token(form).await;
+            if accept(&reply) {
+                Ok(reply)
+            } else {
+                Err(format!("{reply:?}"))
+            }
+        })
+        .await
+    }
+}
+
+/// Retries `attempt` every `POLL_EVERY` until it returns `Ok`, for at most `WAIT`; then fails
+/// with `what` and the last observation.
+pub(crate) async fn eventually<T>(
+    what: &str,
+    mut attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let last = match attempt().await {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        if Instant::now() >= deadline {
+            panic!("gave up after {WAIT:?} waiting for {what}; last observation: {last}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// A process output for failure messages.
+pub(crate) fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The `client_id` of an app object printed by the CLI.
+pub(crate) fn client_id(app: &Value) -> &str {
+    app["client_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no client_id in {app}"))
+}
+
+/// The `client_secret` of an app object printed by the CLI.
+pub(crate) fn client_secret(app: &Value) -> &str {
+    app["client_secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no client_secret in {app}"))
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): unreserved
+/// characters stay, space becomes `+`, everything else is `%XX`.
+pub(crate) fn form_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                encoded.push(byte as char)
+            }
+            b' ' => encoded.push('+'),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
+
+/// Every byte as `%XX`, unreserved ones included (still a valid form encoding).
+pub(crate) fn percent_encode_all(text: &str) -> String {
+    text.bytes().map(|byte| format!("%{byte:02X}")).collect()
+}
+
+/// `Basic base64(form(id):form(secret))` (RFC 6749 §2.3.1).
+pub(crate) fn basic_header(id: &str, secret: &str) -> String {
+    basic_header_raw(&form_encode(id), &form_encode(secret))
+}
+
+/// `Basic base64(id:secret)` with the parts taken as given (already encoded, or deliberately not).
+pub(crate) fn basic_header_raw(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// Whether `text` is a hyphenated UUID (8-4-4-4-12 hex digits).
+pub(crate) fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The raw JSON text of a JWT's header and its claims as JSON.
+pub(crate) fn jwt_parts(token: &str) -> (String, Value) {
+    let segments: Vec<&str> = token.split('.').collect();
+    assert_eq!(
+        segments.len(),
+        3,
+        "a compact JWS has three segments: {token}"
+    );
+    let header = URL_SAFE_NO_PAD
+        .decode(segments[0])
+        .expect("the header is base64url without padding");
+    let claims = URL_SAFE_NO_PAD
+        .decode(segments[1])
+        .expect("the claims are base64url without padding");
+    let header = String::from_utf8(header).expect("the header is UTF-8");
+    let claims = serde_json::from_slice(&claims).expect("the claims are JSON");
+    (header, claims)
+}
+
+/// The `kid` of a JWT's header.
+pub(crate) fn jwt_kid(token: &str) -> String {
+    let (header, _) = jwt_parts(token);
+    let header: Value = serde_json::from_str(&header).expect("the header is JSON");
+    header["kid"]
+        .as_str()
+        .expect("the header has a string kid")
+        .to_owned()
+}
+
+/// Verifies `token` independently, with `jsonwebtoken`: RS256 only, against the JWKS key named
+/// by its `kid`, with `aud` = `audience` and `iss` = `issuer`. Returns the claims.
+pub(crate) fn verify_token(
+    jwks: &Value,
+    token: &str,
+    audience: &str,
+    issuer: &str,
+) -> Result<Value, String> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|error| format!("bad header: {error}"))?;
+    let kid = header.kid.ok_or("the token has no kid")?;
+    let keys = jwks["keys"]
+        .as_array()
+        .ok_or("the JWKS has no keys array")?;
+    let jwk = keys
+        .iter()
+        .find(|key| key["kid"] == kid.as_str())
+        .ok_or(format!("kid {kid} is not in the JWKS"))?;
+    let n = jwk["n"].as_str().ok_or("the JWK has no n")?;
+    let e = jwk["e"].as_str().ok_or("the JWK has no e")?;
+    let key =
+        DecodingKey::from_rsa_components(n, e).map_err(|error| format!("bad RSA JWK: {error}"))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+    validation.validate_nbf = true;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|error| format!("verification failed: {error}"))
+}
+
+/// Seconds since the unix epoch, by this process's clock.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64
+}
