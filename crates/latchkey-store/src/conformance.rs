@@ -76,6 +76,13 @@ async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
     assert!(matches!(store.create_app(&record).await, Err(StoreError::NotFound(_))));
 }
 
+async fn max_token_ttl_is_the_longest_of_the_tenant(store: &dyn Store) {
+    assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&AppRecord { token_ttl: 900, ..app("c2", "two") }).await.unwrap();
+    assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), Some(900));
+}
+
 async fn apps_list_in_name_order(store: &dyn Store) {
     store.create_app(&app("c2", "beta")).await.unwrap();
     store.create_app(&app("c1", "alpha")).await.unwrap();
@@ -250,6 +257,7 @@ sqlite_suite!(
     duplicate_client_id_is_a_conflict,
     app_in_unknown_tenant_is_not_found,
     apps_list_in_name_order,
+    max_token_ttl_is_the_longest_of_the_tenant,
     update_bumps_revision_and_refuses_stale_writes,
     delete_removes_app_and_secrets,
     replace_secret_without_grace_drops_the_old_one,

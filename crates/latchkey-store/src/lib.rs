@@ -63,6 +63,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
     /// Secrets are not touched. `Conflict` when another writer got there first.
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
+    /// The longest token TTL among a tenant's apps, if it has any.
+    async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>>;
     /// Deletes an app and its secrets. `NotFound` when there is no such app.
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()>;
     /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until

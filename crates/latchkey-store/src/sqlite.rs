@@ -266,6 +266,14 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>> {
+        let ttl: Option<i64> = sqlx::query_scalar("SELECT max(token_ttl) FROM apps WHERE tenant = ?")
+            .bind(tenant)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ttl.and_then(|ttl| u32::try_from(ttl).ok()))
+    }
+
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()> {
         let result = sqlx::query("DELETE FROM apps WHERE tenant = ? AND client_id = ?")
             .bind(tenant)
