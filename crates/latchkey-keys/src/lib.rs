@@ -6,9 +6,12 @@
 
 pub mod algorithm;
 pub mod jwk;
+pub mod jws;
+pub mod master_key;
 pub mod random;
 pub mod signer;
 
 pub use algorithm::Algorithm;
 pub use jwk::{Jwk, JwkSet};
+pub use master_key::{Keyring, MasterKeyError};
 pub use signer::{KeyError, Signer, generate_private_key};

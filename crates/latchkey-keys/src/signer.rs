@@ -8,12 +8,14 @@
 
 use crate::algorithm::Algorithm;
 use crate::jwk::Jwk;
+use crate::jws::CompactJws;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
-    RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair,
+    KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
+    VerificationAlgorithm,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -55,6 +57,9 @@ pub struct Signer {
     /// `base64url(header) + "."`, the same for every token this key signs.
     header_prefix: String,
     key_pair: KeyPairKind,
+    /// The public key in the form aws-lc verifies with (PKCS#1 for RSA, a point for EC, raw
+    /// bytes for Ed25519).
+    public_key: Vec<u8>,
     rng: SystemRandom,
 }
 
@@ -112,7 +117,12 @@ impl Signer {
         let header = serde_json::to_vec(&Header { kid, typ: "JWT", alg: alg.as_str() })?;
         let mut header_prefix = URL_SAFE_NO_PAD.encode(header);
         header_prefix.push('.');
-        Ok(Signer { kid: kid.to_owned(), alg, header_prefix, key_pair, rng: SystemRandom::new() })
+        let public_key = match &key_pair {
+            KeyPairKind::Rsa(key_pair) => key_pair.public_key().as_ref().to_vec(),
+            KeyPairKind::Ecdsa(key_pair) => key_pair.public_key().as_ref().to_vec(),
+            KeyPairKind::Ed25519(key_pair) => key_pair.public_key().as_ref().to_vec(),
+        };
+        Ok(Signer { kid: kid.to_owned(), alg, header_prefix, key_pair, public_key, rng: SystemRandom::new() })
     }
 
     /// The key id.
@@ -152,6 +162,23 @@ impl Signer {
             }
             KeyPairKind::Ed25519(key_pair) => Ok(key_pair.sign(message).as_ref().to_vec()),
         }
+    }
+
+    /// Verifies a decoded token against this key. The token's `alg` must be this key's own
+    /// algorithm, which shuts out `none` and algorithm confusion (an HMAC keyed with the public
+    /// key) before any signature is checked.
+    pub fn verify(&self, jws: &CompactJws<'_>) -> bool {
+        if jws.header.alg != self.alg.as_str() {
+            return false;
+        }
+        let algorithm: &dyn VerificationAlgorithm = match self.alg {
+            Algorithm::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
+            Algorithm::Es256 => &ECDSA_P256_SHA256_FIXED,
+            Algorithm::EdDsa => &ED25519,
+        };
+        UnparsedPublicKey::new(algorithm, &self.public_key)
+            .verify(jws.signing_input.as_bytes(), &jws.signature)
+            .is_ok()
     }
 
     /// The public key as a JWK.
@@ -196,10 +223,7 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{
-        ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents,
-        UnparsedPublicKey,
-    };
+    use aws_lc_rs::signature::RsaPublicKeyComponents;
 
     fn split(token: &str) -> (String, Vec<u8>, Vec<u8>) {
         let parts: Vec<&str> = token.split('.').collect();
@@ -249,6 +273,37 @@ mod tests {
         assert!(header.contains(r#""alg":"EdDSA""#));
         let x = URL_SAFE_NO_PAD.decode(signer.public_jwk().x.unwrap()).unwrap();
         UnparsedPublicKey::new(&ED25519, &x).verify(&message, &signature).unwrap();
+    }
+
+    #[test]
+    fn verify_accepts_own_tokens_and_refuses_forgeries() {
+        use crate::jws::decode;
+        for alg in Algorithm::ALL {
+            let signer = signer(alg);
+            let token = signer.sign_jwt(&serde_json::json!({"sub": "a"})).unwrap();
+            assert!(signer.verify(&decode(&token).unwrap()), "{alg}");
+            // Another key of the same algorithm did not sign it.
+            assert!(!self::signer(alg).verify(&decode(&token).unwrap()), "{alg}");
+            // A changed payload breaks the signature.
+            let parts: Vec<&str> = token.split('.').collect();
+            let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(r#"{"sub":"b"}"#), parts[2]);
+            assert!(!signer.verify(&decode(&forged).unwrap()), "{alg}");
+        }
+    }
+
+    #[test]
+    fn verify_refuses_alg_none_and_hs256_with_the_public_key() {
+        use crate::jws::decode;
+        let signer = signer(Algorithm::Rs256);
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"a"}"#);
+        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"kid-1"}"#));
+        assert!(!signer.verify(&decode(&none).unwrap()));
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"kid-1"}"#);
+        let input = format!("{header}.{payload}");
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &signer.public_key);
+        let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+        let hs256 = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
+        assert!(!signer.verify(&decode(&hs256).unwrap()));
     }
 
     #[test]

@@ -183,6 +183,10 @@ pub struct Client {
     pub default_scopes: Vec<Scope>,
     /// Token lifetime in seconds.
     pub token_ttl: u32,
+    /// Whether the client may introspect other clients' tokens (a resource server).
+    pub can_introspect: bool,
+    /// Every token of this client issued at or before this time (unix seconds) is revoked.
+    pub tokens_revoked_before: Option<i64>,
     /// Hashes of the secrets currently accepted (more than one during a rotation grace period).
     pub secrets: Vec<StoredSecret>,
 }

@@ -73,6 +73,37 @@ pub fn parse_basic(authorization: Option<&str>) -> Result<Option<(String, Client
     Ok(Some((id, ClientSecret::new(secret))))
 }
 
+/// Works out the client's credentials from the `Authorization` header and the body's
+/// `client_id` and `client_secret` (RFC 6749 §2.3.1), refusing more than one method.
+pub fn credentials(
+    authorization: Option<&str>,
+    form_client_id: Option<String>,
+    form_client_secret: Option<ClientSecret>,
+) -> Result<ClientCredentials, TokenError> {
+    let basic = parse_basic(authorization)?;
+    match (basic, form_client_id, form_client_secret) {
+        // RFC 6749 §2.3: a client must not use more than one authentication method.
+        (Some(_), _, Some(_)) => Err(TokenError::InvalidRequest(
+            "use one client authentication method: HTTP Basic or client_secret in the body, not both",
+        )),
+        (Some((basic_id, _)), Some(form_id), None) if form_id != basic_id => Err(
+            TokenError::InvalidRequest("client_id in the body differs from the HTTP Basic client id"),
+        ),
+        (Some((client_id, secret)), _, None) => Ok(ClientCredentials {
+            client_id,
+            secret: Some(secret),
+            method: AuthMethod::ClientSecretBasic,
+        }),
+        (None, Some(client_id), secret) => {
+            let method = if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
+            Ok(ClientCredentials { client_id, secret, method })
+        }
+        (None, None, Some(_)) => Err(TokenError::InvalidRequest("client_secret was sent without client_id")),
+        // RFC 6749 §5.2: no client authentication at all is invalid_client.
+        (None, None, None) => Err(TokenError::InvalidClient { basic: false }),
+    }
+}
+
 fn form_decode(text: &str) -> Option<String> {
     let plus_as_space = text.replace('+', " ");
     percent_encoding::percent_decode_str(&plus_as_space)
@@ -135,6 +166,8 @@ mod tests {
             scopes: vec![],
             default_scopes: vec![],
             token_ttl: 300,
+            can_introspect: false,
+            tokens_revoked_before: None,
             secrets: vec![StoredSecret { hash: SecretHash::of(secret), expires_at: None }],
         }
     }

@@ -3,20 +3,15 @@
 
 use crate::claims::AccessTokenClaims;
 use crate::client::{Client, GrantType};
-use crate::client_auth::{self, AuthMethod, ClientCredentials};
+use crate::client_auth::{self, ClientCredentials};
 use crate::error::TokenError;
-use crate::scope;
+use crate::{form, scope};
 use crate::secret::ClientSecret;
 use crate::wire::TokenResponse;
 
-/// The only request content type the token endpoint accepts (RFC 6749 §4.4.2).
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub use crate::form::MAX_BODY_BYTES;
 
-/// The largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The token endpoint's parameters exactly as received: repeated parameters are refused and
-/// unknown ones ignored (RFC 6749 §3.2); an empty value counts as absent (RFC 6749 §3.1).
+/// The token endpoint's parameters exactly as received (see `form::parse` for the rules).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TokenForm {
     /// `grant_type`.
@@ -32,36 +27,9 @@ pub struct TokenForm {
 impl TokenForm {
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn parse(body: &[u8]) -> Result<TokenForm, TokenError> {
-        let mut form = TokenForm::default();
-        let mut seen = [false; 4];
-        for (name, value) in form_urlencoded::parse(body) {
-            let index = match name.as_ref() {
-                "grant_type" => 0,
-                "client_id" => 1,
-                "client_secret" => 2,
-                "scope" => 3,
-                _ => continue,
-            };
-            if std::mem::replace(&mut seen[index], true) {
-                return Err(TokenError::InvalidRequest(match index {
-                    0 => "grant_type is repeated",
-                    1 => "client_id is repeated",
-                    2 => "client_secret is repeated",
-                    _ => "scope is repeated",
-                }));
-            }
-            if value.is_empty() {
-                continue;
-            }
-            let value = value.into_owned();
-            match index {
-                0 => form.grant_type = Some(value),
-                1 => form.client_id = Some(value),
-                2 => form.client_secret = Some(ClientSecret::new(value)),
-                _ => form.scope = Some(value),
-            }
-        }
-        Ok(form)
+        let [grant_type, client_id, client_secret, scope] =
+            form::parse(body, ["grant_type", "client_id", "client_secret", "scope"])?;
+        Ok(TokenForm { grant_type, client_id, client_secret: client_secret.map(ClientSecret::new), scope })
     }
 }
 
@@ -75,57 +43,20 @@ pub struct TokenRequest {
     pub scope: Option<String>,
 }
 
-/// Whether a `Content-Type` value is the form type, parameters such as `charset` aside.
-fn is_form_content_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case(FORM_CONTENT_TYPE)
-}
-
 /// Parses a token request from the `Content-Type` and `Authorization` header values and the body.
 pub fn parse(
     content_type: Option<&str>,
     authorization: Option<&str>,
     body: &[u8],
 ) -> Result<TokenRequest, TokenError> {
-    if !content_type.is_some_and(is_form_content_type) {
-        return Err(TokenError::InvalidRequest(
-            "Content-Type must be application/x-www-form-urlencoded",
-        ));
-    }
+    form::check_content_type(content_type)?;
     let form = TokenForm::parse(body)?;
     match form.grant_type.as_deref() {
         None => return Err(TokenError::InvalidRequest("grant_type is missing")),
         Some(grant) if grant == GrantType::ClientCredentials.as_str() => {}
         Some(_) => return Err(TokenError::UnsupportedGrantType),
     }
-    let basic = client_auth::parse_basic(authorization)?;
-    let credentials = match (basic, form.client_id, form.client_secret) {
-        // RFC 6749 §2.3: a client must not use more than one authentication method.
-        (Some(_), _, Some(_)) => {
-            return Err(TokenError::InvalidRequest(
-                "use one client authentication method: HTTP Basic or client_secret in the body, not both",
-            ));
-        }
-        (Some((basic_id, _)), Some(form_id), None) if form_id != basic_id => {
-            return Err(TokenError::InvalidRequest(
-                "client_id in the body differs from the HTTP Basic client id",
-            ));
-        }
-        (Some((client_id, secret)), _, None) => ClientCredentials {
-            client_id,
-            secret: Some(secret),
-            method: AuthMethod::ClientSecretBasic,
-        },
-        (None, Some(client_id), secret) => {
-            let method = if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
-            ClientCredentials { client_id, secret, method }
-        }
-        (None, None, Some(_)) => {
-            return Err(TokenError::InvalidRequest("client_secret was sent without client_id"));
-        }
-        // RFC 6749 §5.2: no client authentication at all is invalid_client.
-        (None, None, None) => return Err(TokenError::InvalidClient { basic: false }),
-    };
+    let credentials = client_auth::credentials(authorization, form.client_id, form.client_secret)?;
     Ok(TokenRequest { credentials, scope: form.scope })
 }
 
@@ -199,6 +130,7 @@ impl<'c> Grant<'c> {
 mod tests {
     use super::*;
     use crate::client::ClientType;
+    use crate::client_auth::AuthMethod;
     use crate::scope::Scope;
     use crate::secret::{SecretHash, StoredSecret};
     use base64::Engine;
@@ -222,6 +154,8 @@ mod tests {
             scopes: ["read", "write"].iter().map(|s| Scope::parse(s).unwrap()).collect(),
             default_scopes: vec![Scope::parse("read").unwrap()],
             token_ttl: 300,
+            can_introspect: false,
+            tokens_revoked_before: None,
             secrets: vec![StoredSecret { hash: SecretHash::of("s"), expires_at: None }],
         }
     }

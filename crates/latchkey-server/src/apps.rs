@@ -56,6 +56,8 @@ pub struct NewApp {
     pub grant_types: Option<Vec<GrantType>>,
     /// Token lifetime; `None` for the default (300 s).
     pub token_ttl: Option<u32>,
+    /// Whether it may introspect other apps' tokens.
+    pub can_introspect: bool,
 }
 
 /// Changes to an app; each list given replaces the old one.
@@ -73,6 +75,10 @@ pub struct AppChanges {
     pub token_ttl: Option<u32>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// Grant or withdraw the introspect permission.
+    pub can_introspect: Option<bool>,
+    /// Revoke every token issued at or before this time.
+    pub tokens_revoked_before: Option<i64>,
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
@@ -113,6 +119,8 @@ pub async fn create(store: &dyn Store, new: NewApp, now: i64) -> Result<(AppReco
         default_scopes: dedup(&new.default_scopes),
         grant_types: dedup(&new.grant_types.unwrap_or_else(|| new.app_type.default_grant_types())),
         token_ttl: new.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL),
+        can_introspect: new.can_introspect,
+        tokens_revoked_before: None,
         revision: 1,
         created_at: now,
         updated_at: now,
@@ -163,6 +171,12 @@ pub async fn update(
         }
         if let Some(enabled) = changes.enabled {
             app.enabled = enabled;
+        }
+        if let Some(can_introspect) = changes.can_introspect {
+            app.can_introspect = can_introspect;
+        }
+        if let Some(revoked_before) = changes.tokens_revoked_before {
+            app.tokens_revoked_before = Some(revoked_before);
         }
         app.updated_at = now;
         validate(&app)?;

@@ -13,6 +13,6 @@ pub mod refresh;
 pub mod registry;
 pub mod serve;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use registry::{Registry, Snapshot};
 pub use serve::{RunningServer, ServerSettings};

@@ -1,15 +1,20 @@
-//! The registry: an atomically swapped, immutable `Snapshot` of every tenant, client and parsed
-//! signing key. The token path reads it without a lock or a database call; writers build a new
-//! snapshot and swap it in.
+//! The registry: an atomically swapped, immutable `Snapshot` of every tenant, client, parsed
+//! signing key and live revocation. The request paths read it without a lock or a database
+//! call; writers build a new snapshot and swap it in.
 //!
-//! Clients live in a persistent hash map (`imbl`): cloning a snapshot is O(1) and replacing one
-//! client is O(log n), so a change to one app costs the same with ten apps or a million.
+//! Clients and revocations live in persistent hash maps (`imbl`): cloning a snapshot is O(1)
+//! and replacing one entry is O(log n), so a change to one app costs the same with ten apps or
+//! a million. Updates go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a
+//! revocation request) never lose each other's changes.
 
-use crate::keys::{self, KeySetupError, TenantKeys};
+use crate::keys::{self, KeySetupError, MasterKeys, TenantKeys};
 use arc_swap::ArcSwap;
 use latchkey_keys::JwkSet;
 use latchkey_protocol::Client;
-use latchkey_store::{AppRecord, Change, ChangedEntity, DEFAULT_TENANT, Store, StoreError, TenantRecord};
+use latchkey_protocol::introspection::TokenClaims;
+use latchkey_store::{
+    AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError, TenantRecord,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -45,17 +50,33 @@ impl TenantState {
         self.scope_counts.keys().map(String::as_str)
     }
 
-    /// The algorithms of the published keys, active first.
+    /// The algorithms of the published keys, the active key's first.
     pub fn signing_algorithms(&self) -> Vec<&'static str> {
         let mut algs: Vec<&'static str> = Vec::new();
-        let active = self.keys.active.iter();
-        for signer in active.chain(self.keys.published.iter()) {
+        for signer in self.keys.active.iter().chain(self.keys.published.iter()) {
             let alg = signer.alg().as_str();
             if !algs.contains(&alg) {
                 algs.push(alg);
             }
         }
         algs
+    }
+
+    /// The claims of a token signed by one of this tenant's published keys, with the key's own
+    /// algorithm; `None` for anything else (malformed, unknown or retired key, other algorithm,
+    /// bad signature, claims that are not latchkey's).
+    pub fn verify(&self, token: &str) -> Option<TokenClaims> {
+        let jws = latchkey_keys::jws::decode(token)?;
+        let signer = self.keys.published(jws.header.kid.as_deref()?)?;
+        if !signer.verify(&jws) {
+            return None;
+        }
+        TokenClaims::parse(&jws.payload)
+    }
+
+    fn set_keys(&mut self, keys: TenantKeys) {
+        self.jwks_body = jwks_body(&keys);
+        self.keys = keys;
     }
 
     fn count_scopes(&mut self, client: &Client, delta: i32) {
@@ -74,7 +95,7 @@ impl TenantState {
 pub struct ClientEntry {
     /// The tenant's name.
     pub tenant: String,
-    /// What the token endpoint needs of the client.
+    /// What the endpoints need of the client.
     pub client: Client,
 }
 
@@ -83,6 +104,8 @@ pub struct ClientEntry {
 pub struct Snapshot {
     tenants: HashMap<String, Arc<TenantState>>,
     clients: imbl::HashMap<String, Arc<ClientEntry>>,
+    /// Revoked token ids and when their tokens expire.
+    revoked: imbl::HashMap<String, i64>,
 }
 
 impl Snapshot {
@@ -102,9 +125,19 @@ impl Snapshot {
         self.clients.get(client_id).filter(|entry| entry.tenant == tenant.name).map(|entry| &entry.client)
     }
 
+    /// Whether a token id is revoked.
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.contains_key(jti)
+    }
+
     /// How many clients the snapshot holds.
     pub fn client_count(&self) -> usize {
         self.clients.len()
+    }
+
+    /// How many revocations the snapshot holds.
+    pub fn revocation_count(&self) -> usize {
+        self.revoked.len()
     }
 
     fn insert_client(&mut self, record: &AppRecord) {
@@ -132,10 +165,55 @@ fn jwks_body(keys: &TenantKeys) -> Arc<[u8]> {
     serde_json::to_vec(&set).unwrap_or_default().into()
 }
 
+/// Normalizes an issuer URL: no trailing slash, so endpoint URLs join cleanly.
+pub fn normalize_issuer(issuer: &str) -> String {
+    issuer.trim_end_matches('/').to_owned()
+}
+
+/// What a batch of changes fetched from the store, ready to apply to any snapshot.
+#[derive(Default)]
+struct Fetched {
+    tenants: Option<Vec<TenantState>>,
+    keys: Vec<(String, TenantKeys)>,
+    apps: Vec<AppRecord>,
+    missing_apps: Vec<String>,
+    revocations: Vec<RevocationRecord>,
+}
+
+impl Fetched {
+    fn apply_to(&self, snapshot: &mut Snapshot) {
+        if let Some(tenants) = &self.tenants {
+            snapshot.tenants.retain(|name, _| tenants.iter().any(|tenant| &tenant.name == name));
+            for fresh in tenants {
+                let mut state = fresh.clone();
+                if let Some(old) = snapshot.tenants.get(&fresh.name) {
+                    state.scope_counts = old.scope_counts.clone();
+                }
+                snapshot.tenants.insert(fresh.name.clone(), Arc::new(state));
+            }
+        }
+        for (tenant, keys) in &self.keys {
+            if let Some(state) = snapshot.tenants.get_mut(tenant) {
+                Arc::make_mut(state).set_keys(keys.clone());
+            }
+        }
+        for id in &self.missing_apps {
+            snapshot.remove_client(id);
+        }
+        for app in &self.apps {
+            snapshot.insert_client(app);
+        }
+        for revocation in &self.revocations {
+            snapshot.revoked.insert(revocation.jti.clone(), revocation.expires_at);
+        }
+    }
+}
+
 /// Holds the current snapshot and knows how to rebuild parts of it from the store.
 pub struct Registry {
     current: ArcSwap<Snapshot>,
     store: Arc<dyn Store>,
+    master_keys: Arc<MasterKeys>,
     default_issuer: String,
 }
 
@@ -145,33 +223,46 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// Normalizes an issuer URL: no trailing slash, so endpoint URLs join cleanly.
-pub fn normalize_issuer(issuer: &str) -> String {
-    issuer.trim_end_matches('/').to_owned()
-}
-
 impl Registry {
-    /// Loads the whole registry, creating a signing key for any tenant that has none. Returns
-    /// the registry and the change sequence it reflects.
-    pub async fn load(store: Arc<dyn Store>, default_issuer: &str, now: i64) -> Result<(Registry, i64), RegistryError> {
+    /// Loads the whole registry, sealing keys stored in plain form and creating a signing key
+    /// for any tenant that has none. Returns the registry and the change sequence it reflects.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        master_keys: Arc<MasterKeys>,
+        default_issuer: &str,
+        now: i64,
+    ) -> Result<(Registry, i64), RegistryError> {
         // Read the sequence first: a change landing during the load is then applied again by
         // the first refresh, which is harmless (applying a change is idempotent).
         let seq = store.latest_change().await?;
         let registry = Registry {
             current: ArcSwap::from_pointee(Snapshot::default()),
             store,
+            master_keys,
             default_issuer: normalize_issuer(default_issuer),
         };
-        let mut snapshot = Snapshot::default();
-        for tenant in registry.store.tenants().await? {
-            let state = registry.tenant_state(&tenant, now).await?;
-            snapshot.tenants.insert(tenant.name.clone(), Arc::new(state));
+        let sealed = keys::seal_plain_keys(registry.store.as_ref(), &registry.master_keys).await?;
+        if sealed > 0 {
+            tracing::info!(count = sealed, "sealed signing keys stored in plain form with the master key");
         }
-        for app in registry.store.all_apps().await? {
-            snapshot.insert_client(&app);
-        }
+        let snapshot = registry.build(now).await?;
         registry.current.store(Arc::new(snapshot));
         Ok((registry, seq))
+    }
+
+    async fn build(&self, now: i64) -> Result<Snapshot, RegistryError> {
+        let mut snapshot = Snapshot::default();
+        for tenant in self.store.tenants().await? {
+            let state = self.tenant_state(&tenant, now).await?;
+            snapshot.tenants.insert(tenant.name.clone(), Arc::new(state));
+        }
+        for app in self.store.all_apps().await? {
+            snapshot.insert_client(&app);
+        }
+        for revocation in self.store.live_revocations(now).await? {
+            snapshot.revoked.insert(revocation.jti, revocation.expires_at);
+        }
+        Ok(snapshot)
     }
 
     /// The current snapshot. Cheap: no lock, one atomic load.
@@ -184,9 +275,14 @@ impl Registry {
         &self.store
     }
 
+    /// The master keys that open the signing keys.
+    pub fn master_keys(&self) -> &Arc<MasterKeys> {
+        &self.master_keys
+    }
+
     async fn tenant_state(&self, tenant: &TenantRecord, now: i64) -> Result<TenantState, RegistryError> {
-        keys::ensure_active_key(self.store.as_ref(), &tenant.name, now).await?;
-        let keys = keys::parse_keys(&self.store.signing_keys(&tenant.name).await?)?;
+        keys::ensure_active_key(self.store.as_ref(), &self.master_keys, &tenant.name, now).await?;
+        let keys = keys::parse_keys(&self.store.signing_keys(&tenant.name).await?, &self.master_keys)?;
         Ok(TenantState {
             name: tenant.name.clone(),
             issuer: tenant.issuer.as_deref().map(normalize_issuer).unwrap_or_else(|| self.default_issuer.clone()),
@@ -196,68 +292,88 @@ impl Registry {
         })
     }
 
-    /// Applies a batch of change log rows: reloads exactly the apps, keys and tenants they name,
-    /// then swaps in the new snapshot.
+    /// Applies a batch of change log rows: reloads exactly the apps, keys, tenants and
+    /// revocations they name, then swaps in the new snapshot.
     pub async fn apply(&self, changes: &[Change], now: i64) -> Result<(), RegistryError> {
         let mut app_ids: HashSet<&str> = HashSet::new();
         let mut key_tenants: HashSet<&str> = HashSet::new();
+        let mut jtis: HashSet<&str> = HashSet::new();
         let mut tenants_changed = false;
         for change in changes {
             match change.entity {
                 ChangedEntity::App => app_ids.insert(&change.id),
                 ChangedEntity::Key => key_tenants.insert(&change.tenant),
+                ChangedEntity::Revocation => jtis.insert(&change.id),
                 ChangedEntity::Tenant => {
                     tenants_changed = true;
                     true
                 }
             };
         }
-        let mut snapshot = Snapshot::clone(&self.current.load());
+        let mut fetched = Fetched::default();
         if tenants_changed {
-            self.reload_tenants(&mut snapshot, now).await?;
+            let mut states = Vec::new();
+            for record in self.store.tenants().await? {
+                states.push(self.tenant_state(&record, now).await?);
+            }
+            fetched.tenants = Some(states);
         }
         for tenant in key_tenants {
-            if let Some(state) = snapshot.tenants.get_mut(tenant) {
-                let keys = keys::parse_keys(&self.store.signing_keys(tenant).await?)?;
-                let state = Arc::make_mut(state);
-                state.jwks_body = jwks_body(&keys);
-                state.keys = keys;
+            match keys::parse_keys(&self.store.signing_keys(tenant).await?, &self.master_keys) {
+                Ok(keys) => fetched.keys.push((tenant.to_owned(), keys)),
+                // Keep signing with the keys already parsed rather than stop following changes.
+                Err(error) => tracing::error!(tenant, error = %error, "could not load changed signing keys; keeping the current ones"),
             }
         }
         if !app_ids.is_empty() {
             let ids: Vec<String> = app_ids.iter().map(|id| (*id).to_owned()).collect();
-            let found = self.store.apps_by_id(&ids).await?;
-            let found_ids: HashSet<&str> = found.iter().map(|app| app.client_id.as_str()).collect();
-            for id in app_ids.iter().filter(|id| !found_ids.contains(*id)) {
-                snapshot.remove_client(id);
-            }
-            for app in &found {
-                snapshot.insert_client(app);
-            }
+            fetched.apps = self.store.apps_by_id(&ids).await?;
+            let found: HashSet<&str> = fetched.apps.iter().map(|app| app.client_id.as_str()).collect();
+            fetched.missing_apps = ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect();
         }
-        self.current.store(Arc::new(snapshot));
+        if !jtis.is_empty() {
+            let jtis: Vec<String> = jtis.iter().map(|jti| (*jti).to_owned()).collect();
+            fetched.revocations = self.store.revocations(&jtis).await?;
+        }
+        self.current.rcu(|current| {
+            let mut snapshot = Snapshot::clone(current);
+            fetched.apply_to(&mut snapshot);
+            snapshot
+        });
         Ok(())
     }
 
-    async fn reload_tenants(&self, snapshot: &mut Snapshot, now: i64) -> Result<(), RegistryError> {
-        let records = self.store.tenants().await?;
-        let names: HashSet<&str> = records.iter().map(|tenant| tenant.name.as_str()).collect();
-        snapshot.tenants.retain(|name, _| names.contains(name.as_str()));
-        for record in &records {
-            let mut state = self.tenant_state(record, now).await?;
-            if let Some(old) = snapshot.tenants.get(&record.name) {
-                state.scope_counts = old.scope_counts.clone();
-            }
-            snapshot.tenants.insert(record.name.clone(), Arc::new(state));
+    /// Records a revocation made by this node at once (other nodes learn it from the change log).
+    pub fn note_revocation(&self, jti: &str, expires_at: i64) {
+        self.current.rcu(|current| {
+            let mut snapshot = Snapshot::clone(current);
+            snapshot.revoked.insert(jti.to_owned(), expires_at);
+            snapshot
+        });
+    }
+
+    /// Forgets revocations of tokens that have expired (an expired token is inactive anyway).
+    pub fn prune_revocations(&self, now: i64) -> usize {
+        if !self.current.load().revoked.values().any(|expires_at| *expires_at < now) {
+            return 0;
         }
-        Ok(())
+        let mut pruned = 0;
+        self.current.rcu(|current| {
+            let mut snapshot = Snapshot::clone(current);
+            let before = snapshot.revoked.len();
+            snapshot.revoked.retain(|_, expires_at| *expires_at >= now);
+            pruned = before - snapshot.revoked.len();
+            snapshot
+        });
+        pruned
     }
 
     /// Rebuilds everything from the store (after a long outage, when the change log may have
     /// been purged past what this server applied).
     pub async fn reload(&self, now: i64) -> Result<i64, RegistryError> {
-        let (fresh, seq) = Registry::load(Arc::clone(&self.store), &self.default_issuer, now).await?;
-        self.current.store(fresh.current.load_full());
+        let seq = self.store.latest_change().await?;
+        let snapshot = self.build(now).await?;
+        self.current.store(Arc::new(snapshot));
         Ok(seq)
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::http::{self, AppState};
+use crate::keys::{MasterKeys, RotationPolicy};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use latchkey_store::Store;
@@ -22,6 +23,10 @@ pub struct ServerSettings {
     pub issuer: String,
     /// How often to poll the store for changes made elsewhere.
     pub refresh_interval: Duration,
+    /// How often to run key rotation steps and purge expired revocations.
+    pub maintenance_interval: Duration,
+    /// The signing key life cycle.
+    pub key_rotation: RotationPolicy,
 }
 
 /// Why the server could not start.
@@ -54,10 +59,11 @@ impl RunningServer {
     /// serving and following changes.
     pub async fn start(
         store: Arc<dyn Store>,
+        master_keys: Arc<MasterKeys>,
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let (registry, seq) = Registry::load(store, &settings.issuer, clock.now()).await?;
+        let (registry, seq) = Registry::load(store, master_keys, &settings.issuer, clock.now()).await?;
         let registry = Arc::new(registry);
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -70,7 +76,11 @@ impl RunningServer {
             Arc::clone(&registry),
             Arc::clone(&clock),
             seq,
-            settings.refresh_interval,
+            refresh::Timing {
+                poll: settings.refresh_interval,
+                maintenance: settings.maintenance_interval,
+                key_rotation: settings.key_rotation,
+            },
             shutdown_rx.clone(),
         ));
         let app = http::router(AppState { registry: Arc::clone(&registry), clock });

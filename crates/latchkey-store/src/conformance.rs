@@ -16,6 +16,8 @@ fn app(client_id: &str, name: &str) -> AppRecord {
         default_scopes: vec![Scope::parse("read").unwrap()],
         grant_types: vec![GrantType::ClientCredentials],
         token_ttl: 300,
+        can_introspect: false,
+        tokens_revoked_before: None,
         revision: 1,
         created_at: 100,
         updated_at: 100,
@@ -24,15 +26,31 @@ fn app(client_id: &str, name: &str) -> AppRecord {
 }
 
 fn key(kid: &str) -> KeyRecord {
+    key_with(kid, KeyStatus::Active)
+}
+
+fn key_with(kid: &str, status: KeyStatus) -> KeyRecord {
     KeyRecord {
         kid: kid.into(),
         tenant: DEFAULT_TENANT.into(),
         alg: "RS256".into(),
-        status: KeyStatus::Active,
+        status,
         private_key: vec![1, 2, 3],
+        master_key_id: Some("mk1".into()),
         created_at: 100,
-        activated_at: Some(100),
+        activated_at: (status == KeyStatus::Active).then_some(100),
+        retire_at: None,
         retired_at: None,
+    }
+}
+
+fn revocation(jti: &str, expires_at: i64) -> RevocationRecord {
+    RevocationRecord {
+        jti: jti.into(),
+        tenant: DEFAULT_TENANT.into(),
+        client_id: Some("c1".into()),
+        expires_at,
+        revoked_at: 100,
     }
 }
 
@@ -56,6 +74,13 @@ async fn duplicate_client_id_is_a_conflict(store: &dyn Store) {
 async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
     let record = AppRecord { tenant: "nope".into(), ..app("c1", "one") };
     assert!(matches!(store.create_app(&record).await, Err(StoreError::NotFound(_))));
+}
+
+async fn max_token_ttl_is_the_longest_of_the_tenant(store: &dyn Store) {
+    assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&AppRecord { token_ttl: 900, ..app("c2", "two") }).await.unwrap();
+    assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), Some(900));
 }
 
 async fn apps_list_in_name_order(store: &dyn Store) {
@@ -109,8 +134,8 @@ async fn replace_secret_with_grace_keeps_the_old_one_until_its_end(store: &dyn S
 }
 
 async fn first_key_is_inserted_once(store: &dyn Store) {
-    assert!(store.insert_first_key(&key("k1")).await.unwrap());
-    assert!(!store.insert_first_key(&key("k2")).await.unwrap());
+    assert!(store.insert_key(&key("k1")).await.unwrap());
+    assert!(!store.insert_key(&key("k2")).await.unwrap());
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!((keys[0].kid.as_str(), keys[0].status, keys[0].private_key.as_slice()), ("k1", KeyStatus::Active, &[1u8, 2, 3][..]));
@@ -119,13 +144,15 @@ async fn first_key_is_inserted_once(store: &dyn Store) {
 async fn every_write_appends_a_change(store: &dyn Store) {
     let start = store.latest_change().await.unwrap();
     store.create_app(&app("c1", "one")).await.unwrap();
-    store.insert_first_key(&key("k1")).await.unwrap();
+    store.insert_key(&key("k1")).await.unwrap();
+    store.revoke_token(&revocation("j1", 500)).await.unwrap();
     store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
     let changes = store.changes_since(start, 100).await.unwrap();
     assert!(changes.windows(2).all(|pair| pair[0].seq < pair[1].seq));
     let seen: Vec<(ChangedEntity, &str)> = changes.iter().map(|c| (c.entity, c.id.as_str())).collect();
     assert!(seen.contains(&(ChangedEntity::App, "c1")));
     assert!(seen.contains(&(ChangedEntity::Key, "k1")));
+    assert!(seen.contains(&(ChangedEntity::Revocation, "j1")));
     assert_eq!(store.latest_change().await.unwrap(), changes.last().unwrap().seq);
     assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1);
 }
@@ -151,6 +178,63 @@ async fn purge_drops_old_changes_only(store: &dyn Store) {
     assert!(after.iter().all(|change| change.seq > before || before == 0));
 }
 
+async fn only_one_next_key_per_tenant(store: &dyn Store) {
+    assert!(store.insert_key(&key_with("n1", KeyStatus::Next)).await.unwrap());
+    assert!(!store.insert_key(&key_with("n2", KeyStatus::Next)).await.unwrap());
+}
+
+async fn promotion_makes_next_active_and_active_retiring(store: &dyn Store) {
+    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key_with("k2", KeyStatus::Next)).await.unwrap();
+    assert!(!store.promote_key(DEFAULT_TENANT, "k1", 200, 900).await.unwrap(), "k1 is not a next key");
+    assert!(store.promote_key(DEFAULT_TENANT, "k2", 200, 900).await.unwrap());
+    let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
+    let status = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| (k.status, k.retire_at, k.activated_at));
+    assert_eq!(status("k1"), Some((KeyStatus::Retiring, Some(900), Some(100))));
+    assert_eq!(status("k2"), Some((KeyStatus::Active, None, Some(200))));
+}
+
+async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn Store) {
+    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key_with("k2", KeyStatus::Next)).await.unwrap();
+    store.promote_key(DEFAULT_TENANT, "k2", 200, 900).await.unwrap();
+    assert!(!store.retire_key("k2", 1000).await.unwrap(), "an active key does not retire");
+    assert!(store.retire_key("k1", 1000).await.unwrap());
+    assert!(!store.delete_key("k2").await.unwrap(), "an active key is never deleted");
+    assert!(store.delete_key("k1").await.unwrap());
+    assert_eq!(store.all_signing_keys().await.unwrap().len(), 1);
+}
+
+async fn reseal_replaces_only_keys_sealed_by_the_old_master_key(store: &dyn Store) {
+    store.insert_key(&key("k1")).await.unwrap();
+    assert!(!store.reseal_key("k1", Some("other"), &[9], "mk2").await.unwrap());
+    assert!(store.reseal_key("k1", Some("mk1"), &[9], "mk2").await.unwrap());
+    let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
+    assert_eq!((keys[0].private_key.as_slice(), keys[0].master_key_id.as_deref()), (&[9u8][..], Some("mk2")));
+}
+
+async fn revocations_are_kept_until_their_token_expires(store: &dyn Store) {
+    store.revoke_token(&revocation("j1", 500)).await.unwrap();
+    store.revoke_token(&revocation("j1", 500)).await.unwrap();
+    store.revoke_token(&revocation("j2", 900)).await.unwrap();
+    assert_eq!(store.revocations(&["j1".into(), "zz".into()]).await.unwrap(), vec![revocation("j1", 500)]);
+    assert_eq!(store.live_revocations(600).await.unwrap(), vec![revocation("j2", 900)]);
+    assert_eq!(store.purge_revocations(600).await.unwrap(), 1);
+    assert_eq!(store.revocations(&["j1".into(), "j2".into()]).await.unwrap(), vec![revocation("j2", 900)]);
+}
+
+async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
+    let record = AppRecord { can_introspect: true, tokens_revoked_before: Some(150), ..app("c1", "one") };
+    store.create_app(&record).await.unwrap();
+    let mut read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!((read.can_introspect, read.tokens_revoked_before), (true, Some(150)));
+    read.can_introspect = false;
+    read.tokens_revoked_before = Some(300);
+    store.update_app(&read).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!((read.can_introspect, read.tokens_revoked_before), (false, Some(300)));
+}
+
 macro_rules! sqlite_suite {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -173,6 +257,7 @@ sqlite_suite!(
     duplicate_client_id_is_a_conflict,
     app_in_unknown_tenant_is_not_found,
     apps_list_in_name_order,
+    max_token_ttl_is_the_longest_of_the_tenant,
     update_bumps_revision_and_refuses_stale_writes,
     delete_removes_app_and_secrets,
     replace_secret_without_grace_drops_the_old_one,
@@ -181,4 +266,10 @@ sqlite_suite!(
     every_write_appends_a_change,
     apps_by_id_returns_those_that_exist,
     purge_drops_old_changes_only,
+    only_one_next_key_per_tenant,
+    promotion_makes_next_active_and_active_retiring,
+    retiring_keys_retire_and_inactive_keys_delete,
+    reseal_replaces_only_keys_sealed_by_the_old_master_key,
+    revocations_are_kept_until_their_token_expires,
+    introspection_permission_and_app_revocation_are_stored,
 );

@@ -63,6 +63,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
     /// Secrets are not touched. `Conflict` when another writer got there first.
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
+    /// The longest token TTL among a tenant's apps, if it has any.
+    async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>>;
     /// Deletes an app and its secrets. `NotFound` when there is no such app.
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()>;
     /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until
@@ -77,8 +79,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// The signing keys of a tenant, newest first, private keys included.
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>>;
-    /// Inserts `key` as the tenant's active key if the tenant has none; returns whether it did.
-    async fn insert_first_key(&self, key: &KeyRecord) -> StoreResult<bool>;
+    /// Every tenant's signing keys (for re-sealing under a new master key).
+    async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    /// Inserts a key with status `active` or `next`. Returns false, inserting nothing, when the
+    /// tenant already has a key in that status (so concurrent nodes cannot both add one).
+    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool>;
+    /// Makes the tenant's `next` key `kid` active and its active key retiring until
+    /// `retire_at`, in one transaction. False when `kid` is not the tenant's next key.
+    async fn promote_key(&self, tenant: &str, kid: &str, now: i64, retire_at: i64) -> StoreResult<bool>;
+    /// Moves a retiring key to retired (it leaves the JWKS). False when it is not retiring.
+    async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool>;
+    /// Deletes a key that is not active. False when there is no such key or it is active.
+    async fn delete_key(&self, kid: &str) -> StoreResult<bool>;
+    /// Replaces a key's sealed private key, if it is still sealed by `old_master_key_id`.
+    async fn reseal_key(
+        &self,
+        kid: &str,
+        old_master_key_id: Option<&str>,
+        private_key: &[u8],
+        master_key_id: &str,
+    ) -> StoreResult<bool>;
+
+    /// Records a revoked token; revoking one already revoked changes nothing.
+    async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()>;
+    /// The revocations of these token ids (those that exist).
+    async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>>;
+    /// Revocations of tokens that have not expired at `now`.
+    async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>>;
+    /// Deletes revocations of tokens that expired before `before`; returns how many.
+    async fn purge_revocations(&self, before: i64) -> StoreResult<u64>;
 
     /// Every app of every tenant, for building a snapshot.
     async fn all_apps(&self) -> StoreResult<Vec<AppRecord>>;

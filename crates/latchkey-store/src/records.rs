@@ -49,6 +49,10 @@ pub struct AppRecord {
     pub grant_types: Vec<GrantType>,
     /// Token lifetime in seconds.
     pub token_ttl: u32,
+    /// Whether the app may introspect other apps' tokens.
+    pub can_introspect: bool,
+    /// Every token of the app issued at or before this time (unix seconds) is revoked.
+    pub tokens_revoked_before: Option<i64>,
     /// Optimistic concurrency counter.
     pub revision: i64,
     /// Creation time.
@@ -70,6 +74,8 @@ impl AppRecord {
             scopes: self.scopes.clone(),
             default_scopes: self.default_scopes.clone(),
             token_ttl: self.token_ttl,
+            can_introspect: self.can_introspect,
+            tokens_revoked_before: self.tokens_revoked_before,
             secrets: self
                 .secrets
                 .iter()
@@ -131,12 +137,17 @@ pub struct KeyRecord {
     pub alg: String,
     /// Life-cycle status.
     pub status: KeyStatus,
-    /// PKCS#8 DER private key.
+    /// The private key: PKCS#8 DER sealed by the master key `master_key_id` (plain DER only
+    /// when `master_key_id` is `None`, for keys stored before sealing existed).
     pub private_key: Vec<u8>,
+    /// Id of the master key that sealed `private_key`.
+    pub master_key_id: Option<String>,
     /// Creation time.
     pub created_at: i64,
     /// When it became active.
     pub activated_at: Option<i64>,
+    /// When a retiring key leaves the JWKS.
+    pub retire_at: Option<i64>,
     /// When it was retired.
     pub retired_at: Option<i64>,
 }
@@ -162,6 +173,23 @@ pub enum ChangedEntity {
     Key,
     /// A tenant (`id` is its name).
     Tenant,
+    /// A revoked token (`id` is its jti).
+    Revocation,
+}
+
+/// A revoked token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRecord {
+    /// The token's id.
+    pub jti: String,
+    /// The tenant that issued it.
+    pub tenant: String,
+    /// The app it was issued to, when known.
+    pub client_id: Option<String>,
+    /// When the token expires; the record is purged after that.
+    pub expires_at: i64,
+    /// When it was revoked.
+    pub revoked_at: i64,
 }
 
 /// One change log row.

@@ -1,8 +1,8 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
 
 use crate::{
-    AppRecord, Change, ChangedEntity, KeyRecord, SecretRecord, Store, StoreError, StoreResult,
-    TenantRecord,
+    AppRecord, Change, ChangedEntity, KeyRecord, RevocationRecord, SecretRecord, Store,
+    StoreError, StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
 use latchkey_protocol::{Scope, SecretHash};
@@ -66,7 +66,12 @@ fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
 }
 
 const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-     grant_types, token_ttl, revision, created_at, updated_at";
+     grant_types, token_ttl, can_introspect, tokens_revoked_before, revision, created_at, updated_at";
+
+const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id, created_at, \
+     activated_at, retire_at, retired_at";
+
+const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
     let app_type: String = row.try_get("app_type")?;
@@ -81,6 +86,8 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
         default_scopes: scopes(row.try_get("default_scopes")?)?,
         grant_types: split(row.try_get("grant_types")?, "grant type")?,
         token_ttl: u32::try_from(token_ttl).map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
+        can_introspect: row.try_get("can_introspect")?,
+        tokens_revoked_before: row.try_get("tokens_revoked_before")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -105,9 +112,21 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<KeyRecord> {
         alg: row.try_get("alg")?,
         status: status.parse().map_err(StoreError::Corrupt)?,
         private_key: row.try_get("private_key")?,
+        master_key_id: row.try_get("master_key_id")?,
         created_at: row.try_get("created_at")?,
         activated_at: row.try_get("activated_at")?,
+        retire_at: row.try_get("retire_at")?,
         retired_at: row.try_get("retired_at")?,
+    })
+}
+
+fn revocation_from_row(row: &SqliteRow) -> StoreResult<RevocationRecord> {
+    Ok(RevocationRecord {
+        jti: row.try_get("jti")?,
+        tenant: row.try_get("tenant")?,
+        client_id: row.try_get("client_id")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
     })
 }
 
@@ -159,8 +178,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-             grant_types, token_ttl, revision, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+             grant_types, token_ttl, can_introspect, tokens_revoked_before, revision, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         )
         .bind(&app.client_id)
         .bind(&app.tenant)
@@ -171,6 +190,8 @@ impl Store for SqliteStore {
         .bind(join(&app.default_scopes))
         .bind(join(&app.grant_types))
         .bind(i64::from(app.token_ttl))
+        .bind(app.can_introspect)
+        .bind(app.tokens_revoked_before)
         .bind(app.created_at)
         .bind(app.updated_at)
         .execute(&mut *tx)
@@ -219,8 +240,8 @@ impl Store for SqliteStore {
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE apps SET name = ?, enabled = ?, scopes = ?, default_scopes = ?, grant_types = ?, \
-             token_ttl = ?, updated_at = ?, revision = revision + 1 \
-             WHERE tenant = ? AND client_id = ? AND revision = ?",
+             token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, updated_at = ?, \
+             revision = revision + 1 WHERE tenant = ? AND client_id = ? AND revision = ?",
         )
         .bind(&app.name)
         .bind(app.enabled)
@@ -228,6 +249,8 @@ impl Store for SqliteStore {
         .bind(join(&app.default_scopes))
         .bind(join(&app.grant_types))
         .bind(i64::from(app.token_ttl))
+        .bind(app.can_introspect)
+        .bind(app.tokens_revoked_before)
         .bind(app.updated_at)
         .bind(&app.tenant)
         .bind(&app.client_id)
@@ -241,6 +264,14 @@ impl Store for SqliteStore {
             Some(_) => Err(StoreError::Conflict(format!("app {}", app.client_id))),
             None => Err(StoreError::NotFound(format!("app {}", app.client_id))),
         }
+    }
+
+    async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>> {
+        let ttl: Option<i64> = sqlx::query_scalar("SELECT max(token_ttl) FROM apps WHERE tenant = ?")
+            .bind(tenant)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ttl.and_then(|ttl| u32::try_from(ttl).ok()))
     }
 
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()> {
@@ -310,34 +341,152 @@ impl Store for SqliteStore {
     }
 
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT kid, tenant, alg, status, private_key, created_at, activated_at, retired_at \
-             FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, kid",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, kid"
+        ))
         .bind(tenant)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn insert_first_key(&self, key: &KeyRecord) -> StoreResult<bool> {
-        // The partial unique index on active keys makes this safe against a concurrent start.
-        let result = sqlx::query(
-            "INSERT INTO signing_keys (kid, tenant, alg, status, private_key, created_at, activated_at) \
-             SELECT ?, ?, ?, 'active', ?, ?, ? \
-             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE tenant = ? AND status = 'active') \
-             ON CONFLICT DO NOTHING",
-        )
+    async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>> {
+        let rows = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool> {
+        // The partial unique indexes on active and next keys turn a concurrent second insert
+        // into a no-op.
+        let result = sqlx::query(&format!(
+            "INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        ))
         .bind(&key.kid)
         .bind(&key.tenant)
         .bind(&key.alg)
+        .bind(key.status.as_str())
         .bind(&key.private_key)
+        .bind(&key.master_key_id)
         .bind(key.created_at)
         .bind(key.activated_at)
-        .bind(&key.tenant)
+        .bind(key.retire_at)
+        .bind(key.retired_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Err(StoreError::NotFound(format!("tenant {:?}", key.tenant)))
+            }
+            other => Ok(other?.rows_affected() == 1),
+        }
+    }
+
+    async fn promote_key(&self, tenant: &str, kid: &str, now: i64, retire_at: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET status = 'retiring', retire_at = ? WHERE tenant = ? AND status = 'active'")
+            .bind(retire_at)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET status = 'active', activated_at = ? WHERE tenant = ? AND kid = ? AND status = 'next'",
+        )
+        .bind(now)
+        .bind(tenant)
+        .bind(kid)
+        .execute(&mut *tx)
+        .await?;
+        if promoted.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE signing_keys SET status = 'retired', retired_at = ? WHERE kid = ? AND status = 'retiring'",
+        )
+        .bind(now)
+        .bind(kid)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn delete_key(&self, kid: &str) -> StoreResult<bool> {
+        let result = sqlx::query("DELETE FROM signing_keys WHERE kid = ? AND status != 'active'")
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn reseal_key(
+        &self,
+        kid: &str,
+        old_master_key_id: Option<&str>,
+        private_key: &[u8],
+        master_key_id: &str,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE signing_keys SET private_key = ?, master_key_id = ? WHERE kid = ? AND master_key_id IS ?",
+        )
+        .bind(private_key)
+        .bind(master_key_id)
+        .bind(kid)
+        .bind(old_master_key_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING"
+        ))
+        .bind(&record.jti)
+        .bind(&record.tenant)
+        .bind(&record.client_id)
+        .bind(record.expires_at)
+        .bind(record.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>> {
+        let mut found = Vec::new();
+        for chunk in jtis.chunks(MAX_BINDS) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new(format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN ("));
+            let mut list = query.separated(", ");
+            for jti in chunk {
+                list.push_bind(jti.as_str());
+            }
+            query.push(")");
+            for row in &query.build().fetch_all(&self.pool).await? {
+                found.push(revocation_from_row(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+        let rows = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= ?"))
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(revocation_from_row).collect()
+    }
+
+    async fn purge_revocations(&self, before: i64) -> StoreResult<u64> {
+        let result =
+            sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?").bind(before).execute(&self.pool).await?;
+        Ok(result.rows_affected())
     }
 
     async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
@@ -381,6 +530,7 @@ impl Store for SqliteStore {
                     "app" => ChangedEntity::App,
                     "key" => ChangedEntity::Key,
                     "tenant" => ChangedEntity::Tenant,
+                    "revocation" => ChangedEntity::Revocation,
                     other => return Err(StoreError::Corrupt(format!("change entity {other:?}"))),
                 };
                 Ok(Change { seq: row.try_get("seq")?, entity, tenant: row.try_get("tenant")?, id: row.try_get("entity_id")? })

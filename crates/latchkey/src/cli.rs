@@ -14,6 +14,12 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = "sqlite://latchkey.db")]
     pub(crate) database: String,
 
+    /// File holding the master key(s) that seal signing keys (base64, one per line, the first
+    /// seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey keeps a
+    /// generated key in a file beside the SQLite database.
+    #[arg(long, global = true, env = "LATCHKEY_MASTER_KEY_FILE")]
+    pub(crate) master_key_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -27,9 +33,15 @@ pub(crate) enum Command {
     /// Manage apps (OAuth clients).
     #[command(subcommand)]
     App(AppCommand),
-    /// Inspect signing keys.
+    /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Revoke tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage the master key that seals signing keys at rest.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(MasterKeyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +55,12 @@ pub(crate) struct ServeArgs {
     /// How often to pick up changes made by the CLI or other servers, in milliseconds.
     #[arg(long, env = "LATCHKEY_REFRESH_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub(crate) refresh_ms: u64,
+    /// Days between automatic signing key rotations (0 turns them off).
+    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30)]
+    pub(crate) key_rotation_days: u32,
+    /// How often to run key rotation steps and purge expired revocations, in milliseconds.
+    #[arg(long, env = "LATCHKEY_MAINTENANCE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub(crate) maintenance_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +135,9 @@ pub(crate) struct AppCreateArgs {
     /// Token lifetime in seconds (default 300).
     #[arg(long)]
     pub(crate) token_ttl: Option<u32>,
+    /// Allow the app to introspect other apps' tokens (for resource servers).
+    #[arg(long)]
+    pub(crate) introspect: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -141,6 +162,12 @@ pub(crate) struct AppUpdateArgs {
     /// Token lifetime in seconds.
     #[arg(long)]
     pub(crate) token_ttl: Option<u32>,
+    /// Allow the app to introspect other apps' tokens.
+    #[arg(long, conflicts_with = "no_introspect")]
+    pub(crate) introspect: bool,
+    /// Withdraw the introspect permission.
+    #[arg(long)]
+    pub(crate) no_introspect: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -158,10 +185,62 @@ pub(crate) struct RotateSecretArgs {
     pub(crate) json: bool,
 }
 
+fn parse_alg(text: &str) -> Result<latchkey_keys::Algorithm, String> {
+    text.parse().map_err(|error: latchkey_keys::algorithm::UnknownAlgorithm| error.to_string())
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyCommand {
-    /// List signing keys.
+    /// List signing keys and where each is in its life cycle.
     List(JsonFlag),
+    /// Sign new tokens with a new key from now on; the old key stays published until its
+    /// tokens have expired.
+    Rotate(KeyRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyRotateArgs {
+    /// Algorithm of the new key (RS256, ES256 or EdDSA); default: the current key's.
+    #[arg(long, value_parser = parse_alg)]
+    pub(crate) alg: Option<latchkey_keys::Algorithm>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Revoke one token by its jti, or every token issued to an app until now.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["jti", "app"])))]
+pub(crate) struct TokenRevokeArgs {
+    /// The token's jti claim.
+    pub(crate) jti: Option<String>,
+    /// Revoke every token issued to this app (client_id) until now.
+    #[arg(long)]
+    pub(crate) app: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MasterKeyCommand {
+    /// Print a new random master key.
+    Generate,
+    /// Re-seal every signing key with the current (first) master key. With --generate, first
+    /// create a new master key and put it first in the master key file.
+    Rotate(MasterKeyRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MasterKeyRotateArgs {
+    /// Create a new master key in the master key file before re-sealing.
+    #[arg(long)]
+    pub(crate) generate: bool,
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub(crate) fn app_json(app: &AppRecord, secret: Option<Option<&ClientSecret>>) -
         "default_scopes": strings(&app.default_scopes),
         "grant_types": strings(&app.grant_types),
         "token_ttl": app.token_ttl,
+        "introspect": app.can_introspect,
+        "tokens_revoked_before": app.tokens_revoked_before.map(timestamp),
         "tenant": app.tenant,
         "created_at": timestamp(app.created_at),
         "updated_at": timestamp(app.updated_at),
@@ -50,6 +52,7 @@ pub(crate) fn key_json(key: &KeyRecord) -> Value {
         "tenant": key.tenant,
         "created_at": timestamp(key.created_at),
         "activated_at": key.activated_at.map(timestamp),
+        "retire_at": key.retire_at.map(timestamp),
         "retired_at": key.retired_at.map(timestamp),
     })
 }
@@ -100,6 +103,7 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         ("default_scopes", list_or_dash(&app.default_scopes)),
         ("grant_types", list_or_dash(&app.grant_types)),
         ("token_ttl", format!("{} s", app.token_ttl)),
+        ("introspect", if app.can_introspect { "yes: may introspect other apps' tokens" } else { "own tokens only" }.to_owned()),
         ("tenant", app.tenant.clone()),
         ("created_at", timestamp(app.created_at)),
         ("updated_at", timestamp(app.updated_at)),
@@ -149,8 +153,9 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
                 key.status.to_string(),
                 timestamp(key.created_at),
                 key.activated_at.map(timestamp).unwrap_or_else(|| "-".into()),
+                key.retire_at.or(key.retired_at).map(timestamp).unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    print_table(&["KID", "ALG", "STATUS", "CREATED", "ACTIVATED"], &rows);
+    print_table(&["KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRES"], &rows);
 }

@@ -14,8 +14,12 @@ struct Metadata<'a> {
     issuer: &'a str,
     token_endpoint: String,
     jwks_uri: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
     grant_types_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     /// RFC 8414 makes this member required; latchkey has no authorization endpoint, so the
     /// honest list is empty.
     response_types_supported: [&'static str; 0],
@@ -31,12 +35,17 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         return response::not_found().await;
     };
     let issuer = tenant.issuer.as_str();
+    let auth_methods: Vec<&'static str> = SUPPORTED_AUTH_METHODS.iter().map(|method| method.as_str()).collect();
     let metadata = Metadata {
         issuer,
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
+        introspection_endpoint: format!("{issuer}{}", paths::INTROSPECT),
+        revocation_endpoint: format!("{issuer}{}", paths::REVOKE),
         grant_types_supported: [GrantType::ClientCredentials.as_str()],
-        token_endpoint_auth_methods_supported: SUPPORTED_AUTH_METHODS.iter().map(|m| m.as_str()).collect(),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        introspection_endpoint_auth_methods_supported: auth_methods.clone(),
+        revocation_endpoint_auth_methods_supported: auth_methods,
         response_types_supported: [],
         scopes_supported: tenant.scopes_supported().collect(),
         token_signing_alg_values_supported: tenant.signing_algorithms(),

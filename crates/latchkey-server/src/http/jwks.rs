@@ -9,7 +9,7 @@ use axum::response::Response;
 
 /// How long relying parties may cache the JWKS. Key rotation publishes a new key at least this
 /// long before it signs anything, so a cache this old already holds it.
-pub(crate) const JWKS_MAX_AGE_SECONDS: u32 = 300;
+pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
 
 pub(crate) async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.registry.current();

@@ -3,13 +3,23 @@
 
 mod discovery;
 mod health;
+mod introspect;
 mod jwks;
 mod response;
+mod revoke;
 mod token;
+
+pub use jwks::JWKS_MAX_AGE_SECONDS;
 
 use crate::clock::Clock;
 use crate::registry::Registry;
 use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderMap, HeaderName};
+use axum::response::Response;
+use latchkey_protocol::TokenError;
+use latchkey_protocol::form::MAX_BODY_BYTES;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
@@ -26,6 +36,10 @@ pub struct AppState {
 pub mod paths {
     /// RFC 6749 token endpoint.
     pub const TOKEN: &str = "/oauth2/token";
+    /// RFC 7662 token introspection.
+    pub const INTROSPECT: &str = "/oauth2/introspect";
+    /// RFC 7009 token revocation.
+    pub const REVOKE: &str = "/oauth2/revoke";
     /// RFC 7517 JWK Set.
     pub const JWKS: &str = "/oauth2/jwks";
     /// RFC 8414 metadata.
@@ -36,10 +50,33 @@ pub mod paths {
     pub const HEALTH: &str = "/healthz";
 }
 
+/// Reads a form body of at most `MAX_BODY_BYTES`, answering 413 past that.
+pub(crate) async fn form_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let declared_too_large = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES);
+    if declared_too_large {
+        return Err(response::token_error(TokenError::PayloadTooLarge));
+    }
+    // A body that fails to arrive in full is either over the limit or cut off by the client;
+    // both end the request before any OAuth logic runs.
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| response::token_error(TokenError::PayloadTooLarge))
+}
+
+/// A header's value as text, if present and visible ASCII.
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: HeaderName) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(paths::TOKEN, post(token::token).fallback(response::method_not_allowed_post))
+        .route(paths::INTROSPECT, post(introspect::introspect).fallback(response::method_not_allowed_post))
+        .route(paths::REVOKE, post(revoke::revoke).fallback(response::method_not_allowed_post))
         .route(paths::JWKS, get(jwks::jwks))
         .route(paths::OAUTH_METADATA, get(discovery::metadata))
         .route(paths::OPENID_CONFIGURATION, get(discovery::metadata))

@@ -1,38 +1,26 @@
 //! `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), the seed's endpoint.
 
-use super::AppState;
-use super::response;
+use super::{AppState, form_body, header, response};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_keys::random;
-use latchkey_protocol::TokenError;
-use latchkey_protocol::token::{self, MAX_BODY_BYTES};
+use latchkey_protocol::token;
 
 /// Issues a token. Reads the snapshot (no lock, no database), decides with the protocol core,
 /// and signs once.
 pub(crate) async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let declared_too_large = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
-        .is_some_and(|length| length > MAX_BODY_BYTES);
-    if declared_too_large {
-        return response::token_error(TokenError::PayloadTooLarge);
-    }
-    // A body that fails to arrive in full is either over the limit or cut off by the client;
-    // both end the request without reaching the token logic.
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return response::token_error(TokenError::PayloadTooLarge);
+    let body = match form_body(&headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
-    let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
-
     let snapshot = state.registry.current();
-    let Some(tenant) = snapshot.tenant_for_host(header(HOST)) else {
+    let Some(tenant) = snapshot.tenant_for_host(header(&headers, HOST)) else {
         return response::not_found().await;
     };
-    let request = match token::parse(header(CONTENT_TYPE), header(AUTHORIZATION), &body) {
+    let request = match token::parse(header(&headers, CONTENT_TYPE), header(&headers, AUTHORIZATION), &body) {
         Ok(request) => request,
         Err(error) => return response::token_error(error),
     };

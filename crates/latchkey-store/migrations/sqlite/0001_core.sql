@@ -60,7 +60,7 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (tenant) WHERE statu
 -- AUTOINCREMENT keeps seq strictly increasing even after old rows are purged.
 CREATE TABLE changes (
     seq       INTEGER PRIMARY KEY AUTOINCREMENT,
-    entity    TEXT NOT NULL CHECK (entity IN ('app', 'key', 'tenant')),
+    entity    TEXT NOT NULL CHECK (entity IN ('app', 'key', 'tenant', 'revocation')),
     tenant    TEXT NOT NULL,
     entity_id TEXT NOT NULL,
     at        INTEGER NOT NULL

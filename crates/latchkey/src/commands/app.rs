@@ -56,6 +56,7 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         default_scopes: args.default_scopes,
         grant_types: (!args.grant_types.is_empty()).then_some(args.grant_types),
         token_ttl: args.token_ttl,
+        can_introspect: args.introspect,
     };
     let (app, secret) = apps::create(store, new, now()).await?;
     if args.json {
@@ -80,6 +81,12 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
         grant_types: args.grant_types,
         token_ttl: args.token_ttl,
         enabled: None,
+        can_introspect: match (args.introspect, args.no_introspect) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        tokens_revoked_before: None,
     };
     let app = apps::update(store, tenant, &args.id, &changes, now()).await?;
     if args.json {

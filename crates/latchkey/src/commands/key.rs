@@ -1,11 +1,19 @@
 //! `latchkey key ...`: signing keys.
 
+use super::now;
 use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
+use latchkey_server::keys::{self, MasterKeys, RotationPolicy};
 use latchkey_store::{DEFAULT_TENANT, Store};
+use serde_json::json;
+use std::sync::Arc;
 
-pub(crate) async fn run(store: &dyn Store, command: KeyCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    store: &dyn Store,
+    command: KeyCommand,
+    master_keys: impl FnOnce() -> anyhow::Result<Arc<MasterKeys>>,
+) -> anyhow::Result<()> {
     match command {
         KeyCommand::List(flag) => {
             let keys = store.signing_keys(DEFAULT_TENANT).await.context("could not list signing keys")?;
@@ -14,6 +22,25 @@ pub(crate) async fn run(store: &dyn Store, command: KeyCommand) -> anyhow::Resul
                 output::print_json(&list);
             } else {
                 output::print_key_table(&keys);
+            }
+            Ok(())
+        }
+        KeyCommand::Rotate(args) => {
+            let master_keys = master_keys()?;
+            // Only the clock allowance of the policy matters for a rotation made by hand.
+            let policy = RotationPolicy::every_days(0);
+            let kid = keys::rotate_now(store, &master_keys, DEFAULT_TENANT, args.alg, &policy, now()).await?;
+            let key = store
+                .signing_keys(DEFAULT_TENANT)
+                .await?
+                .into_iter()
+                .find(|key| key.kid == kid)
+                .context("the new key vanished right after rotation")?;
+            if args.json {
+                output::print_json(&json!({ "kid": key.kid, "alg": key.alg, "status": key.status.as_str() }));
+            } else {
+                println!("New tokens are now signed with key {} ({}).", key.kid, key.alg);
+                println!("The previous key stays in the JWKS until every token it signed has expired.");
             }
             Ok(())
         }

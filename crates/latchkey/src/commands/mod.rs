@@ -2,7 +2,9 @@
 
 mod app;
 mod key;
+mod master_key;
 mod serve;
+mod token;
 
 use crate::cli::{Cli, Command};
 use anyhow::Context;
@@ -11,12 +13,19 @@ use std::sync::Arc;
 
 /// Runs the parsed command.
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::MasterKey(crate::cli::MasterKeyCommand::Generate) = cli.command {
+        println!("{}", latchkey_keys::master_key::generate_text());
+        return Ok(());
+    }
     let store = open_store(&cli.database).await?;
+    let master_keys = |serving| master_key::resolve(cli.master_key_file.clone(), &cli.database, serving);
     match cli.command {
-        Command::Serve(args) => serve::serve(store, args, None).await,
-        Command::Quickstart(args) => serve::quickstart(store, args).await,
+        Command::Serve(args) => serve::serve(store, master_keys(true)?, args, None).await,
+        Command::Quickstart(args) => serve::quickstart(store, master_keys(true)?, args).await,
         Command::App(command) => app::run(store.as_ref(), command).await,
-        Command::Key(command) => key::run(store.as_ref(), command).await,
+        Command::Key(command) => key::run(store.as_ref(), command, || master_keys(false)).await,
+        Command::Token(command) => token::run(store.as_ref(), command).await,
+        Command::MasterKey(command) => master_key::run(store.as_ref(), command, cli.master_key_file, &cli.database).await,
     }
 }
 

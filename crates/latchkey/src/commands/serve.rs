@@ -4,6 +4,7 @@ use crate::cli::ServeArgs;
 use anyhow::Context;
 use latchkey_protocol::{ClientSecret, Scope};
 use latchkey_server::apps::{self, NewApp};
+use latchkey_server::keys::{MasterKeys, RotationPolicy};
 use latchkey_server::{RunningServer, ServerSettings, SystemClock};
 use latchkey_store::{DEFAULT_TENANT, Store};
 use std::io::Write;
@@ -17,13 +18,20 @@ const DEMO_SCOPE: &str = "demo";
 
 /// Runs the server until SIGTERM or Ctrl-C, then stops gracefully. `banner` is printed once the
 /// server is listening.
-pub(crate) async fn serve(store: Arc<dyn Store>, args: ServeArgs, banner: Option<Banner>) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    store: Arc<dyn Store>,
+    master_keys: Arc<MasterKeys>,
+    args: ServeArgs,
+    banner: Option<Banner>,
+) -> anyhow::Result<()> {
     let settings = ServerSettings {
         listen: args.listen,
         issuer: args.issuer,
         refresh_interval: Duration::from_millis(args.refresh_ms),
+        maintenance_interval: Duration::from_millis(args.maintenance_ms),
+        key_rotation: RotationPolicy::every_days(args.key_rotation_days),
     };
-    let server = RunningServer::start(store, &settings, Arc::new(SystemClock)).await?;
+    let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
     let address = server.local_addr();
     tracing::info!(%address, issuer = %settings.issuer, "latchkey is serving");
     // One line on stdout, for people and for scripts that start the server on port 0.
@@ -82,7 +90,7 @@ impl Banner {
 
 /// Makes sure the demo app exists with a fresh secret (a stored secret can never be shown
 /// again), then serves.
-pub(crate) async fn quickstart(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn quickstart(store: Arc<dyn Store>, master_keys: Arc<MasterKeys>, args: ServeArgs) -> anyhow::Result<()> {
     let now = super::now();
     let existing = store
         .apps(DEFAULT_TENANT)
@@ -104,11 +112,12 @@ pub(crate) async fn quickstart(store: Arc<dyn Store>, args: ServeArgs) -> anyhow
                 default_scopes: vec![],
                 grant_types: None,
                 token_ttl: None,
+                can_introspect: false,
             };
             let (app, secret) = apps::create(store.as_ref(), new, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;
             Banner { client_id: app.client_id, secret }
         }
     };
-    serve(store, args, Some(banner)).await
+    serve(store, master_keys, args, Some(banner)).await
 }

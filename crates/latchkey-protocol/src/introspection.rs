@@ -1,0 +1,255 @@
+//! Token introspection (RFC 7662): requests that present a token (also used by revocation), the
+//! claims of a token whose signature has been verified, and the decision whether it is active
+//! for the client asking.
+//!
+//! Signature checks happen before this module (they need key material); everything after the
+//! signature is decided here, without IO.
+
+use crate::client::Client;
+use crate::client_auth::{self, ClientCredentials};
+use crate::error::TokenError;
+use crate::form;
+use crate::secret::ClientSecret;
+use crate::wire::{ActiveToken, Audience, IntrospectionResponse};
+use serde::Deserialize;
+
+/// Tolerance for `nbf` in the future, for nodes whose clocks differ slightly.
+pub const NBF_LEEWAY_SECONDS: i64 = 5;
+
+/// A client-authenticated request that presents a token (RFC 7662 §2.1, RFC 7009 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedToken {
+    /// The asking client's credentials.
+    pub credentials: ClientCredentials,
+    /// The token.
+    pub token: String,
+    /// `token_type_hint`; latchkey issues only access tokens, so the hint changes nothing.
+    pub token_type_hint: Option<String>,
+}
+
+/// Parses an introspection or revocation request.
+pub fn parse_request(
+    content_type: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<PresentedToken, TokenError> {
+    form::check_content_type(content_type)?;
+    let [token, token_type_hint, client_id, client_secret] =
+        form::parse(body, ["token", "token_type_hint", "client_id", "client_secret"])?;
+    let credentials = client_auth::credentials(authorization, client_id, client_secret.map(ClientSecret::new))?;
+    let token = token.ok_or(TokenError::InvalidRequest("token is missing"))?;
+    Ok(PresentedToken { credentials, token, token_type_hint })
+}
+
+/// The claims of a token whose signature verified.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenClaims {
+    /// The client it was issued to.
+    pub sub: String,
+    /// The audience.
+    pub aud: Audience,
+    /// Not before.
+    pub nbf: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Issuer.
+    pub iss: String,
+    /// Token id.
+    pub jti: String,
+    /// Granted scopes.
+    #[serde(default)]
+    pub scope: Vec<String>,
+}
+
+impl TokenClaims {
+    /// Reads claims from a JWT payload; `None` when they are not latchkey's claims.
+    pub fn parse(payload: &[u8]) -> Option<TokenClaims> {
+        serde_json::from_slice(payload).ok()
+    }
+}
+
+/// What the introspection decision needs besides the claims.
+#[derive(Debug, Clone, Copy)]
+pub struct IntrospectionContext<'a> {
+    /// The issuer of the tenant answering.
+    pub issuer: &'a str,
+    /// Now, unix seconds.
+    pub now: i64,
+    /// The authenticated client asking.
+    pub requester: &'a Client,
+    /// The client named by the token's `sub`, if it exists in this tenant.
+    pub owner: Option<&'a Client>,
+    /// Whether the token's jti is on the revocation list.
+    pub revoked: bool,
+}
+
+fn is_active(claims: &TokenClaims, context: &IntrospectionContext<'_>) -> bool {
+    let owner_accepts = context.owner.is_some_and(|owner| {
+        owner.enabled && owner.tokens_revoked_before.is_none_or(|revoked_before| claims.iat > revoked_before)
+    });
+    // RFC 7662 §4: a client without the introspect permission learns only about its own tokens.
+    let may_see = context.requester.client_id == claims.sub || context.requester.can_introspect;
+    claims.iss == context.issuer
+        && context.now < claims.exp
+        && claims.nbf <= context.now + NBF_LEEWAY_SECONDS
+        && !context.revoked
+        && owner_accepts
+        && may_see
+}
+
+/// Decides the introspection answer for a token with verified signature.
+pub fn decide(claims: &TokenClaims, context: &IntrospectionContext<'_>) -> IntrospectionResponse {
+    if !is_active(claims, context) {
+        return IntrospectionResponse::inactive();
+    }
+    IntrospectionResponse {
+        active: true,
+        token: Some(ActiveToken {
+            scope: claims.scope.join(" "),
+            client_id: claims.sub.clone(),
+            token_type: "Bearer".to_owned(),
+            exp: claims.exp,
+            iat: claims.iat,
+            nbf: claims.nbf,
+            sub: claims.sub.clone(),
+            aud: claims.aud.clone(),
+            iss: claims.iss.clone(),
+            jti: claims.jti.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::client::{ClientType, GrantType};
+
+    pub(crate) fn client(id: &str) -> Client {
+        Client {
+            client_id: id.into(),
+            client_type: ClientType::M2m,
+            enabled: true,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![],
+            default_scopes: vec![],
+            token_ttl: 300,
+            can_introspect: false,
+            tokens_revoked_before: None,
+            secrets: vec![],
+        }
+    }
+
+    pub(crate) fn claims() -> TokenClaims {
+        TokenClaims {
+            sub: "owner".into(),
+            aud: Audience::One("owner".into()),
+            nbf: 1000,
+            iat: 1000,
+            exp: 1300,
+            iss: "https://issuer".into(),
+            jti: "j1".into(),
+            scope: vec!["a".into(), "b".into()],
+        }
+    }
+
+    fn active(claims: &TokenClaims, requester: &Client, owner: Option<&Client>, now: i64, revoked: bool) -> bool {
+        let context = IntrospectionContext { issuer: "https://issuer", now, requester, owner, revoked };
+        decide(claims, &context).active
+    }
+
+    #[test]
+    fn own_live_token_is_active_with_every_field() {
+        let owner = client("owner");
+        let context =
+            IntrospectionContext { issuer: "https://issuer", now: 1100, requester: &owner, owner: Some(&owner), revoked: false };
+        let json = serde_json::to_value(decide(&claims(), &context)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"active": true, "scope": "a b", "client_id": "owner", "token_type": "Bearer",
+                "exp": 1300, "iat": 1000, "nbf": 1000, "sub": "owner", "aud": "owner",
+                "iss": "https://issuer", "jti": "j1"})
+        );
+    }
+
+    #[test]
+    fn inactive_answer_is_only_active_false() {
+        let json = serde_json::to_string(&IntrospectionResponse::inactive()).unwrap();
+        assert_eq!(json, r#"{"active":false}"#);
+    }
+
+    #[test]
+    fn expired_token_is_inactive() {
+        let owner = client("owner");
+        assert!(!active(&claims(), &owner, Some(&owner), 1300, false));
+        assert!(active(&claims(), &owner, Some(&owner), 1299, false));
+    }
+
+    #[test]
+    fn not_yet_valid_token_is_inactive_beyond_the_leeway() {
+        let owner = client("owner");
+        let future = TokenClaims { nbf: 2000, ..claims() };
+        assert!(!active(&future, &owner, Some(&owner), 1100, false));
+        let slightly = TokenClaims { nbf: 1100 + NBF_LEEWAY_SECONDS, ..claims() };
+        assert!(active(&slightly, &owner, Some(&owner), 1100, false));
+    }
+
+    #[test]
+    fn revoked_token_is_inactive() {
+        let owner = client("owner");
+        assert!(!active(&claims(), &owner, Some(&owner), 1100, true));
+    }
+
+    #[test]
+    fn token_from_another_issuer_is_inactive() {
+        let owner = client("owner");
+        let foreign = TokenClaims { iss: "https://elsewhere".into(), ..claims() };
+        assert!(!active(&foreign, &owner, Some(&owner), 1100, false));
+    }
+
+    #[test]
+    fn token_of_a_deleted_or_disabled_app_is_inactive() {
+        let requester = Client { can_introspect: true, ..client("rs") };
+        assert!(!active(&claims(), &requester, None, 1100, false));
+        let disabled = Client { enabled: false, ..client("owner") };
+        assert!(!active(&claims(), &requester, Some(&disabled), 1100, false));
+    }
+
+    #[test]
+    fn tokens_issued_before_an_app_wide_revocation_are_inactive() {
+        let owner = Client { tokens_revoked_before: Some(1000), ..client("owner") };
+        assert!(!active(&claims(), &owner, Some(&owner), 1100, false));
+        let later = TokenClaims { iat: 1001, nbf: 1001, ..claims() };
+        assert!(active(&later, &owner, Some(&owner), 1100, false));
+    }
+
+    #[test]
+    fn another_apps_token_needs_the_introspect_permission() {
+        let owner = client("owner");
+        let plain = client("other");
+        assert!(!active(&claims(), &plain, Some(&owner), 1100, false));
+        let resource_server = Client { can_introspect: true, ..client("other") };
+        assert!(active(&claims(), &resource_server, Some(&owner), 1100, false));
+    }
+
+    #[test]
+    fn request_needs_a_token_and_one_auth_method() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert_eq!(
+            parse_request(form, None, b"client_id=a&client_secret=b").unwrap_err(),
+            TokenError::InvalidRequest("token is missing")
+        );
+        assert_eq!(parse_request(form, None, b"token=t").unwrap_err().code(), "invalid_client");
+        let request = parse_request(form, None, b"token=t&token_type_hint=access_token&client_id=a&client_secret=b").unwrap();
+        assert_eq!((request.token.as_str(), request.token_type_hint.as_deref()), ("t", Some("access_token")));
+    }
+
+    #[test]
+    fn claims_that_are_not_latchkeys_do_not_parse() {
+        assert!(TokenClaims::parse(br#"{"sub":"a"}"#).is_none());
+        assert!(TokenClaims::parse(b"not json").is_none());
+        let aud_list = br#"{"sub":"a","aud":["x","y"],"nbf":1,"iat":1,"exp":2,"iss":"i","jti":"j","scope":[]}"#;
+        assert_eq!(TokenClaims::parse(aud_list).unwrap().aud, Audience::Many(vec!["x".into(), "y".into()]));
+    }
+}
