@@ -11,19 +11,28 @@ fn main() -> anyhow::Result<()> {
         "ci" => ci(),
         "tidy" => tidy(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy>\n  ci    fmt check, clippy -D warnings, tidy, all tests\n  tidy  module docs and ARCHITECTURE.md coverage");
+            eprintln!(
+                "usage: cargo xtask <ci|tidy>\n  ci    fmt check, clippy -D warnings, tidy, all tests\n  tidy  module docs and ARCHITECTURE.md coverage"
+            );
             std::process::exit(2);
         }
     }
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO")).args(args).current_dir(root()).status().context("running cargo")?;
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root())
+        .status()
+        .context("running cargo")?;
     if !status.success() {
         bail!("cargo {} failed", args.join(" "));
     }
@@ -34,7 +43,14 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     tidy()?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(&["test", "--workspace"])
 }
 
@@ -54,11 +70,16 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// ARCHITECTURE.md.
 fn tidy() -> anyhow::Result<()> {
     let root = root();
-    let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).context("reading ARCHITECTURE.md")?;
+    let architecture =
+        std::fs::read_to_string(root.join("ARCHITECTURE.md")).context("reading ARCHITECTURE.md")?;
     let mut problems = Vec::new();
     for crate_dir in std::fs::read_dir(root.join("crates"))? {
         let crate_dir = crate_dir?.path();
-        let name = crate_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = crate_dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !architecture.contains(&name) {
             problems.push(format!("crate {name} is not described in ARCHITECTURE.md"));
         }
@@ -67,7 +88,10 @@ fn tidy() -> anyhow::Result<()> {
         for file in files {
             let text = std::fs::read_to_string(&file)?;
             if !text.trim_start().starts_with("//!") {
-                problems.push(format!("{} does not start with a //! module comment", file.display()));
+                problems.push(format!(
+                    "{} does not start with a //! module comment",
+                    file.display()
+                ));
             }
         }
     }

@@ -66,9 +66,17 @@ mod tests {
 
     #[test]
     fn well_formed_token_decodes() {
-        let token = format!("{}.{}.{}", part(r#"{"alg":"RS256","kid":"k"}"#), part("{}"), part("sig"));
+        let token = format!(
+            "{}.{}.{}",
+            part(r#"{"alg":"RS256","kid":"k"}"#),
+            part("{}"),
+            part("sig")
+        );
         let jws = decode(&token).unwrap();
-        assert_eq!((jws.header.alg.as_str(), jws.header.kid.as_deref()), ("RS256", Some("k")));
+        assert_eq!(
+            (jws.header.alg.as_str(), jws.header.kid.as_deref()),
+            ("RS256", Some("k"))
+        );
         assert_eq!(jws.payload, b"{}");
     }
 
@@ -81,7 +89,12 @@ mod tests {
             format!("{header}.{}.{}.x", part("{}"), part("s")),
             format!("{}.{}.{}", part("not json"), part("{}"), part("s")),
             format!("{header}.e30=.{}", part("s")),
-            format!("{}.{}.{}", part(r#"{"alg":"RS256","crit":["exp"]}"#), part("{}"), part("s")),
+            format!(
+                "{}.{}.{}",
+                part(r#"{"alg":"RS256","crit":["exp"]}"#),
+                part("{}"),
+                part("s")
+            ),
             "a".repeat(MAX_TOKEN_BYTES + 1),
         ] {
             assert!(decode(&token).is_none(), "{token}");

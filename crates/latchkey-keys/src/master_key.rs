@@ -19,13 +19,19 @@ pub const MASTER_KEY_BYTES: usize = 32;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MasterKeyError {
     /// The keyring text holds no key.
-    #[error("no master key given: a master key is 32 random bytes in base64 (make one with `latchkey master-key generate`)")]
+    #[error(
+        "no master key given: a master key is 32 random bytes in base64 (make one with `latchkey master-key generate`)"
+    )]
     Empty,
     /// A key is not base64 of 32 bytes.
-    #[error("master key number {0} is not base64 of 32 bytes (make one with `latchkey master-key generate`)")]
+    #[error(
+        "master key number {0} is not base64 of 32 bytes (make one with `latchkey master-key generate`)"
+    )]
     Malformed(usize),
     /// A signing key was sealed by a master key that is not in the keyring.
-    #[error("signing key {kid} is sealed by master key {master_key_id}, which is not configured: add it to the master keys")]
+    #[error(
+        "signing key {kid} is sealed by master key {master_key_id}, which is not configured: add it to the master keys"
+    )]
     Unknown {
         /// The signing key.
         kid: String,
@@ -33,7 +39,9 @@ pub enum MasterKeyError {
         master_key_id: String,
     },
     /// Authentication of the sealed key failed: wrong master key or tampered data.
-    #[error("signing key {0} could not be unsealed: the data was altered or sealed for another key")]
+    #[error(
+        "signing key {0} could not be unsealed: the data was altered or sealed for another key"
+    )]
     Open(String),
     /// Sealing failed in the crypto library.
     #[error("sealing a signing key failed")]
@@ -59,7 +67,9 @@ impl fmt::Debug for Keyring {
 /// Text for a new random master key (base64 of 32 bytes).
 pub fn generate_text() -> String {
     let mut bytes = [0u8; MASTER_KEY_BYTES];
-    SystemRandom::new().fill(&mut bytes).expect("the OS random source failed");
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the OS random source failed");
     STANDARD.encode(bytes)
 }
 
@@ -84,8 +94,12 @@ impl Keyring {
                 return Err(MasterKeyError::Malformed(index + 1));
             }
             let id = hex_prefix(digest(&SHA256, &bytes).as_ref());
-            let unbound = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| MasterKeyError::Malformed(index + 1))?;
-            keys.push(MasterKey { id, key: LessSafeKey::new(unbound) });
+            let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
+                .map_err(|_| MasterKeyError::Malformed(index + 1))?;
+            keys.push(MasterKey {
+                id,
+                key: LessSafeKey::new(unbound),
+            });
         }
         if keys.is_empty() {
             return Err(MasterKeyError::Empty);
@@ -110,11 +124,17 @@ impl Keyring {
     pub fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<(String, Vec<u8>), MasterKeyError> {
         let current = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| MasterKeyError::Seal)?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| MasterKeyError::Seal)?;
         let mut sealed = plaintext.to_vec();
         current
             .key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_bytes()), &mut sealed)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut sealed,
+            )
             .map_err(|_| MasterKeyError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -122,16 +142,26 @@ impl Keyring {
     }
 
     /// Opens a sealed private key.
-    pub fn open(&self, master_key_id: &str, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
-        let key = self.keys.iter().find(|key| key.id == master_key_id).ok_or_else(|| MasterKeyError::Unknown {
-            kid: kid.to_owned(),
-            master_key_id: master_key_id.to_owned(),
-        })?;
+    pub fn open(
+        &self,
+        master_key_id: &str,
+        kid: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, MasterKeyError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.id == master_key_id)
+            .ok_or_else(|| MasterKeyError::Unknown {
+                kid: kid.to_owned(),
+                master_key_id: master_key_id.to_owned(),
+            })?;
         if sealed.len() < NONCE_LEN {
             return Err(MasterKeyError::Open(kid.to_owned()));
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| MasterKeyError::Open(kid.to_owned()))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| MasterKeyError::Open(kid.to_owned()))?;
         let mut buffer = ciphertext.to_vec();
         let plaintext = key
             .key
@@ -142,7 +172,11 @@ impl Keyring {
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    bytes
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -154,9 +188,15 @@ mod tests {
         let keyring = Keyring::parse(&generate_text()).unwrap();
         let (id, sealed) = keyring.seal("kid-1", b"private").unwrap();
         assert_eq!(id, keyring.current_id());
-        assert!(!sealed.windows(7).any(|w| w == b"private"), "ciphertext must not contain the plaintext");
+        assert!(
+            !sealed.windows(7).any(|w| w == b"private"),
+            "ciphertext must not contain the plaintext"
+        );
         assert_eq!(keyring.open(&id, "kid-1", &sealed).unwrap(), b"private");
-        assert_eq!(keyring.open(&id, "kid-2", &sealed), Err(MasterKeyError::Open("kid-2".into())));
+        assert_eq!(
+            keyring.open(&id, "kid-2", &sealed),
+            Err(MasterKeyError::Open("kid-2".into()))
+        );
     }
 
     #[test]
@@ -186,14 +226,26 @@ mod tests {
         let keyring = Keyring::parse(&generate_text()).unwrap();
         let other = Keyring::parse(&generate_text()).unwrap();
         let (id, sealed) = other.seal("k", b"x").unwrap();
-        assert!(matches!(keyring.open(&id, "k", &sealed), Err(MasterKeyError::Unknown { .. })));
+        assert!(matches!(
+            keyring.open(&id, "k", &sealed),
+            Err(MasterKeyError::Unknown { .. })
+        ));
     }
 
     #[test]
     fn malformed_keyrings_are_refused() {
-        assert_eq!(Keyring::parse("# nothing\n").unwrap_err(), MasterKeyError::Empty);
-        assert_eq!(Keyring::parse("c2hvcnQ=").unwrap_err(), MasterKeyError::Malformed(1));
-        assert_eq!(Keyring::parse(&format!("{},???", generate_text())).unwrap_err(), MasterKeyError::Malformed(2));
+        assert_eq!(
+            Keyring::parse("# nothing\n").unwrap_err(),
+            MasterKeyError::Empty
+        );
+        assert_eq!(
+            Keyring::parse("c2hvcnQ=").unwrap_err(),
+            MasterKeyError::Malformed(1)
+        );
+        assert_eq!(
+            Keyring::parse(&format!("{},???", generate_text())).unwrap_err(),
+            MasterKeyError::Malformed(2)
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub const SECRET_BYTES: usize = 32;
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // SystemRandom fails only if the OS entropy source is broken; nothing sane can go on then.
-    SystemRandom::new().fill(&mut bytes).expect("the OS random source failed");
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the OS random source failed");
     bytes
 }
 
@@ -27,7 +29,10 @@ pub fn client_secret() -> String {
 
 /// A random (version 4) UUID in its hyphenated form, for `kid` and `jti` values.
 pub fn uuid_v4() -> String {
-    uuid::Builder::from_random_bytes(random_bytes::<16>()).into_uuid().hyphenated().to_string()
+    uuid::Builder::from_random_bytes(random_bytes::<16>())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
@@ -48,7 +53,10 @@ mod tests {
     fn client_ids_are_hex_and_distinct() {
         let (a, b) = (client_id(), client_id());
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_ne!(a, b);
     }
 
@@ -56,7 +64,11 @@ mod tests {
     fn secrets_carry_256_bits_url_safe() {
         let secret = client_secret();
         assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
-        assert!(secret.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            secret
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
     }
 
     #[test]

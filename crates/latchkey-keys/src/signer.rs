@@ -13,9 +13,9 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair,
-    KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey,
-    VerificationAlgorithm,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair,
+    Ed25519KeyPair, KeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
+    UnparsedPublicKey, VerificationAlgorithm,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -65,7 +65,10 @@ pub struct Signer {
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,7 +78,10 @@ pub fn generate_private_key(alg: Algorithm) -> Result<Vec<u8>, KeyError> {
     let der = match alg {
         Algorithm::Rs256 => {
             let key_pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
-            AsDer::<Pkcs8V1Der>::as_der(&key_pair).map_err(failed)?.as_ref().to_vec()
+            AsDer::<Pkcs8V1Der>::as_der(&key_pair)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()
         }
         Algorithm::Es256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(failed)?
@@ -103,18 +109,26 @@ struct Header<'a> {
 impl Signer {
     /// Parses a PKCS#8 private key once.
     pub fn from_pkcs8(kid: &str, alg: Algorithm, pkcs8: &[u8]) -> Result<Signer, KeyError> {
-        let rejected = |_| KeyError::Parse { kid: kid.to_owned(), alg };
+        let rejected = |_| KeyError::Parse {
+            kid: kid.to_owned(),
+            alg,
+        };
         let key_pair = match alg {
             Algorithm::Rs256 => KeyPairKind::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
             Algorithm::Es256 => KeyPairKind::Ecdsa(
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(rejected)?,
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+                    .map_err(rejected)?,
             ),
             Algorithm::EdDsa => {
                 KeyPairKind::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(rejected)?)
             }
         };
         // The seed's header, in the seed's order: kid, typ, alg.
-        let header = serde_json::to_vec(&Header { kid, typ: "JWT", alg: alg.as_str() })?;
+        let header = serde_json::to_vec(&Header {
+            kid,
+            typ: "JWT",
+            alg: alg.as_str(),
+        })?;
         let mut header_prefix = URL_SAFE_NO_PAD.encode(header);
         header_prefix.push('.');
         let public_key = match &key_pair {
@@ -122,7 +136,14 @@ impl Signer {
             KeyPairKind::Ecdsa(key_pair) => key_pair.public_key().as_ref().to_vec(),
             KeyPairKind::Ed25519(key_pair) => key_pair.public_key().as_ref().to_vec(),
         };
-        Ok(Signer { kid: kid.to_owned(), alg, header_prefix, key_pair, public_key, rng: SystemRandom::new() })
+        Ok(Signer {
+            kid: kid.to_owned(),
+            alg,
+            header_prefix,
+            key_pair,
+            public_key,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The key id.
@@ -138,7 +159,8 @@ impl Signer {
     /// Signs `claims` as a compact JWS (RFC 7515 §7.1).
     pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let payload = serde_json::to_vec(claims)?;
-        let mut token = String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
+        let mut token =
+            String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
         token.push_str(&self.header_prefix);
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
         let signature = self.sign(token.as_bytes())?;
@@ -157,9 +179,11 @@ impl Signer {
                     .map_err(failed)?;
                 Ok(signature)
             }
-            KeyPairKind::Ecdsa(key_pair) => {
-                Ok(key_pair.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec())
-            }
+            KeyPairKind::Ecdsa(key_pair) => Ok(key_pair
+                .sign(&self.rng, message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
             KeyPairKind::Ed25519(key_pair) => Ok(key_pair.sign(message).as_ref().to_vec()),
         }
     }
@@ -230,7 +254,11 @@ mod tests {
         assert_eq!(parts.len(), 3);
         let header = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-        (header, format!("{}.{}", parts[0], parts[1]).into_bytes(), signature)
+        (
+            header,
+            format!("{}.{}", parts[0], parts[1]).into_bytes(),
+            signature,
+        )
     }
 
     fn signer(alg: Algorithm) -> Signer {
@@ -244,7 +272,10 @@ mod tests {
         let (header, message, signature) = split(&token);
         assert_eq!(header, r#"{"kid":"kid-1","typ":"JWT","alg":"RS256"}"#);
         let jwk = signer.public_jwk();
-        assert_eq!((jwk.kty.as_str(), jwk.use_.as_str(), jwk.e.as_deref()), ("RSA", "sig", Some("AQAB")));
+        assert_eq!(
+            (jwk.kty.as_str(), jwk.use_.as_str(), jwk.e.as_deref()),
+            ("RSA", "sig", Some("AQAB"))
+        );
         let n = URL_SAFE_NO_PAD.decode(jwk.n.unwrap()).unwrap();
         assert_eq!(n.len(), 256, "RSA-2048 modulus");
         let e = URL_SAFE_NO_PAD.decode(jwk.e.unwrap()).unwrap();
@@ -262,7 +293,9 @@ mod tests {
         let mut point = vec![4u8];
         point.extend(URL_SAFE_NO_PAD.decode(jwk.x.unwrap()).unwrap());
         point.extend(URL_SAFE_NO_PAD.decode(jwk.y.unwrap()).unwrap());
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).verify(&message, &signature).unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+            .verify(&message, &signature)
+            .unwrap();
     }
 
     #[test]
@@ -271,8 +304,12 @@ mod tests {
         let token = signer.sign_jwt(&serde_json::json!({"sub": "a"})).unwrap();
         let (header, message, signature) = split(&token);
         assert!(header.contains(r#""alg":"EdDSA""#));
-        let x = URL_SAFE_NO_PAD.decode(signer.public_jwk().x.unwrap()).unwrap();
-        UnparsedPublicKey::new(&ED25519, &x).verify(&message, &signature).unwrap();
+        let x = URL_SAFE_NO_PAD
+            .decode(signer.public_jwk().x.unwrap())
+            .unwrap();
+        UnparsedPublicKey::new(&ED25519, &x)
+            .verify(&message, &signature)
+            .unwrap();
     }
 
     #[test]
@@ -286,7 +323,12 @@ mod tests {
             assert!(!self::signer(alg).verify(&decode(&token).unwrap()), "{alg}");
             // A changed payload breaks the signature.
             let parts: Vec<&str> = token.split('.').collect();
-            let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(r#"{"sub":"b"}"#), parts[2]);
+            let forged = format!(
+                "{}.{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(r#"{"sub":"b"}"#),
+                parts[2]
+            );
             assert!(!signer.verify(&decode(&forged).unwrap()), "{alg}");
         }
     }
@@ -296,7 +338,10 @@ mod tests {
         use crate::jws::decode;
         let signer = signer(Algorithm::Rs256);
         let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"a"}"#);
-        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"kid-1"}"#));
+        let none = format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"kid-1"}"#)
+        );
         assert!(!signer.verify(&decode(&none).unwrap()));
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"kid-1"}"#);
         let input = format!("{header}.{payload}");

@@ -22,8 +22,12 @@ pub enum ClientType {
 
 impl ClientType {
     /// All types, in the order the CLI documents them.
-    pub const ALL: [ClientType; 4] =
-        [ClientType::M2m, ClientType::Web, ClientType::Spa, ClientType::Native];
+    pub const ALL: [ClientType; 4] = [
+        ClientType::M2m,
+        ClientType::Web,
+        ClientType::Spa,
+        ClientType::Native,
+    ];
 
     /// The product name of the type.
     pub fn as_str(self) -> &'static str {
@@ -128,7 +132,9 @@ pub enum ClientConfigError {
     )]
     UnknownGrantType(String),
     /// A public client asked for client_credentials.
-    #[error("a {0} app is a public client and cannot use client_credentials: use --type m2m or web")]
+    #[error(
+        "a {0} app is a public client and cannot use client_credentials: use --type m2m or web"
+    )]
     PublicClientCredentials(ClientType),
     /// A default scope that is not an allowed scope.
     #[error("default scope {0:?} is not one of the app's scopes: add it with --scope")]
@@ -201,8 +207,15 @@ mod tests {
 
     #[test]
     fn m2m_defaults_to_client_credentials_and_web_does_not() {
-        assert_eq!(ClientType::M2m.default_grant_types(), vec![GrantType::ClientCredentials]);
-        assert!(!ClientType::Web.default_grant_types().contains(&GrantType::ClientCredentials));
+        assert_eq!(
+            ClientType::M2m.default_grant_types(),
+            vec![GrantType::ClientCredentials]
+        );
+        assert!(
+            !ClientType::Web
+                .default_grant_types()
+                .contains(&GrantType::ClientCredentials)
+        );
     }
 
     #[test]
@@ -211,7 +224,16 @@ mod tests {
             let got = validate_settings(kind, &[GrantType::ClientCredentials], &[], &[], 300);
             assert_eq!(got, Err(ClientConfigError::PublicClientCredentials(kind)));
         }
-        assert!(validate_settings(ClientType::Web, &[GrantType::ClientCredentials], &[], &[], 300).is_ok());
+        assert!(
+            validate_settings(
+                ClientType::Web,
+                &[GrantType::ClientCredentials],
+                &[],
+                &[],
+                300
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -222,7 +244,10 @@ mod tests {
 
     #[test]
     fn ttl_must_be_in_range() {
-        assert_eq!(validate_settings(ClientType::M2m, &[], &[], &[], 0), Err(ClientConfigError::TokenTtl));
+        assert_eq!(
+            validate_settings(ClientType::M2m, &[], &[], &[], 0),
+            Err(ClientConfigError::TokenTtl)
+        );
         assert_eq!(
             validate_settings(ClientType::M2m, &[], &[], &[], MAX_TOKEN_TTL + 1),
             Err(ClientConfigError::TokenTtl)

@@ -47,14 +47,20 @@ pub struct ClientCredentials {
 impl ClientCredentials {
     /// The error for a failed authentication with these credentials.
     pub fn rejected(&self) -> TokenError {
-        TokenError::InvalidClient { basic: self.method == AuthMethod::ClientSecretBasic }
+        TokenError::InvalidClient {
+            basic: self.method == AuthMethod::ClientSecretBasic,
+        }
     }
 }
 
 /// Reads an `Authorization` header. `Ok(None)` when there is none or it uses another scheme
 /// (a Bearer token, say), which the token endpoint ignores.
-pub fn parse_basic(authorization: Option<&str>) -> Result<Option<(String, ClientSecret)>, TokenError> {
-    let Some(value) = authorization else { return Ok(None) };
+pub fn parse_basic(
+    authorization: Option<&str>,
+) -> Result<Option<(String, ClientSecret)>, TokenError> {
+    let Some(value) = authorization else {
+        return Ok(None);
+    };
     let value = value.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -86,19 +92,31 @@ pub fn credentials(
         (Some(_), _, Some(_)) => Err(TokenError::InvalidRequest(
             "use one client authentication method: HTTP Basic or client_secret in the body, not both",
         )),
-        (Some((basic_id, _)), Some(form_id), None) if form_id != basic_id => Err(
-            TokenError::InvalidRequest("client_id in the body differs from the HTTP Basic client id"),
-        ),
+        (Some((basic_id, _)), Some(form_id), None) if form_id != basic_id => {
+            Err(TokenError::InvalidRequest(
+                "client_id in the body differs from the HTTP Basic client id",
+            ))
+        }
         (Some((client_id, secret)), _, None) => Ok(ClientCredentials {
             client_id,
             secret: Some(secret),
             method: AuthMethod::ClientSecretBasic,
         }),
         (None, Some(client_id), secret) => {
-            let method = if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
-            Ok(ClientCredentials { client_id, secret, method })
+            let method = if secret.is_some() {
+                AuthMethod::ClientSecretPost
+            } else {
+                AuthMethod::None
+            };
+            Ok(ClientCredentials {
+                client_id,
+                secret,
+                method,
+            })
         }
-        (None, None, Some(_)) => Err(TokenError::InvalidRequest("client_secret was sent without client_id")),
+        (None, None, Some(_)) => Err(TokenError::InvalidRequest(
+            "client_secret was sent without client_id",
+        )),
         // RFC 6749 §5.2: no client authentication at all is invalid_client.
         (None, None, None) => Err(TokenError::InvalidClient { basic: false }),
     }
@@ -168,7 +186,10 @@ mod tests {
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
-            secrets: vec![StoredSecret { hash: SecretHash::of(secret), expires_at: None }],
+            secrets: vec![StoredSecret {
+                hash: SecretHash::of(secret),
+                expires_at: None,
+            }],
         }
     }
 
@@ -182,7 +203,9 @@ mod tests {
 
     #[test]
     fn basic_credentials_are_form_decoded() {
-        let (id, secret) = parse_basic(Some(&basic("my%20app:p%2Bw+d%3A%25"))).unwrap().unwrap();
+        let (id, secret) = parse_basic(Some(&basic("my%20app:p%2Bw+d%3A%25")))
+            .unwrap()
+            .unwrap();
         assert_eq!(id, "my app");
         assert_eq!(secret.expose(), "p+w d:%");
     }
@@ -218,21 +241,30 @@ mod tests {
     fn wrong_secret_missing_secret_and_unknown_client_are_invalid_client() {
         let app = client("s");
         let invalid = Err(TokenError::InvalidClient { basic: false });
-        assert_eq!(authenticate(Some(&app), &post("app", Some("x")), 0), invalid);
+        assert_eq!(
+            authenticate(Some(&app), &post("app", Some("x")), 0),
+            invalid
+        );
         assert_eq!(authenticate(Some(&app), &post("app", None), 0), invalid);
         assert_eq!(authenticate(None, &post("nobody", Some("s")), 0), invalid);
     }
 
     #[test]
     fn disabled_client_is_invalid_client_even_with_right_secret() {
-        let app = Client { enabled: false, ..client("s") };
+        let app = Client {
+            enabled: false,
+            ..client("s")
+        };
         assert!(authenticate(Some(&app), &post("app", Some("s")), 0).is_err());
     }
 
     #[test]
     fn expired_grace_secret_is_refused_and_live_one_accepted() {
         let mut app = client("new");
-        app.secrets.push(StoredSecret { hash: SecretHash::of("old"), expires_at: Some(100) });
+        app.secrets.push(StoredSecret {
+            hash: SecretHash::of("old"),
+            expires_at: Some(100),
+        });
         assert!(authenticate(Some(&app), &post("app", Some("old")), 99).is_ok());
         assert!(authenticate(Some(&app), &post("app", Some("old")), 100).is_err());
         assert!(authenticate(Some(&app), &post("app", Some("new")), 100).is_ok());
@@ -241,7 +273,10 @@ mod tests {
     #[test]
     fn basic_failure_carries_the_challenge_flag() {
         let app = client("s");
-        let credentials = ClientCredentials { method: AuthMethod::ClientSecretBasic, ..post("app", Some("x")) };
+        let credentials = ClientCredentials {
+            method: AuthMethod::ClientSecretBasic,
+            ..post("app", Some("x"))
+        };
         assert_eq!(
             authenticate(Some(&app), &credentials, 0),
             Err(TokenError::InvalidClient { basic: true })

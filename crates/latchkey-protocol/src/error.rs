@@ -67,7 +67,9 @@ impl TokenError {
             | TokenError::UnauthorizedClient(text)
             | TokenError::InvalidScope(text) => Some(text),
             TokenError::InvalidClient { .. } => None,
-            TokenError::UnsupportedGrantType => Some("only grant_type=client_credentials is supported"),
+            TokenError::UnsupportedGrantType => {
+                Some("only grant_type=client_credentials is supported")
+            }
             TokenError::PayloadTooLarge => Some("request body is larger than 64 KiB"),
             TokenError::MethodNotAllowed => Some("this endpoint only accepts POST"),
         }
@@ -99,12 +101,37 @@ mod tests {
 
     #[test]
     fn every_error_maps_to_its_rfc_code_and_status() {
-        check(TokenError::InvalidRequest("x"), "invalid_request", 400, false);
-        check(TokenError::InvalidClient { basic: false }, "invalid_client", 401, false);
-        check(TokenError::InvalidClient { basic: true }, "invalid_client", 401, true);
-        check(TokenError::UnauthorizedClient("x"), "unauthorized_client", 400, false);
+        check(
+            TokenError::InvalidRequest("x"),
+            "invalid_request",
+            400,
+            false,
+        );
+        check(
+            TokenError::InvalidClient { basic: false },
+            "invalid_client",
+            401,
+            false,
+        );
+        check(
+            TokenError::InvalidClient { basic: true },
+            "invalid_client",
+            401,
+            true,
+        );
+        check(
+            TokenError::UnauthorizedClient("x"),
+            "unauthorized_client",
+            400,
+            false,
+        );
         check(TokenError::InvalidScope("x"), "invalid_scope", 400, false);
-        check(TokenError::UnsupportedGrantType, "unsupported_grant_type", 400, false);
+        check(
+            TokenError::UnsupportedGrantType,
+            "unsupported_grant_type",
+            400,
+            false,
+        );
         check(TokenError::PayloadTooLarge, "invalid_request", 413, false);
         check(TokenError::MethodNotAllowed, "invalid_request", 405, false);
     }
@@ -112,6 +139,9 @@ mod tests {
     #[test]
     fn invalid_client_has_no_description() {
         let wire = TokenError::InvalidClient { basic: true }.to_wire();
-        assert_eq!(serde_json::to_string(&wire).unwrap(), r#"{"error":"invalid_client"}"#);
+        assert_eq!(
+            serde_json::to_string(&wire).unwrap(),
+            r#"{"error":"invalid_client"}"#
+        );
     }
 }

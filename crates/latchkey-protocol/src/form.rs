@@ -13,11 +13,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Refuses any content type but the form type (parameters such as `charset` aside).
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), TokenError> {
-    let essence = content_type.and_then(|value| value.split(';').next()).unwrap_or("").trim();
+    let essence = content_type
+        .and_then(|value| value.split(';').next())
+        .unwrap_or("")
+        .trim();
     if essence.eq_ignore_ascii_case(FORM_CONTENT_TYPE) {
         Ok(())
     } else {
-        Err(TokenError::InvalidRequest("Content-Type must be application/x-www-form-urlencoded"))
+        Err(TokenError::InvalidRequest(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ))
     }
 }
 
@@ -36,11 +41,16 @@ fn repeated(name: &str) -> &'static str {
 }
 
 /// Reads the values of `names` from a body, in the same order.
-pub fn parse<const N: usize>(body: &[u8], names: [&'static str; N]) -> Result<[Option<String>; N], TokenError> {
+pub fn parse<const N: usize>(
+    body: &[u8],
+    names: [&'static str; N],
+) -> Result<[Option<String>; N], TokenError> {
     let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
     let mut seen = [false; N];
     for (name, value) in form_urlencoded::parse(body) {
-        let Some(index) = names.iter().position(|known| *known == name) else { continue };
+        let Some(index) = names.iter().position(|known| *known == name) else {
+            continue;
+        };
         if std::mem::replace(&mut seen[index], true) {
             return Err(TokenError::InvalidRequest(repeated(names[index])));
         }
@@ -69,12 +79,17 @@ mod tests {
 
     #[test]
     fn repeated_parameter_names_itself() {
-        assert_eq!(parse(b"token=a&token=b", ["token"]), Err(TokenError::InvalidRequest("token is repeated")));
+        assert_eq!(
+            parse(b"token=a&token=b", ["token"]),
+            Err(TokenError::InvalidRequest("token is repeated"))
+        );
     }
 
     #[test]
     fn content_type_check_ignores_case_and_parameters() {
-        assert!(check_content_type(Some("application/x-www-form-urlencoded;charset=UTF-8")).is_ok());
+        assert!(
+            check_content_type(Some("application/x-www-form-urlencoded;charset=UTF-8")).is_ok()
+        );
         assert!(check_content_type(Some("APPLICATION/X-WWW-FORM-URLENCODED")).is_ok());
         assert!(check_content_type(Some("application/json")).is_err());
         assert!(check_content_type(None).is_err());

@@ -34,11 +34,21 @@ pub fn parse_request(
     body: &[u8],
 ) -> Result<PresentedToken, TokenError> {
     form::check_content_type(content_type)?;
-    let [token, token_type_hint, client_id, client_secret] =
-        form::parse(body, ["token", "token_type_hint", "client_id", "client_secret"])?;
-    let credentials = client_auth::credentials(authorization, client_id, client_secret.map(ClientSecret::new))?;
+    let [token, token_type_hint, client_id, client_secret] = form::parse(
+        body,
+        ["token", "token_type_hint", "client_id", "client_secret"],
+    )?;
+    let credentials = client_auth::credentials(
+        authorization,
+        client_id,
+        client_secret.map(ClientSecret::new),
+    )?;
     let token = token.ok_or(TokenError::InvalidRequest("token is missing"))?;
-    Ok(PresentedToken { credentials, token, token_type_hint })
+    Ok(PresentedToken {
+        credentials,
+        token,
+        token_type_hint,
+    })
 }
 
 /// The claims of a token whose signature verified.
@@ -87,7 +97,10 @@ pub struct IntrospectionContext<'a> {
 
 fn is_active(claims: &TokenClaims, context: &IntrospectionContext<'_>) -> bool {
     let owner_accepts = context.owner.is_some_and(|owner| {
-        owner.enabled && owner.tokens_revoked_before.is_none_or(|revoked_before| claims.iat > revoked_before)
+        owner.enabled
+            && owner
+                .tokens_revoked_before
+                .is_none_or(|revoked_before| claims.iat > revoked_before)
     });
     // RFC 7662 §4: a client without the introspect permission learns only about its own tokens.
     let may_see = context.requester.client_id == claims.sub || context.requester.can_introspect;
@@ -154,16 +167,33 @@ pub(crate) mod tests {
         }
     }
 
-    fn active(claims: &TokenClaims, requester: &Client, owner: Option<&Client>, now: i64, revoked: bool) -> bool {
-        let context = IntrospectionContext { issuer: "https://issuer", now, requester, owner, revoked };
+    fn active(
+        claims: &TokenClaims,
+        requester: &Client,
+        owner: Option<&Client>,
+        now: i64,
+        revoked: bool,
+    ) -> bool {
+        let context = IntrospectionContext {
+            issuer: "https://issuer",
+            now,
+            requester,
+            owner,
+            revoked,
+        };
         decide(claims, &context).active
     }
 
     #[test]
     fn own_live_token_is_active_with_every_field() {
         let owner = client("owner");
-        let context =
-            IntrospectionContext { issuer: "https://issuer", now: 1100, requester: &owner, owner: Some(&owner), revoked: false };
+        let context = IntrospectionContext {
+            issuer: "https://issuer",
+            now: 1100,
+            requester: &owner,
+            owner: Some(&owner),
+            revoked: false,
+        };
         let json = serde_json::to_value(decide(&claims(), &context)).unwrap();
         assert_eq!(
             json,
@@ -189,9 +219,15 @@ pub(crate) mod tests {
     #[test]
     fn not_yet_valid_token_is_inactive_beyond_the_leeway() {
         let owner = client("owner");
-        let future = TokenClaims { nbf: 2000, ..claims() };
+        let future = TokenClaims {
+            nbf: 2000,
+            ..claims()
+        };
         assert!(!active(&future, &owner, Some(&owner), 1100, false));
-        let slightly = TokenClaims { nbf: 1100 + NBF_LEEWAY_SECONDS, ..claims() };
+        let slightly = TokenClaims {
+            nbf: 1100 + NBF_LEEWAY_SECONDS,
+            ..claims()
+        };
         assert!(active(&slightly, &owner, Some(&owner), 1100, false));
     }
 
@@ -204,23 +240,39 @@ pub(crate) mod tests {
     #[test]
     fn token_from_another_issuer_is_inactive() {
         let owner = client("owner");
-        let foreign = TokenClaims { iss: "https://elsewhere".into(), ..claims() };
+        let foreign = TokenClaims {
+            iss: "https://elsewhere".into(),
+            ..claims()
+        };
         assert!(!active(&foreign, &owner, Some(&owner), 1100, false));
     }
 
     #[test]
     fn token_of_a_deleted_or_disabled_app_is_inactive() {
-        let requester = Client { can_introspect: true, ..client("rs") };
+        let requester = Client {
+            can_introspect: true,
+            ..client("rs")
+        };
         assert!(!active(&claims(), &requester, None, 1100, false));
-        let disabled = Client { enabled: false, ..client("owner") };
+        let disabled = Client {
+            enabled: false,
+            ..client("owner")
+        };
         assert!(!active(&claims(), &requester, Some(&disabled), 1100, false));
     }
 
     #[test]
     fn tokens_issued_before_an_app_wide_revocation_are_inactive() {
-        let owner = Client { tokens_revoked_before: Some(1000), ..client("owner") };
+        let owner = Client {
+            tokens_revoked_before: Some(1000),
+            ..client("owner")
+        };
         assert!(!active(&claims(), &owner, Some(&owner), 1100, false));
-        let later = TokenClaims { iat: 1001, nbf: 1001, ..claims() };
+        let later = TokenClaims {
+            iat: 1001,
+            nbf: 1001,
+            ..claims()
+        };
         assert!(active(&later, &owner, Some(&owner), 1100, false));
     }
 
@@ -229,8 +281,17 @@ pub(crate) mod tests {
         let owner = client("owner");
         let plain = client("other");
         assert!(!active(&claims(), &plain, Some(&owner), 1100, false));
-        let resource_server = Client { can_introspect: true, ..client("other") };
-        assert!(active(&claims(), &resource_server, Some(&owner), 1100, false));
+        let resource_server = Client {
+            can_introspect: true,
+            ..client("other")
+        };
+        assert!(active(
+            &claims(),
+            &resource_server,
+            Some(&owner),
+            1100,
+            false
+        ));
     }
 
     #[test]
@@ -240,9 +301,20 @@ pub(crate) mod tests {
             parse_request(form, None, b"client_id=a&client_secret=b").unwrap_err(),
             TokenError::InvalidRequest("token is missing")
         );
-        assert_eq!(parse_request(form, None, b"token=t").unwrap_err().code(), "invalid_client");
-        let request = parse_request(form, None, b"token=t&token_type_hint=access_token&client_id=a&client_secret=b").unwrap();
-        assert_eq!((request.token.as_str(), request.token_type_hint.as_deref()), ("t", Some("access_token")));
+        assert_eq!(
+            parse_request(form, None, b"token=t").unwrap_err().code(),
+            "invalid_client"
+        );
+        let request = parse_request(
+            form,
+            None,
+            b"token=t&token_type_hint=access_token&client_id=a&client_secret=b",
+        )
+        .unwrap();
+        assert_eq!(
+            (request.token.as_str(), request.token_type_hint.as_deref()),
+            ("t", Some("access_token"))
+        );
     }
 
     #[test]
@@ -250,6 +322,9 @@ pub(crate) mod tests {
         assert!(TokenClaims::parse(br#"{"sub":"a"}"#).is_none());
         assert!(TokenClaims::parse(b"not json").is_none());
         let aud_list = br#"{"sub":"a","aud":["x","y"],"nbf":1,"iat":1,"exp":2,"iss":"i","jti":"j","scope":[]}"#;
-        assert_eq!(TokenClaims::parse(aud_list).unwrap().aud, Audience::Many(vec!["x".into(), "y".into()]));
+        assert_eq!(
+            TokenClaims::parse(aud_list).unwrap().aud,
+            Audience::Many(vec!["x".into(), "y".into()])
+        );
     }
 }

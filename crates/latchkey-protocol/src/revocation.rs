@@ -22,15 +22,25 @@ pub enum Revocation {
 
 /// Decides a revocation. `claims` is `None` when the token is not a JWT signed by one of the
 /// tenant's keys.
-pub fn decide(claims: Option<&TokenClaims>, requester: &Client, issuer: &str, now: i64) -> Result<Revocation, TokenError> {
+pub fn decide(
+    claims: Option<&TokenClaims>,
+    requester: &Client,
+    issuer: &str,
+    now: i64,
+) -> Result<Revocation, TokenError> {
     let Some(claims) = claims.filter(|claims| claims.iss == issuer && now < claims.exp) else {
         return Ok(Revocation::Nothing);
     };
     // RFC 7009 §2.1: the server verifies the token was issued to the client asking.
     if claims.sub != requester.client_id {
-        return Err(TokenError::UnauthorizedClient("the token was issued to another client"));
+        return Err(TokenError::UnauthorizedClient(
+            "the token was issued to another client",
+        ));
     }
-    Ok(Revocation::Revoke { jti: claims.jti.clone(), expires_at: claims.exp })
+    Ok(Revocation::Revoke {
+        jti: claims.jti.clone(),
+        expires_at: claims.exp,
+    })
 }
 
 #[cfg(test)]
@@ -42,22 +52,36 @@ mod tests {
     fn own_live_token_is_revoked_until_its_expiry() {
         assert_eq!(
             decide(Some(&claims()), &client("owner"), "https://issuer", 1100),
-            Ok(Revocation::Revoke { jti: "j1".into(), expires_at: 1300 })
+            Ok(Revocation::Revoke {
+                jti: "j1".into(),
+                expires_at: 1300
+            })
         );
     }
 
     #[test]
     fn unknown_expired_or_foreign_issuer_tokens_need_nothing() {
         let owner = client("owner");
-        assert_eq!(decide(None, &owner, "https://issuer", 1100), Ok(Revocation::Nothing));
-        assert_eq!(decide(Some(&claims()), &owner, "https://issuer", 1300), Ok(Revocation::Nothing));
-        assert_eq!(decide(Some(&claims()), &owner, "https://other", 1100), Ok(Revocation::Nothing));
+        assert_eq!(
+            decide(None, &owner, "https://issuer", 1100),
+            Ok(Revocation::Nothing)
+        );
+        assert_eq!(
+            decide(Some(&claims()), &owner, "https://issuer", 1300),
+            Ok(Revocation::Nothing)
+        );
+        assert_eq!(
+            decide(Some(&claims()), &owner, "https://other", 1100),
+            Ok(Revocation::Nothing)
+        );
     }
 
     #[test]
     fn another_clients_token_is_refused() {
         assert_eq!(
-            decide(Some(&claims()), &client("other"), "https://issuer", 1100).unwrap_err().code(),
+            decide(Some(&claims()), &client("other"), "https://issuer", 1100)
+                .unwrap_err()
+                .code(),
             "unauthorized_client"
         );
     }

@@ -14,7 +14,9 @@ pub enum ScopeError {
     #[error("a scope must not be empty")]
     Empty,
     /// The scope holds a character RFC 6749 §3.3 does not allow.
-    #[error("scope {0:?} has a character RFC 6749 allows in no scope (space, quote, backslash, control or non-ASCII)")]
+    #[error(
+        "scope {0:?} has a character RFC 6749 allows in no scope (space, quote, backslash, control or non-ASCII)"
+    )]
     BadCharacter(String),
 }
 
@@ -91,7 +93,12 @@ mod tests {
         list.iter().map(|s| Scope::parse(s).unwrap()).collect()
     }
 
-    fn check(requested: Option<&str>, allowed: &[&str], default: &[&str], expected: Result<&[&str], &str>) {
+    fn check(
+        requested: Option<&str>,
+        allowed: &[&str],
+        default: &[&str],
+        expected: Result<&[&str], &str>,
+    ) {
         let allowed = scopes(allowed);
         let default = scopes(default);
         let got = decide(requested, &allowed, &default).map_err(|e| e.code());

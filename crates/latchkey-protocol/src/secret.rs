@@ -104,10 +104,19 @@ mod tests {
 
     #[test]
     fn stored_secret_expires_at_its_end() {
-        let stored = StoredSecret { hash: SecretHash::of("a"), expires_at: Some(100) };
+        let stored = StoredSecret {
+            hash: SecretHash::of("a"),
+            expires_at: Some(100),
+        };
         assert!(stored.is_live(99));
         assert!(!stored.is_live(100));
-        assert!(StoredSecret { expires_at: None, ..stored }.is_live(i64::MAX));
+        assert!(
+            StoredSecret {
+                expires_at: None,
+                ..stored
+            }
+            .is_live(i64::MAX)
+        );
     }
 
     #[test]

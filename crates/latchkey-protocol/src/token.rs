@@ -5,9 +5,9 @@ use crate::claims::AccessTokenClaims;
 use crate::client::{Client, GrantType};
 use crate::client_auth::{self, ClientCredentials};
 use crate::error::TokenError;
-use crate::{form, scope};
 use crate::secret::ClientSecret;
 use crate::wire::TokenResponse;
+use crate::{form, scope};
 
 pub use crate::form::MAX_BODY_BYTES;
 
@@ -29,7 +29,12 @@ impl TokenForm {
     pub fn parse(body: &[u8]) -> Result<TokenForm, TokenError> {
         let [grant_type, client_id, client_secret, scope] =
             form::parse(body, ["grant_type", "client_id", "client_secret", "scope"])?;
-        Ok(TokenForm { grant_type, client_id, client_secret: client_secret.map(ClientSecret::new), scope })
+        Ok(TokenForm {
+            grant_type,
+            client_id,
+            client_secret: client_secret.map(ClientSecret::new),
+            scope,
+        })
     }
 }
 
@@ -57,7 +62,10 @@ pub fn parse(
         Some(_) => return Err(TokenError::UnsupportedGrantType),
     }
     let credentials = client_auth::credentials(authorization, form.client_id, form.client_secret)?;
-    Ok(TokenRequest { credentials, scope: form.scope })
+    Ok(TokenRequest {
+        credentials,
+        scope: form.scope,
+    })
 }
 
 /// The decision to issue a token: who, which scopes, and when it lives.
@@ -91,7 +99,11 @@ pub fn decide<'c>(
             "this app is not allowed the client_credentials grant",
         ));
     }
-    let scopes = scope::decide(request.scope.as_deref(), &client.scopes, &client.default_scopes)?;
+    let scopes = scope::decide(
+        request.scope.as_deref(),
+        &client.scopes,
+        &client.default_scopes,
+    )?;
     Ok(Grant {
         client,
         scopes,
@@ -142,7 +154,10 @@ mod tests {
     }
 
     fn basic(id: &str, secret: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
     }
 
     fn app(client_type: ClientType, grants: &[GrantType]) -> Client {
@@ -151,12 +166,18 @@ mod tests {
             client_type,
             enabled: true,
             grant_types: grants.to_vec(),
-            scopes: ["read", "write"].iter().map(|s| Scope::parse(s).unwrap()).collect(),
+            scopes: ["read", "write"]
+                .iter()
+                .map(|s| Scope::parse(s).unwrap())
+                .collect(),
             default_scopes: vec![Scope::parse("read").unwrap()],
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
-            secrets: vec![StoredSecret { hash: SecretHash::of("s"), expires_at: None }],
+            secrets: vec![StoredSecret {
+                hash: SecretHash::of("s"),
+                expires_at: None,
+            }],
         }
     }
 
@@ -179,22 +200,48 @@ mod tests {
         .unwrap();
         assert_eq!(request.credentials.client_id, "TENANT_CLIENT_ID");
         assert_eq!(request.credentials.method, AuthMethod::ClientSecretPost);
-        assert_eq!(request.credentials.secret.unwrap().expose(), "TENANT_CLIENT_SECRET");
+        assert_eq!(
+            request.credentials.secret.unwrap().expose(),
+            "TENANT_CLIENT_SECRET"
+        );
         assert_eq!(request.scope.as_deref(), Some("identity_proofing"));
     }
 
     #[test]
     fn wrong_or_missing_content_type_is_invalid_request() {
         let body = b"grant_type=client_credentials&client_id=a&client_secret=b";
-        assert_eq!(parse(None, None, body).unwrap_err().code(), "invalid_request");
-        assert_eq!(parse(Some("application/json"), None, body).unwrap_err().code(), "invalid_request");
-        assert!(parse(Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"), None, body).is_ok());
+        assert_eq!(
+            parse(None, None, body).unwrap_err().code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            parse(Some("application/json"), None, body)
+                .unwrap_err()
+                .code(),
+            "invalid_request"
+        );
+        assert!(
+            parse(
+                Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+                None,
+                body
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn missing_grant_type_is_invalid_request() {
-        assert_eq!(parse_body("client_id=a&client_secret=b").unwrap_err().code(), "invalid_request");
-        assert_eq!(parse_body("grant_type=&client_id=a").unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            parse_body("client_id=a&client_secret=b")
+                .unwrap_err()
+                .code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            parse_body("grant_type=&client_id=a").unwrap_err().code(),
+            "invalid_request"
+        );
     }
 
     #[test]
@@ -213,13 +260,20 @@ mod tests {
             "grant_type=client_credentials&client_id=a&client_secret=b&client_secret=b",
             "grant_type=client_credentials&client_id=a&client_secret=b&scope=x&scope=",
         ] {
-            assert_eq!(parse_body(body).unwrap_err().code(), "invalid_request", "{body}");
+            assert_eq!(
+                parse_body(body).unwrap_err().code(),
+                "invalid_request",
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn unknown_parameters_are_ignored() {
-        assert!(parse_body("grant_type=client_credentials&client_id=a&client_secret=b&foo=1&foo=2").is_ok());
+        assert!(
+            parse_body("grant_type=client_credentials&client_id=a&client_secret=b&foo=1&foo=2")
+                .is_ok()
+        );
     }
 
     #[test]
@@ -233,7 +287,9 @@ mod tests {
     #[test]
     fn secret_without_id_is_invalid_request() {
         assert_eq!(
-            parse_body("grant_type=client_credentials&client_secret=b").unwrap_err().code(),
+            parse_body("grant_type=client_credentials&client_secret=b")
+                .unwrap_err()
+                .code(),
             "invalid_request"
         );
     }
@@ -241,29 +297,46 @@ mod tests {
     #[test]
     fn basic_and_post_together_is_invalid_request() {
         let header = basic("a", "b");
-        let got = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=a&client_secret=b");
+        let got = parse(
+            FORM,
+            Some(&header),
+            b"grant_type=client_credentials&client_id=a&client_secret=b",
+        );
         assert_eq!(got.unwrap_err().code(), "invalid_request");
     }
 
     #[test]
     fn basic_with_matching_body_client_id_is_accepted() {
         let header = basic("a", "b");
-        let got = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=a").unwrap();
+        let got = parse(
+            FORM,
+            Some(&header),
+            b"grant_type=client_credentials&client_id=a",
+        )
+        .unwrap();
         assert_eq!(got.credentials.method, AuthMethod::ClientSecretBasic);
-        let mismatch = parse(FORM, Some(&header), b"grant_type=client_credentials&client_id=z");
+        let mismatch = parse(
+            FORM,
+            Some(&header),
+            b"grant_type=client_credentials&client_id=z",
+        );
         assert_eq!(mismatch.unwrap_err().code(), "invalid_request");
     }
 
     #[test]
     fn empty_scope_parameter_counts_as_absent() {
-        let request = parse_body("grant_type=client_credentials&client_id=a&client_secret=b&scope=").unwrap();
+        let request =
+            parse_body("grant_type=client_credentials&client_id=a&client_secret=b&scope=").unwrap();
         assert_eq!(request.scope, None);
     }
 
     #[test]
     fn right_secret_gets_default_scopes() {
         assert_eq!(
-            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=s"),
+            decide_body(
+                &m2m(),
+                "grant_type=client_credentials&client_id=app&client_secret=s"
+            ),
             Ok(vec!["read".to_string()])
         );
     }
@@ -271,7 +344,10 @@ mod tests {
     #[test]
     fn wrong_secret_is_invalid_client_before_scope_is_looked_at() {
         assert_eq!(
-            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=x&scope=%22bad"),
+            decide_body(
+                &m2m(),
+                "grant_type=client_credentials&client_id=app&client_secret=x&scope=%22bad"
+            ),
             Err("invalid_client")
         );
     }
@@ -280,16 +356,28 @@ mod tests {
     fn web_app_without_the_grant_is_unauthorized_client() {
         let web = app(ClientType::Web, &[GrantType::AuthorizationCode]);
         assert_eq!(
-            decide_body(&web, "grant_type=client_credentials&client_id=app&client_secret=s"),
+            decide_body(
+                &web,
+                "grant_type=client_credentials&client_id=app&client_secret=s"
+            ),
             Err("unauthorized_client")
         );
         let allowed = app(ClientType::Web, &[GrantType::ClientCredentials]);
-        assert!(decide_body(&allowed, "grant_type=client_credentials&client_id=app&client_secret=s").is_ok());
+        assert!(
+            decide_body(
+                &allowed,
+                "grant_type=client_credentials&client_id=app&client_secret=s"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn public_app_is_unauthorized_client() {
-        let spa = Client { secrets: vec![], ..app(ClientType::Spa, &[GrantType::AuthorizationCode]) };
+        let spa = Client {
+            secrets: vec![],
+            ..app(ClientType::Spa, &[GrantType::AuthorizationCode])
+        };
         assert_eq!(
             decide_body(&spa, "grant_type=client_credentials&client_id=app"),
             Err("unauthorized_client")
@@ -298,20 +386,33 @@ mod tests {
 
     #[test]
     fn disabled_public_app_is_invalid_client() {
-        let spa = Client { enabled: false, ..app(ClientType::Native, &[]) };
-        assert_eq!(decide_body(&spa, "grant_type=client_credentials&client_id=app"), Err("invalid_client"));
+        let spa = Client {
+            enabled: false,
+            ..app(ClientType::Native, &[])
+        };
+        assert_eq!(
+            decide_body(&spa, "grant_type=client_credentials&client_id=app"),
+            Err("invalid_client")
+        );
     }
 
     #[test]
     fn unknown_client_is_invalid_client() {
-        let request = parse_body("grant_type=client_credentials&client_id=x&client_secret=s").unwrap();
-        assert_eq!(decide(None, &request, 0).unwrap_err().code(), "invalid_client");
+        let request =
+            parse_body("grant_type=client_credentials&client_id=x&client_secret=s").unwrap();
+        assert_eq!(
+            decide(None, &request, 0).unwrap_err().code(),
+            "invalid_client"
+        );
     }
 
     #[test]
     fn scope_beyond_permissions_is_invalid_scope() {
         assert_eq!(
-            decide_body(&m2m(), "grant_type=client_credentials&client_id=app&client_secret=s&scope=read+admin"),
+            decide_body(
+                &m2m(),
+                "grant_type=client_credentials&client_id=app&client_secret=s&scope=read+admin"
+            ),
             Err("invalid_scope")
         );
     }
@@ -319,12 +420,17 @@ mod tests {
     #[test]
     fn grant_claims_and_response_follow_the_seed() {
         let client = m2m();
-        let request =
-            parse_body("grant_type=client_credentials&client_id=app&client_secret=s&scope=write+read+write").unwrap();
+        let request = parse_body(
+            "grant_type=client_credentials&client_id=app&client_secret=s&scope=write+read+write",
+        )
+        .unwrap();
         let grant = decide(Some(&client), &request, 1_640_588_828).unwrap();
         let claims = grant.claims("https://issuer.example", "jti-1");
         assert_eq!((claims.sub, claims.aud), ("app", "app"));
-        assert_eq!((claims.iat, claims.nbf, claims.exp), (1_640_588_828, 1_640_588_828, 1_640_589_128));
+        assert_eq!(
+            (claims.iat, claims.nbf, claims.exp),
+            (1_640_588_828, 1_640_588_828, 1_640_589_128)
+        );
         assert_eq!(claims.scope, ["write", "read"]);
         let response = grant.response("jwt".into());
         assert_eq!(response.scope, "write read");

@@ -49,7 +49,10 @@ pub struct IntrospectionResponse {
 impl IntrospectionResponse {
     /// The answer for any token that is not active.
     pub fn inactive() -> IntrospectionResponse {
-        IntrospectionResponse { active: false, token: None }
+        IntrospectionResponse {
+            active: false,
+            token: None,
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! pick the write up from the change log.
 
 use latchkey_keys::random;
-use latchkey_protocol::client::{self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType};
+use latchkey_protocol::client::{
+    self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType,
+};
 use latchkey_protocol::{ClientSecret, Scope};
 use latchkey_store::{AppRecord, SecretRecord, Store, StoreError};
 
@@ -83,7 +85,11 @@ pub struct AppChanges {
 
 fn check_name(name: &str) -> Result<(), AppError> {
     let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) || name.trim().is_empty() {
+    if chars == 0
+        || chars > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+        || name.trim().is_empty()
+    {
         return Err(AppError::BadName);
     }
     Ok(())
@@ -101,14 +107,27 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
 
 fn validate(app: &AppRecord) -> Result<(), AppError> {
     check_name(&app.name)?;
-    client::validate_settings(app.app_type, &app.grant_types, &app.scopes, &app.default_scopes, app.token_ttl)?;
+    client::validate_settings(
+        app.app_type,
+        &app.grant_types,
+        &app.scopes,
+        &app.default_scopes,
+        app.token_ttl,
+    )?;
     Ok(())
 }
 
 /// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
 /// exists outside the client that receives it.
-pub async fn create(store: &dyn Store, new: NewApp, now: i64) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
-    let secret = new.app_type.is_confidential().then(|| ClientSecret::new(random::client_secret()));
+pub async fn create(
+    store: &dyn Store,
+    new: NewApp,
+    now: i64,
+) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
+    let secret = new
+        .app_type
+        .is_confidential()
+        .then(|| ClientSecret::new(random::client_secret()));
     let app = AppRecord {
         client_id: random::client_id(),
         tenant: new.tenant,
@@ -117,7 +136,10 @@ pub async fn create(store: &dyn Store, new: NewApp, now: i64) -> Result<(AppReco
         enabled: true,
         scopes: dedup(&new.scopes),
         default_scopes: dedup(&new.default_scopes),
-        grant_types: dedup(&new.grant_types.unwrap_or_else(|| new.app_type.default_grant_types())),
+        grant_types: dedup(
+            &new.grant_types
+                .unwrap_or_else(|| new.app_type.default_grant_types()),
+        ),
         token_ttl: new.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL),
         can_introspect: new.can_introspect,
         tokens_revoked_before: None,
@@ -126,7 +148,11 @@ pub async fn create(store: &dyn Store, new: NewApp, now: i64) -> Result<(AppReco
         updated_at: now,
         secrets: secret
             .iter()
-            .map(|secret| SecretRecord { hash: secret.hash(), created_at: now, expires_at: None })
+            .map(|secret| SecretRecord {
+                hash: secret.hash(),
+                created_at: now,
+                expires_at: None,
+            })
             .collect(),
     };
     validate(&app)?;
@@ -193,7 +219,10 @@ pub async fn update(
 
 /// Deletes an app.
 pub async fn delete(store: &dyn Store, tenant: &str, client_id: &str) -> Result<(), AppError> {
-    store.delete_app(tenant, client_id).await.map_err(|error| AppError::from_store(error, tenant, client_id))
+    store
+        .delete_app(tenant, client_id)
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))
 }
 
 /// Gives an app a new secret. The old one stops working at once, or after `grace_seconds`.
@@ -209,7 +238,11 @@ pub async fn rotate_secret(
         return Err(AppError::PublicClient(app.client_id, app.app_type));
     }
     let secret = ClientSecret::new(random::client_secret());
-    let record = SecretRecord { hash: secret.hash(), created_at: now, expires_at: None };
+    let record = SecretRecord {
+        hash: secret.hash(),
+        created_at: now,
+        expires_at: None,
+    };
     let old_expires_at = grace_seconds.map(|grace| now + i64::from(grace));
     store
         .replace_secret(tenant, client_id, record, old_expires_at)

@@ -17,7 +17,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         // A clock before 1970 is a broken host; count it as the epoch rather than fail requests.
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
     }
 }
 
@@ -31,7 +34,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock reading `now`.
     pub fn new(now: i64) -> ManualClock {
-        ManualClock { now: AtomicI64::new(now) }
+        ManualClock {
+            now: AtomicI64::new(now),
+        }
     }
 
     /// Moves the clock forward by `seconds`.

@@ -3,7 +3,9 @@
 //! (next → active → retiring → retired → removed).
 
 use arc_swap::ArcSwap;
-use latchkey_keys::{Algorithm, KeyError, Keyring, MasterKeyError, Signer, generate_private_key, random};
+use latchkey_keys::{
+    Algorithm, KeyError, Keyring, MasterKeyError, Signer, generate_private_key, random,
+};
 use latchkey_protocol::client::DEFAULT_TOKEN_TTL;
 use latchkey_store::{KeyRecord, KeyStatus, Store, StoreError};
 use std::path::PathBuf;
@@ -51,14 +53,20 @@ pub struct MasterKeys {
 
 impl std::fmt::Debug for MasterKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MasterKeys").field("file", &self.file).field("keyring", &self.keyring.load()).finish()
+        f.debug_struct("MasterKeys")
+            .field("file", &self.file)
+            .field("keyring", &self.keyring.load())
+            .finish()
     }
 }
 
 impl MasterKeys {
     /// Master keys given inline (an environment variable) or read from `file`.
     pub fn new(keyring: Keyring, file: Option<PathBuf>) -> MasterKeys {
-        MasterKeys { file, keyring: ArcSwap::from_pointee(keyring) }
+        MasterKeys {
+            file,
+            keyring: ArcSwap::from_pointee(keyring),
+        }
     }
 
     /// Reads the keyring from a file.
@@ -88,10 +96,17 @@ impl MasterKeys {
             // Stored before sealing existed; `seal_plain_keys` seals it on the next start.
             return Ok(record.private_key.clone());
         };
-        match self.keyring.load().open(master_key_id, &record.kid, &record.private_key) {
+        match self
+            .keyring
+            .load()
+            .open(master_key_id, &record.kid, &record.private_key)
+        {
             Err(MasterKeyError::Unknown { .. }) if self.file.is_some() => {
                 self.reload()?;
-                Ok(self.keyring.load().open(master_key_id, &record.kid, &record.private_key)?)
+                Ok(self
+                    .keyring
+                    .load()
+                    .open(master_key_id, &record.kid, &record.private_key)?)
             }
             other => Ok(other?),
         }
@@ -106,13 +121,21 @@ impl MasterKeys {
 }
 
 fn read_keyring(path: &PathBuf) -> Result<Keyring, KeySetupError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| KeySetupError::MasterKeyFile { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| KeySetupError::MasterKeyFile {
+        path: path.clone(),
+        source,
+    })?;
     Ok(Keyring::parse(&text)?)
 }
 
 fn parse_alg(record: &KeyRecord) -> Result<Algorithm, KeySetupError> {
-    record.alg.parse().map_err(|_| KeySetupError::UnknownAlgorithm { kid: record.kid.clone(), alg: record.alg.clone() })
+    record
+        .alg
+        .parse()
+        .map_err(|_| KeySetupError::UnknownAlgorithm {
+            kid: record.kid.clone(),
+            alg: record.alg.clone(),
+        })
 }
 
 /// Generates and seals a new key record (not yet stored).
@@ -163,11 +186,22 @@ pub async fn ensure_active_key(
 }
 
 /// Seals keys stored in plain form by an earlier version.
-pub async fn seal_plain_keys(store: &dyn Store, master: &MasterKeys) -> Result<usize, KeySetupError> {
+pub async fn seal_plain_keys(
+    store: &dyn Store,
+    master: &MasterKeys,
+) -> Result<usize, KeySetupError> {
     let mut sealed_count = 0;
-    for record in store.all_signing_keys().await?.iter().filter(|key| key.master_key_id.is_none()) {
+    for record in store
+        .all_signing_keys()
+        .await?
+        .iter()
+        .filter(|key| key.master_key_id.is_none())
+    {
         let (master_key_id, sealed) = master.seal(&record.kid, &record.private_key)?;
-        if store.reseal_key(&record.kid, None, &sealed, &master_key_id).await? {
+        if store
+            .reseal_key(&record.kid, None, &sealed, &master_key_id)
+            .await?
+        {
             sealed_count += 1;
         }
     }
@@ -184,7 +218,15 @@ pub async fn reseal_all(store: &dyn Store, master: &MasterKeys) -> Result<usize,
         }
         let pkcs8 = master.open(&record)?;
         let (master_key_id, sealed) = master.seal(&record.kid, &pkcs8)?;
-        if store.reseal_key(&record.kid, record.master_key_id.as_deref(), &sealed, &master_key_id).await? {
+        if store
+            .reseal_key(
+                &record.kid,
+                record.master_key_id.as_deref(),
+                &sealed,
+                &master_key_id,
+            )
+            .await?
+        {
             resealed += 1;
         }
     }
@@ -210,7 +252,10 @@ impl TenantKeys {
 /// Opens and parses a tenant's stored keys.
 pub fn parse_keys(records: &[KeyRecord], master: &MasterKeys) -> Result<TenantKeys, KeySetupError> {
     let mut keys = TenantKeys::default();
-    for record in records.iter().filter(|record| record.status != KeyStatus::Retired) {
+    for record in records
+        .iter()
+        .filter(|record| record.status != KeyStatus::Retired)
+    {
         let alg = parse_alg(record)?;
         let signer = Arc::new(Signer::from_pkcs8(&record.kid, alg, &master.open(record)?)?);
         if record.status == KeyStatus::Active {
@@ -283,7 +328,11 @@ pub fn plan(keys: &[KeyRecord], policy: &RotationPolicy, now: i64) -> Vec<KeyAct
             KeyStatus::Retiring if key.retire_at.is_some_and(|at| now >= at) => {
                 actions.push(KeyAction::Retire(key.kid.clone()));
             }
-            KeyStatus::Retired if key.retired_at.is_some_and(|at| now >= at + policy.removal_delay) => {
+            KeyStatus::Retired
+                if key
+                    .retired_at
+                    .is_some_and(|at| now >= at + policy.removal_delay) =>
+            {
                 actions.push(KeyAction::Remove(key.kid.clone()));
             }
             _ => {}
@@ -293,8 +342,16 @@ pub fn plan(keys: &[KeyRecord], policy: &RotationPolicy, now: i64) -> Vec<KeyAct
 }
 
 /// When a key retired now stops being needed: every token it signed has expired.
-async fn retire_at(store: &dyn Store, tenant: &str, policy: &RotationPolicy, now: i64) -> Result<i64, KeySetupError> {
-    let max_ttl = store.max_token_ttl(tenant).await?.unwrap_or(DEFAULT_TOKEN_TTL);
+async fn retire_at(
+    store: &dyn Store,
+    tenant: &str,
+    policy: &RotationPolicy,
+    now: i64,
+) -> Result<i64, KeySetupError> {
+    let max_ttl = store
+        .max_token_ttl(tenant)
+        .await?
+        .unwrap_or(DEFAULT_TOKEN_TTL);
     Ok(now + i64::from(max_ttl) + policy.clock_skew)
 }
 
@@ -311,7 +368,9 @@ pub async fn maintain(
     for action in plan(&keys, policy, now) {
         let applied = match &action {
             KeyAction::CreateNext(alg) => {
-                store.insert_key(&new_key(master, tenant, *alg, KeyStatus::Next, now).await?).await?
+                store
+                    .insert_key(&new_key(master, tenant, *alg, KeyStatus::Next, now).await?)
+                    .await?
             }
             KeyAction::Promote(kid) => {
                 let retire_at = retire_at(store, tenant, policy, now).await?;
@@ -339,7 +398,11 @@ pub async fn rotate_now(
     now: i64,
 ) -> Result<String, KeySetupError> {
     let keys = store.signing_keys(tenant).await?;
-    let active_alg = keys.iter().find(|key| key.status == KeyStatus::Active).map(parse_alg).transpose()?;
+    let active_alg = keys
+        .iter()
+        .find(|key| key.status == KeyStatus::Active)
+        .map(parse_alg)
+        .transpose()?;
     let alg = alg.or(active_alg).unwrap_or_default();
     let next = keys.iter().find(|key| key.status == KeyStatus::Next);
     let kid = match next {
@@ -370,7 +433,12 @@ mod tests {
     const DAY: i64 = 86_400;
 
     fn policy() -> RotationPolicy {
-        RotationPolicy { interval: Some(30 * DAY), publish_ahead: 600, clock_skew: 60, removal_delay: 7 * DAY }
+        RotationPolicy {
+            interval: Some(30 * DAY),
+            publish_ahead: 600,
+            clock_skew: 60,
+            removal_delay: 7 * DAY,
+        }
     }
 
     fn key(kid: &str, status: KeyStatus, created_at: i64) -> KeyRecord {
@@ -390,21 +458,37 @@ mod tests {
 
     #[test]
     fn nothing_happens_mid_interval() {
-        assert_eq!(plan(&[key("a", KeyStatus::Active, 0)], &policy(), 10 * DAY), vec![]);
+        assert_eq!(
+            plan(&[key("a", KeyStatus::Active, 0)], &policy(), 10 * DAY),
+            vec![]
+        );
     }
 
     #[test]
     fn next_key_is_published_ahead_of_the_due_time() {
         let keys = [key("a", KeyStatus::Active, 0)];
         assert_eq!(plan(&keys, &policy(), 30 * DAY - 601), vec![]);
-        assert_eq!(plan(&keys, &policy(), 30 * DAY - 600), vec![KeyAction::CreateNext(Algorithm::Rs256)]);
+        assert_eq!(
+            plan(&keys, &policy(), 30 * DAY - 600),
+            vec![KeyAction::CreateNext(Algorithm::Rs256)]
+        );
     }
 
     #[test]
     fn next_key_is_promoted_when_due_and_published_long_enough() {
-        let keys = [key("a", KeyStatus::Active, 0), key("b", KeyStatus::Next, 30 * DAY - 100)];
-        assert_eq!(plan(&keys, &policy(), 30 * DAY), vec![], "published only 100 s ago");
-        assert_eq!(plan(&keys, &policy(), 30 * DAY + 500), vec![KeyAction::Promote("b".into())]);
+        let keys = [
+            key("a", KeyStatus::Active, 0),
+            key("b", KeyStatus::Next, 30 * DAY - 100),
+        ];
+        assert_eq!(
+            plan(&keys, &policy(), 30 * DAY),
+            vec![],
+            "published only 100 s ago"
+        );
+        assert_eq!(
+            plan(&keys, &policy(), 30 * DAY + 500),
+            vec![KeyAction::Promote("b".into())]
+        );
     }
 
     #[test]
@@ -418,23 +502,38 @@ mod tests {
     fn retiring_key_retires_at_its_time_and_is_removed_later() {
         let mut retiring = key("a", KeyStatus::Retiring, 0);
         retiring.retire_at = Some(1000);
-        assert_eq!(plan(std::slice::from_ref(&retiring), &policy(), 999), vec![]);
-        assert_eq!(plan(std::slice::from_ref(&retiring), &policy(), 1000), vec![KeyAction::Retire("a".into())]);
+        assert_eq!(
+            plan(std::slice::from_ref(&retiring), &policy(), 999),
+            vec![]
+        );
+        assert_eq!(
+            plan(std::slice::from_ref(&retiring), &policy(), 1000),
+            vec![KeyAction::Retire("a".into())]
+        );
         let mut retired = key("a", KeyStatus::Retired, 0);
         retired.retired_at = Some(1000);
-        assert_eq!(plan(std::slice::from_ref(&retired), &policy(), 1000 + 7 * DAY), vec![KeyAction::Remove("a".into())]);
+        assert_eq!(
+            plan(std::slice::from_ref(&retired), &policy(), 1000 + 7 * DAY),
+            vec![KeyAction::Remove("a".into())]
+        );
     }
 
     #[test]
     fn automatic_rotation_can_be_off() {
         let off = RotationPolicy::every_days(0);
-        assert_eq!(plan(&[key("a", KeyStatus::Active, 0)], &off, 400 * DAY), vec![]);
+        assert_eq!(
+            plan(&[key("a", KeyStatus::Active, 0)], &off, 400 * DAY),
+            vec![]
+        );
     }
 
     #[test]
     fn next_key_keeps_the_active_keys_algorithm() {
         let mut active = key("a", KeyStatus::Active, 0);
         active.alg = "ES256".into();
-        assert_eq!(plan(&[active], &policy(), 30 * DAY), vec![KeyAction::CreateNext(Algorithm::Es256)]);
+        assert_eq!(
+            plan(&[active], &policy(), 30 * DAY),
+            vec![KeyAction::CreateNext(Algorithm::Es256)]
+        );
     }
 }

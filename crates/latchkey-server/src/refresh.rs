@@ -90,7 +90,15 @@ pub async fn maintain(registry: &Registry, now: i64, policy: &RotationPolicy) {
         }
     };
     for tenant in tenants {
-        if let Err(error) = keys::maintain(registry.store().as_ref(), registry.master_keys(), &tenant, policy, now).await {
+        if let Err(error) = keys::maintain(
+            registry.store().as_ref(),
+            registry.master_keys(),
+            &tenant,
+            policy,
+            now,
+        )
+        .await
+        {
             tracing::warn!(tenant, error = %error, "key maintenance failed; retrying later");
         }
     }
@@ -108,7 +116,9 @@ pub async fn poll_once(
 ) -> Result<i64, crate::registry::RegistryError> {
     loop {
         let changes = registry.store().changes_since(seq, BATCH).await?;
-        let Some(last) = changes.last() else { return Ok(seq) };
+        let Some(last) = changes.last() else {
+            return Ok(seq);
+        };
         registry.apply(&changes, clock.now()).await?;
         seq = last.seq;
         tracing::debug!(count = changes.len(), seq, "applied store changes");

@@ -13,7 +13,8 @@ use latchkey_keys::JwkSet;
 use latchkey_protocol::Client;
 use latchkey_protocol::introspection::TokenClaims;
 use latchkey_store::{
-    AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError, TenantRecord,
+    AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError,
+    TenantRecord,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -81,7 +82,10 @@ impl TenantState {
 
     fn count_scopes(&mut self, client: &Client, delta: i32) {
         for scope in &client.scopes {
-            let count = self.scope_counts.entry(scope.as_str().to_owned()).or_insert(0);
+            let count = self
+                .scope_counts
+                .entry(scope.as_str().to_owned())
+                .or_insert(0);
             *count = count.saturating_add_signed(delta);
             if *count == 0 {
                 self.scope_counts.remove(scope.as_str());
@@ -122,7 +126,10 @@ impl Snapshot {
     /// The client with this id, if it belongs to `tenant`. A client of another tenant is as
     /// unknown as one that does not exist.
     pub fn client(&self, tenant: &TenantState, client_id: &str) -> Option<&Client> {
-        self.clients.get(client_id).filter(|entry| entry.tenant == tenant.name).map(|entry| &entry.client)
+        self.clients
+            .get(client_id)
+            .filter(|entry| entry.tenant == tenant.name)
+            .map(|entry| &entry.client)
     }
 
     /// Whether a token id is revoked.
@@ -146,21 +153,31 @@ impl Snapshot {
         if let Some(tenant) = self.tenants.get_mut(&record.tenant) {
             Arc::make_mut(tenant).count_scopes(&client, 1);
         }
-        let entry = ClientEntry { tenant: record.tenant.clone(), client };
-        self.clients.insert(record.client_id.clone(), Arc::new(entry));
+        let entry = ClientEntry {
+            tenant: record.tenant.clone(),
+            client,
+        };
+        self.clients
+            .insert(record.client_id.clone(), Arc::new(entry));
     }
 
     fn remove_client(&mut self, client_id: &str) {
-        if let Some(old) = self.clients.remove(client_id) {
-            if let Some(tenant) = self.tenants.get_mut(&old.tenant) {
-                Arc::make_mut(tenant).count_scopes(&old.client, -1);
-            }
+        if let Some(old) = self.clients.remove(client_id)
+            && let Some(tenant) = self.tenants.get_mut(&old.tenant)
+        {
+            Arc::make_mut(tenant).count_scopes(&old.client, -1);
         }
     }
 }
 
 fn jwks_body(keys: &TenantKeys) -> Arc<[u8]> {
-    let set = JwkSet { keys: keys.published.iter().map(|signer| signer.public_jwk()).collect() };
+    let set = JwkSet {
+        keys: keys
+            .published
+            .iter()
+            .map(|signer| signer.public_jwk())
+            .collect(),
+    };
     // Serializing plain strings into a Vec cannot fail.
     serde_json::to_vec(&set).unwrap_or_default().into()
 }
@@ -183,7 +200,9 @@ struct Fetched {
 impl Fetched {
     fn apply_to(&self, snapshot: &mut Snapshot) {
         if let Some(tenants) = &self.tenants {
-            snapshot.tenants.retain(|name, _| tenants.iter().any(|tenant| &tenant.name == name));
+            snapshot
+                .tenants
+                .retain(|name, _| tenants.iter().any(|tenant| &tenant.name == name));
             for fresh in tenants {
                 let mut state = fresh.clone();
                 if let Some(old) = snapshot.tenants.get(&fresh.name) {
@@ -204,7 +223,9 @@ impl Fetched {
             snapshot.insert_client(app);
         }
         for revocation in &self.revocations {
-            snapshot.revoked.insert(revocation.jti.clone(), revocation.expires_at);
+            snapshot
+                .revoked
+                .insert(revocation.jti.clone(), revocation.expires_at);
         }
     }
 }
@@ -219,7 +240,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("default_issuer", &self.default_issuer).finish_non_exhaustive()
+        f.debug_struct("Registry")
+            .field("default_issuer", &self.default_issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -243,7 +266,10 @@ impl Registry {
         };
         let sealed = keys::seal_plain_keys(registry.store.as_ref(), &registry.master_keys).await?;
         if sealed > 0 {
-            tracing::info!(count = sealed, "sealed signing keys stored in plain form with the master key");
+            tracing::info!(
+                count = sealed,
+                "sealed signing keys stored in plain form with the master key"
+            );
         }
         let snapshot = registry.build(now).await?;
         registry.current.store(Arc::new(snapshot));
@@ -254,13 +280,17 @@ impl Registry {
         let mut snapshot = Snapshot::default();
         for tenant in self.store.tenants().await? {
             let state = self.tenant_state(&tenant, now).await?;
-            snapshot.tenants.insert(tenant.name.clone(), Arc::new(state));
+            snapshot
+                .tenants
+                .insert(tenant.name.clone(), Arc::new(state));
         }
         for app in self.store.all_apps().await? {
             snapshot.insert_client(&app);
         }
         for revocation in self.store.live_revocations(now).await? {
-            snapshot.revoked.insert(revocation.jti, revocation.expires_at);
+            snapshot
+                .revoked
+                .insert(revocation.jti, revocation.expires_at);
         }
         Ok(snapshot)
     }
@@ -280,12 +310,23 @@ impl Registry {
         &self.master_keys
     }
 
-    async fn tenant_state(&self, tenant: &TenantRecord, now: i64) -> Result<TenantState, RegistryError> {
+    async fn tenant_state(
+        &self,
+        tenant: &TenantRecord,
+        now: i64,
+    ) -> Result<TenantState, RegistryError> {
         keys::ensure_active_key(self.store.as_ref(), &self.master_keys, &tenant.name, now).await?;
-        let keys = keys::parse_keys(&self.store.signing_keys(&tenant.name).await?, &self.master_keys)?;
+        let keys = keys::parse_keys(
+            &self.store.signing_keys(&tenant.name).await?,
+            &self.master_keys,
+        )?;
         Ok(TenantState {
             name: tenant.name.clone(),
-            issuer: tenant.issuer.as_deref().map(normalize_issuer).unwrap_or_else(|| self.default_issuer.clone()),
+            issuer: tenant
+                .issuer
+                .as_deref()
+                .map(normalize_issuer)
+                .unwrap_or_else(|| self.default_issuer.clone()),
             jwks_body: jwks_body(&keys),
             keys,
             scope_counts: BTreeMap::new(),
@@ -322,14 +363,24 @@ impl Registry {
             match keys::parse_keys(&self.store.signing_keys(tenant).await?, &self.master_keys) {
                 Ok(keys) => fetched.keys.push((tenant.to_owned(), keys)),
                 // Keep signing with the keys already parsed rather than stop following changes.
-                Err(error) => tracing::error!(tenant, error = %error, "could not load changed signing keys; keeping the current ones"),
+                Err(error) => {
+                    tracing::error!(tenant, error = %error, "could not load changed signing keys; keeping the current ones")
+                }
             }
         }
         if !app_ids.is_empty() {
             let ids: Vec<String> = app_ids.iter().map(|id| (*id).to_owned()).collect();
             fetched.apps = self.store.apps_by_id(&ids).await?;
-            let found: HashSet<&str> = fetched.apps.iter().map(|app| app.client_id.as_str()).collect();
-            fetched.missing_apps = ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect();
+            let found: HashSet<&str> = fetched
+                .apps
+                .iter()
+                .map(|app| app.client_id.as_str())
+                .collect();
+            fetched.missing_apps = ids
+                .iter()
+                .filter(|id| !found.contains(id.as_str()))
+                .cloned()
+                .collect();
         }
         if !jtis.is_empty() {
             let jtis: Vec<String> = jtis.iter().map(|jti| (*jti).to_owned()).collect();
@@ -354,7 +405,13 @@ impl Registry {
 
     /// Forgets revocations of tokens that have expired (an expired token is inactive anyway).
     pub fn prune_revocations(&self, now: i64) -> usize {
-        if !self.current.load().revoked.values().any(|expires_at| *expires_at < now) {
+        if !self
+            .current
+            .load()
+            .revoked
+            .values()
+            .any(|expires_at| *expires_at < now)
+        {
             return 0;
         }
         let mut pruned = 0;

@@ -63,14 +63,19 @@ impl RunningServer {
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let (registry, seq) = Registry::load(store, master_keys, &settings.issuer, clock.now()).await?;
+        let (registry, seq) =
+            Registry::load(store, master_keys, &settings.issuer, clock.now()).await?;
         let registry = Arc::new(registry);
         let listener = TcpListener::bind(&settings.listen)
             .await
-            .map_err(|source| StartError::Bind { addr: settings.listen.clone(), source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: settings.listen.clone(), source })?;
+            .map_err(|source| StartError::Bind {
+                addr: settings.listen.clone(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.listen.clone(),
+            source,
+        })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let refreshing = tokio::spawn(refresh::follow_changes(
             Arc::clone(&registry),
@@ -83,7 +88,10 @@ impl RunningServer {
             },
             shutdown_rx.clone(),
         ));
-        let app = http::router(AppState { registry: Arc::clone(&registry), clock });
+        let app = http::router(AppState {
+            registry: Arc::clone(&registry),
+            clock,
+        });
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -92,7 +100,13 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(RunningServer { local_addr, registry, shutdown, serving, refreshing })
+        Ok(RunningServer {
+            local_addr,
+            registry,
+            shutdown,
+            serving,
+            refreshing,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -108,7 +122,10 @@ impl RunningServer {
     /// Stops accepting connections, lets in-flight requests finish, and waits for both tasks.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        let served = self.serving.await.unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        let served = self
+            .serving
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join)));
         let _ = self.refreshing.await;
         served
     }

@@ -12,7 +12,10 @@ fn app(client_id: &str, name: &str) -> AppRecord {
         name: name.into(),
         app_type: ClientType::M2m,
         enabled: true,
-        scopes: vec![Scope::parse("read").unwrap(), Scope::parse("write").unwrap()],
+        scopes: vec![
+            Scope::parse("read").unwrap(),
+            Scope::parse("write").unwrap(),
+        ],
         default_scopes: vec![Scope::parse("read").unwrap()],
         grant_types: vec![GrantType::ClientCredentials],
         token_ttl: 300,
@@ -21,7 +24,11 @@ fn app(client_id: &str, name: &str) -> AppRecord {
         revision: 1,
         created_at: 100,
         updated_at: 100,
-        secrets: vec![SecretRecord { hash: SecretHash::of("s1"), created_at: 100, expires_at: None }],
+        secrets: vec![SecretRecord {
+            hash: SecretHash::of("s1"),
+            created_at: 100,
+            expires_at: None,
+        }],
     }
 }
 
@@ -56,7 +63,13 @@ fn revocation(jti: &str, expires_at: i64) -> RevocationRecord {
 
 async fn default_tenant_exists(store: &dyn Store) {
     let tenants = store.tenants().await.unwrap();
-    assert_eq!(tenants, vec![TenantRecord { name: DEFAULT_TENANT.into(), issuer: None }]);
+    assert_eq!(
+        tenants,
+        vec![TenantRecord {
+            name: DEFAULT_TENANT.into(),
+            issuer: None
+        }]
+    );
 }
 
 async fn created_app_reads_back_with_its_secret(store: &dyn Store) {
@@ -68,25 +81,49 @@ async fn created_app_reads_back_with_its_secret(store: &dyn Store) {
 
 async fn duplicate_client_id_is_a_conflict(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
-    assert!(matches!(store.create_app(&app("c1", "two")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_app(&app("c1", "two")).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
-    let record = AppRecord { tenant: "nope".into(), ..app("c1", "one") };
-    assert!(matches!(store.create_app(&record).await, Err(StoreError::NotFound(_))));
+    let record = AppRecord {
+        tenant: "nope".into(),
+        ..app("c1", "one")
+    };
+    assert!(matches!(
+        store.create_app(&record).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn max_token_ttl_is_the_longest_of_the_tenant(store: &dyn Store) {
     assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
     store.create_app(&app("c1", "one")).await.unwrap();
-    store.create_app(&AppRecord { token_ttl: 900, ..app("c2", "two") }).await.unwrap();
-    assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), Some(900));
+    store
+        .create_app(&AppRecord {
+            token_ttl: 900,
+            ..app("c2", "two")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
+        Some(900)
+    );
 }
 
 async fn apps_list_in_name_order(store: &dyn Store) {
     store.create_app(&app("c2", "beta")).await.unwrap();
     store.create_app(&app("c1", "alpha")).await.unwrap();
-    let names: Vec<String> = store.apps(DEFAULT_TENANT).await.unwrap().into_iter().map(|a| a.name).collect();
+    let names: Vec<String> = store
+        .apps(DEFAULT_TENANT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
     assert_eq!(names, ["alpha", "beta"]);
 }
 
@@ -97,24 +134,46 @@ async fn update_bumps_revision_and_refuses_stale_writes(store: &dyn Store) {
     record.enabled = false;
     store.update_app(&record).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
-    assert_eq!((read.name.as_str(), read.enabled, read.revision), ("renamed", false, 2));
+    assert_eq!(
+        (read.name.as_str(), read.enabled, read.revision),
+        ("renamed", false, 2)
+    );
     // `record` still carries revision 1: a second write from it lost the race.
-    assert!(matches!(store.update_app(&record).await, Err(StoreError::Conflict(_))));
-    let missing = AppRecord { client_id: "zz".into(), ..record };
-    assert!(matches!(store.update_app(&missing).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.update_app(&record).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let missing = AppRecord {
+        client_id: "zz".into(),
+        ..record
+    };
+    assert!(matches!(
+        store.update_app(&missing).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn delete_removes_app_and_secrets(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
     store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
     assert_eq!(store.app(DEFAULT_TENANT, "c1").await.unwrap(), None);
-    assert!(matches!(store.delete_app(DEFAULT_TENANT, "c1").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.delete_app(DEFAULT_TENANT, "c1").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn replace_secret_without_grace_drops_the_old_one(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
-    let new = SecretRecord { hash: SecretHash::of("s2"), created_at: 200, expires_at: None };
-    store.replace_secret(DEFAULT_TENANT, "c1", new, None).await.unwrap();
+    let new = SecretRecord {
+        hash: SecretHash::of("s2"),
+        created_at: 200,
+        expires_at: None,
+    };
+    store
+        .replace_secret(DEFAULT_TENANT, "c1", new, None)
+        .await
+        .unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(read.secrets, vec![new]);
     assert!(matches!(
@@ -125,8 +184,15 @@ async fn replace_secret_without_grace_drops_the_old_one(store: &dyn Store) {
 
 async fn replace_secret_with_grace_keeps_the_old_one_until_its_end(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
-    let new = SecretRecord { hash: SecretHash::of("s2"), created_at: 200, expires_at: None };
-    store.replace_secret(DEFAULT_TENANT, "c1", new, Some(3800)).await.unwrap();
+    let new = SecretRecord {
+        hash: SecretHash::of("s2"),
+        created_at: 200,
+        expires_at: None,
+    };
+    store
+        .replace_secret(DEFAULT_TENANT, "c1", new, Some(3800))
+        .await
+        .unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(read.secrets.len(), 2);
     assert_eq!(read.secrets[0].expires_at, Some(3800));
@@ -138,7 +204,14 @@ async fn first_key_is_inserted_once(store: &dyn Store) {
     assert!(!store.insert_key(&key("k2")).await.unwrap());
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!((keys[0].kid.as_str(), keys[0].status, keys[0].private_key.as_slice()), ("k1", KeyStatus::Active, &[1u8, 2, 3][..]));
+    assert_eq!(
+        (
+            keys[0].kid.as_str(),
+            keys[0].status,
+            keys[0].private_key.as_slice()
+        ),
+        ("k1", KeyStatus::Active, &[1u8, 2, 3][..])
+    );
 }
 
 async fn every_write_appends_a_change(store: &dyn Store) {
@@ -149,18 +222,25 @@ async fn every_write_appends_a_change(store: &dyn Store) {
     store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
     let changes = store.changes_since(start, 100).await.unwrap();
     assert!(changes.windows(2).all(|pair| pair[0].seq < pair[1].seq));
-    let seen: Vec<(ChangedEntity, &str)> = changes.iter().map(|c| (c.entity, c.id.as_str())).collect();
+    let seen: Vec<(ChangedEntity, &str)> =
+        changes.iter().map(|c| (c.entity, c.id.as_str())).collect();
     assert!(seen.contains(&(ChangedEntity::App, "c1")));
     assert!(seen.contains(&(ChangedEntity::Key, "k1")));
     assert!(seen.contains(&(ChangedEntity::Revocation, "j1")));
-    assert_eq!(store.latest_change().await.unwrap(), changes.last().unwrap().seq);
+    assert_eq!(
+        store.latest_change().await.unwrap(),
+        changes.last().unwrap().seq
+    );
     assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1);
 }
 
 async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
     store.create_app(&app("c2", "two")).await.unwrap();
-    let mut found = store.apps_by_id(&["c2".into(), "gone".into(), "c1".into()]).await.unwrap();
+    let mut found = store
+        .apps_by_id(&["c2".into(), "gone".into(), "c1".into()])
+        .await
+        .unwrap();
     found.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     assert_eq!(found, vec![app("c1", "one"), app("c2", "two")]);
     assert_eq!(store.all_apps().await.unwrap().len(), 2);
@@ -175,64 +255,152 @@ async fn purge_drops_old_changes_only(store: &dyn Store) {
     let before = store.latest_change().await.unwrap();
     store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
     let after = store.changes_since(0, 10).await.unwrap();
-    assert!(after.iter().all(|change| change.seq > before || before == 0));
+    assert!(
+        after
+            .iter()
+            .all(|change| change.seq > before || before == 0)
+    );
 }
 
 async fn only_one_next_key_per_tenant(store: &dyn Store) {
-    assert!(store.insert_key(&key_with("n1", KeyStatus::Next)).await.unwrap());
-    assert!(!store.insert_key(&key_with("n2", KeyStatus::Next)).await.unwrap());
+    assert!(
+        store
+            .insert_key(&key_with("n1", KeyStatus::Next))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_key(&key_with("n2", KeyStatus::Next))
+            .await
+            .unwrap()
+    );
 }
 
 async fn promotion_makes_next_active_and_active_retiring(store: &dyn Store) {
     store.insert_key(&key("k1")).await.unwrap();
-    store.insert_key(&key_with("k2", KeyStatus::Next)).await.unwrap();
-    assert!(!store.promote_key(DEFAULT_TENANT, "k1", 200, 900).await.unwrap(), "k1 is not a next key");
-    assert!(store.promote_key(DEFAULT_TENANT, "k2", 200, 900).await.unwrap());
+    store
+        .insert_key(&key_with("k2", KeyStatus::Next))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .promote_key(DEFAULT_TENANT, "k1", 200, 900)
+            .await
+            .unwrap(),
+        "k1 is not a next key"
+    );
+    assert!(
+        store
+            .promote_key(DEFAULT_TENANT, "k2", 200, 900)
+            .await
+            .unwrap()
+    );
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
-    let status = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| (k.status, k.retire_at, k.activated_at));
-    assert_eq!(status("k1"), Some((KeyStatus::Retiring, Some(900), Some(100))));
+    let status = |kid: &str| {
+        keys.iter()
+            .find(|k| k.kid == kid)
+            .map(|k| (k.status, k.retire_at, k.activated_at))
+    };
+    assert_eq!(
+        status("k1"),
+        Some((KeyStatus::Retiring, Some(900), Some(100)))
+    );
     assert_eq!(status("k2"), Some((KeyStatus::Active, None, Some(200))));
 }
 
 async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn Store) {
     store.insert_key(&key("k1")).await.unwrap();
-    store.insert_key(&key_with("k2", KeyStatus::Next)).await.unwrap();
-    store.promote_key(DEFAULT_TENANT, "k2", 200, 900).await.unwrap();
-    assert!(!store.retire_key("k2", 1000).await.unwrap(), "an active key does not retire");
+    store
+        .insert_key(&key_with("k2", KeyStatus::Next))
+        .await
+        .unwrap();
+    store
+        .promote_key(DEFAULT_TENANT, "k2", 200, 900)
+        .await
+        .unwrap();
+    assert!(
+        !store.retire_key("k2", 1000).await.unwrap(),
+        "an active key does not retire"
+    );
     assert!(store.retire_key("k1", 1000).await.unwrap());
-    assert!(!store.delete_key("k2").await.unwrap(), "an active key is never deleted");
+    assert!(
+        !store.delete_key("k2").await.unwrap(),
+        "an active key is never deleted"
+    );
     assert!(store.delete_key("k1").await.unwrap());
     assert_eq!(store.all_signing_keys().await.unwrap().len(), 1);
 }
 
 async fn reseal_replaces_only_keys_sealed_by_the_old_master_key(store: &dyn Store) {
     store.insert_key(&key("k1")).await.unwrap();
-    assert!(!store.reseal_key("k1", Some("other"), &[9], "mk2").await.unwrap());
-    assert!(store.reseal_key("k1", Some("mk1"), &[9], "mk2").await.unwrap());
+    assert!(
+        !store
+            .reseal_key("k1", Some("other"), &[9], "mk2")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reseal_key("k1", Some("mk1"), &[9], "mk2")
+            .await
+            .unwrap()
+    );
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
-    assert_eq!((keys[0].private_key.as_slice(), keys[0].master_key_id.as_deref()), (&[9u8][..], Some("mk2")));
+    assert_eq!(
+        (
+            keys[0].private_key.as_slice(),
+            keys[0].master_key_id.as_deref()
+        ),
+        (&[9u8][..], Some("mk2"))
+    );
 }
 
 async fn revocations_are_kept_until_their_token_expires(store: &dyn Store) {
     store.revoke_token(&revocation("j1", 500)).await.unwrap();
     store.revoke_token(&revocation("j1", 500)).await.unwrap();
     store.revoke_token(&revocation("j2", 900)).await.unwrap();
-    assert_eq!(store.revocations(&["j1".into(), "zz".into()]).await.unwrap(), vec![revocation("j1", 500)]);
-    assert_eq!(store.live_revocations(600).await.unwrap(), vec![revocation("j2", 900)]);
+    assert_eq!(
+        store
+            .revocations(&["j1".into(), "zz".into()])
+            .await
+            .unwrap(),
+        vec![revocation("j1", 500)]
+    );
+    assert_eq!(
+        store.live_revocations(600).await.unwrap(),
+        vec![revocation("j2", 900)]
+    );
     assert_eq!(store.purge_revocations(600).await.unwrap(), 1);
-    assert_eq!(store.revocations(&["j1".into(), "j2".into()]).await.unwrap(), vec![revocation("j2", 900)]);
+    assert_eq!(
+        store
+            .revocations(&["j1".into(), "j2".into()])
+            .await
+            .unwrap(),
+        vec![revocation("j2", 900)]
+    );
 }
 
 async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
-    let record = AppRecord { can_introspect: true, tokens_revoked_before: Some(150), ..app("c1", "one") };
+    let record = AppRecord {
+        can_introspect: true,
+        tokens_revoked_before: Some(150),
+        ..app("c1", "one")
+    };
     store.create_app(&record).await.unwrap();
     let mut read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
-    assert_eq!((read.can_introspect, read.tokens_revoked_before), (true, Some(150)));
+    assert_eq!(
+        (read.can_introspect, read.tokens_revoked_before),
+        (true, Some(150))
+    );
     read.can_introspect = false;
     read.tokens_revoked_before = Some(300);
     store.update_app(&read).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
-    assert_eq!((read.can_introspect, read.tokens_revoked_before), (false, Some(300)));
+    assert_eq!(
+        (read.can_introspect, read.tokens_revoked_before),
+        (false, Some(300))
+    );
 }
 
 macro_rules! sqlite_suite {

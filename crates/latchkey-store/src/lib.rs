@@ -86,7 +86,13 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool>;
     /// Makes the tenant's `next` key `kid` active and its active key retiring until
     /// `retire_at`, in one transaction. False when `kid` is not the tenant's next key.
-    async fn promote_key(&self, tenant: &str, kid: &str, now: i64, retire_at: i64) -> StoreResult<bool>;
+    async fn promote_key(
+        &self,
+        tenant: &str,
+        kid: &str,
+        now: i64,
+        retire_at: i64,
+    ) -> StoreResult<bool>;
     /// Moves a retiring key to retired (it leaves the JWKS). False when it is not retiring.
     async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool>;
     /// Deletes a key that is not active. False when there is no such key or it is active.

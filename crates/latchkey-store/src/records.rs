@@ -79,7 +79,10 @@ impl AppRecord {
             secrets: self
                 .secrets
                 .iter()
-                .map(|secret| StoredSecret { hash: secret.hash, expires_at: secret.expires_at })
+                .map(|secret| StoredSecret {
+                    hash: secret.hash,
+                    expires_at: secret.expires_at,
+                })
                 .collect(),
         }
     }
@@ -119,10 +122,15 @@ impl fmt::Display for KeyStatus {
 impl FromStr for KeyStatus {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [KeyStatus::Next, KeyStatus::Active, KeyStatus::Retiring, KeyStatus::Retired]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("unknown key status {text:?}"))
+        [
+            KeyStatus::Next,
+            KeyStatus::Active,
+            KeyStatus::Retiring,
+            KeyStatus::Retired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| format!("unknown key status {text:?}"))
     }
 }
 

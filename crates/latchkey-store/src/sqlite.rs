@@ -1,12 +1,14 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
 
 use crate::{
-    AppRecord, Change, ChangedEntity, KeyRecord, RevocationRecord, SecretRecord, Store,
-    StoreError, StoreResult, TenantRecord,
+    AppRecord, Change, ChangedEntity, KeyRecord, RevocationRecord, SecretRecord, Store, StoreError,
+    StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
 use latchkey_protocol::{Scope, SecretHash};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -48,13 +50,20 @@ impl SqliteStore {
 }
 
 fn join<T: ToString>(items: &[T]) -> String {
-    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn split<T: FromStr>(text: &str, what: &str) -> StoreResult<Vec<T>> {
     text.split(' ')
         .filter(|item| !item.is_empty())
-        .map(|item| item.parse().map_err(|_| StoreError::Corrupt(format!("{what} {item:?}"))))
+        .map(|item| {
+            item.parse()
+                .map_err(|_| StoreError::Corrupt(format!("{what} {item:?}")))
+        })
         .collect()
 }
 
@@ -80,12 +89,15 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
         name: row.try_get("name")?,
-        app_type: app_type.parse().map_err(|_| StoreError::Corrupt(format!("app type {app_type:?}")))?,
+        app_type: app_type
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("app type {app_type:?}")))?,
         enabled: row.try_get("enabled")?,
         scopes: scopes(row.try_get("scopes")?)?,
         default_scopes: scopes(row.try_get("default_scopes")?)?,
         grant_types: split(row.try_get("grant_types")?, "grant type")?,
-        token_ttl: u32::try_from(token_ttl).map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
+        token_ttl: u32::try_from(token_ttl)
+            .map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
         can_introspect: row.try_get("can_introspect")?,
         tokens_revoked_before: row.try_get("tokens_revoked_before")?,
         revision: row.try_get("revision")?,
@@ -97,10 +109,15 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
 
 fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
     let hash: Vec<u8> = row.try_get("secret_hash")?;
-    let hash = SecretHash::from_bytes(&hash).ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?;
+    let hash = SecretHash::from_bytes(&hash)
+        .ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?;
     Ok((
         row.try_get("client_id")?,
-        SecretRecord { hash, created_at: row.try_get("created_at")?, expires_at: row.try_get("expires_at")? },
+        SecretRecord {
+            hash,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+        },
     ))
 }
 
@@ -168,9 +185,16 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        let rows = sqlx::query("SELECT name, issuer FROM tenants ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT name, issuer FROM tenants ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
-            .map(|row| Ok(TenantRecord { name: row.try_get("name")?, issuer: row.try_get("issuer")? }))
+            .map(|row| {
+                Ok(TenantRecord {
+                    name: row.try_get("name")?,
+                    issuer: row.try_get("issuer")?,
+                })
+            })
             .collect()
     }
 
@@ -219,21 +243,28 @@ impl Store for SqliteStore {
     }
 
     async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>> {
-        let row = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? AND client_id = ?"))
-            .bind(tenant)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? AND client_id = ?"
+        ))
+        .bind(tenant)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(self.load_apps(vec![app_from_row(&row)?]).await?.pop())
     }
 
     async fn apps(&self, tenant: &str) -> StoreResult<Vec<AppRecord>> {
-        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? ORDER BY name, client_id"))
-            .bind(tenant)
-            .fetch_all(&self.pool)
-            .await?;
-        let apps = rows.iter().map(app_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? ORDER BY name, client_id"
+        ))
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        let apps = rows
+            .iter()
+            .map(app_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         self.load_apps(apps).await
     }
 
@@ -267,10 +298,11 @@ impl Store for SqliteStore {
     }
 
     async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>> {
-        let ttl: Option<i64> = sqlx::query_scalar("SELECT max(token_ttl) FROM apps WHERE tenant = ?")
-            .bind(tenant)
-            .fetch_one(&self.pool)
-            .await?;
+        let ttl: Option<i64> =
+            sqlx::query_scalar("SELECT max(token_ttl) FROM apps WHERE tenant = ?")
+                .bind(tenant)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(ttl.and_then(|ttl| u32::try_from(ttl).ok()))
     }
 
@@ -320,7 +352,10 @@ impl Store for SqliteStore {
                     .await?;
             }
             None => {
-                sqlx::query("DELETE FROM app_secrets WHERE client_id = ?").bind(client_id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM app_secrets WHERE client_id = ?")
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         sqlx::query("INSERT INTO app_secrets (client_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
@@ -351,9 +386,11 @@ impl Store for SqliteStore {
     }
 
     async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>> {
-        let rows = sqlx::query(&format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(key_from_row).collect()
     }
 
@@ -383,7 +420,13 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn promote_key(&self, tenant: &str, kid: &str, now: i64, retire_at: i64) -> StoreResult<bool> {
+    async fn promote_key(
+        &self,
+        tenant: &str,
+        kid: &str,
+        now: i64,
+        retire_at: i64,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE signing_keys SET status = 'retiring', retire_at = ? WHERE tenant = ? AND status = 'active'")
             .bind(retire_at)
@@ -461,8 +504,9 @@ impl Store for SqliteStore {
     async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>> {
         let mut found = Vec::new();
         for chunk in jtis.chunks(MAX_BINDS) {
-            let mut query =
-                QueryBuilder::<Sqlite>::new(format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN ("));
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN ("
+            ));
             let mut list = query.separated(", ");
             for jti in chunk {
                 list.push_bind(jti.as_str());
@@ -476,29 +520,40 @@ impl Store for SqliteStore {
     }
 
     async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>> {
-        let rows = sqlx::query(&format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= ?"))
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= ?"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(revocation_from_row).collect()
     }
 
     async fn purge_revocations(&self, before: i64) -> StoreResult<u64> {
-        let result =
-            sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?").bind(before).execute(&self.pool).await?;
+        let result = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
     }
 
     async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
-        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps")).fetch_all(&self.pool).await?;
-        let apps = rows.iter().map(app_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps"))
+            .fetch_all(&self.pool)
+            .await?;
+        let apps = rows
+            .iter()
+            .map(app_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         self.load_apps(apps).await
     }
 
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
         let mut apps = Vec::new();
         for chunk in client_ids.chunks(MAX_BINDS) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id IN ("));
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {APP_COLUMNS} FROM apps WHERE client_id IN ("
+            ));
             let mut list = query.separated(", ");
             for id in chunk {
                 list.push_bind(id.as_str());
@@ -513,16 +568,20 @@ impl Store for SqliteStore {
     }
 
     async fn latest_change(&self) -> StoreResult<i64> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes").fetch_one(&self.pool).await?;
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(seq.unwrap_or(0))
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
-        let rows = sqlx::query("SELECT seq, entity, tenant, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, entity, tenant, entity_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 let entity: String = row.try_get("entity")?;
@@ -533,13 +592,21 @@ impl Store for SqliteStore {
                     "revocation" => ChangedEntity::Revocation,
                     other => return Err(StoreError::Corrupt(format!("change entity {other:?}"))),
                 };
-                Ok(Change { seq: row.try_get("seq")?, entity, tenant: row.try_get("tenant")?, id: row.try_get("entity_id")? })
+                Ok(Change {
+                    seq: row.try_get("seq")?,
+                    entity,
+                    tenant: row.try_get("tenant")?,
+                    id: row.try_get("entity_id")?,
+                })
             })
             .collect()
     }
 
     async fn purge_changes(&self, before: i64) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM changes WHERE at < ?").bind(before).execute(&self.pool).await?;
+        let result = sqlx::query("DELETE FROM changes WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
     }
 }

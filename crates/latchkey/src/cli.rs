@@ -2,8 +2,8 @@
 //! contract (scripts and tests drive them): add freely, rename never.
 
 use clap::{Args, Parser, Subcommand};
-use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::Scope;
+use latchkey_protocol::client::{ClientType, GrantType};
 use std::time::Duration;
 
 /// latchkey: an OAuth 2.0 authorization server for machine-to-machine tokens.
@@ -11,7 +11,12 @@ use std::time::Duration;
 #[command(name = "latchkey", version, about, propagate_version = true)]
 pub(crate) struct Cli {
     /// Database URL. Every command works directly on it, whether or not a server is running.
-    #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = "sqlite://latchkey.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_DATABASE_URL",
+        default_value = "sqlite://latchkey.db"
+    )]
     pub(crate) database: String,
 
     /// File holding the master key(s) that seal signing keys (base64, one per line, the first
@@ -104,15 +109,18 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 fn parse_type(text: &str) -> Result<ClientType, String> {
-    text.parse().map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+    text.parse()
+        .map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
 }
 
 fn parse_grant(text: &str) -> Result<GrantType, String> {
-    text.parse().map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+    text.parse()
+        .map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
 }
 
 fn parse_grace(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
+    humantime::parse_duration(text)
+        .map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
 }
 
 #[derive(Debug, Args)]
@@ -186,7 +194,8 @@ pub(crate) struct RotateSecretArgs {
 }
 
 fn parse_alg(text: &str) -> Result<latchkey_keys::Algorithm, String> {
-    text.parse().map_err(|error: latchkey_keys::algorithm::UnknownAlgorithm| error.to_string())
+    text.parse()
+        .map_err(|error: latchkey_keys::algorithm::UnknownAlgorithm| error.to_string())
 }
 
 #[derive(Debug, Subcommand)]

@@ -67,7 +67,10 @@ pub(crate) fn print_json<T: Serialize>(value: &T) {
 
 /// Prints rows as a table whose columns are as wide as their widest cell.
 pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -88,14 +91,21 @@ pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
 }
 
 fn list_or_dash<T: ToString>(items: &[T]) -> String {
-    if items.is_empty() { "-".to_owned() } else { strings(items).join(" ") }
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        strings(items).join(" ")
+    }
 }
 
 /// Prints one app for people, as labelled lines.
 pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
     let rows: Vec<(&str, String)> = vec![
         ("client_id", app.client_id.clone()),
-        ("client_secret", secret.map(|s| s.expose().to_owned()).unwrap_or_default()),
+        (
+            "client_secret",
+            secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
+        ),
         ("name", app.name.clone()),
         ("type", app.app_type.to_string()),
         ("enabled", if app.enabled { "yes" } else { "no" }.to_owned()),
@@ -103,7 +113,15 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         ("default_scopes", list_or_dash(&app.default_scopes)),
         ("grant_types", list_or_dash(&app.grant_types)),
         ("token_ttl", format!("{} s", app.token_ttl)),
-        ("introspect", if app.can_introspect { "yes: may introspect other apps' tokens" } else { "own tokens only" }.to_owned()),
+        (
+            "introspect",
+            if app.can_introspect {
+                "yes: may introspect other apps' tokens"
+            } else {
+                "own tokens only"
+            }
+            .to_owned(),
+        ),
         ("tenant", app.tenant.clone()),
         ("created_at", timestamp(app.created_at)),
         ("updated_at", timestamp(app.updated_at)),
@@ -135,7 +153,10 @@ pub(crate) fn print_app_table(apps: &[AppRecord]) {
             ]
         })
         .collect();
-    print_table(&["CLIENT_ID", "NAME", "TYPE", "STATUS", "SCOPES", "TTL"], &rows);
+    print_table(
+        &["CLIENT_ID", "NAME", "TYPE", "STATUS", "SCOPES", "TTL"],
+        &rows,
+    );
 }
 
 /// Prints keys as a table.
@@ -152,10 +173,18 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
                 key.alg.clone(),
                 key.status.to_string(),
                 timestamp(key.created_at),
-                key.activated_at.map(timestamp).unwrap_or_else(|| "-".into()),
-                key.retire_at.or(key.retired_at).map(timestamp).unwrap_or_else(|| "-".into()),
+                key.activated_at
+                    .map(timestamp)
+                    .unwrap_or_else(|| "-".into()),
+                key.retire_at
+                    .or(key.retired_at)
+                    .map(timestamp)
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    print_table(&["KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRES"], &rows);
+    print_table(
+        &["KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRES"],
+        &rows,
+    );
 }

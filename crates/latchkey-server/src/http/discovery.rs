@@ -35,7 +35,10 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         return response::not_found().await;
     };
     let issuer = tenant.issuer.as_str();
-    let auth_methods: Vec<&'static str> = SUPPORTED_AUTH_METHODS.iter().map(|method| method.as_str()).collect();
+    let auth_methods: Vec<&'static str> = SUPPORTED_AUTH_METHODS
+        .iter()
+        .map(|method| method.as_str())
+        .collect();
     let metadata = Metadata {
         issuer,
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
@@ -51,6 +54,9 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         token_signing_alg_values_supported: tenant.signing_algorithms(),
     };
     let mut response = response::json_value(StatusCode::OK, &metadata);
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }

@@ -11,7 +11,11 @@ use latchkey_protocol::client_auth;
 use latchkey_protocol::introspection::{self, IntrospectionContext};
 use latchkey_protocol::wire::IntrospectionResponse;
 
-pub(crate) async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = match form_body(&headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -20,11 +24,14 @@ pub(crate) async fn introspect(State(state): State<AppState>, headers: HeaderMap
     let Some(tenant) = snapshot.tenant_for_host(header(&headers, HOST)) else {
         return response::not_found().await;
     };
-    let request =
-        match introspection::parse_request(header(&headers, CONTENT_TYPE), header(&headers, AUTHORIZATION), &body) {
-            Ok(request) => request,
-            Err(error) => return response::token_error(error),
-        };
+    let request = match introspection::parse_request(
+        header(&headers, CONTENT_TYPE),
+        header(&headers, AUTHORIZATION),
+        &body,
+    ) {
+        Ok(request) => request,
+        Err(error) => return response::token_error(error),
+    };
     let now = state.clock.now();
     let claimed = snapshot.client(tenant, &request.credentials.client_id);
     let requester = match client_auth::authenticate(claimed, &request.credentials, now) {

@@ -18,9 +18,9 @@ use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
+use axum::routing::{get, post};
 use latchkey_protocol::TokenError;
 use latchkey_protocol::form::MAX_BODY_BYTES;
-use axum::routing::{get, post};
 use std::sync::Arc;
 
 /// What every handler can reach.
@@ -67,16 +67,25 @@ pub(crate) async fn form_body(headers: &HeaderMap, body: Body) -> Result<Bytes, 
 }
 
 /// A header's value as text, if present and visible ASCII.
-pub(crate) fn header<'h>(headers: &'h HeaderMap, name: HeaderName) -> Option<&'h str> {
+pub(crate) fn header(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(paths::TOKEN, post(token::token).fallback(response::method_not_allowed_post))
-        .route(paths::INTROSPECT, post(introspect::introspect).fallback(response::method_not_allowed_post))
-        .route(paths::REVOKE, post(revoke::revoke).fallback(response::method_not_allowed_post))
+        .route(
+            paths::TOKEN,
+            post(token::token).fallback(response::method_not_allowed_post),
+        )
+        .route(
+            paths::INTROSPECT,
+            post(introspect::introspect).fallback(response::method_not_allowed_post),
+        )
+        .route(
+            paths::REVOKE,
+            post(revoke::revoke).fallback(response::method_not_allowed_post),
+        )
         .route(paths::JWKS, get(jwks::jwks))
         .route(paths::OAUTH_METADATA, get(discovery::metadata))
         .route(paths::OPENID_CONFIGURATION, get(discovery::metadata))

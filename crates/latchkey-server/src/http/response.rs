@@ -41,10 +41,15 @@ pub(crate) fn token_error(error: TokenError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = no_store(json_value(status, &error.to_wire()));
     if error.www_authenticate() {
-        response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"latchkey\""));
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"latchkey\""),
+        );
     }
     if error == TokenError::MethodNotAllowed {
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
     }
     response
 }
@@ -52,8 +57,14 @@ pub(crate) fn token_error(error: TokenError) -> Response {
 /// A 500 `server_error`. The cause is logged here, once, and never sent to the client.
 pub(crate) fn server_error(doing: &str, cause: &dyn std::error::Error) -> Response {
     tracing::error!(error = %cause, "{doing} failed");
-    let body = ErrorResponse { error: "server_error".into(), error_description: None };
-    no_store(json(StatusCode::INTERNAL_SERVER_ERROR, serde_json::to_vec(&body).unwrap_or_default()))
+    let body = ErrorResponse {
+        error: "server_error".into(),
+        error_description: None,
+    };
+    no_store(json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ))
 }
 
 /// 503 while the tenant cannot sign (no usable key).
@@ -72,6 +83,9 @@ pub(crate) async fn method_not_allowed_post() -> Response {
 
 /// 404 for any other path.
 pub(crate) async fn not_found() -> Response {
-    let body = ErrorResponse { error: "not_found".into(), error_description: Some("no such endpoint".into()) };
+    let body = ErrorResponse {
+        error: "not_found".into(),
+        error_description: Some("no such endpoint".into()),
+    };
     json_value(StatusCode::NOT_FOUND, &body)
 }

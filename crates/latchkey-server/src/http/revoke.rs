@@ -12,7 +12,11 @@ use latchkey_protocol::revocation::{self, Revocation};
 use latchkey_protocol::{client_auth, introspection};
 use latchkey_store::RevocationRecord;
 
-pub(crate) async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = match form_body(&headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -54,7 +58,9 @@ pub(crate) async fn revoke(State(state): State<AppState>, headers: HeaderMap, bo
         if let Err(error) = state.registry.store().revoke_token(&record).await {
             return response::server_error("storing a revocation", &error);
         }
-        state.registry.note_revocation(&record.jti, record.expires_at);
+        state
+            .registry
+            .note_revocation(&record.jti, record.expires_at);
         tracing::info!(jti = %record.jti, "revoked a token");
     }
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.

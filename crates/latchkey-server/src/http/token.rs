@@ -11,7 +11,11 @@ use latchkey_protocol::token;
 
 /// Issues a token. Reads the snapshot (no lock, no database), decides with the protocol core,
 /// and signs once.
-pub(crate) async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = match form_body(&headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -20,7 +24,11 @@ pub(crate) async fn token(State(state): State<AppState>, headers: HeaderMap, bod
     let Some(tenant) = snapshot.tenant_for_host(header(&headers, HOST)) else {
         return response::not_found().await;
     };
-    let request = match token::parse(header(&headers, CONTENT_TYPE), header(&headers, AUTHORIZATION), &body) {
+    let request = match token::parse(
+        header(&headers, CONTENT_TYPE),
+        header(&headers, AUTHORIZATION),
+        &body,
+    ) {
         Ok(request) => request,
         Err(error) => return response::token_error(error),
     };

@@ -39,7 +39,10 @@ pub(crate) async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Resul
             if args.json {
                 output::print_json(&json!({ "client_id": args.id, "deleted": true }));
             } else {
-                println!("Deleted app {}. Its tokens stay valid until they expire.", args.id);
+                println!(
+                    "Deleted app {}. Its tokens stay valid until they expire.",
+                    args.id
+                );
             }
             Ok(())
         }
@@ -66,9 +69,14 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
     println!("Created app {:?}.", app.name);
     output::print_app(&app, secret.as_ref());
     if secret.is_some() {
-        println!("\nStore the client_secret now: it is shown only once (rotate it with `latchkey app rotate-secret`).");
+        println!(
+            "\nStore the client_secret now: it is shown only once (rotate it with `latchkey app rotate-secret`)."
+        );
     } else {
-        println!("\nA {} app is a public client: it has no secret and cannot use client_credentials.", app.app_type);
+        println!(
+            "\nA {} app is a public client: it has no secret and cannot use client_credentials.",
+            app.app_type
+        );
     }
     Ok(())
 }
@@ -98,20 +106,36 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
     Ok(())
 }
 
-async fn set_enabled(store: &dyn Store, tenant: &str, id: &str, enabled: bool, json: bool) -> anyhow::Result<()> {
-    let changes = AppChanges { enabled: Some(enabled), ..AppChanges::default() };
+async fn set_enabled(
+    store: &dyn Store,
+    tenant: &str,
+    id: &str,
+    enabled: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let changes = AppChanges {
+        enabled: Some(enabled),
+        ..AppChanges::default()
+    };
     let app = apps::update(store, tenant, id, &changes, now()).await?;
     if json {
         output::print_json(&output::app_json(&app, None));
     } else if enabled {
         println!("Enabled app {}: it can get tokens again.", app.client_id);
     } else {
-        println!("Disabled app {}: its token requests now get invalid_client.", app.client_id);
+        println!(
+            "Disabled app {}: its token requests now get invalid_client.",
+            app.client_id
+        );
     }
     Ok(())
 }
 
-async fn rotate_secret(store: &dyn Store, tenant: &str, args: RotateSecretArgs) -> anyhow::Result<()> {
+async fn rotate_secret(
+    store: &dyn Store,
+    tenant: &str,
+    args: RotateSecretArgs,
+) -> anyhow::Result<()> {
     let grace = match args.grace {
         Some(grace) => Some(u32::try_from(grace.as_secs()).context("--grace is too long")?),
         None => None,
@@ -128,7 +152,9 @@ async fn rotate_secret(store: &dyn Store, tenant: &str, args: RotateSecretArgs) 
             "\nThe old secret keeps working for {} more.",
             humantime::format_duration(grace)
         ),
-        None => println!("\nThe old secret no longer works. Store the new one now: it is shown only once."),
+        None => println!(
+            "\nThe old secret no longer works. Store the new one now: it is shown only once."
+        ),
     }
     Ok(())
 }

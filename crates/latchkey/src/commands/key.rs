@@ -16,7 +16,10 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     match command {
         KeyCommand::List(flag) => {
-            let keys = store.signing_keys(DEFAULT_TENANT).await.context("could not list signing keys")?;
+            let keys = store
+                .signing_keys(DEFAULT_TENANT)
+                .await
+                .context("could not list signing keys")?;
             if flag.json {
                 let list: Vec<_> = keys.iter().map(output::key_json).collect();
                 output::print_json(&list);
@@ -29,7 +32,15 @@ pub(crate) async fn run(
             let master_keys = master_keys()?;
             // Only the clock allowance of the policy matters for a rotation made by hand.
             let policy = RotationPolicy::every_days(0);
-            let kid = keys::rotate_now(store, &master_keys, DEFAULT_TENANT, args.alg, &policy, now()).await?;
+            let kid = keys::rotate_now(
+                store,
+                &master_keys,
+                DEFAULT_TENANT,
+                args.alg,
+                &policy,
+                now(),
+            )
+            .await?;
             let key = store
                 .signing_keys(DEFAULT_TENANT)
                 .await?
@@ -37,10 +48,17 @@ pub(crate) async fn run(
                 .find(|key| key.kid == kid)
                 .context("the new key vanished right after rotation")?;
             if args.json {
-                output::print_json(&json!({ "kid": key.kid, "alg": key.alg, "status": key.status.as_str() }));
+                output::print_json(
+                    &json!({ "kid": key.kid, "alg": key.alg, "status": key.status.as_str() }),
+                );
             } else {
-                println!("New tokens are now signed with key {} ({}).", key.kid, key.alg);
-                println!("The previous key stays in the JWKS until every token it signed has expired.");
+                println!(
+                    "New tokens are now signed with key {} ({}).",
+                    key.kid, key.alg
+                );
+                println!(
+                    "The previous key stays in the JWKS until every token it signed has expired."
+                );
             }
             Ok(())
         }

@@ -15,7 +15,9 @@ const MASTER_KEY_ENV: &str = "LATCHKEY_MASTER_KEY";
 
 /// The file of an SQLite database URL, if it names one.
 fn sqlite_path(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
@@ -33,7 +35,9 @@ fn create_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("could not create {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("could not create {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
     Ok(())
@@ -41,16 +45,23 @@ fn create_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 
 /// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY`, then a file beside
 /// the SQLite database (created on first use, with a warning).
-pub(crate) fn resolve(file: Option<PathBuf>, database_url: &str, serving: bool) -> anyhow::Result<Arc<MasterKeys>> {
+pub(crate) fn resolve(
+    file: Option<PathBuf>,
+    database_url: &str,
+    serving: bool,
+) -> anyhow::Result<Arc<MasterKeys>> {
     if let Some(path) = file {
         return Ok(Arc::new(MasterKeys::from_file(path)?));
     }
     if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
-        let keyring = Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
+        let keyring =
+            Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
         return Ok(Arc::new(MasterKeys::new(keyring, None)));
     }
     let Some(path) = default_file(database_url) else {
-        bail!("a master key is required with this database: give --master-key-file or set {MASTER_KEY_ENV}");
+        bail!(
+            "a master key is required with this database: give --master-key-file or set {MASTER_KEY_ENV}"
+        );
     };
     if !path.exists() {
         create_private_file(&path, &format!("{}\n", generate_text()))?;
@@ -73,11 +84,13 @@ pub(crate) fn resolve(file: Option<PathBuf>, database_url: &str, serving: bool) 
 /// Puts a new master key first in `path`, keeping the others after it (they still open keys
 /// sealed before the rotation, for servers that have not re-read the file yet).
 fn prepend_new_key(path: &Path) -> anyhow::Result<()> {
-    let old = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    let old = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
     let temporary = path.with_extension("master-key.new");
     let _ = std::fs::remove_file(&temporary);
     create_private_file(&temporary, &format!("{}\n{old}", generate_text()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("could not replace {}", path.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("could not replace {}", path.display()))?;
     Ok(())
 }
 
@@ -97,7 +110,8 @@ pub(crate) async fn run(
                 "{MASTER_KEY_ENV} cannot be rewritten: put a new key (latchkey master-key generate) first in it, keep \
                  the old one after a comma, restart the servers, then run `latchkey master-key rotate`"
             ),
-            None => default_file(database_url).context("this database has no master key file to rotate")?,
+            None => default_file(database_url)
+                .context("this database has no master key file to rotate")?,
         };
         prepend_new_key(&path)?;
     }
@@ -118,8 +132,14 @@ mod tests {
 
     #[test]
     fn master_key_file_sits_beside_the_sqlite_file() {
-        assert_eq!(default_file("sqlite://latchkey.db"), Some(PathBuf::from("latchkey.db.master-key")));
-        assert_eq!(default_file("sqlite:///var/lib/l.db?mode=rwc"), Some(PathBuf::from("/var/lib/l.db.master-key")));
+        assert_eq!(
+            default_file("sqlite://latchkey.db"),
+            Some(PathBuf::from("latchkey.db.master-key"))
+        );
+        assert_eq!(
+            default_file("sqlite:///var/lib/l.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/l.db.master-key"))
+        );
         assert_eq!(default_file("sqlite::memory:"), None);
         assert_eq!(default_file("postgres://db/latchkey"), None);
     }

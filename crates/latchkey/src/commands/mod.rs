@@ -18,14 +18,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = open_store(&cli.database).await?;
-    let master_keys = |serving| master_key::resolve(cli.master_key_file.clone(), &cli.database, serving);
+    let master_keys =
+        |serving| master_key::resolve(cli.master_key_file.clone(), &cli.database, serving);
     match cli.command {
         Command::Serve(args) => serve::serve(store, master_keys(true)?, args, None).await,
         Command::Quickstart(args) => serve::quickstart(store, master_keys(true)?, args).await,
         Command::App(command) => app::run(store.as_ref(), command).await,
         Command::Key(command) => key::run(store.as_ref(), command, || master_keys(false)).await,
         Command::Token(command) => token::run(store.as_ref(), command).await,
-        Command::MasterKey(command) => master_key::run(store.as_ref(), command, cli.master_key_file, &cli.database).await,
+        Command::MasterKey(command) => {
+            master_key::run(store.as_ref(), command, cli.master_key_file, &cli.database).await
+        }
     }
 }
 
@@ -35,7 +38,9 @@ pub(crate) fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..]),
+                Some((user, _)) => {
+                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
+                }
                 None => url.to_owned(),
             }
         }
@@ -65,7 +70,10 @@ mod tests {
 
     #[test]
     fn passwords_in_database_urls_are_redacted() {
-        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:[redacted]@h/db");
+        assert_eq!(
+            redact_url("postgres://u:pw@h/db"),
+            "postgres://u:[redacted]@h/db"
+        );
         assert_eq!(redact_url("sqlite://latchkey.db"), "sqlite://latchkey.db");
     }
 }

@@ -42,7 +42,10 @@ pub(crate) async fn serve(
     let _ = std::io::stdout().flush();
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
-    server.stop().await.context("the server stopped with an error")
+    server
+        .stop()
+        .await
+        .context("the server stopped with an error")
 }
 
 async fn shutdown_signal() {
@@ -90,7 +93,11 @@ impl Banner {
 
 /// Makes sure the demo app exists with a fresh secret (a stored secret can never be shown
 /// again), then serves.
-pub(crate) async fn quickstart(store: Arc<dyn Store>, master_keys: Arc<MasterKeys>, args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn quickstart(
+    store: Arc<dyn Store>,
+    master_keys: Arc<MasterKeys>,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let now = super::now();
     let existing = store
         .apps(DEFAULT_TENANT)
@@ -100,8 +107,13 @@ pub(crate) async fn quickstart(store: Arc<dyn Store>, master_keys: Arc<MasterKey
         .find(|app| app.name == DEMO_APP);
     let banner = match existing {
         Some(app) => {
-            let secret = apps::rotate_secret(store.as_ref(), DEFAULT_TENANT, &app.client_id, None, now).await?;
-            Banner { client_id: app.client_id, secret }
+            let secret =
+                apps::rotate_secret(store.as_ref(), DEFAULT_TENANT, &app.client_id, None, now)
+                    .await?;
+            Banner {
+                client_id: app.client_id,
+                secret,
+            }
         }
         None => {
             let new = NewApp {
@@ -116,7 +128,10 @@ pub(crate) async fn quickstart(store: Arc<dyn Store>, master_keys: Arc<MasterKey
             };
             let (app, secret) = apps::create(store.as_ref(), new, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;
-            Banner { client_id: app.client_id, secret }
+            Banner {
+                client_id: app.client_id,
+                secret,
+            }
         }
     };
     serve(store, master_keys, args, Some(banner)).await

@@ -13,12 +13,20 @@ pub(crate) async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Res
     let TokenCommand::Revoke(args) = command;
     let now = now();
     if let Some(client_id) = args.app {
-        let changes = AppChanges { tokens_revoked_before: Some(now), ..AppChanges::default() };
+        let changes = AppChanges {
+            tokens_revoked_before: Some(now),
+            ..AppChanges::default()
+        };
         let app = apps::update(store, DEFAULT_TENANT, &client_id, &changes, now).await?;
         if args.json {
-            output::print_json(&json!({ "client_id": app.client_id, "tokens_revoked_before": output::timestamp(now) }));
+            output::print_json(
+                &json!({ "client_id": app.client_id, "tokens_revoked_before": output::timestamp(now) }),
+            );
         } else {
-            println!("Revoked every token issued to app {} until now.", app.client_id);
+            println!(
+                "Revoked every token issued to app {} until now.",
+                app.client_id
+            );
         }
         return Ok(());
     }
@@ -32,7 +40,10 @@ pub(crate) async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Res
         expires_at: now + i64::from(MAX_TOKEN_TTL) + 60,
         revoked_at: now,
     };
-    store.revoke_token(&record).await.context("could not store the revocation")?;
+    store
+        .revoke_token(&record)
+        .await
+        .context("could not store the revocation")?;
     if args.json {
         output::print_json(&json!({ "jti": jti, "revoked": true }));
     } else {

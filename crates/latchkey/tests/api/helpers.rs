@@ -5,11 +5,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use latchkey_server::{RunningServer, ServerSettings, SystemClock};
+use latchkey_server::keys::{MasterKeys, RotationPolicy};
+use latchkey_server::{Clock, ManualClock, RunningServer, ServerSettings, SystemClock};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -70,6 +72,10 @@ pub(crate) fn latchkey_command() -> Command {
         "LATCHKEY_LISTEN",
         "LATCHKEY_ISSUER",
         "LATCHKEY_REFRESH_MS",
+        "LATCHKEY_MASTER_KEY",
+        "LATCHKEY_MASTER_KEY_FILE",
+        "LATCHKEY_KEY_ROTATION_DAYS",
+        "LATCHKEY_MAINTENANCE_MS",
         "RUST_LOG",
     ] {
         command.env_remove(var);
@@ -169,39 +175,98 @@ pub(crate) struct TestApp {
     pub(crate) issuer: String,
     /// An HTTP client that does not follow redirects.
     pub(crate) client: reqwest::Client,
+    /// The master key file beside the database: the one the CLI finds on its own.
+    pub(crate) master_key_file: PathBuf,
+    /// The clock the server reads (a `ManualClock` in tests that travel in time).
+    pub(crate) clock: Arc<dyn Clock>,
+    setup: Setup,
     server: Option<RunningServer>,
     /// Keeps the database directory alive as long as the app.
     _dir: TempDir,
 }
 
-fn settings(issuer: &str) -> ServerSettings {
-    ServerSettings {
-        listen: "127.0.0.1:0".into(),
-        issuer: issuer.into(),
-        refresh_interval: Duration::from_millis(50),
+/// How a test server is configured.
+#[derive(Clone)]
+pub(crate) struct Setup {
+    /// The default tenant's issuer.
+    pub(crate) issuer: String,
+    /// The server's clock.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The key life cycle.
+    pub(crate) key_rotation: RotationPolicy,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            issuer: ISSUER.to_owned(),
+            clock: Arc::new(SystemClock),
+            key_rotation: RotationPolicy::every_days(30),
+        }
     }
 }
 
-async fn start_server(db_url: &str, issuer: &str) -> RunningServer {
+impl Setup {
+    /// A setup whose server reads `clock`.
+    pub(crate) fn with_clock(clock: Arc<ManualClock>) -> Setup {
+        Setup {
+            clock,
+            ..Setup::default()
+        }
+    }
+}
+
+fn settings(setup: &Setup) -> ServerSettings {
+    ServerSettings {
+        listen: "127.0.0.1:0".into(),
+        issuer: setup.issuer.clone(),
+        refresh_interval: Duration::from_millis(50),
+        maintenance_interval: Duration::from_millis(50),
+        key_rotation: setup.key_rotation,
+    }
+}
+
+async fn start_server(db_url: &str, master_key_file: &Path, setup: &Setup) -> RunningServer {
     let store = latchkey_store::open(db_url)
         .await
         .expect("opening the test database");
-    RunningServer::start(store, &settings(issuer), Arc::new(SystemClock))
-        .await
-        .expect("starting the server")
+    let master_keys =
+        MasterKeys::from_file(master_key_file.to_path_buf()).expect("reading the master key file");
+    RunningServer::start(
+        store,
+        Arc::new(master_keys),
+        &settings(setup),
+        Arc::clone(&setup.clock),
+    )
+    .await
+    .expect("starting the server")
 }
 
 /// Starts the real server in-process on a new temporary database.
 pub(crate) async fn spawn_app() -> TestApp {
-    spawn_app_with_issuer(ISSUER).await
+    spawn_app_with(Setup::default()).await
 }
 
 /// `spawn_app` with another configured issuer.
 pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
+    spawn_app_with(Setup {
+        issuer: issuer.to_owned(),
+        ..Setup::default()
+    })
+    .await
+}
+
+/// `spawn_app` with a given setup. The master key is written where the CLI looks for it when
+/// none is given (beside the database), so the CLI and the server share it.
+pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
     init_logging();
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
-    let server = start_server(&db_url, issuer).await;
+    let db_path = dir.path().join("latchkey.db");
+    let db_url = format!("sqlite://{}", db_path.display());
+    let master_key_file = dir.path().join("latchkey.db.master-key");
+    std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
+        .expect("writing the master key");
+    let server = start_server(&db_url, &master_key_file, &setup).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -209,8 +274,11 @@ pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
     TestApp {
         address: server.local_addr(),
         db_url,
-        issuer: issuer.to_owned(),
+        issuer: setup.issuer.clone(),
         client,
+        master_key_file,
+        clock: Arc::clone(&setup.clock),
+        setup,
         server: Some(server),
         _dir: dir,
     }
@@ -232,7 +300,7 @@ impl TestApp {
     pub(crate) async fn restart(&mut self) {
         let server = self.server.take().expect("the server is running");
         server.stop().await.expect("the server stopped cleanly");
-        let server = start_server(&self.db_url, &self.issuer).await;
+        let server = start_server(&self.db_url, &self.master_key_file, &self.setup).await;
         self.address = server.local_addr();
         self.server = Some(server);
     }
