@@ -139,6 +139,9 @@ pub enum ClientConfigError {
     /// A default scope that is not an allowed scope.
     #[error("default scope {0:?} is not one of the app's scopes: add it with --scope")]
     DefaultNotAllowed(String),
+    /// A token reuse share outside 1..=100 percent.
+    #[error("token reuse must be a percentage from 1% to 100% of the token's life")]
+    TokenReuse,
     /// A token lifetime outside the accepted range.
     #[error("token TTL must be between {min} and {max} seconds", min = MIN_TOKEN_TTL, max = MAX_TOKEN_TTL)]
     TokenTtl,
@@ -158,7 +161,11 @@ pub fn validate_settings(
     scopes: &[Scope],
     default_scopes: &[Scope],
     token_ttl: u32,
+    token_reuse_percent: Option<u8>,
 ) -> Result<(), ClientConfigError> {
+    if token_reuse_percent.is_some_and(|percent| !(1..=100).contains(&percent)) {
+        return Err(ClientConfigError::TokenReuse);
+    }
     if !client_type.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(ClientConfigError::PublicClientCredentials(client_type));
     }
@@ -193,6 +200,9 @@ pub struct Client {
     pub can_introspect: bool,
     /// Every token of this client issued at or before this time (unix seconds) is revoked.
     pub tokens_revoked_before: Option<i64>,
+    /// Token reuse: the percentage of a token's life that must remain for an identical request
+    /// to get the same token again; `None` when off.
+    pub token_reuse_percent: Option<u8>,
     /// Hashes of the secrets currently accepted (more than one during a rotation grace period).
     pub secrets: Vec<StoredSecret>,
 }
@@ -221,7 +231,7 @@ mod tests {
     #[test]
     fn public_clients_cannot_have_client_credentials() {
         for kind in [ClientType::Spa, ClientType::Native] {
-            let got = validate_settings(kind, &[GrantType::ClientCredentials], &[], &[], 300);
+            let got = validate_settings(kind, &[GrantType::ClientCredentials], &[], &[], 300, None);
             assert_eq!(got, Err(ClientConfigError::PublicClientCredentials(kind)));
         }
         assert!(
@@ -230,7 +240,8 @@ mod tests {
                 &[GrantType::ClientCredentials],
                 &[],
                 &[],
-                300
+                300,
+                None
             )
             .is_ok()
         );
@@ -238,20 +249,40 @@ mod tests {
 
     #[test]
     fn default_scopes_must_be_allowed() {
-        let got = validate_settings(ClientType::M2m, &[], &scopes(&["a"]), &scopes(&["b"]), 300);
+        let got = validate_settings(
+            ClientType::M2m,
+            &[],
+            &scopes(&["a"]),
+            &scopes(&["b"]),
+            300,
+            None,
+        );
         assert_eq!(got, Err(ClientConfigError::DefaultNotAllowed("b".into())));
     }
 
     #[test]
     fn ttl_must_be_in_range() {
         assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], 0),
+            validate_settings(ClientType::M2m, &[], &[], &[], 0, None),
             Err(ClientConfigError::TokenTtl)
         );
         assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], MAX_TOKEN_TTL + 1),
+            validate_settings(ClientType::M2m, &[], &[], &[], MAX_TOKEN_TTL + 1, None),
             Err(ClientConfigError::TokenTtl)
         );
+    }
+
+    #[test]
+    fn token_reuse_share_must_be_a_percentage() {
+        assert_eq!(
+            validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(0)),
+            Err(ClientConfigError::TokenReuse)
+        );
+        assert_eq!(
+            validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(101)),
+            Err(ClientConfigError::TokenReuse)
+        );
+        assert!(validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(80)).is_ok());
     }
 
     #[test]

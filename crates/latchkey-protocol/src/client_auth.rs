@@ -186,6 +186,7 @@ mod tests {
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
+            token_reuse_percent: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of(secret),
                 expires_at: None,

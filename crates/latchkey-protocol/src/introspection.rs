@@ -150,6 +150,7 @@ pub(crate) mod tests {
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
+            token_reuse_percent: None,
             secrets: vec![],
         }
     }

@@ -127,6 +127,17 @@ impl<'c> Grant<'c> {
         }
     }
 
+    /// The success body for a token issued earlier and handed out again (token reuse):
+    /// `expires_in` counts down to the reused token's expiry.
+    pub fn reused_response(&self, access_token: String, expires_at: i64) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            scope: self.scopes.join(" "),
+            token_type: "Bearer".to_owned(),
+            expires_in: u64::try_from(expires_at - self.issued_at).unwrap_or(0),
+        }
+    }
+
     /// The success body for the signed token.
     pub fn response(&self, access_token: String) -> TokenResponse {
         TokenResponse {
@@ -136,6 +147,14 @@ impl<'c> Grant<'c> {
             expires_in: u64::try_from(self.expires_at - self.issued_at).unwrap_or(0),
         }
     }
+}
+
+/// Token reuse: whether a token issued at `issued_at` and expiring at `expires_at` still has at
+/// least `percent` of its life left at `now`, so an identical request may get it again.
+pub fn reusable(issued_at: i64, expires_at: i64, percent: u8, now: i64) -> bool {
+    let life = expires_at - issued_at;
+    let left = expires_at - now;
+    life > 0 && left > 0 && left * 100 >= life * i64::from(percent)
 }
 
 #[cfg(test)]
@@ -174,6 +193,7 @@ mod tests {
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
+            token_reuse_percent: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of("s"),
                 expires_at: None,
@@ -415,6 +435,31 @@ mod tests {
             ),
             Err("invalid_scope")
         );
+    }
+
+    #[test]
+    fn token_is_reusable_while_its_share_of_life_remains() {
+        // 300 s token, 80 %: reusable for the first 60 s.
+        assert!(reusable(1000, 1300, 80, 1000));
+        assert!(reusable(1000, 1300, 80, 1060));
+        assert!(!reusable(1000, 1300, 80, 1061));
+        assert!(
+            !reusable(1000, 1300, 1, 1300),
+            "an expired token is never handed out"
+        );
+        assert!(
+            !reusable(1000, 1000, 50, 1000),
+            "a token with no life is never handed out"
+        );
+    }
+
+    #[test]
+    fn reused_response_counts_expires_in_down() {
+        let client = m2m();
+        let request =
+            parse_body("grant_type=client_credentials&client_id=app&client_secret=s").unwrap();
+        let grant = decide(Some(&client), &request, 1030).unwrap();
+        assert_eq!(grant.reused_response("jwt".into(), 1300).expires_in, 270);
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct NewApp {
     pub token_ttl: Option<u32>,
     /// Whether it may introspect other apps' tokens.
     pub can_introspect: bool,
+    /// Token reuse share in percent; `None` for off.
+    pub token_reuse_percent: Option<u8>,
 }
 
 /// Changes to an app; each list given replaces the old one.
@@ -81,6 +83,8 @@ pub struct AppChanges {
     pub can_introspect: Option<bool>,
     /// Revoke every token issued at or before this time.
     pub tokens_revoked_before: Option<i64>,
+    /// Turn token reuse on with this share (`Some(Some(percent))`) or off (`Some(None)`).
+    pub token_reuse_percent: Option<Option<u8>>,
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
@@ -113,6 +117,7 @@ fn validate(app: &AppRecord) -> Result<(), AppError> {
         &app.scopes,
         &app.default_scopes,
         app.token_ttl,
+        app.token_reuse_percent,
     )?;
     Ok(())
 }
@@ -143,6 +148,7 @@ pub async fn create(
         token_ttl: new.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL),
         can_introspect: new.can_introspect,
         tokens_revoked_before: None,
+        token_reuse_percent: new.token_reuse_percent,
         revision: 1,
         created_at: now,
         updated_at: now,
@@ -200,6 +206,9 @@ pub async fn update(
         }
         if let Some(can_introspect) = changes.can_introspect {
             app.can_introspect = can_introspect;
+        }
+        if let Some(token_reuse_percent) = changes.token_reuse_percent {
+            app.token_reuse_percent = token_reuse_percent;
         }
         if let Some(revoked_before) = changes.tokens_revoked_before {
             app.tokens_revoked_before = Some(revoked_before);

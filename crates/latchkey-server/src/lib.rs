@@ -11,6 +11,7 @@ pub mod http;
 pub mod keys;
 pub mod refresh;
 pub mod registry;
+pub mod reuse;
 pub mod serve;
 
 pub use clock::{Clock, ManualClock, SystemClock};

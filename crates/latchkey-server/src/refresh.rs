@@ -5,6 +5,7 @@
 use crate::clock::Clock;
 use crate::keys::{self, RotationPolicy};
 use crate::registry::Registry;
+use crate::reuse::TokenCache;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ pub struct Timing {
 /// Polls the change log every `timing.poll` until `shutdown` resolves.
 pub async fn follow_changes(
     registry: Arc<Registry>,
+    reuse: Arc<TokenCache>,
     clock: Arc<dyn Clock>,
     mut seq: i64,
     timing: Timing,
@@ -50,6 +52,7 @@ pub async fn follow_changes(
         if last_maintenance.is_none_or(|at| at.elapsed() >= timing.maintenance) {
             last_maintenance = Some(Instant::now());
             maintain(&registry, clock.now(), &timing.key_rotation).await;
+            reuse.prune(clock.now());
         }
         if last_success.elapsed() > STALE_AFTER {
             match registry.reload(clock.now()).await {

@@ -132,6 +132,14 @@ impl Snapshot {
             .map(|entry| &entry.client)
     }
 
+    /// The snapshot entry of a client of `tenant`: the entry's identity changes whenever the
+    /// client's settings or secrets do (token reuse relies on that).
+    pub fn client_entry(&self, tenant: &TenantState, client_id: &str) -> Option<&Arc<ClientEntry>> {
+        self.clients
+            .get(client_id)
+            .filter(|entry| entry.tenant == tenant.name)
+    }
+
     /// Whether a token id is revoked.
     pub fn is_revoked(&self, jti: &str) -> bool {
         self.revoked.contains_key(jti)

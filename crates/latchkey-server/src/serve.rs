@@ -6,6 +6,7 @@ use crate::http::{self, AppState};
 use crate::keys::{MasterKeys, RotationPolicy};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
+use crate::reuse::TokenCache;
 use latchkey_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,8 +78,10 @@ impl RunningServer {
             source,
         })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let reuse = Arc::new(TokenCache::default());
         let refreshing = tokio::spawn(refresh::follow_changes(
             Arc::clone(&registry),
+            Arc::clone(&reuse),
             Arc::clone(&clock),
             seq,
             refresh::Timing {
@@ -91,6 +94,7 @@ impl RunningServer {
         let app = http::router(AppState {
             registry: Arc::clone(&registry),
             clock,
+            reuse,
         });
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {

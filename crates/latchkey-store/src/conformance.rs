@@ -21,6 +21,7 @@ fn app(client_id: &str, name: &str) -> AppRecord {
         token_ttl: 300,
         can_introspect: false,
         tokens_revoked_before: None,
+        token_reuse_percent: None,
         revision: 1,
         created_at: 100,
         updated_at: 100,

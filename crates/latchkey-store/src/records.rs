@@ -53,6 +53,8 @@ pub struct AppRecord {
     pub can_introspect: bool,
     /// Every token of the app issued at or before this time (unix seconds) is revoked.
     pub tokens_revoked_before: Option<i64>,
+    /// Token reuse share in percent; `None` when off.
+    pub token_reuse_percent: Option<u8>,
     /// Optimistic concurrency counter.
     pub revision: i64,
     /// Creation time.
@@ -76,6 +78,7 @@ impl AppRecord {
             token_ttl: self.token_ttl,
             can_introspect: self.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
+            token_reuse_percent: self.token_reuse_percent,
             secrets: self
                 .secrets
                 .iter()

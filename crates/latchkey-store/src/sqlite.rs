@@ -75,7 +75,7 @@ fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
 }
 
 const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-     grant_types, token_ttl, can_introspect, tokens_revoked_before, revision, created_at, updated_at";
+     grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, revision, created_at, updated_at";
 
 const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id, created_at, \
      activated_at, retire_at, retired_at";
@@ -100,6 +100,14 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
             .map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
         can_introspect: row.try_get("can_introspect")?,
         tokens_revoked_before: row.try_get("tokens_revoked_before")?,
+        token_reuse_percent: {
+            let percent: Option<i64> = row.try_get("token_reuse_percent")?;
+            percent
+                .map(|p| {
+                    u8::try_from(p).map_err(|_| StoreError::Corrupt(format!("token reuse {p}")))
+                })
+                .transpose()?
+        },
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -202,8 +210,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-             grant_types, token_ttl, can_introspect, tokens_revoked_before, revision, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+             grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, revision, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         )
         .bind(&app.client_id)
         .bind(&app.tenant)
@@ -216,6 +224,7 @@ impl Store for SqliteStore {
         .bind(i64::from(app.token_ttl))
         .bind(app.can_introspect)
         .bind(app.tokens_revoked_before)
+        .bind(app.token_reuse_percent.map(i64::from))
         .bind(app.created_at)
         .bind(app.updated_at)
         .execute(&mut *tx)
@@ -271,7 +280,7 @@ impl Store for SqliteStore {
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE apps SET name = ?, enabled = ?, scopes = ?, default_scopes = ?, grant_types = ?, \
-             token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, updated_at = ?, \
+             token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, token_reuse_percent = ?, updated_at = ?, \
              revision = revision + 1 WHERE tenant = ? AND client_id = ? AND revision = ?",
         )
         .bind(&app.name)
@@ -282,6 +291,7 @@ impl Store for SqliteStore {
         .bind(i64::from(app.token_ttl))
         .bind(app.can_introspect)
         .bind(app.tokens_revoked_before)
+        .bind(app.token_reuse_percent.map(i64::from))
         .bind(app.updated_at)
         .bind(&app.tenant)
         .bind(&app.client_id)

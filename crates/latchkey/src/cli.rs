@@ -118,6 +118,16 @@ fn parse_grant(text: &str) -> Result<GrantType, String> {
         .map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
 }
 
+fn parse_percent(text: &str) -> Result<u8, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<u8>() {
+        Ok(percent) if (1..=100).contains(&percent) => Ok(percent),
+        _ => Err(format!(
+            "{text:?} is not a share of the token's life: use a percentage from 1% to 100%, such as 80%"
+        )),
+    }
+}
+
 fn parse_grace(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
@@ -146,6 +156,10 @@ pub(crate) struct AppCreateArgs {
     /// Allow the app to introspect other apps' tokens (for resource servers).
     #[arg(long)]
     pub(crate) introspect: bool,
+    /// Hand out the token the app already holds for an identical request while this share of
+    /// its life remains (for example 80%). Off by default.
+    #[arg(long, value_parser = parse_percent)]
+    pub(crate) token_reuse: Option<u8>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -176,6 +190,12 @@ pub(crate) struct AppUpdateArgs {
     /// Withdraw the introspect permission.
     #[arg(long)]
     pub(crate) no_introspect: bool,
+    /// Turn token reuse on with this share of the token's life (for example 80%).
+    #[arg(long, value_parser = parse_percent, conflicts_with = "no_token_reuse")]
+    pub(crate) token_reuse: Option<u8>,
+    /// Turn token reuse off: every request gets a new token.
+    #[arg(long)]
+    pub(crate) no_token_reuse: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -32,6 +32,7 @@ pub(crate) fn app_json(app: &AppRecord, secret: Option<Option<&ClientSecret>>) -
         "grant_types": strings(&app.grant_types),
         "token_ttl": app.token_ttl,
         "introspect": app.can_introspect,
+        "token_reuse_percent": app.token_reuse_percent,
         "tokens_revoked_before": app.tokens_revoked_before.map(timestamp),
         "tenant": app.tenant,
         "created_at": timestamp(app.created_at),
@@ -121,6 +122,12 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
                 "own tokens only"
             }
             .to_owned(),
+        ),
+        (
+            "token_reuse",
+            app.token_reuse_percent
+                .map(|percent| format!("while {percent}% of a token's life remains"))
+                .unwrap_or_else(|| "off".to_owned()),
         ),
         ("tenant", app.tenant.clone()),
         ("created_at", timestamp(app.created_at)),

@@ -13,6 +13,7 @@ pub use jwks::JWKS_MAX_AGE_SECONDS;
 
 use crate::clock::Clock;
 use crate::registry::Registry;
+use crate::reuse::TokenCache;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_LENGTH;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Tokens that apps with token reuse may get again.
+    pub reuse: Arc<TokenCache>,
 }
 
 /// The OAuth endpoint paths.
@@ -59,11 +62,21 @@ pub(crate) async fn form_body(headers: &HeaderMap, body: Body) -> Result<Bytes, 
     if declared_too_large {
         return Err(response::token_error(TokenError::PayloadTooLarge));
     }
-    // A body that fails to arrive in full is either over the limit or cut off by the client;
-    // both end the request before any OAuth logic runs.
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| response::token_error(TokenError::PayloadTooLarge))
+        .map_err(|error| {
+            let over_limit =
+                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                    .any(|cause| cause.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                response::token_error(TokenError::PayloadTooLarge)
+            } else {
+                // Cut off mid-body (a broken chunk, fewer bytes than Content-Length).
+                response::token_error(TokenError::InvalidRequest(
+                    "the request body could not be read in full",
+                ))
+            }
+        })
 }
 
 /// A header's value as text, if present and visible ASCII.

@@ -60,6 +60,7 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         grant_types: (!args.grant_types.is_empty()).then_some(args.grant_types),
         token_ttl: args.token_ttl,
         can_introspect: args.introspect,
+        token_reuse_percent: args.token_reuse,
     };
     let (app, secret) = apps::create(store, new, now()).await?;
     if args.json {
@@ -95,6 +96,11 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
             _ => None,
         },
         tokens_revoked_before: None,
+        token_reuse_percent: match (args.token_reuse, args.no_token_reuse) {
+            (Some(percent), _) => Some(Some(percent)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        },
     };
     let app = apps::update(store, tenant, &args.id, &changes, now()).await?;
     if args.json {

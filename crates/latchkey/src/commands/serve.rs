@@ -125,6 +125,7 @@ pub(crate) async fn quickstart(
                 grant_types: None,
                 token_ttl: None,
                 can_introspect: false,
+                token_reuse_percent: None,
             };
             let (app, secret) = apps::create(store.as_ref(), new, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;

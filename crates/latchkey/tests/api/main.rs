@@ -13,3 +13,4 @@ mod oauth2_client;
 mod restart;
 mod serve;
 mod token;
+mod token_reuse;
