@@ -308,6 +308,11 @@ impl Registry {
         self.current.load()
     }
 
+    /// The current snapshot as an owned `Arc`, for holding across an await.
+    pub fn current_full(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
     /// The store behind the registry.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -156,6 +156,21 @@ fn revocation_from_row(row: &SqliteRow) -> StoreResult<RevocationRecord> {
 }
 
 impl SqliteStore {
+    /// Runs `select` (ending in `IN (`) for every id, a chunk of at most `MAX_BINDS` ids at a time.
+    async fn rows_in(&self, select: &str, ids: &[String]) -> StoreResult<Vec<SqliteRow>> {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(MAX_BINDS) {
+            let mut query = QueryBuilder::<Sqlite>::new(select);
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+            rows.extend(query.build().fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
+    }
+
     /// Loads apps matching a WHERE clause, then their secrets, and joins them in memory (two
     /// queries however many apps: a snapshot load of a million apps stays two table scans).
     async fn load_apps(&self, apps: Vec<AppRecord>) -> StoreResult<Vec<AppRecord>> {
@@ -512,21 +527,9 @@ impl Store for SqliteStore {
     }
 
     async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>> {
-        let mut found = Vec::new();
-        for chunk in jtis.chunks(MAX_BINDS) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN ("
-            ));
-            let mut list = query.separated(", ");
-            for jti in chunk {
-                list.push_bind(jti.as_str());
-            }
-            query.push(")");
-            for row in &query.build().fetch_all(&self.pool).await? {
-                found.push(revocation_from_row(row)?);
-            }
-        }
-        Ok(found)
+        let select = format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN (");
+        let rows = self.rows_in(&select, jtis).await?;
+        rows.iter().map(revocation_from_row).collect()
     }
 
     async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>> {
@@ -559,21 +562,12 @@ impl Store for SqliteStore {
     }
 
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
-        let mut apps = Vec::new();
-        for chunk in client_ids.chunks(MAX_BINDS) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {APP_COLUMNS} FROM apps WHERE client_id IN ("
-            ));
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str());
-            }
-            query.push(")");
-            let rows = query.build().fetch_all(&self.pool).await?;
-            for row in &rows {
-                apps.push(app_from_row(row)?);
-            }
-        }
+        let select = format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id IN (");
+        let rows = self.rows_in(&select, client_ids).await?;
+        let apps = rows
+            .iter()
+            .map(app_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         self.load_apps(apps).await
     }
 

@@ -5,6 +5,7 @@ mod discovery;
 mod health;
 mod introspect;
 mod jwks;
+mod presented;
 mod response;
 mod revoke;
 mod token;

@@ -83,6 +83,11 @@ pub(crate) async fn method_not_allowed_post() -> Response {
 
 /// 404 for any other path.
 pub(crate) async fn not_found() -> Response {
+    not_found_response()
+}
+
+/// The 404 answer: no such endpoint, or (with tenants) a host no tenant serves.
+pub(crate) fn not_found_response() -> Response {
     let body = ErrorResponse {
         error: "not_found".into(),
         error_description: Some("no such endpoint".into()),
