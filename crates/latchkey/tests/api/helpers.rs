@@ -171,14 +171,10 @@ pub(crate) struct TestApp {
     pub(crate) address: SocketAddr,
     /// The database URL shared by the server and the CLI.
     pub(crate) db_url: String,
-    /// The issuer the server was configured with.
-    pub(crate) issuer: String,
     /// An HTTP client that does not follow redirects.
     pub(crate) client: reqwest::Client,
     /// The master key file beside the database: the one the CLI finds on its own.
     pub(crate) master_key_file: PathBuf,
-    /// The clock the server reads (a `ManualClock` in tests that travel in time).
-    pub(crate) clock: Arc<dyn Clock>,
     setup: Setup,
     server: Option<RunningServer>,
     /// Keeps the database directory alive as long as the app.
@@ -274,10 +270,8 @@ pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
     TestApp {
         address: server.local_addr(),
         db_url,
-        issuer: setup.issuer.clone(),
         client,
         master_key_file,
-        clock: Arc::clone(&setup.clock),
         setup,
         server: Some(server),
         _dir: dir,
@@ -514,6 +508,104 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `POST /oauth2/introspect` with HTTP Basic credentials.
+    pub(crate) async fn post_introspect(&self, id: &str, secret: &str, token: &str) -> Reply {
+        self.send(
+            self.client
+                .post(self.url("/oauth2/introspect"))
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)]),
+        )
+        .await
+    }
+
+    /// Introspects `token` as `asking` (an app JSON from `create_app`); the answer must be 200.
+    pub(crate) async fn introspect(&self, asking: &Value, token: &str) -> Value {
+        let reply = self
+            .post_introspect(client_id(asking), client_secret(asking), token)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "introspection answer {reply:?}"
+        );
+        reply.json()
+    }
+
+    /// `POST /oauth2/revoke` with HTTP Basic credentials.
+    pub(crate) async fn post_revoke(&self, id: &str, secret: &str, token: &str) -> Reply {
+        self.send(
+            self.client
+                .post(self.url("/oauth2/revoke"))
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)]),
+        )
+        .await
+    }
+
+    /// Polls introspection until `token` is active (`true`) or inactive (`false`) for `asking`.
+    pub(crate) async fn wait_for_active(&self, asking: &Value, token: &str, active: bool) -> Value {
+        self.eventually(
+            &format!("the token to introspect active={active}"),
+            async || {
+                let answer = self.introspect(asking, token).await;
+                if answer["active"] == active {
+                    Ok(answer)
+                } else {
+                    Err(answer.to_string())
+                }
+            },
+        )
+        .await
+    }
+
+    /// The default tenant's stored signing keys, newest first.
+    pub(crate) async fn stored_keys(&self) -> Vec<latchkey_store::KeyRecord> {
+        let store = latchkey_store::open(&self.db_url)
+            .await
+            .expect("opening the database");
+        store
+            .signing_keys(latchkey_store::DEFAULT_TENANT)
+            .await
+            .expect("reading the signing keys")
+    }
+
+    /// Signs `claims` with the stored key `kid`, unsealed with the master key: a token the
+    /// server would never issue, made with a key it trusts.
+    pub(crate) async fn forge_with_stored_key(&self, kid: &str, claims: &Value) -> String {
+        let record = self
+            .stored_keys()
+            .await
+            .into_iter()
+            .find(|key| key.kid == kid)
+            .unwrap_or_else(|| panic!("no stored key {kid}"));
+        let master_keys = MasterKeys::from_file(self.master_key_file.clone())
+            .expect("reading the master key file");
+        let pkcs8 = master_keys.open(&record).expect("unsealing the key");
+        let alg = record.alg.parse().expect("a known algorithm");
+        latchkey_keys::Signer::from_pkcs8(kid, alg, &pkcs8)
+            .expect("parsing the key")
+            .sign_jwt(claims)
+            .expect("signing")
+    }
+}
+
+/// Claims shaped like latchkey's, for forged tokens.
+pub(crate) fn claims_for(client_id: &str, issuer: &str, iat: i64, exp: i64) -> Value {
+    serde_json::json!({
+        "sub": client_id, "aud": client_id, "nbf": iat, "scope": [], "iss": issuer,
+        "exp": exp, "iat": iat, "jti": uuid_like(iat),
+    })
+}
+
+fn uuid_like(seed: i64) -> String {
+    format!(
+        "00000000-0000-4000-8000-{:012x}",
+        seed.unsigned_abs() % 0x1_0000_0000_0000
+    )
+}
+
 /// Retries `attempt` every `POLL_EVERY` until it returns `Ok`, for at most `WAIT`; then fails
 /// with `what` and the last observation.
 pub(crate) async fn eventually<T>(
@@ -646,11 +738,30 @@ pub(crate) fn verify_token(
         .iter()
         .find(|key| key["kid"] == kid.as_str())
         .ok_or(format!("kid {kid} is not in the JWKS"))?;
-    let n = jwk["n"].as_str().ok_or("the JWK has no n")?;
-    let e = jwk["e"].as_str().ok_or("the JWK has no e")?;
-    let key =
-        DecodingKey::from_rsa_components(n, e).map_err(|error| format!("bad RSA JWK: {error}"))?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let member = |name: &str| jwk[name].as_str().ok_or(format!("the JWK has no {name}"));
+    let (key, algorithm) = match jwk["kty"].as_str() {
+        Some("RSA") => (
+            DecodingKey::from_rsa_components(member("n")?, member("e")?),
+            Algorithm::RS256,
+        ),
+        Some("EC") => (
+            DecodingKey::from_ec_components(member("x")?, member("y")?),
+            Algorithm::ES256,
+        ),
+        Some("OKP") => (
+            DecodingKey::from_ed_components(member("x")?),
+            Algorithm::EdDSA,
+        ),
+        other => return Err(format!("unknown key type {other:?}")),
+    };
+    let key = key.map_err(|error| format!("bad JWK: {error}"))?;
+    if header.alg != algorithm {
+        return Err(format!(
+            "header alg {:?} is not the key's {algorithm:?}",
+            header.alg
+        ));
+    }
+    let mut validation = Validation::new(algorithm);
     validation.set_audience(&[audience]);
     validation.set_issuer(&[issuer]);
     validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);

@@ -1,0 +1,157 @@
+//! Signing keys are sealed at rest by a master key that is not in the database: a dump alone
+//! cannot sign. The master key comes from a file, the environment, or a private file latchkey
+//! creates beside an SQLite database; it can be rotated while servers run.
+
+use crate::helpers::*;
+use latchkey_keys::master_key::generate_text;
+use latchkey_keys::{Algorithm, Keyring, Signer};
+use serde_json::Value;
+use std::process::Output;
+
+#[tokio::test]
+async fn stored_private_keys_are_sealed_and_useless_without_the_master_key() {
+    let app = spawn_app().await;
+    app.cli_ok(&["key", "rotate", "--alg", "ES256"]);
+    let stranger = Keyring::parse(&generate_text()).expect("a keyring");
+    let keys = app.stored_keys().await;
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        let master_key_id = key
+            .master_key_id
+            .clone()
+            .expect("every key names its master key");
+        let alg: Algorithm = key.alg.parse().expect("a known algorithm");
+        assert!(
+            Signer::from_pkcs8(&key.kid, alg, &key.private_key).is_err(),
+            "{} is not plain PKCS#8",
+            key.kid
+        );
+        assert!(
+            stranger
+                .open(&master_key_id, &key.kid, &key.private_key)
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() {
+    let app = spawn_app().await;
+    let owner = app.create_app(&["--name", "orders"]).await;
+    let before = app.token_for(&owner, None).await.access_token();
+    let old_ids: Vec<String> = app
+        .stored_keys()
+        .await
+        .into_iter()
+        .filter_map(|k| k.master_key_id)
+        .collect();
+
+    app.cli_ok(&["master-key", "rotate", "--generate"]);
+
+    let file = std::fs::read_to_string(&app.master_key_file).expect("the master key file");
+    assert_eq!(
+        file.lines().filter(|line| !line.trim().is_empty()).count(),
+        2,
+        "new key first, old kept"
+    );
+    let new_id = Keyring::parse(&file)
+        .expect("a keyring")
+        .current_id()
+        .to_owned();
+    for key in app.stored_keys().await {
+        assert_eq!(key.master_key_id.as_deref(), Some(new_id.as_str()));
+        assert!(!old_ids.contains(&new_id));
+    }
+    // The running server re-reads the file when it meets the new master key id.
+    app.cli_ok(&["key", "rotate"]);
+    let new_kid = app.stored_keys().await[0].kid.clone();
+    let after = app
+        .eventually(
+            "a token signed with the key sealed by the new master key",
+            async || {
+                let token = app.token_for(&owner, None).await.access_token();
+                if jwt_kid(&token) == new_kid {
+                    Ok(token)
+                } else {
+                    Err(jwt_kid(&token))
+                }
+            },
+        )
+        .await;
+    assert_eq!(app.introspect(&owner, &before).await["active"], true);
+    assert_eq!(app.introspect(&owner, &after).await["active"], true);
+}
+
+fn run_in(dir: &std::path::Path, env: Option<(&str, &str)>, args: &[&str]) -> Output {
+    let mut command = latchkey_command();
+    command
+        .arg("--database")
+        .arg(format!("sqlite://{}", dir.join("x.db").display()));
+    command.args(args);
+    if let Some((name, value)) = env {
+        command.env(name, value);
+    }
+    command.output().expect("running latchkey")
+}
+
+#[test]
+fn without_a_master_key_the_cli_creates_a_private_file_beside_the_database_and_warns() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let output = run_in(dir.path(), None, &["key", "rotate"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let file = dir.path().join("x.db.master-key");
+    assert!(file.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .to_lowercase()
+            .contains("production deployments should keep the master key elsewhere"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(std::fs::read_to_string(&file).unwrap().trim()),
+        "the key is never logged"
+    );
+}
+
+#[test]
+fn the_master_key_can_come_from_the_environment_and_a_malformed_one_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let key = generate_text();
+    let output = run_in(
+        dir.path(),
+        Some(("LATCHKEY_MASTER_KEY", &key)),
+        &["key", "rotate", "--json"],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        !dir.path().join("x.db.master-key").exists(),
+        "no file when the environment holds the key"
+    );
+    let listed: Value =
+        serde_json::from_slice(&run_in(dir.path(), None, &["key", "list", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let bad = run_in(
+        dir.path(),
+        Some(("LATCHKEY_MASTER_KEY", "not-a-key")),
+        &["key", "rotate"],
+    );
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("LATCHKEY_MASTER_KEY") && stderr.contains("master-key generate"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,215 @@
+//! `POST /oauth2/revoke` (RFC 7009) and `latchkey token revoke`: what may be revoked, how fast
+//! every server learns of it, and that the list is purged once tokens expire.
+
+use crate::helpers::*;
+use latchkey_server::keys::MasterKeys;
+use latchkey_server::{ManualClock, RunningServer, ServerSettings, SystemClock};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn owner(app: &TestApp) -> Value {
+    app.create_app(&["--name", "orders", "--scope", "read"])
+        .await
+}
+
+fn jti(token: &str) -> String {
+    jwt_parts(token).1["jti"]
+        .as_str()
+        .expect("a jti")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn revoking_an_own_token_makes_it_inactive_also_after_a_restart() {
+    let mut app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    let other_token = app.token_for(&owner, None).await.access_token();
+
+    let reply = app
+        .post_revoke(client_id(&owner), client_secret(&owner), &token)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    // The node that took the revocation applies it before answering.
+    assert_eq!(
+        app.introspect(&owner, &token).await,
+        json!({ "active": false })
+    );
+    assert_eq!(app.introspect(&owner, &other_token).await["active"], true);
+
+    app.restart().await;
+    assert_eq!(
+        app.introspect(&owner, &token).await,
+        json!({ "active": false })
+    );
+    assert_eq!(app.introspect(&owner, &other_token).await["active"], true);
+}
+
+#[tokio::test]
+async fn revoking_unknown_malformed_or_expired_tokens_answers_200() {
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let owner = app
+        .create_app(&["--name", "short", "--token-ttl", "30"])
+        .await;
+    let expired = app.token_for(&owner, None).await.access_token();
+    clock.advance(31);
+    for token in ["not-a-token", "a.b.c", expired.as_str()] {
+        let reply = app
+            .post_revoke(client_id(&owner), client_secret(&owner), token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{token}: {reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn revocation_needs_client_authentication() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    let reply = app.post_revoke(client_id(&owner), "wrong", &token).await;
+    reply.assert_error(401, "invalid_client");
+    assert_eq!(app.introspect(&owner, &token).await["active"], true);
+}
+
+#[tokio::test]
+async fn an_app_cannot_revoke_another_apps_token() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let other = app.create_app(&["--name", "other", "--introspect"]).await;
+    let token = app.token_for(&owner, None).await.access_token();
+
+    let reply = app
+        .post_revoke(client_id(&other), client_secret(&other), &token)
+        .await;
+
+    reply.assert_error(400, "unauthorized_client");
+    assert_eq!(app.introspect(&owner, &token).await["active"], true);
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_another_server_on_the_same_database() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    let second = RunningServer::start(
+        latchkey_store::open(&app.db_url)
+            .await
+            .expect("opening the database"),
+        Arc::new(MasterKeys::from_file(app.master_key_file.clone()).expect("the master key")),
+        &ServerSettings {
+            listen: "127.0.0.1:0".into(),
+            issuer: ISSUER.into(),
+            refresh_interval: Duration::from_millis(50),
+            maintenance_interval: Duration::from_millis(50),
+            key_rotation: latchkey_server::keys::RotationPolicy::every_days(30),
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("starting a second server");
+    let second_url = format!("http://{}/oauth2/introspect", second.local_addr());
+    let introspect_on_second = async || {
+        let reply = app
+            .send(
+                app.client
+                    .post(&second_url)
+                    .basic_auth(client_id(&owner), Some(client_secret(&owner)))
+                    .form(&[("token", token.as_str())]),
+            )
+            .await;
+        reply.json()
+    };
+    assert_eq!(introspect_on_second().await["active"], true);
+
+    let reply = app
+        .post_revoke(client_id(&owner), client_secret(&owner), &token)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    app.eventually("the second server to see the revocation", async || {
+        let answer = introspect_on_second().await;
+        if answer == json!({ "active": false }) {
+            Ok(())
+        } else {
+            Err(answer.to_string())
+        }
+    })
+    .await;
+    second.stop().await.expect("stopping the second server");
+}
+
+#[tokio::test]
+async fn cli_revocation_by_jti_reaches_the_running_server() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    let output = app.cli_json(&["token", "revoke", &jti(&token), "--json"]);
+    assert_eq!(output["revoked"], true);
+    app.wait_for_active(&owner, &token, false).await;
+}
+
+#[tokio::test]
+async fn cli_revocation_by_app_revokes_every_earlier_token_only() {
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let owner = owner(&app).await;
+    let bystander = app.create_app(&["--name", "bystander"]).await;
+    let first = app.token_for(&owner, None).await.access_token();
+    let second = app.token_for(&owner, None).await.access_token();
+    let unrelated = app.token_for(&bystander, None).await.access_token();
+
+    app.cli_ok(&["token", "revoke", "--app", client_id(&owner)]);
+    app.wait_for_active(&owner, &first, false).await;
+    app.wait_for_active(&owner, &second, false).await;
+    assert_eq!(app.introspect(&bystander, &unrelated).await["active"], true);
+
+    // The CLI revoked everything issued up to its current second by the wall clock, which the
+    // test clock started from; a minute later (far more than the test takes) tokens are good.
+    clock.advance(60);
+    let later = app.token_for(&owner, None).await.access_token();
+    assert_eq!(app.introspect(&owner, &later).await["active"], true);
+}
+
+#[tokio::test]
+async fn revocations_are_purged_once_their_token_has_expired() {
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let owner = app
+        .create_app(&["--name", "short", "--token-ttl", "60"])
+        .await;
+    let token = app.token_for(&owner, None).await.access_token();
+    let jti = jti(&token);
+    app.post_revoke(client_id(&owner), client_secret(&owner), &token)
+        .await;
+    let store = latchkey_store::open(&app.db_url)
+        .await
+        .expect("opening the database");
+    assert_eq!(
+        store
+            .revocations(std::slice::from_ref(&jti))
+            .await
+            .expect("reading")
+            .len(),
+        1
+    );
+
+    // (That a live token's record survives a purge is the store conformance suite's
+    // `revocations_are_kept_until_their_token_expires`.)
+    clock.advance(61);
+    app.eventually("the expired token's revocation to be purged", async || {
+        let left = store
+            .revocations(std::slice::from_ref(&jti))
+            .await
+            .map_err(|e| e.to_string())?;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{left:?}"))
+        }
+    })
+    .await;
+}
