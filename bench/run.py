@@ -1,0 +1,353 @@
+"""latchkey's benchmark: the signature ceiling, latchkey's token endpoint with 1, 10,000 (and with
+--full 1,000,000) apps, introspection, JWKS, CLI change propagation, and with --peer
+node-oidc-provider measured in the same run, rows alternating between the two servers.
+
+The server is pinned to CPU 0 and wrk to CPU 1 (taskset), so every figure is per server core.
+Every server binds 127.0.0.1; every load run is bounded by --duration; every process started
+here is stopped on exit. Prints a table and writes bench/results/latest.json.
+"""
+import argparse
+import base64
+import json
+import os
+import pathlib
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "latchkey"
+SIGRATE = ROOT / "target" / "release" / "examples" / "sigrate"
+PEER_DIR = ROOT / "target" / "bench-peer"
+RESULTS = ROOT / "bench" / "results"
+LATCHKEY_PORT, PEER_PORT = 18480, 18490
+SERVER_CPU, LOAD_CPU = "0", "1"
+children = []
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def stop_all(*_):
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    children.clear()
+
+
+def spawn(command, env=None, cwd=None):
+    child = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, *command],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children.append(child)
+    return child
+
+
+def stop(child):
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    children.remove(child)
+
+
+def rss_kib(pid, field="VmRSS"):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def http(method, url, data=None, headers=None, timeout=2.0):
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_ready(url, child, limit=120.0):
+    """Seconds from now until `url` answers (anything below 500), polling every 10 ms."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if child.poll() is not None:
+            raise RuntimeError(f"server exited with {child.returncode} before it was ready")
+        try:
+            status, _ = http("GET", url, timeout=0.5)
+            if status < 500:
+                return time.monotonic() - start
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} not ready after {limit} s")
+
+
+def wrk(url, duration, env):
+    """Runs wrk on the load CPU with 64 keep-alive connections; returns its RESULT json."""
+    output = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c64", f"-d{duration}s", "--latency",
+         "-s", str(ROOT / "bench" / "wrk.lua"), url],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=duration + 60,
+    )
+    for line in output.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"wrk printed no result: {output.stdout}\n{output.stderr}")
+
+
+def latchkey(args, db, env=None, check=True):
+    return subprocess.run([str(BIN), "--database", f"sqlite://{db}", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, check=check, timeout=600)
+
+
+def token(base, path, client, secret):
+    body = f"grant_type=client_credentials&client_id={client}&client_secret={secret}".encode()
+    return http("POST", base + path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+class Latchkey:
+    """A latchkey server on a fresh database with `apps` bench apps."""
+
+    def __init__(self, workdir, apps, reuse=None):
+        self.db = workdir / f"latchkey-{apps}-{reuse or 0}.db"
+        self.env = {"LATCHKEY_MASTER_KEY": MASTER_KEY, "LATCHKEY_LOG": "warn"}
+        latchkey(["app", "list"], self.db, self.env)  # creates and migrates
+        started = time.monotonic()
+        subprocess.run([sys.executable, str(ROOT / "bench" / "make_db.py"), str(self.db), str(apps), str(reuse or 0)],
+                       check=True, timeout=900)
+        self.fill_seconds = time.monotonic() - started
+        self.apps = apps
+        self.base = f"http://127.0.0.1:{LATCHKEY_PORT}"
+
+    def start(self):
+        self.child = spawn([str(BIN), "--database", f"sqlite://{self.db}", "serve", "--listen",
+                            f"127.0.0.1:{LATCHKEY_PORT}", "--issuer", self.base], self.env)
+        self.startup = wait_ready(self.base + "/healthz", self.child)
+        # First start of a database generates its RSA key; measure a restart instead.
+        stop(self.child)
+        self.child = spawn([str(BIN), "--database", f"sqlite://{self.db}", "serve", "--listen",
+                            f"127.0.0.1:{LATCHKEY_PORT}", "--issuer", self.base], self.env)
+        self.startup = wait_ready(self.base + "/healthz", self.child)
+        time.sleep(1)
+        self.idle_rss = rss_kib(self.child.pid)
+
+    def use_alg(self, alg):
+        current = json.loads(latchkey(["key", "list", "--json"], self.db, self.env).stdout)
+        if any(key["status"] == "active" and key["alg"] == alg for key in current):
+            return
+        kid = json.loads(latchkey(["key", "rotate", "--alg", alg, "--json"], self.db, self.env).stdout)["kid"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status, body = token(self.base, "/oauth2/token", "bench-0", "secret-0")
+            header = json.loads(base64.urlsafe_b64decode(json.loads(body)["access_token"].split(".")[0] + "=="))
+            if header["kid"] == kid:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"latchkey did not switch to {alg}")
+
+    def load(self, duration):
+        result = wrk(self.base + "/oauth2/token", duration, {"MODE": "token", "APPS": str(self.apps)})
+        result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
+        return result
+
+    def stop(self):
+        stop(self.child)
+
+
+class Peer:
+    """node-oidc-provider, installed from npm into target/bench-peer."""
+
+    def __init__(self, apps, alg):
+        self.apps, self.alg = apps, alg
+        self.base = f"http://127.0.0.1:{PEER_PORT}"
+
+    def start(self):
+        self.child = spawn(["node", str(PEER_DIR / "server.mjs")],
+                           {"PORT": str(PEER_PORT), "APPS": str(self.apps), "ALG": self.alg, "NODE_ENV": "production"},
+                           cwd=PEER_DIR)
+        self.startup = wait_ready(self.base + "/.well-known/openid-configuration", self.child)
+        status, body = token(self.base, "/token", "bench-0", "secret-0")
+        if status != 200:
+            raise RuntimeError(f"the peer refused a token request: {status} {body[:200]}")
+        time.sleep(1)
+        self.idle_rss = rss_kib(self.child.pid)
+
+    def load(self, duration):
+        result = wrk(self.base + "/token", duration, {"MODE": "token", "APPS": str(self.apps), "TOKEN_PATH": "/token"})
+        result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
+        return result
+
+    def stop(self):
+        stop(self.child)
+
+
+def install_peer():
+    PEER_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "bench" / "peer" / "server.mjs", PEER_DIR / "server.mjs")
+    if not (PEER_DIR / "node_modules" / "oidc-provider").exists():
+        (PEER_DIR / "package.json").write_text('{"name":"latchkey-bench-peer","private":true,"type":"module"}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "oidc-provider@9"],
+                       cwd=PEER_DIR, check=True, timeout=600)
+    version = json.loads((PEER_DIR / "node_modules" / "oidc-provider" / "package.json").read_text())["version"]
+    return version
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release()}
+
+
+def measure_change(server, workdir):
+    """Milliseconds from `latchkey app disable` returning to the server refusing that app."""
+    started = time.monotonic()
+    latchkey(["app", "disable", "bench-1"], server.db, server.env)
+    disabled_at = time.monotonic()
+    while time.monotonic() - disabled_at < 10:
+        status, _ = token(server.base, "/oauth2/token", "bench-1", "secret-1")
+        if status == 401:
+            seen = time.monotonic()
+            latchkey(["app", "enable", "bench-1"], server.db, server.env)
+            return {"cli_ms": round((disabled_at - started) * 1000), "seen_after_cli_ms": round((seen - disabled_at) * 1000)}
+        time.sleep(0.005)
+    raise RuntimeError("the disable did not reach the server within 10 s")
+
+
+def ratio(ours, theirs):
+    return round(ours / theirs, 2) if theirs else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--peer", action="store_true", help="also measure node-oidc-provider")
+    parser.add_argument("--full", action="store_true", help="add the 1,000,000-app rows")
+    parser.add_argument("--apps", default=None, help="comma-separated app counts (default 1,10000)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
+    args = parser.parse_args()
+    counts = [int(n) for n in (args.apps or ("1,10000,1000000" if args.full else "1,10000")).split(",")]
+    for tool in ["wrk", "taskset"] + (["node", "npm"] if args.peer else []):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: bench/run.sh installs wrk; node and npm come with the machine")
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(1)))
+    report = {"machine": machine(), "duration_s": args.duration, "rows": [], "ceiling": None}
+    log("== signature ceiling (one thread, CPU 0)")
+    ceiling = json.loads(subprocess.run(["taskset", "-c", SERVER_CPU, str(SIGRATE), "3"], capture_output=True,
+                                        text=True, check=True).stdout)
+    report["ceiling"] = ceiling
+    peer_version = install_peer() if args.peer else None
+    report["peer"] = f"oidc-provider {peer_version}" if peer_version else None
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="latchkey-bench-"))
+    global MASTER_KEY
+    MASTER_KEY = latchkey(["master-key", "generate"], workdir / "unused.db").stdout.strip()
+    try:
+        for apps in counts:
+            server = Latchkey(workdir, apps)
+            server.start()
+            log(f"== latchkey, {apps} apps: ready in {server.startup:.2f} s, idle RSS {server.idle_rss} KiB")
+            for alg in ["RS256", "ES256", "EdDSA"]:
+                server.use_alg(alg)
+                ours = server.load(args.duration)
+                row = {"server": "latchkey", "apps": apps, "alg": alg, **ours,
+                       "startup_s": round(server.startup, 3), "idle_rss_kib": server.idle_rss}
+                report["rows"].append(row)
+                log(f"   {alg}: {ours['rps']:.0f} tokens/s p50 {ours['p50_us']} us p99 {ours['p99_us']} us")
+                if args.peer and apps <= 10000:
+                    server.stop()
+                    peer = Peer(apps, alg)
+                    peer.start()
+                    theirs = peer.load(args.duration)
+                    peer.stop()
+                    report["rows"].append({"server": "oidc-provider", "apps": apps, "alg": alg, **theirs,
+                                           "startup_s": round(peer.startup, 3), "idle_rss_kib": peer.idle_rss})
+                    row["ratio_to_peer"] = ratio(ours["rps"], theirs["rps"])
+                    log(f"   peer {alg}: {theirs['rps']:.0f} tokens/s, ratio {row['ratio_to_peer']}")
+                    server.start()
+                    server.use_alg(alg)
+            server.use_alg("RS256")
+            if apps == max(counts) or apps == 10000:
+                report.setdefault("change_propagation", {})[str(apps)] = measure_change(server, workdir)
+            if apps == counts[0]:
+                creds = json.loads(latchkey(["app", "create", "--name", "rs", "--introspect", "--json"],
+                                            server.db, server.env).stdout)
+                time.sleep(0.5)
+                status, body = token(server.base, "/oauth2/token", "bench-0", "secret-0")
+                auth = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+                introspection = wrk(server.base + "/oauth2/introspect", args.duration,
+                                    {"MODE": "introspect", "TOKEN": json.loads(body)["access_token"], "AUTH": auth})
+                jwks = wrk(server.base + "/oauth2/jwks", args.duration, {"MODE": "get"})
+                report["introspection"], report["jwks"] = introspection, jwks
+                log(f"   introspection {introspection['rps']:.0f}/s, JWKS {jwks['rps']:.0f}/s")
+            server.stop()
+        # Token reuse: every app opted in at 80 %, rotating over 10,000 apps (each one's token is
+        # signed once, then handed out again).
+        reuse_apps = 10000 if 10000 in counts else counts[-1]
+        server = Latchkey(workdir, reuse_apps, reuse=80)
+        server.start()
+        reused = server.load(args.duration)
+        report["rows"].append({"server": "latchkey (token reuse 80%)", "apps": reuse_apps, "alg": "RS256", **reused,
+                               "startup_s": round(server.startup, 3), "idle_rss_kib": server.idle_rss})
+        server.stop()
+        log(f"== token reuse: {reused['rps']:.0f} tokens/s")
+    finally:
+        stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    peer_rs256 = {row["apps"]: row["rps"] for row in report["rows"] if row["server"] == "oidc-provider" and row["alg"] == "RS256"}
+    for row in report["rows"]:
+        if row["server"].startswith("latchkey (token reuse") and peer_rs256:
+            row["ratio_to_peer"] = ratio(row["rps"], peer_rs256.get(row["apps"], max(peer_rs256.values())))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+
+
+def print_table(report):
+    ceiling = report["ceiling"]
+    print(f"\nmachine: {report['machine']['cpu_model']}, {report['machine']['cpus']} CPUs; "
+          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}; {report['duration_s']} s per run, 64 connections")
+    print("signature ceiling, one thread: " + ", ".join(
+        f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
+        for alg, values in ceiling.items()))
+    header = f"{'server':28} {'apps':>8} {'alg':6} {'tokens/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'% ceil':>7} {'x peer':>7} {'idle MiB':>8} {'load MiB':>8} {'start s':>7} {'errors':>6}"
+    print(header)
+    print("-" * len(header))
+    for row in report["rows"]:
+        share = row["rps"] / ceiling[row["alg"]]["raw_signatures_per_second"] * 100
+        print(f"{row['server']:28} {row['apps']:>8} {row['alg']:6} {row['rps']:>9.0f} {row['p50_us']/1000:>7.2f} "
+              f"{row['p99_us']/1000:>7.2f} {share:>6.0f}% {row.get('ratio_to_peer') or '':>7} "
+              f"{row['idle_rss_kib']/1024:>8.1f} {row['rss_under_load_kib']/1024:>8.1f} {row['startup_s']:>7.2f} "
+              f"{row['non_2xx'] + row['socket_errors']:>6}")
+    for name in ["introspection", "jwks"]:
+        if report.get(name):
+            print(f"{name}: {report[name]['rps']:.0f} requests/s, p50 {report[name]['p50_us']/1000:.2f} ms, "
+                  f"p99 {report[name]['p99_us']/1000:.2f} ms")
+    for apps, change in (report.get("change_propagation") or {}).items():
+        print(f"CLI change reaching the server with {apps} apps: {change['seen_after_cli_ms']} ms after the command "
+              f"returned (the command itself took {change['cli_ms']} ms)")
+    print(f"JSON: {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()

@@ -1,0 +1,40 @@
+-- wrk script for bench/run.py. MODE selects the request:
+--   token       POST the client credentials grant, rotating over APPS apps (bench-<i>/secret-<i>)
+--   introspect  POST TOKEN to the introspection endpoint with the Basic credentials in AUTH
+--   get         GET the URL as given (JWKS)
+-- TOKEN_PATH overrides the token endpoint path (the peer serves /token). When done, prints one
+-- line `RESULT {json}` with requests/s, latency percentiles and errors.
+local mode = os.getenv("MODE") or "token"
+local apps = tonumber(os.getenv("APPS") or "1")
+local token_path = os.getenv("TOKEN_PATH") or "/oauth2/token"
+local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+local counter = 0
+
+function init(args)
+  -- Each wrk thread has its own Lua state; start threads at different apps.
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+  counter = math.random(0, apps - 1)
+end
+
+function request()
+  if mode == "token" then
+    local i = counter % apps
+    counter = counter + 1
+    local body = "grant_type=client_credentials&client_id=bench-" .. i .. "&client_secret=secret-" .. i
+    return wrk.format("POST", token_path, form, body)
+  elseif mode == "introspect" then
+    local headers = { ["Content-Type"] = form["Content-Type"], ["Authorization"] = "Basic " .. os.getenv("AUTH") }
+    return wrk.format("POST", "/oauth2/introspect", headers, "token=" .. os.getenv("TOKEN"))
+  else
+    return wrk.format("GET")
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"non_2xx":%d,"socket_errors":%d}\n',
+    summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+end
