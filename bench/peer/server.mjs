@@ -23,6 +23,8 @@ const clients = Array.from({ length: apps }, (_, i) => ({
   redirect_uris: [],
   response_types: [],
   token_endpoint_auth_method: 'client_secret_post',
+  // Client metadata defaults to RS256 ID tokens, which a provider without an RSA key refuses.
+  id_token_signed_response_alg: alg,
 }));
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
