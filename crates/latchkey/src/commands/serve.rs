@@ -31,6 +31,7 @@ pub(crate) async fn serve(
         maintenance_interval: Duration::from_millis(args.maintenance_ms),
         key_rotation: RotationPolicy::every_days(args.key_rotation_days),
     };
+    let signals = ShutdownSignals::register()?;
     let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
     let address = server.local_addr();
     tracing::info!(%address, issuer = %settings.issuer, "latchkey is serving");
@@ -40,7 +41,7 @@ pub(crate) async fn serve(
         banner.print(&format!("http://{address}"));
     }
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
+    signals.recv().await;
     tracing::info!("shutting down: finishing in-flight requests");
     server
         .stop()
@@ -48,24 +49,44 @@ pub(crate) async fn serve(
         .context("the server stopped with an error")
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM and SIGINT (Ctrl-C), registered when this is built. Registering before the server
+/// says it is listening matters: a supervisor may signal the moment it sees that line, and an
+/// unregistered signal would kill the process instead of stopping it gracefully.
+#[cfg(unix)]
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl ShutdownSignals {
+    fn register() -> anyhow::Result<ShutdownSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            terminate: signal(SignalKind::terminate()).context("could not listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("could not listen for SIGINT")?,
+        })
+    }
+
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+    }
+}
+
+#[cfg(not(unix))]
+struct ShutdownSignals;
+
+#[cfg(not(unix))]
+impl ShutdownSignals {
+    fn register() -> anyhow::Result<ShutdownSignals> {
+        Ok(ShutdownSignals)
+    }
+
+    async fn recv(self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
