@@ -333,6 +333,22 @@ async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn Store) {
     assert_eq!(store.all_signing_keys().await.unwrap().len(), 1);
 }
 
+async fn keys_created_in_the_same_second_list_newest_first(store: &dyn Store) {
+    store.insert_key(&key("z-first")).await.unwrap();
+    store
+        .insert_key(&key_with("a-second", KeyStatus::Next))
+        .await
+        .unwrap();
+    let kids: Vec<String> = store
+        .signing_keys(DEFAULT_TENANT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, ["a-second", "z-first"]);
+}
+
 async fn reseal_replaces_only_keys_sealed_by_the_old_master_key(store: &dyn Store) {
     store.insert_key(&key("k1")).await.unwrap();
     assert!(
@@ -438,6 +454,7 @@ sqlite_suite!(
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
     retiring_keys_retire_and_inactive_keys_delete,
+    keys_created_in_the_same_second_list_newest_first,
     reseal_replaces_only_keys_sealed_by_the_old_master_key,
     revocations_are_kept_until_their_token_expires,
     introspection_permission_and_app_revocation_are_stored,

@@ -77,7 +77,8 @@ pub trait Store: Send + Sync + 'static {
         old_expires_at: Option<i64>,
     ) -> StoreResult<()>;
 
-    /// The signing keys of a tenant, newest first, private keys included.
+    /// The signing keys of a tenant, newest first (in creation order within a second), private
+    /// keys included.
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>>;
     /// Every tenant's signing keys (for re-sealing under a new master key).
     async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>>;

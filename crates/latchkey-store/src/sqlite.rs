@@ -402,7 +402,7 @@ impl Store for SqliteStore {
 
     async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, kid"
+            "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, rowid DESC"
         ))
         .bind(tenant)
         .fetch_all(&self.pool)
@@ -412,7 +412,7 @@ impl Store for SqliteStore {
 
     async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at"
+            "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at, rowid"
         ))
         .fetch_all(&self.pool)
         .await?;
