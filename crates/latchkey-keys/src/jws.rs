@@ -22,8 +22,9 @@ pub struct JwsHeader {
     pub crit: Option<serde_json::Value>,
 }
 
-/// A decoded compact JWS, not yet verified.
-#[derive(Debug, Clone)]
+/// A decoded compact JWS, not yet verified. Its `Debug` shows the header only: the rest would
+/// put the token into a log.
+#[derive(Clone)]
 pub struct CompactJws<'a> {
     /// The protected header.
     pub header: JwsHeader,
@@ -31,6 +32,14 @@ pub struct CompactJws<'a> {
     pub payload: Vec<u8>,
     pub(crate) signing_input: &'a str,
     pub(crate) signature: Vec<u8>,
+}
+
+impl std::fmt::Debug for CompactJws<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactJws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Splits and decodes a compact JWS. `None` for anything malformed: not three base64url parts,

@@ -16,8 +16,9 @@ use serde::Deserialize;
 /// Tolerance for `nbf` in the future, for nodes whose clocks differ slightly.
 pub const NBF_LEEWAY_SECONDS: i64 = 5;
 
-/// A client-authenticated request that presents a token (RFC 7662 §2.1, RFC 7009 §2.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A client-authenticated request that presents a token (RFC 7662 §2.1, RFC 7009 §2.1). Its
+/// `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PresentedToken {
     /// The asking client's credentials.
     pub credentials: ClientCredentials,
@@ -25,6 +26,16 @@ pub struct PresentedToken {
     pub token: String,
     /// `token_type_hint`; latchkey issues only access tokens, so the hint changes nothing.
     pub token_type_hint: Option<String>,
+}
+
+impl std::fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("credentials", &self.credentials)
+            .field("token", &"[redacted]")
+            .field("token_type_hint", &self.token_type_hint)
+            .finish()
+    }
 }
 
 /// Parses an introspection or revocation request.
@@ -315,6 +326,22 @@ pub(crate) mod tests {
         assert_eq!(
             (request.token.as_str(), request.token_type_hint.as_deref()),
             ("t", Some("access_token"))
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_presented_token_or_secret() {
+        let form = Some("application/x-www-form-urlencoded");
+        let request = parse_request(
+            form,
+            None,
+            b"token=eyJ.secret-token&client_id=a&client_secret=s3cr3t",
+        )
+        .unwrap();
+        let debug = format!("{request:?}");
+        assert!(
+            !debug.contains("secret-token") && !debug.contains("s3cr3t"),
+            "{debug}"
         );
     }
 

@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The token endpoint's success body, in the seed document's field order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The token endpoint's success body, in the seed document's field order. Its `Debug` leaves
+/// the access token out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The signed JWT.
     pub access_token: String,
@@ -13,6 +14,17 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// An OAuth error body (RFC 6749 §5.2).
