@@ -33,8 +33,8 @@ pub enum RegistryError {
 /// What a tenant serves: its issuer, its keys, and what its discovery document lists.
 #[derive(Debug, Clone)]
 pub struct TenantState {
-    /// The tenant's name.
-    pub name: String,
+    /// The tenant's name (shared with every `ClientEntry` of the tenant).
+    pub name: Arc<str>,
     /// Its issuer URL, without a trailing slash.
     pub issuer: String,
     /// Its parsed signing keys.
@@ -82,10 +82,15 @@ impl TenantState {
 
     fn count_scopes(&mut self, client: &Client, delta: i32) {
         for scope in &client.scopes {
-            let count = self
-                .scope_counts
-                .entry(scope.as_str().to_owned())
-                .or_insert(0);
+            // Look up before inserting: most apps share their scopes, and a load of a million
+            // apps must not allocate a key per scope per app.
+            let count = match self.scope_counts.get_mut(scope.as_str()) {
+                Some(count) => count,
+                None => self
+                    .scope_counts
+                    .entry(scope.as_str().to_owned())
+                    .or_insert(0),
+            };
             *count = count.saturating_add_signed(delta);
             if *count == 0 {
                 self.scope_counts.remove(scope.as_str());
@@ -97,8 +102,8 @@ impl TenantState {
 /// A client and the tenant it belongs to.
 #[derive(Debug, Clone)]
 pub struct ClientEntry {
-    /// The tenant's name.
-    pub tenant: String,
+    /// The tenant's name, shared by all of its clients.
+    pub tenant: Arc<str>,
     /// What the endpoints need of the client.
     pub client: Client,
 }
@@ -128,7 +133,7 @@ impl Snapshot {
     pub fn client(&self, tenant: &TenantState, client_id: &str) -> Option<&Client> {
         self.clients
             .get(client_id)
-            .filter(|entry| entry.tenant == tenant.name)
+            .filter(|entry| *entry.tenant == *tenant.name)
             .map(|entry| &entry.client)
     }
 
@@ -137,7 +142,7 @@ impl Snapshot {
     pub fn client_entry(&self, tenant: &TenantState, client_id: &str) -> Option<&Arc<ClientEntry>> {
         self.clients
             .get(client_id)
-            .filter(|entry| entry.tenant == tenant.name)
+            .filter(|entry| *entry.tenant == *tenant.name)
     }
 
     /// Whether a token id is revoked.
@@ -155,23 +160,27 @@ impl Snapshot {
         self.revoked.len()
     }
 
-    fn insert_client(&mut self, record: &AppRecord) {
+    fn insert_client(&mut self, record: AppRecord) {
         self.remove_client(&record.client_id);
-        let client = record.to_client();
-        if let Some(tenant) = self.tenants.get_mut(&record.tenant) {
+        let tenant_name: Arc<str> = match self.tenants.get(&record.tenant) {
+            Some(tenant) => Arc::clone(&tenant.name),
+            None => Arc::from(record.tenant.as_str()),
+        };
+        let client = record.into_client();
+        if let Some(tenant) = self.tenants.get_mut(&*tenant_name) {
             Arc::make_mut(tenant).count_scopes(&client, 1);
         }
+        let key = client.client_id.clone();
         let entry = ClientEntry {
-            tenant: record.tenant.clone(),
+            tenant: tenant_name,
             client,
         };
-        self.clients
-            .insert(record.client_id.clone(), Arc::new(entry));
+        self.clients.insert(key, Arc::new(entry));
     }
 
     fn remove_client(&mut self, client_id: &str) {
         if let Some(old) = self.clients.remove(client_id)
-            && let Some(tenant) = self.tenants.get_mut(&old.tenant)
+            && let Some(tenant) = self.tenants.get_mut(&*old.tenant)
         {
             Arc::make_mut(tenant).count_scopes(&old.client, -1);
         }
@@ -210,13 +219,15 @@ impl Fetched {
         if let Some(tenants) = &self.tenants {
             snapshot
                 .tenants
-                .retain(|name, _| tenants.iter().any(|tenant| &tenant.name == name));
+                .retain(|name, _| tenants.iter().any(|tenant| *tenant.name == **name));
             for fresh in tenants {
                 let mut state = fresh.clone();
-                if let Some(old) = snapshot.tenants.get(&fresh.name) {
+                if let Some(old) = snapshot.tenants.get(&*fresh.name) {
                     state.scope_counts = old.scope_counts.clone();
                 }
-                snapshot.tenants.insert(fresh.name.clone(), Arc::new(state));
+                snapshot
+                    .tenants
+                    .insert(fresh.name.to_string(), Arc::new(state));
             }
         }
         for (tenant, keys) in &self.keys {
@@ -228,7 +239,7 @@ impl Fetched {
             snapshot.remove_client(id);
         }
         for app in &self.apps {
-            snapshot.insert_client(app);
+            snapshot.insert_client(app.clone());
         }
         for revocation in &self.revocations {
             snapshot
@@ -292,9 +303,9 @@ impl Registry {
                 .tenants
                 .insert(tenant.name.clone(), Arc::new(state));
         }
-        for app in self.store.all_apps().await? {
-            snapshot.insert_client(&app);
-        }
+        self.store
+            .scan_apps(&mut |app| snapshot.insert_client(app))
+            .await?;
         for revocation in self.store.live_revocations(now).await? {
             snapshot
                 .revoked
@@ -334,7 +345,7 @@ impl Registry {
             &self.master_keys,
         )?;
         Ok(TenantState {
-            name: tenant.name.clone(),
+            name: Arc::from(tenant.name.as_str()),
             issuer: tenant
                 .issuer
                 .as_deref()

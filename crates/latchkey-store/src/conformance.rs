@@ -247,6 +247,45 @@ async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
     assert_eq!(store.all_apps().await.unwrap().len(), 2);
 }
 
+async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn Store) {
+    store.create_app(&app("c2", "two")).await.unwrap();
+    let public = AppRecord {
+        app_type: ClientType::Spa,
+        grant_types: vec![],
+        secrets: vec![],
+        ..app("c3", "spa")
+    };
+    store.create_app(&public).await.unwrap();
+    store.create_app(&app("c1", "one")).await.unwrap();
+    let new = SecretRecord {
+        hash: SecretHash::of("s2"),
+        created_at: 200,
+        expires_at: None,
+    };
+    store
+        .replace_secret(DEFAULT_TENANT, "c2", new, Some(3800))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    store
+        .scan_apps(&mut |app| seen.push((app.client_id.clone(), app.secrets.len())))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        [
+            ("c1".to_owned(), 1),
+            ("c2".to_owned(), 2),
+            ("c3".to_owned(), 0)
+        ]
+    );
+    let scanned = store.all_apps().await.unwrap();
+    assert_eq!(
+        scanned[1],
+        store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap()
+    );
+}
+
 async fn purge_drops_old_changes_only(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
     assert_eq!(store.purge_changes(0).await.unwrap(), 0);
@@ -451,6 +490,7 @@ sqlite_suite!(
     every_write_appends_a_change,
     apps_by_id_returns_those_that_exist,
     purge_drops_old_changes_only,
+    scan_hands_over_every_app_with_all_its_secrets,
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
     retiring_keys_retire_and_inactive_keys_delete,

@@ -116,8 +116,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes revocations of tokens that expired before `before`; returns how many.
     async fn purge_revocations(&self, before: i64) -> StoreResult<u64>;
 
-    /// Every app of every tenant, for building a snapshot.
-    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>>;
+    /// Every app of every tenant with its secrets, handed to `visit` one at a time in client id
+    /// order, for building a snapshot. Streams: memory stays constant however many apps there
+    /// are (collecting a million decoded rows first is what a snapshot load must not do).
+    async fn scan_apps(&self, visit: &mut (dyn FnMut(AppRecord) + Send)) -> StoreResult<()>;
+    /// Every app of every tenant (built on `scan_apps`).
+    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
+        let mut apps = Vec::new();
+        self.scan_apps(&mut |app| apps.push(app)).await?;
+        Ok(apps)
+    }
     /// The apps with these client ids (those that still exist).
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>>;
     /// The newest change's sequence number (0 when the log is empty).

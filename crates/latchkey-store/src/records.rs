@@ -66,6 +66,37 @@ pub struct AppRecord {
 }
 
 impl AppRecord {
+    /// The token endpoint's view of this app, taking the record apart (no copies: a snapshot
+    /// load makes a million of these).
+    pub fn into_client(self) -> Client {
+        // Lists built while decoding keep their growth slack (room for 4 scopes, 8 grant
+        // types); a snapshot holds them for good, so trim them to size.
+        let exact = |mut list: Vec<Scope>| {
+            list.shrink_to_fit();
+            list
+        };
+        let mut grant_types = self.grant_types;
+        grant_types.shrink_to_fit();
+        let mut secrets = Vec::with_capacity(self.secrets.len());
+        secrets.extend(self.secrets.iter().map(|secret| StoredSecret {
+            hash: secret.hash,
+            expires_at: secret.expires_at,
+        }));
+        Client {
+            client_id: self.client_id,
+            client_type: self.app_type,
+            enabled: self.enabled,
+            grant_types,
+            scopes: exact(self.scopes),
+            default_scopes: exact(self.default_scopes),
+            token_ttl: self.token_ttl,
+            can_introspect: self.can_introspect,
+            tokens_revoked_before: self.tokens_revoked_before,
+            token_reuse_percent: self.token_reuse_percent,
+            secrets,
+        }
+    }
+
     /// The token endpoint's view of this app.
     pub fn to_client(&self) -> Client {
         Client {

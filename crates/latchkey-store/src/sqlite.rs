@@ -5,6 +5,7 @@ use crate::{
     StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use latchkey_protocol::{Scope, SecretHash};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -550,15 +551,46 @@ impl Store for SqliteStore {
         Ok(result.rows_affected())
     }
 
-    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
-        let rows = sqlx::query(&format!("SELECT {APP_COLUMNS} FROM apps"))
-            .fetch_all(&self.pool)
-            .await?;
-        let apps = rows
-            .iter()
-            .map(app_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.load_apps(apps).await
+    async fn scan_apps(&self, visit: &mut (dyn FnMut(AppRecord) + Send)) -> StoreResult<()> {
+        // One ordered scan of apps joined to their secrets: an app's rows are adjacent, so each
+        // app is complete (and handed on) when the next client id appears.
+        let columns = APP_COLUMNS
+            .split(", ")
+            .map(|column| format!("a.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, s.secret_hash, s.created_at AS secret_created_at, s.expires_at \
+             FROM apps a LEFT JOIN app_secrets s ON s.client_id = a.client_id ORDER BY a.client_id, s.id"
+        );
+        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        let mut current: Option<AppRecord> = None;
+        while let Some(row) = rows.try_next().await? {
+            let client_id: &str = row.try_get("client_id")?;
+            if current
+                .as_ref()
+                .is_none_or(|app| app.client_id != client_id)
+            {
+                if let Some(done) = current.take() {
+                    visit(done);
+                }
+                current = Some(app_from_row(&row)?);
+            }
+            let hash: Option<Vec<u8>> = row.try_get("secret_hash")?;
+            if let (Some(hash), Some(app)) = (hash, current.as_mut()) {
+                let hash = SecretHash::from_bytes(&hash)
+                    .ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?;
+                app.secrets.push(SecretRecord {
+                    hash,
+                    created_at: row.try_get("secret_created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                });
+            }
+        }
+        if let Some(done) = current {
+            visit(done);
+        }
+        Ok(())
     }
 
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {

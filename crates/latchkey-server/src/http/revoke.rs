@@ -33,7 +33,7 @@ pub(crate) async fn revoke(
         Ok(Revocation::Revoke { jti, expires_at }) => {
             let record = RevocationRecord {
                 jti,
-                tenant: tenant.name.clone(),
+                tenant: tenant.name.to_string(),
                 client_id: Some(requester.client.client_id.clone()),
                 expires_at,
                 revoked_at: now,
