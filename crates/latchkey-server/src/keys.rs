@@ -341,7 +341,9 @@ pub fn plan(keys: &[KeyRecord], policy: &RotationPolicy, now: i64) -> Vec<KeyAct
     actions
 }
 
-/// When a key retired now stops being needed: every token it signed has expired.
+/// When a key retired now stops being needed: every token it signed has expired. The bound is
+/// the longest TTL any app of the tenant has ever had, not the apps' current TTLs (a TTL may have
+/// been shortened after longer-lived tokens were issued).
 async fn retire_at(
     store: &dyn Store,
     tenant: &str,

@@ -99,7 +99,7 @@ async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
     ));
 }
 
-async fn max_token_ttl_is_the_longest_of_the_tenant(store: &dyn Store) {
+async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn Store) {
     assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
     store.create_app(&app("c1", "one")).await.unwrap();
     store
@@ -113,6 +113,20 @@ async fn max_token_ttl_is_the_longest_of_the_tenant(store: &dyn Store) {
         store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
         Some(900)
     );
+    // Tokens issued at 900 s outlive a later, shorter TTL or the app itself.
+    let mut shortened = store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap();
+    shortened.token_ttl = 60;
+    store.update_app(&shortened).await.unwrap();
+    assert_eq!(
+        store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
+        Some(900)
+    );
+    store.delete_app(DEFAULT_TENANT, "c2").await.unwrap();
+    assert_eq!(
+        store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
+        Some(900)
+    );
+    assert_eq!(store.max_token_ttl("no-such-tenant").await.unwrap(), None);
 }
 
 async fn apps_list_in_name_order(store: &dyn Store) {
@@ -481,7 +495,7 @@ sqlite_suite!(
     duplicate_client_id_is_a_conflict,
     app_in_unknown_tenant_is_not_found,
     apps_list_in_name_order,
-    max_token_ttl_is_the_longest_of_the_tenant,
+    max_token_ttl_is_the_longest_the_tenant_ever_had,
     update_bumps_revision_and_refuses_stale_writes,
     delete_removes_app_and_secrets,
     replace_secret_without_grace_drops_the_old_one,

@@ -63,7 +63,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
     /// Secrets are not touched. `Conflict` when another writer got there first.
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
-    /// The longest token TTL among a tenant's apps, if it has any.
+    /// The longest token TTL any app of the tenant has ever had (a TTL lowered later still
+    /// counts: tokens issued before live that long); `None` before the tenant's first app.
     async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>>;
     /// Deletes an app and its secrets. `NotFound` when there is no such app.
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()>;

@@ -325,11 +325,13 @@ impl Store for SqliteStore {
 
     async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>> {
         let ttl: Option<i64> =
-            sqlx::query_scalar("SELECT max(token_ttl) FROM apps WHERE tenant = ?")
+            sqlx::query_scalar("SELECT max_token_ttl_seen FROM tenants WHERE name = ?")
                 .bind(tenant)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-        Ok(ttl.and_then(|ttl| u32::try_from(ttl).ok()))
+        Ok(ttl
+            .filter(|ttl| *ttl > 0)
+            .and_then(|ttl| u32::try_from(ttl).ok()))
     }
 
     async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()> {
