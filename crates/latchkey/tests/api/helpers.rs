@@ -589,6 +589,72 @@ impl TestApp {
             .sign_jwt(claims)
             .expect("signing")
     }
+
+    /// Starts a second server on the same database, master key file and setup: another node of
+    /// the same deployment. The caller stops it.
+    pub(crate) async fn start_peer(&self) -> RunningServer {
+        start_server(&self.db_url, &self.master_key_file, &self.setup).await
+    }
+
+    /// `latchkey key list --json`.
+    pub(crate) fn key_list(&self) -> Vec<Value> {
+        self.cli_json(&["key", "list", "--json"])
+            .as_array()
+            .expect("a list of keys")
+            .clone()
+    }
+
+    /// The `key list --json` entry of `kid`.
+    pub(crate) fn listed_key(&self, kid: &str) -> Value {
+        let keys = self.key_list();
+        keys.iter()
+            .find(|key| key["kid"] == kid)
+            .unwrap_or_else(|| panic!("key {kid} is not listed: {keys:?}"))
+            .clone()
+    }
+
+    /// The kids in the JWKS.
+    pub(crate) async fn jwks_kids(&self) -> Vec<String> {
+        self.get_jwks().await["keys"]
+            .as_array()
+            .expect("a keys array")
+            .iter()
+            .map(|key| key["kid"].as_str().expect("a kid").to_owned())
+            .collect()
+    }
+
+    /// Polls the JWKS until `kid` is published (`true`) or gone from it (`false`).
+    pub(crate) async fn wait_for_published(&self, kid: &str, published: bool) {
+        self.eventually(
+            &format!("key {kid} to be published={published} in the JWKS"),
+            async || {
+                let kids = self.jwks_kids().await;
+                if kids.iter().any(|listed| listed == kid) == published {
+                    Ok(())
+                } else {
+                    Err(format!("{kids:?}"))
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// A time the CLI prints (RFC 3339) as unix seconds.
+pub(crate) fn unix_seconds(value: &Value) -> i64 {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a printed time: {value}"));
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|error| panic!("{text:?} is not RFC 3339: {error}"))
+        .unix_timestamp()
+}
+
+/// Moves a test clock forward to `at` (a test clock never goes back).
+pub(crate) fn advance_to(clock: &ManualClock, at: i64) {
+    let now = clock.now();
+    assert!(at >= now, "the clock reads {now}, past {at} already");
+    clock.advance(at - now);
 }
 
 /// Claims shaped like latchkey's, for forged tokens.

@@ -98,15 +98,21 @@ async fn introspection_without_valid_client_credentials_is_401_invalid_client() 
 async fn introspection_without_a_token_is_invalid_request() {
     let app = spawn_app().await;
     let owner = owner(&app).await;
-    let reply = app
-        .send(
-            app.client
-                .post(app.url("/oauth2/introspect"))
-                .basic_auth(client_id(&owner), Some(client_secret(&owner)))
-                .form(&[("token_type_hint", "access_token")]),
-        )
-        .await;
-    reply.assert_error(400, "invalid_request");
+    // An empty parameter counts as absent.
+    for form in [
+        &[("token_type_hint", "access_token")][..],
+        &[("token", ""), ("token_type_hint", "access_token")][..],
+    ] {
+        let reply = app
+            .send(
+                app.client
+                    .post(app.url("/oauth2/introspect"))
+                    .basic_auth(client_id(&owner), Some(client_secret(&owner)))
+                    .form(form),
+            )
+            .await;
+        reply.assert_error(400, "invalid_request");
+    }
 }
 
 #[tokio::test]
@@ -144,13 +150,18 @@ async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
         "{}.{payload}.",
         b64(&format!(r#"{{"kid":"{kid}","typ":"JWT","alg":"none"}}"#))
     );
-    let hs256 = {
-        let jwk = app.get_jwks().await["keys"][0].to_string();
+    // Algorithm confusion: HS256 keyed with what a verifier knows of the RSA public key.
+    let jwk = app.get_jwks().await["keys"][0].clone();
+    let modulus_text = jwk["n"].as_str().expect("an RSA modulus").to_owned();
+    let modulus = URL_SAFE_NO_PAD
+        .decode(&modulus_text)
+        .expect("the modulus is base64url");
+    let hs256 = |key: &[u8]| {
         let input = format!(
             "{}.{payload}",
             b64(&format!(r#"{{"kid":"{kid}","typ":"JWT","alg":"HS256"}}"#))
         );
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, jwk.as_bytes());
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
         let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
     };
@@ -172,7 +183,15 @@ async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
 
     let cases: Vec<(&str, String)> = vec![
         ("alg none with the real kid", none),
-        ("HS256 keyed with the public key", hs256),
+        (
+            "HS256 keyed with the JWK's JSON text",
+            hs256(jwk.to_string().as_bytes()),
+        ),
+        ("HS256 keyed with the modulus bytes", hs256(&modulus)),
+        (
+            "HS256 keyed with the modulus text",
+            hs256(modulus_text.as_bytes()),
+        ),
         (
             "a stranger's key with an unknown kid",
             stranger("unknown-kid"),
@@ -191,6 +210,10 @@ async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
         ("three garbage parts", "a.b.c".to_owned()),
         ("two parts", format!("{header}.{payload}")),
         ("four parts", format!("{real}.x")),
+        ("a single space", " ".to_owned()),
+        ("a dot", ".".to_owned()),
+        ("two dots", "..".to_owned()),
+        ("three dots", "...".to_owned()),
     ];
     // The forging helpers themselves work: the same claims with the real key are active.
     let genuine = app.forge_with_stored_key(&kid, &claims).await;
@@ -236,42 +259,20 @@ async fn token_signed_by_a_retired_key_is_inactive() {
     let owner = owner(&app).await;
     let api = resource_server(&app).await;
     let old_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
+    let fresh = |clock: &ManualClock| {
+        let now = clock.now();
+        claims_for(client_id(&owner), ISSUER, now, now + 300)
+    };
 
     app.cli_ok(&["key", "rotate"]);
-    let keys = app.cli_json(&["key", "list", "--json"]);
-    let retiring = keys
-        .as_array()
-        .expect("a list")
-        .iter()
-        .find(|key| key["kid"] == old_kid.as_str())
-        .expect("the old key is listed")
-        .clone();
-    assert_eq!(retiring["status"], "retiring");
-    // Retirement comes once every token the key signed has expired: max TTL (300) + 60 s after
-    // the CLI's rotation, stamped by the wall clock the test clock started from (plus a margin
-    // for the time the test itself takes).
-    clock.advance(420);
-    app.eventually("the old key to leave the JWKS", async || {
-        let jwks = app.get_jwks().await;
-        let kids: Vec<&str> = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|k| k["kid"].as_str())
-            .collect();
-        if kids.contains(&old_kid.as_str()) {
-            Err(format!("{kids:?}"))
-        } else {
-            Ok(())
-        }
-    })
-    .await;
-    let now = clock.now();
-    let forged = app
-        .forge_with_stored_key(
-            &old_kid,
-            &claims_for(client_id(&owner), ISSUER, now, now + 300),
-        )
-        .await;
+    let retiring = app.listed_key(&old_kid);
+    assert_eq!(retiring["status"], "retiring", "{retiring}");
+    // While it retires, the old key still vouches for a token it signs.
+    let forged = app.forge_with_stored_key(&old_kid, &fresh(&clock)).await;
+    assert_eq!(app.introspect(&api, &forged).await["active"], true);
+
+    advance_to(&clock, unix_seconds(&retiring["retire_at"]) + 1);
+    app.wait_for_published(&old_kid, false).await;
+    let forged = app.forge_with_stored_key(&old_kid, &fresh(&clock)).await;
     assert_eq!(app.introspect(&api, &forged).await, inactive());
 }

@@ -36,9 +36,10 @@ async fn stored_private_keys_are_sealed_and_useless_without_the_master_key() {
 
 #[tokio::test]
 async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let owner = app.create_app(&["--name", "orders"]).await;
     let before = app.token_for(&owner, None).await.access_token();
+    let original = std::fs::read_to_string(&app.master_key_file).expect("the master key file");
     let old_ids: Vec<String> = app
         .stored_keys()
         .await
@@ -49,19 +50,29 @@ async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() 
     app.cli_ok(&["master-key", "rotate", "--generate"]);
 
     let file = std::fs::read_to_string(&app.master_key_file).expect("the master key file");
+    let lines: Vec<&str> = file
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 2, "new key first, old kept");
     assert_eq!(
-        file.lines().filter(|line| !line.trim().is_empty()).count(),
-        2,
-        "new key first, old kept"
+        lines[1],
+        original.trim(),
+        "the old key is kept after the new one"
     );
     let new_id = Keyring::parse(&file)
         .expect("a keyring")
         .current_id()
         .to_owned();
+    assert!(!old_ids.contains(&new_id));
     for key in app.stored_keys().await {
         assert_eq!(key.master_key_id.as_deref(), Some(new_id.as_str()));
-        assert!(!old_ids.contains(&new_id));
     }
+    // The server keeps issuing and introspecting with the re-sealed key.
+    let resealed = app.token_for(&owner, None).await.access_token();
+    assert_eq!(jwt_kid(&resealed), jwt_kid(&before));
+    assert_eq!(app.introspect(&owner, &before).await["active"], true);
+    assert_eq!(app.introspect(&owner, &resealed).await["active"], true);
     // The running server re-reads the file when it meets the new master key id.
     let rotated = app.cli_json(&["key", "rotate", "--json"]);
     let new_kid = rotated["kid"].as_str().expect("the new kid").to_owned();
@@ -78,6 +89,15 @@ async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() 
             },
         )
         .await;
+    assert_eq!(app.introspect(&owner, &before).await["active"], true);
+    assert_eq!(app.introspect(&owner, &after).await["active"], true);
+
+    // A restart reads the rotated file and opens every key.
+    app.restart().await;
+    assert_eq!(
+        jwt_kid(&app.token_for(&owner, None).await.access_token()),
+        new_kid
+    );
     assert_eq!(app.introspect(&owner, &before).await["active"], true);
     assert_eq!(app.introspect(&owner, &after).await["active"], true);
 }
@@ -153,5 +173,63 @@ fn the_master_key_can_come_from_the_environment_and_a_malformed_one_is_refused()
     assert!(
         stderr.contains("LATCHKEY_MASTER_KEY") && stderr.contains("master-key generate"),
         "{stderr}"
+    );
+}
+
+/// README: with `LATCHKEY_MASTER_KEY`, put a new key first, keep the old one after a comma, run
+/// `latchkey master-key rotate`; then the old key can go.
+#[tokio::test]
+async fn master_keys_in_the_environment_rotate_by_listing_the_new_key_first() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (old, new) = (generate_text(), generate_text());
+    let output = run_in(
+        dir.path(),
+        Some(("LATCHKEY_MASTER_KEY", &old)),
+        &["key", "rotate"],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+
+    let both = format!("{new},{old}");
+    let output = run_in(
+        dir.path(),
+        Some(("LATCHKEY_MASTER_KEY", &both)),
+        &["master-key", "rotate"],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+
+    let new_keyring = Keyring::parse(&new).expect("a keyring");
+    let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("x.db").display()))
+        .await
+        .expect("opening the database");
+    let keys = store
+        .signing_keys(latchkey_store::DEFAULT_TENANT)
+        .await
+        .expect("reading the keys");
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let master_key_id = key.master_key_id.as_deref().expect("sealed");
+        assert_eq!(master_key_id, new_keyring.current_id());
+        let pkcs8 = new_keyring
+            .open(master_key_id, &key.kid, &key.private_key)
+            .expect("the new master key alone opens every key");
+        let alg: Algorithm = key.alg.parse().expect("a known algorithm");
+        Signer::from_pkcs8(&key.kid, alg, &pkcs8).expect("a usable private key");
+    }
+    assert!(
+        !dir.path().join("x.db.master-key").exists(),
+        "no file when the environment holds the key"
+    );
+
+    // The old key alone no longer opens them: re-sealing with it fails with a message.
+    let output = run_in(
+        dir.path(),
+        Some(("LATCHKEY_MASTER_KEY", &old)),
+        &["master-key", "rotate"],
+    );
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(new_keyring.current_id()) && stderr.contains("not configured"),
+        "names the missing master key: {stderr}"
     );
 }

@@ -2,12 +2,10 @@
 //! every server learns of it, and that the list is purged once tokens expire.
 
 use crate::helpers::*;
-use latchkey_server::keys::MasterKeys;
-use latchkey_server::{ManualClock, RunningServer, ServerSettings, SystemClock};
+use latchkey_server::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 
 async fn owner(app: &TestApp) -> Value {
     app.create_app(&["--name", "orders", "--scope", "read"])
@@ -95,22 +93,7 @@ async fn a_revocation_reaches_another_server_on_the_same_database() {
     let app = spawn_app().await;
     let owner = owner(&app).await;
     let token = app.token_for(&owner, None).await.access_token();
-    let second = RunningServer::start(
-        latchkey_store::open(&app.db_url)
-            .await
-            .expect("opening the database"),
-        Arc::new(MasterKeys::from_file(app.master_key_file.clone()).expect("the master key")),
-        &ServerSettings {
-            listen: "127.0.0.1:0".into(),
-            issuer: ISSUER.into(),
-            refresh_interval: Duration::from_millis(50),
-            maintenance_interval: Duration::from_millis(50),
-            key_rotation: latchkey_server::keys::RotationPolicy::every_days(30),
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("starting a second server");
+    let second = app.start_peer().await;
     let second_url = format!("http://{}/oauth2/introspect", second.local_addr());
     let introspect_on_second = async || {
         let reply = app
@@ -153,7 +136,7 @@ async fn cli_revocation_by_jti_reaches_the_running_server() {
 }
 
 #[tokio::test]
-async fn cli_revocation_by_app_revokes_every_earlier_token_only() {
+async fn cli_revocation_by_app_revokes_every_token_issued_until_then_only() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = owner(&app).await;
@@ -162,16 +145,57 @@ async fn cli_revocation_by_app_revokes_every_earlier_token_only() {
     let second = app.token_for(&owner, None).await.access_token();
     let unrelated = app.token_for(&bystander, None).await.access_token();
 
-    app.cli_ok(&["token", "revoke", "--app", client_id(&owner)]);
+    let revoked = app.cli_json(&["token", "revoke", "--app", client_id(&owner), "--json"]);
+    assert_eq!(revoked["client_id"], client_id(&owner));
     app.wait_for_active(&owner, &first, false).await;
     app.wait_for_active(&owner, &second, false).await;
     assert_eq!(app.introspect(&bystander, &unrelated).await["active"], true);
 
-    // The CLI revoked everything issued up to its current second by the wall clock, which the
-    // test clock started from; a minute later (far more than the test takes) tokens are good.
-    clock.advance(60);
+    // The revocation covers every token issued up to and including the second it names (the
+    // CLI's wall clock, which the test clock started from, so it lies ahead of the test clock).
+    let until = unix_seconds(&revoked["tokens_revoked_before"]);
+    advance_to(&clock, until);
+    let same_second = app.token_for(&owner, None).await.access_token();
+    assert_eq!(jwt_parts(&same_second).1["iat"], until);
+    assert_eq!(
+        app.introspect(&owner, &same_second).await,
+        json!({ "active": false })
+    );
+    clock.advance(1);
     let later = app.token_for(&owner, None).await.access_token();
     assert_eq!(app.introspect(&owner, &later).await["active"], true);
+}
+
+#[tokio::test]
+async fn revoking_a_token_twice_answers_200_both_times() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    for _ in 0..2 {
+        let reply = app
+            .post_revoke(client_id(&owner), client_secret(&owner), &token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+    assert_eq!(
+        app.introspect(&owner, &token).await,
+        json!({ "active": false })
+    );
+}
+
+#[tokio::test]
+async fn revocation_without_a_token_is_invalid_request() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let form = [
+        ("token_type_hint", "access_token"),
+        ("client_id", client_id(&owner)),
+        ("client_secret", client_secret(&owner)),
+    ];
+    let reply = app
+        .send(app.client.post(app.url("/oauth2/revoke")).form(&form))
+        .await;
+    reply.assert_error(400, "invalid_request");
 }
 
 #[tokio::test]
@@ -183,8 +207,10 @@ async fn revocations_are_purged_once_their_token_has_expired() {
         .await;
     let token = app.token_for(&owner, None).await.access_token();
     let jti = jti(&token);
-    app.post_revoke(client_id(&owner), client_secret(&owner), &token)
+    let reply = app
+        .post_revoke(client_id(&owner), client_secret(&owner), &token)
         .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     let store = latchkey_store::open(&app.db_url)
         .await
         .expect("opening the database");

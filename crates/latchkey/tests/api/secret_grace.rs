@@ -1,5 +1,6 @@
 //! `latchkey app rotate-secret ID --grace DURATION`: the old secret keeps working beside the new
-//! one until the grace period ends, by the server's clock.
+//! one until the grace period ends, by the server's clock. (Without `--grace` the old secret
+//! stops at once: `live_changes::rotating_a_secret_refuses_the_old_one_and_accepts_the_new_one`.)
 
 use crate::helpers::*;
 use latchkey_server::ManualClock;
@@ -7,13 +8,43 @@ use reqwest::StatusCode;
 use std::sync::Arc;
 
 #[tokio::test]
-async fn the_old_secret_stops_working_when_the_grace_period_ends() {
+async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = app.create_app(&["--name", "orders"]).await;
     let (id, old) = (client_id(&owner), client_secret(&owner));
+
+    let started = unix_now();
     let rotated = app.cli_json(&["app", "rotate-secret", id, "--grace", "1h", "--json"]);
-    let new = rotated["client_secret"].as_str().expect("a new secret");
+    let finished = unix_now();
+    let new = client_secret(&rotated);
+    assert_ne!(new, old);
+
+    // The CLI stamps the rotation by the wall clock, which the test clock started from and so
+    // trails: read when the grace ends, check it is an hour after the rotation, and move the
+    // test clock relative to the rotation from there.
+    let store = latchkey_store::open(&app.db_url)
+        .await
+        .expect("opening the database");
+    let record = store
+        .app(latchkey_store::DEFAULT_TENANT, id)
+        .await
+        .expect("reading the app")
+        .expect("the app exists");
+    let ends: Vec<i64> = record
+        .secrets
+        .iter()
+        .filter_map(|secret| secret.expires_at)
+        .collect();
+    assert_eq!(record.secrets.len(), 2, "old and new secret");
+    assert_eq!(ends.len(), 1, "only the old secret ends: {ends:?}");
+    let rotated_at = ends[0] - 3600;
+    assert!(
+        (started..=finished).contains(&rotated_at),
+        "the grace ends an hour after the rotation ({started}..={finished}), not at {}",
+        ends[0]
+    );
+
     let form = |secret| {
         [
             ("grant_type", "client_credentials"),
@@ -21,19 +52,32 @@ async fn the_old_secret_stops_working_when_the_grace_period_ends() {
             ("client_secret", secret),
         ]
     };
+    let grant = [("grant_type", "client_credentials")];
     app.token_until("the new secret to work", &form(new), |reply| {
         reply.status == StatusCode::OK
     })
     .await;
-    assert_eq!(app.post_token(&form(old)).await.status, StatusCode::OK);
+    let reply = app.post_token(&form(old)).await;
+    assert_eq!(reply.status, StatusCode::OK, "old secret, post: {reply:?}");
+    let reply = app.post_token_basic(id, old, &grant).await;
+    assert_eq!(reply.status, StatusCode::OK, "old secret, basic: {reply:?}");
 
-    // The CLI stamped the grace end by the wall clock, which the test clock started from; the
-    // test takes far less than a minute, so these margins hold on a slow machine too.
-    clock.advance(3540);
-    assert_eq!(app.post_token(&form(old)).await.status, StatusCode::OK);
-    clock.advance(120);
+    advance_to(&clock, rotated_at + 3599);
+    let reply = app.post_token(&form(old)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "a second before the end: {reply:?}"
+    );
+
+    advance_to(&clock, rotated_at + 3601);
     app.post_token(&form(old))
         .await
         .assert_error(401, "invalid_client");
+    let basic = app.post_token_basic(id, old, &grant).await;
+    basic.assert_error(401, "invalid_client");
+    assert_eq!(basic.header("www-authenticate"), Some(BASIC_CHALLENGE));
     assert_eq!(app.post_token(&form(new)).await.status, StatusCode::OK);
+    let reply = app.post_token_basic(id, new, &grant).await;
+    assert_eq!(reply.status, StatusCode::OK, "new secret, basic: {reply:?}");
 }
