@@ -172,8 +172,8 @@ impl SqliteStore {
         Ok(rows)
     }
 
-    /// Loads apps matching a WHERE clause, then their secrets, and joins them in memory (two
-    /// queries however many apps: a snapshot load of a million apps stays two table scans).
+    /// Adds their secrets to apps read by an admin path (show, list, changed apps): one more
+    /// query however many apps. Snapshot loads use `scan_apps`, which streams instead.
     async fn load_apps(&self, apps: Vec<AppRecord>) -> StoreResult<Vec<AppRecord>> {
         let mut apps = apps;
         if apps.is_empty() {
