@@ -62,6 +62,10 @@ pub struct NewApp {
     pub can_introspect: bool,
     /// Token reuse share in percent; `None` for off.
     pub token_reuse_percent: Option<u8>,
+    /// Audiences a token request may name.
+    pub audiences: Vec<String>,
+    /// Static claims for its tokens, as a JSON object text.
+    pub custom_claims: Option<String>,
 }
 
 /// Changes to an app; each list given replaces the old one.
@@ -85,6 +89,10 @@ pub struct AppChanges {
     pub tokens_revoked_before: Option<i64>,
     /// Turn token reuse on with this share (`Some(Some(percent))`) or off (`Some(None)`).
     pub token_reuse_percent: Option<Option<u8>>,
+    /// New allowed audiences.
+    pub audiences: Option<Vec<String>>,
+    /// New static claims (`Some(None)` removes them).
+    pub custom_claims: Option<Option<String>>,
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
@@ -149,6 +157,8 @@ pub async fn create(
         can_introspect: new.can_introspect,
         tokens_revoked_before: None,
         token_reuse_percent: new.token_reuse_percent,
+        audiences: dedup(&new.audiences),
+        custom_claims: new.custom_claims,
         revision: 1,
         created_at: now,
         updated_at: now,
@@ -209,6 +219,12 @@ pub async fn update(
         }
         if let Some(token_reuse_percent) = changes.token_reuse_percent {
             app.token_reuse_percent = token_reuse_percent;
+        }
+        if let Some(audiences) = &changes.audiences {
+            app.audiences = dedup(audiences);
+        }
+        if let Some(custom_claims) = &changes.custom_claims {
+            app.custom_claims = custom_claims.clone();
         }
         if let Some(revoked_before) = changes.tokens_revoked_before {
             app.tokens_revoked_before = Some(revoked_before);

@@ -22,6 +22,8 @@ fn app(client_id: &str, name: &str) -> AppRecord {
         can_introspect: false,
         tokens_revoked_before: None,
         token_reuse_percent: None,
+        audiences: Vec::new(),
+        custom_claims: None,
         revision: 1,
         created_at: 100,
         updated_at: 100,
@@ -64,12 +66,256 @@ fn revocation(jti: &str, expires_at: i64) -> RevocationRecord {
 
 async fn default_tenant_exists(store: &dyn Store) {
     let tenants = store.tenants().await.unwrap();
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0].name, DEFAULT_TENANT);
     assert_eq!(
-        tenants,
-        vec![TenantRecord {
-            name: DEFAULT_TENANT.into(),
-            issuer: None
-        }]
+        (tenants[0].issuer.as_deref(), tenants[0].domains.len()),
+        (None, 0)
+    );
+}
+
+fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
+    TenantRecord {
+        name: name.into(),
+        domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+        issuer: None,
+        created_at: 100,
+        updated_at: 100,
+    }
+}
+
+async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
+    store
+        .create_tenant(&tenant("acme", &["b.acme.test", "a.acme.test"]))
+        .await
+        .unwrap();
+    let read = store.tenant("acme").await.unwrap().unwrap();
+    assert_eq!(read, tenant("acme", &["b.acme.test", "a.acme.test"]));
+    assert_eq!(
+        read.effective_issuer().as_deref(),
+        Some("https://b.acme.test")
+    );
+    let names: Vec<String> = store
+        .tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["acme", "default"]);
+    let mut changed = tenant("acme", &["c.acme.test"]);
+    changed.issuer = Some("https://issuer.acme.test".into());
+    store.update_tenant(&changed).await.unwrap();
+    assert_eq!(store.tenant("acme").await.unwrap().unwrap(), changed);
+    assert_eq!(store.tenant("nope").await.unwrap(), None);
+    assert!(matches!(
+        store.update_tenant(&tenant("nope", &[])).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn a_domain_or_name_belongs_to_one_tenant(store: &dyn Store) {
+    store
+        .create_tenant(&tenant("acme", &["acme.test"]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_tenant(&tenant("acme", &["other.test"])).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(matches!(
+        store.create_tenant(&tenant("globex", &["acme.test"])).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    // The refused create left nothing behind.
+    assert_eq!(store.tenant("globex").await.unwrap(), None);
+    store
+        .create_tenant(&tenant("globex", &["globex.test"]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .update_tenant(&tenant("globex", &["globex.test", "acme.test"]))
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    // The refused update kept the old domains.
+    assert_eq!(
+        store.tenant("globex").await.unwrap().unwrap().domains,
+        ["globex.test"]
+    );
+}
+
+async fn deleting_a_tenant_with_apps_needs_force(store: &dyn Store) {
+    store
+        .create_tenant(&tenant("acme", &["acme.test"]))
+        .await
+        .unwrap();
+    let mut acme_app = app("c1", "one");
+    acme_app.tenant = "acme".into();
+    store.create_app(&acme_app).await.unwrap();
+    let mut acme_key = key("k1");
+    acme_key.tenant = "acme".into();
+    assert!(store.insert_key(&acme_key).await.unwrap());
+    assert!(matches!(
+        store.delete_tenant("acme", false).await,
+        Err(StoreError::InUse(_))
+    ));
+    assert!(store.app("acme", "c1").await.unwrap().is_some());
+    store.delete_tenant("acme", true).await.unwrap();
+    assert_eq!(store.tenant("acme").await.unwrap(), None);
+    assert_eq!(store.app("acme", "c1").await.unwrap(), None);
+    assert!(store.signing_keys("acme").await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_tenant("acme", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // The domain is free again.
+    store
+        .create_tenant(&tenant("globex", &["acme.test"]))
+        .await
+        .unwrap();
+}
+
+async fn app_listing_filters_and_pages(store: &dyn Store) {
+    for (id, name, enabled) in [
+        ("c1", "Billing", true),
+        ("c2", "billing-batch", false),
+        ("c3", "Search", true),
+    ] {
+        let mut record = app(id, name);
+        record.enabled = enabled;
+        store.create_app(&record).await.unwrap();
+    }
+    let ids = |apps: Vec<AppRecord>| apps.into_iter().map(|a| a.client_id).collect::<Vec<_>>();
+    let query = |limit| AppQuery {
+        limit,
+        ..AppQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_apps(DEFAULT_TENANT, &query(10)).await.unwrap()),
+        ["c1", "c3", "c2"]
+    );
+    let first = store.list_apps(DEFAULT_TENANT, &query(2)).await.unwrap();
+    assert_eq!(first[0].secrets.len(), 1);
+    let last = first.last().unwrap();
+    let next = AppQuery {
+        after: Some((last.name.clone(), last.client_id.clone())),
+        ..query(2)
+    };
+    assert_eq!(
+        ids(store.list_apps(DEFAULT_TENANT, &next).await.unwrap()),
+        ["c2"]
+    );
+    let billing = AppQuery {
+        name_contains: Some("BILL".into()),
+        ..query(10)
+    };
+    assert_eq!(
+        ids(store.list_apps(DEFAULT_TENANT, &billing).await.unwrap()),
+        ["c1", "c2"]
+    );
+    let enabled = AppQuery {
+        enabled: Some(false),
+        ..query(10)
+    };
+    assert_eq!(
+        ids(store.list_apps(DEFAULT_TENANT, &enabled).await.unwrap()),
+        ["c2"]
+    );
+    let web = AppQuery {
+        app_type: Some(ClientType::Web),
+        ..query(10)
+    };
+    assert!(
+        store
+            .list_apps(DEFAULT_TENANT, &web)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_apps("other", &query(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn audiences_and_claims_are_stored(store: &dyn Store) {
+    let mut record = app("c1", "one");
+    record.audiences = vec!["https://api.test".into(), "urn:orders".into()];
+    record.custom_claims = Some(r#"{"tier":"gold"}"#.into());
+    store.create_app(&record).await.unwrap();
+    assert_eq!(
+        store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap(),
+        record
+    );
+    record.audiences = vec![];
+    record.custom_claims = None;
+    store.update_app(&record).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!((read.audiences.len(), read.custom_claims), (0, None));
+}
+
+async fn audit_events_read_back_in_order_and_filter(store: &dyn Store) {
+    for (at, tenant, action) in [
+        (100, "default", "app.create"),
+        (200, "acme", "tenant.create"),
+        (300, "default", "app.delete"),
+    ] {
+        let event = AuditEvent {
+            id: 0,
+            at,
+            tenant: tenant.into(),
+            actor: "cli".into(),
+            action: action.into(),
+            target: "x".into(),
+            details: "{}".into(),
+        };
+        store.record_audit(&event).await.unwrap();
+    }
+    let actions =
+        |events: Vec<AuditEvent>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();
+    let all = store
+        .audit_events(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
+    assert_eq!(
+        actions(all.clone()),
+        ["app.create", "tenant.create", "app.delete"]
+    );
+    let since = AuditQuery {
+        since: Some(200),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        actions(store.audit_events(&since).await.unwrap()),
+        ["tenant.create", "app.delete"]
+    );
+    let tenant = AuditQuery {
+        tenant: Some("default".into()),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        actions(store.audit_events(&tenant).await.unwrap()),
+        ["app.create", "app.delete"]
+    );
+    let page = AuditQuery {
+        after_id: Some(all[0].id),
+        limit: 1,
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        actions(store.audit_events(&page).await.unwrap()),
+        ["tenant.create"]
     );
 }
 
@@ -512,4 +758,10 @@ sqlite_suite!(
     reseal_replaces_only_keys_sealed_by_the_old_master_key,
     revocations_are_kept_until_their_token_expires,
     introspection_permission_and_app_revocation_are_stored,
+    tenants_keep_their_domains_in_order,
+    a_domain_or_name_belongs_to_one_tenant,
+    deleting_a_tenant_with_apps_needs_force,
+    app_listing_filters_and_pages,
+    audiences_and_claims_are_stored,
+    audit_events_read_back_in_order_and_filter,
 );

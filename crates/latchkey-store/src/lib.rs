@@ -36,6 +36,12 @@ pub enum StoreError {
     /// No such app, key or tenant.
     #[error("{0} not found")]
     NotFound(String),
+    /// A name or domain that must be unique is already taken; the message says which.
+    #[error("{0}")]
+    Duplicate(String),
+    /// The operation would break something that depends on the row; the message says what.
+    #[error("{0}")]
+    InUse(String),
     /// The row changed between read and write; the caller may retry.
     #[error("{0} was changed concurrently; try again")]
     Conflict(String),
@@ -51,8 +57,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// shaped for a PostgreSQL implementation beside it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// All tenants.
+    /// All tenants, by name, with their domains.
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>>;
+    /// One tenant.
+    async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>>;
+    /// Inserts a tenant and its domains. `Duplicate` when the name or a domain is taken.
+    async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
+    /// Replaces a tenant's domains and issuer. `NotFound`, or `Duplicate` when a domain belongs
+    /// to another tenant.
+    async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
+    /// Deletes a tenant. With `force`, its apps, signing keys and revocations go with it;
+    /// without, a tenant that still has apps is refused with `InUse`. Audit events stay.
+    async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()>;
 
     /// Inserts an app and, for confidential apps, its first secret hash.
     async fn create_app(&self, app: &AppRecord) -> StoreResult<()>;
@@ -60,6 +76,8 @@ pub trait Store: Send + Sync + 'static {
     async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>>;
     /// The apps of a tenant, ordered by name then client id, with their secret hashes.
     async fn apps(&self, tenant: &str) -> StoreResult<Vec<AppRecord>>;
+    /// One page of a tenant's apps that pass the query's filters, in the order of `apps`.
+    async fn list_apps(&self, tenant: &str, query: &AppQuery) -> StoreResult<Vec<AppRecord>>;
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
     /// Secrets are not touched. `Conflict` when another writer got there first.
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
@@ -116,6 +134,11 @@ pub trait Store: Send + Sync + 'static {
     async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>>;
     /// Deletes revocations of tokens that expired before `before`; returns how many.
     async fn purge_revocations(&self, before: i64) -> StoreResult<u64>;
+
+    /// Appends an event to the audit trail; returns its id.
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<i64>;
+    /// Audit events passing the query, oldest first.
+    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 
     /// Every app of every tenant with its secrets, handed to `visit` one at a time in client id
     /// order, for building a snapshot. Streams: memory stays constant however many apps there

@@ -8,13 +8,80 @@ use std::str::FromStr;
 /// The name of the tenant that always exists.
 pub const DEFAULT_TENANT: &str = "default";
 
-/// A tenant.
+/// A tenant: a name, the hosts it answers on, and its issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantRecord {
     /// Unique name.
     pub name: String,
-    /// Its issuer; `None` for the server's configured issuer.
+    /// The hosts it answers on (lower-case, no port), the first one giving its default issuer.
+    /// No two tenants share a domain.
+    pub domains: Vec<String>,
+    /// Its issuer as configured; `None` for the default: `https://FIRST_DOMAIN`, or for the
+    /// `default` tenant the `--issuer` of `latchkey serve`.
     pub issuer: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last update time.
+    pub updated_at: i64,
+}
+
+impl TenantRecord {
+    /// The issuer its tokens carry: the configured one, else `https://FIRST_DOMAIN`; `None`
+    /// when neither exists (the `default` tenant, which then uses the server's `--issuer`).
+    pub fn effective_issuer(&self) -> Option<String> {
+        self.issuer.clone().or_else(|| {
+            self.domains
+                .first()
+                .map(|domain| format!("https://{domain}"))
+        })
+    }
+}
+
+/// Which apps of a tenant a listing returns: filters, and the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppQuery {
+    /// Only apps whose name contains this text (case-insensitive).
+    pub name_contains: Option<String>,
+    /// Only apps of this type.
+    pub app_type: Option<ClientType>,
+    /// Only enabled (`true`) or disabled (`false`) apps.
+    pub enabled: Option<bool>,
+    /// Only apps after this `(name, client_id)` in the listing order (the previous page's last).
+    pub after: Option<(String, String)>,
+    /// At most this many apps.
+    pub limit: u32,
+}
+
+/// One audit trail entry: who changed what, when, in which tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Sequence number (assigned by the store; 0 before it is recorded).
+    pub id: i64,
+    /// When, unix seconds.
+    pub at: i64,
+    /// The tenant the change was made in.
+    pub tenant: String,
+    /// `cli`, or the client_id of the admin app whose token made the request.
+    pub actor: String,
+    /// What was done, such as `app.create` or `key.rotate`.
+    pub action: String,
+    /// What it was done to: a client_id, kid, jti or tenant name.
+    pub target: String,
+    /// The settings involved, as a JSON object text; never a secret.
+    pub details: String,
+}
+
+/// Which audit events a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only events at or after this time.
+    pub since: Option<i64>,
+    /// Only events of this tenant.
+    pub tenant: Option<String>,
+    /// Only events with an id above this (the previous page's last).
+    pub after_id: Option<i64>,
+    /// At most this many events.
+    pub limit: u32,
 }
 
 /// A stored secret hash.
@@ -55,6 +122,11 @@ pub struct AppRecord {
     pub tokens_revoked_before: Option<i64>,
     /// Token reuse share in percent; `None` when off.
     pub token_reuse_percent: Option<u8>,
+    /// Audiences a token request may name (RFC 8707 `resource`); the token's `aud` is the
+    /// client id when it names none.
+    pub audiences: Vec<String>,
+    /// Static claims added to the app's tokens, as a JSON object text; `None` for none.
+    pub custom_claims: Option<String>,
     /// Optimistic concurrency counter.
     pub revision: i64,
     /// Creation time.

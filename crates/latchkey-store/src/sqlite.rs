@@ -1,8 +1,8 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
 
 use crate::{
-    AppRecord, Change, ChangedEntity, KeyRecord, RevocationRecord, SecretRecord, Store, StoreError,
-    StoreResult, TenantRecord,
+    AppQuery, AppRecord, AuditEvent, AuditQuery, Change, ChangedEntity, KeyRecord,
+    RevocationRecord, SecretRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -76,7 +76,8 @@ fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
 }
 
 const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-     grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, revision, created_at, updated_at";
+     grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, audiences, \
+     custom_claims, revision, created_at, updated_at";
 
 const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id, created_at, \
      activated_at, retire_at, retired_at";
@@ -109,11 +110,49 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
                 })
                 .transpose()?
         },
+        audiences: split(row.try_get("audiences")?, "audience")?,
+        custom_claims: row.try_get("custom_claims")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         secrets: Vec::new(),
     })
+}
+
+fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
+    Ok(TenantRecord {
+        name: row.try_get("name")?,
+        domains: Vec::new(),
+        issuer: row.try_get("issuer")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Inserts a tenant's domains in order, turning a domain another tenant holds into `Duplicate`.
+async fn insert_domains(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tenant: &str,
+    domains: &[String],
+) -> StoreResult<()> {
+    for (position, domain) in domains.iter().enumerate() {
+        let inserted =
+            sqlx::query("INSERT INTO tenant_domains (domain, tenant, position) VALUES (?, ?, ?)")
+                .bind(domain)
+                .bind(tenant)
+                .bind(position as i64)
+                .execute(&mut **tx)
+                .await;
+        match inserted {
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                return Err(StoreError::Duplicate(format!(
+                    "domain {domain:?} is already served by another tenant (or listed twice)"
+                )));
+            }
+            other => other?,
+        };
+    }
+    Ok(())
 }
 
 fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
@@ -209,14 +248,195 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        let rows = sqlx::query("SELECT name, issuer FROM tenants ORDER BY name")
-            .fetch_all(&self.pool)
+        let rows =
+            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut tenants = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let domains =
+            sqlx::query("SELECT tenant, domain FROM tenant_domains ORDER BY tenant, position")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut by_tenant: HashMap<String, Vec<String>> = HashMap::new();
+        for row in &domains {
+            by_tenant
+                .entry(row.try_get("tenant")?)
+                .or_default()
+                .push(row.try_get("domain")?);
+        }
+        for tenant in &mut tenants {
+            tenant.domains = by_tenant.remove(&tenant.name).unwrap_or_default();
+        }
+        Ok(tenants)
+    }
+
+    async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>> {
+        let row =
+            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut tenant = tenant_from_row(&row)?;
+        tenant.domains = sqlx::query_scalar(
+            "SELECT domain FROM tenant_domains WHERE tenant = ? ORDER BY position",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(tenant))
+    }
+
+    async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (name, issuer, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&tenant.name)
+        .bind(&tenant.issuer)
+        .bind(tenant.created_at)
+        .bind(tenant.updated_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                return Err(StoreError::Duplicate(format!(
+                    "a tenant named {:?} already exists",
+                    tenant.name
+                )));
+            }
+            other => other?,
+        };
+        insert_domains(&mut tx, &tenant.name, &tenant.domains).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE tenants SET issuer = ?, updated_at = ? WHERE name = ?")
+            .bind(&tenant.issuer)
+            .bind(tenant.updated_at)
+            .bind(&tenant.name)
+            .execute(&mut *tx)
             .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("tenant {:?}", tenant.name)));
+        }
+        sqlx::query("DELETE FROM tenant_domains WHERE tenant = ?")
+            .bind(&tenant.name)
+            .execute(&mut *tx)
+            .await?;
+        insert_domains(&mut tx, &tenant.name, &tenant.domains).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let apps: i64 = sqlx::query_scalar("SELECT count(*) FROM apps WHERE tenant = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if apps > 0 && !force {
+            return Err(StoreError::InUse(format!(
+                "tenant {name:?} still has {apps} app(s): delete them first, or delete the tenant with force"
+            )));
+        }
+        for sql in [
+            "DELETE FROM revoked_tokens WHERE tenant = ?",
+            "DELETE FROM apps WHERE tenant = ?",
+            "DELETE FROM signing_keys WHERE tenant = ?",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM tenants WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("tenant {name:?}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_apps(&self, tenant: &str, query: &AppQuery) -> StoreResult<Vec<AppRecord>> {
+        let mut sql =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = "));
+        sql.push_bind(tenant);
+        if let Some(text) = &query.name_contains {
+            sql.push(" AND instr(lower(name), lower(")
+                .push_bind(text.as_str())
+                .push(")) > 0");
+        }
+        if let Some(app_type) = query.app_type {
+            sql.push(" AND app_type = ").push_bind(app_type.as_str());
+        }
+        if let Some(enabled) = query.enabled {
+            sql.push(" AND enabled = ").push_bind(enabled);
+        }
+        if let Some((name, client_id)) = &query.after {
+            sql.push(" AND (name, client_id) > (")
+                .push_bind(name.as_str())
+                .push(", ")
+                .push_bind(client_id.as_str())
+                .push(")");
+        }
+        sql.push(" ORDER BY name, client_id LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let apps = rows
+            .iter()
+            .map(app_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.load_apps(apps).await
+    }
+
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_events (at, tenant, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(event.at)
+        .bind(&event.tenant)
+        .bind(&event.actor)
+        .bind(&event.action)
+        .bind(&event.target)
+        .bind(&event.details)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT id, at, tenant, actor, action, target, details FROM audit_events WHERE 1 = 1",
+        );
+        if let Some(since) = query.since {
+            sql.push(" AND at >= ").push_bind(since);
+        }
+        if let Some(tenant) = &query.tenant {
+            sql.push(" AND tenant = ").push_bind(tenant.as_str());
+        }
+        if let Some(after) = query.after_id {
+            sql.push(" AND id > ").push_bind(after);
+        }
+        sql.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
-                Ok(TenantRecord {
-                    name: row.try_get("name")?,
-                    issuer: row.try_get("issuer")?,
+                Ok(AuditEvent {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    tenant: row.try_get("tenant")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    details: row.try_get("details")?,
                 })
             })
             .collect()
@@ -226,8 +446,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-             grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, revision, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+             grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, audiences, \
+             custom_claims, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         )
         .bind(&app.client_id)
         .bind(&app.tenant)
@@ -241,6 +461,8 @@ impl Store for SqliteStore {
         .bind(app.can_introspect)
         .bind(app.tokens_revoked_before)
         .bind(app.token_reuse_percent.map(i64::from))
+        .bind(join(&app.audiences))
+        .bind(&app.custom_claims)
         .bind(app.created_at)
         .bind(app.updated_at)
         .execute(&mut *tx)
@@ -296,7 +518,8 @@ impl Store for SqliteStore {
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE apps SET name = ?, enabled = ?, scopes = ?, default_scopes = ?, grant_types = ?, \
-             token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, token_reuse_percent = ?, updated_at = ?, \
+             token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, token_reuse_percent = ?, audiences = ?, \
+             custom_claims = ?, updated_at = ?, \
              revision = revision + 1 WHERE tenant = ? AND client_id = ? AND revision = ?",
         )
         .bind(&app.name)
@@ -308,6 +531,8 @@ impl Store for SqliteStore {
         .bind(app.can_introspect)
         .bind(app.tokens_revoked_before)
         .bind(app.token_reuse_percent.map(i64::from))
+        .bind(join(&app.audiences))
+        .bind(&app.custom_claims)
         .bind(app.updated_at)
         .bind(&app.tenant)
         .bind(&app.client_id)

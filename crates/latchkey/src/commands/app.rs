@@ -61,6 +61,8 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         token_ttl: args.token_ttl,
         can_introspect: args.introspect,
         token_reuse_percent: args.token_reuse,
+        audiences: Vec::new(),
+        custom_claims: None,
     };
     let (app, secret) = apps::create(store, new, now()).await?;
     if args.json {
@@ -101,6 +103,8 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
             (None, true) => Some(None),
             (None, false) => None,
         },
+        audiences: None,
+        custom_claims: None,
     };
     let app = apps::update(store, tenant, &args.id, &changes, now()).await?;
     if args.json {

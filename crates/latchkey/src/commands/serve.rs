@@ -147,6 +147,8 @@ pub(crate) async fn quickstart(
                 token_ttl: None,
                 can_introspect: false,
                 token_reuse_percent: None,
+                audiences: Vec::new(),
+                custom_claims: None,
             };
             let (app, secret) = apps::create(store.as_ref(), new, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;
