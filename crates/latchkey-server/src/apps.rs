@@ -2,12 +2,14 @@
 //! protocol's rules, mints credentials where needed, and writes to the store; running servers
 //! pick the write up from the change log.
 
+use crate::audit::{self, Actor};
 use latchkey_keys::random;
 use latchkey_protocol::client::{
     self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType,
 };
 use latchkey_protocol::{ClientSecret, Scope};
 use latchkey_store::{AppRecord, SecretRecord, Store, StoreError};
+use serde_json::{Value, json};
 
 /// Longest accepted app name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -24,6 +26,9 @@ pub enum AppError {
     /// No such app in the tenant.
     #[error("no app with client id {0:?} in tenant {1:?}: see `latchkey app list`")]
     NotFound(String, String),
+    /// The tenant does not exist.
+    #[error("no tenant named {0:?}: see `latchkey tenant list`")]
+    TenantNotFound(String),
     /// A public app has no secret to rotate.
     #[error("app {0:?} is a public client ({1}) and has no secret")]
     PublicClient(String, ClientType),
@@ -130,11 +135,65 @@ fn validate(app: &AppRecord) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The settings of an app as the audit trail records them (never a secret or its hash).
+fn settings(app: &AppRecord) -> Value {
+    let strings = |items: &[Scope]| items.iter().map(Scope::to_string).collect::<Vec<_>>();
+    json!({
+        "name": app.name,
+        "type": app.app_type.as_str(),
+        "enabled": app.enabled,
+        "scopes": strings(&app.scopes),
+        "default_scopes": strings(&app.default_scopes),
+        "grant_types": app.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "token_ttl": app.token_ttl,
+        "introspect": app.can_introspect,
+        "token_reuse_percent": app.token_reuse_percent,
+        "audiences": app.audiences,
+        "tokens_revoked_before": app.tokens_revoked_before,
+    })
+}
+
+impl AppChanges {
+    /// The audit action of this change: enabling, disabling and revoking tokens have their own.
+    fn action(&self) -> &'static str {
+        // Destructured so that a new setting cannot be forgotten here.
+        let AppChanges {
+            name,
+            scopes,
+            default_scopes,
+            grant_types,
+            token_ttl,
+            enabled,
+            can_introspect,
+            tokens_revoked_before,
+            token_reuse_percent,
+            audiences,
+            custom_claims,
+        } = self;
+        let settings = name.is_some()
+            || scopes.is_some()
+            || default_scopes.is_some()
+            || grant_types.is_some()
+            || token_ttl.is_some()
+            || can_introspect.is_some()
+            || token_reuse_percent.is_some()
+            || audiences.is_some()
+            || custom_claims.is_some();
+        match (settings, enabled, tokens_revoked_before) {
+            (false, Some(true), None) => "app.enable",
+            (false, Some(false), None) => "app.disable",
+            (false, None, Some(_)) => "token.revoke_all",
+            _ => "app.update",
+        }
+    }
+}
+
 /// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
 /// exists outside the client that receives it.
 pub async fn create(
     store: &dyn Store,
     new: NewApp,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
     let secret = new
@@ -172,7 +231,20 @@ pub async fn create(
             .collect(),
     };
     validate(&app)?;
-    store.create_app(&app).await.map_err(AppError::Store)?;
+    store.create_app(&app).await.map_err(|error| match error {
+        StoreError::NotFound(_) => AppError::TenantNotFound(app.tenant.clone()),
+        other => AppError::Store(other),
+    })?;
+    audit::record(
+        store,
+        actor,
+        &app.tenant,
+        "app.create",
+        &app.client_id,
+        settings(&app),
+        now,
+    )
+    .await;
     Ok((app, secret))
 }
 
@@ -191,6 +263,7 @@ pub async fn update(
     tenant: &str,
     client_id: &str,
     changes: &AppChanges,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<AppRecord, AppError> {
     let mut attempts = 0;
@@ -234,6 +307,16 @@ pub async fn update(
         match store.update_app(&app).await {
             Ok(()) => {
                 app.revision += 1;
+                audit::record(
+                    store,
+                    actor,
+                    tenant,
+                    changes.action(),
+                    client_id,
+                    settings(&app),
+                    now,
+                )
+                .await;
                 return Ok(app);
             }
             Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
@@ -243,11 +326,29 @@ pub async fn update(
 }
 
 /// Deletes an app.
-pub async fn delete(store: &dyn Store, tenant: &str, client_id: &str) -> Result<(), AppError> {
+pub async fn delete(
+    store: &dyn Store,
+    tenant: &str,
+    client_id: &str,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<(), AppError> {
+    let app = show(store, tenant, client_id).await?;
     store
         .delete_app(tenant, client_id)
         .await
-        .map_err(|error| AppError::from_store(error, tenant, client_id))
+        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
+    audit::record(
+        store,
+        actor,
+        tenant,
+        "app.delete",
+        client_id,
+        json!({ "name": app.name }),
+        now,
+    )
+    .await;
+    Ok(())
 }
 
 /// Gives an app a new secret. The old one stops working at once, or after `grace_seconds`.
@@ -256,6 +357,7 @@ pub async fn rotate_secret(
     tenant: &str,
     client_id: &str,
     grace_seconds: Option<u32>,
+    actor: Actor<'_>,
     now: i64,
 ) -> Result<ClientSecret, AppError> {
     let app = show(store, tenant, client_id).await?;
@@ -273,5 +375,15 @@ pub async fn rotate_secret(
         .replace_secret(tenant, client_id, record, old_expires_at)
         .await
         .map_err(|error| AppError::from_store(error, tenant, client_id))?;
+    audit::record(
+        store,
+        actor,
+        tenant,
+        "app.rotate_secret",
+        client_id,
+        json!({ "grace_seconds": grace_seconds }),
+        now,
+    )
+    .await;
     Ok(secret)
 }

@@ -397,6 +397,7 @@ pub async fn rotate_now(
     tenant: &str,
     alg: Option<Algorithm>,
     policy: &RotationPolicy,
+    actor: crate::audit::Actor<'_>,
     now: i64,
 ) -> Result<String, KeySetupError> {
     let keys = store.signing_keys(tenant).await?;
@@ -425,6 +426,16 @@ pub async fn rotate_now(
     if !store.promote_key(tenant, &kid, now, retire_at).await? {
         return Err(KeySetupError::Concurrent(tenant.to_owned()));
     }
+    crate::audit::record(
+        store,
+        actor,
+        tenant,
+        "key.rotate",
+        &kid,
+        serde_json::json!({ "alg": alg.as_str(), "previous_retire_at": retire_at }),
+        now,
+    )
+    .await;
     Ok(kid)
 }
 

@@ -6,6 +6,7 @@
 //! database), decides with `latchkey-protocol`, and signs with an already-parsed `Signer`.
 
 pub mod apps;
+pub mod audit;
 pub mod clock;
 pub mod http;
 pub mod keys;
@@ -13,6 +14,8 @@ pub mod refresh;
 pub mod registry;
 pub mod reuse;
 pub mod serve;
+pub mod tenants;
+pub mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use registry::{Registry, Snapshot};

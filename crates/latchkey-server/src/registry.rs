@@ -112,15 +112,40 @@ pub struct ClientEntry {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     tenants: HashMap<String, Arc<TenantState>>,
+    /// Every tenant domain (lower-case, no port) and the tenant it routes to.
+    hosts: HashMap<String, Arc<str>>,
+    /// Whether a Host no tenant claims gets 404 instead of the `default` tenant.
+    strict_hosts: bool,
     clients: imbl::HashMap<String, Arc<ClientEntry>>,
     /// Revoked token ids and when their tokens expire.
     revoked: imbl::HashMap<String, i64>,
 }
 
 impl Snapshot {
-    /// The tenant that answers a request. Today every request is served by the `default` tenant.
-    pub fn tenant_for_host(&self, _host: Option<&str>) -> Option<&Arc<TenantState>> {
-        self.tenants.get(DEFAULT_TENANT)
+    /// The tenant that answers a request with this Host header: the tenant claiming the host
+    /// (port and letter case ignored), else the `default` tenant, or none with strict hosts.
+    /// This is the only place a request finds its tenant.
+    pub fn tenant_for_host(&self, host: Option<&str>) -> Option<&Arc<TenantState>> {
+        let claimed = match host.map(host_name) {
+            Some(name) if !self.hosts.is_empty() => {
+                if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+                    self.hosts.get(&name.to_ascii_lowercase())
+                } else {
+                    self.hosts.get(name)
+                }
+            }
+            _ => None,
+        };
+        match claimed {
+            Some(tenant) => self.tenants.get(&**tenant),
+            None if self.strict_hosts => None,
+            None => self.tenants.get(DEFAULT_TENANT),
+        }
+    }
+
+    /// Every tenant, by name.
+    pub fn tenants(&self) -> impl Iterator<Item = &Arc<TenantState>> {
+        self.tenants.values()
     }
 
     /// A tenant by name.
@@ -158,6 +183,13 @@ impl Snapshot {
     /// How many revocations the snapshot holds.
     pub fn revocation_count(&self) -> usize {
         self.revoked.len()
+    }
+
+    fn add_hosts(&mut self, tenant: &Arc<str>, domains: &[String]) {
+        for domain in domains {
+            self.hosts
+                .insert(domain.to_ascii_lowercase(), Arc::clone(tenant));
+        }
     }
 
     fn insert_client(&mut self, record: AppRecord) {
@@ -199,6 +231,18 @@ fn jwks_body(keys: &TenantKeys) -> Arc<[u8]> {
     serde_json::to_vec(&set).unwrap_or_default().into()
 }
 
+/// The host name of a Host header value: no port, no trailing dot. IPv6 literals keep their
+/// brackets (`[::1]:8080` is `[::1]`).
+pub fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    let name = if host.starts_with('[') {
+        host.find(']').map_or(host, |end| &host[..=end])
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _port)| name)
+    };
+    name.strip_suffix('.').unwrap_or(name)
+}
+
 /// Normalizes an issuer URL: no trailing slash, so endpoint URLs join cleanly.
 pub fn normalize_issuer(issuer: &str) -> String {
     issuer.trim_end_matches('/').to_owned()
@@ -207,7 +251,7 @@ pub fn normalize_issuer(issuer: &str) -> String {
 /// What a batch of changes fetched from the store, ready to apply to any snapshot.
 #[derive(Default)]
 struct Fetched {
-    tenants: Option<Vec<TenantState>>,
+    tenants: Option<Vec<(TenantState, Vec<String>)>>,
     keys: Vec<(String, TenantKeys)>,
     apps: Vec<AppRecord>,
     missing_apps: Vec<String>,
@@ -219,12 +263,14 @@ impl Fetched {
         if let Some(tenants) = &self.tenants {
             snapshot
                 .tenants
-                .retain(|name, _| tenants.iter().any(|tenant| *tenant.name == **name));
-            for fresh in tenants {
+                .retain(|name, _| tenants.iter().any(|(tenant, _)| *tenant.name == **name));
+            snapshot.hosts.clear();
+            for (fresh, domains) in tenants {
                 let mut state = fresh.clone();
                 if let Some(old) = snapshot.tenants.get(&*fresh.name) {
                     state.scope_counts = old.scope_counts.clone();
                 }
+                snapshot.add_hosts(&state.name, domains);
                 snapshot
                     .tenants
                     .insert(fresh.name.to_string(), Arc::new(state));
@@ -255,6 +301,7 @@ pub struct Registry {
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     default_issuer: String,
+    strict_hosts: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -272,6 +319,7 @@ impl Registry {
         store: Arc<dyn Store>,
         master_keys: Arc<MasterKeys>,
         default_issuer: &str,
+        strict_hosts: bool,
         now: i64,
     ) -> Result<(Registry, i64), RegistryError> {
         // Read the sequence first: a change landing during the load is then applied again by
@@ -282,6 +330,7 @@ impl Registry {
             store,
             master_keys,
             default_issuer: normalize_issuer(default_issuer),
+            strict_hosts,
         };
         let sealed = keys::seal_plain_keys(registry.store.as_ref(), &registry.master_keys).await?;
         if sealed > 0 {
@@ -296,9 +345,13 @@ impl Registry {
     }
 
     async fn build(&self, now: i64) -> Result<Snapshot, RegistryError> {
-        let mut snapshot = Snapshot::default();
+        let mut snapshot = Snapshot {
+            strict_hosts: self.strict_hosts,
+            ..Snapshot::default()
+        };
         for tenant in self.store.tenants().await? {
             let state = self.tenant_state(&tenant, now).await?;
+            snapshot.add_hosts(&state.name, &tenant.domains);
             snapshot
                 .tenants
                 .insert(tenant.name.clone(), Arc::new(state));
@@ -346,11 +399,15 @@ impl Registry {
         )?;
         Ok(TenantState {
             name: Arc::from(tenant.name.as_str()),
-            issuer: tenant
-                .issuer
-                .as_deref()
-                .map(normalize_issuer)
-                .unwrap_or_else(|| self.default_issuer.clone()),
+            // The default tenant keeps the server's --issuer unless it was given its own; any
+            // other tenant's issuer defaults to https://FIRST_DOMAIN.
+            issuer: if tenant.name == DEFAULT_TENANT {
+                tenant.issuer.clone()
+            } else {
+                tenant.effective_issuer()
+            }
+            .map(|issuer| normalize_issuer(&issuer))
+            .unwrap_or_else(|| self.default_issuer.clone()),
             jwks_body: jwks_body(&keys),
             keys,
             scope_counts: BTreeMap::new(),
@@ -379,7 +436,8 @@ impl Registry {
         if tenants_changed {
             let mut states = Vec::new();
             for record in self.store.tenants().await? {
-                states.push(self.tenant_state(&record, now).await?);
+                let state = self.tenant_state(&record, now).await?;
+                states.push((state, record.domains));
             }
             fetched.tenants = Some(states);
         }

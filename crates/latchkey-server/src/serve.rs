@@ -28,6 +28,8 @@ pub struct ServerSettings {
     pub maintenance_interval: Duration,
     /// The signing key life cycle.
     pub key_rotation: RotationPolicy,
+    /// Answer 404 to a Host no tenant claims, instead of serving the `default` tenant.
+    pub strict_hosts: bool,
 }
 
 /// Why the server could not start.
@@ -64,8 +66,14 @@ impl RunningServer {
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let (registry, seq) =
-            Registry::load(store, master_keys, &settings.issuer, clock.now()).await?;
+        let (registry, seq) = Registry::load(
+            store,
+            master_keys,
+            &settings.issuer,
+            settings.strict_hosts,
+            clock.now(),
+        )
+        .await?;
         let registry = Arc::new(registry);
         let listener = TcpListener::bind(&settings.listen)
             .await

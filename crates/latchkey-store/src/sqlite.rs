@@ -343,7 +343,7 @@ impl Store for SqliteStore {
             .await?;
         if apps > 0 && !force {
             return Err(StoreError::InUse(format!(
-                "tenant {name:?} still has {apps} app(s): delete them first, or delete the tenant with force"
+                "tenant {name:?} still has {apps} app(s)"
             )));
         }
         for sql in [

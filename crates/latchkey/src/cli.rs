@@ -35,15 +35,18 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Create (or refresh) a demo app, print a ready-to-run curl command, and run the server.
     Quickstart(ServeArgs),
+    /// Manage tenants: each has its own domains, issuer, signing keys and apps.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Manage apps (OAuth clients).
-    #[command(subcommand)]
-    App(AppCommand),
+    App(Scoped<AppCommand>),
     /// Inspect and rotate signing keys.
-    #[command(subcommand)]
-    Key(KeyCommand),
+    Key(Scoped<KeyCommand>),
     /// Revoke tokens.
+    Token(Scoped<TokenCommand>),
+    /// Read the audit trail of admin changes.
     #[command(subcommand)]
-    Token(TokenCommand),
+    Audit(AuditCommand),
     /// Manage the master key that seals signing keys at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
@@ -66,6 +69,121 @@ pub(crate) struct ServeArgs {
     /// How often to run key rotation steps and purge expired revocations, in milliseconds.
     #[arg(long, env = "LATCHKEY_MAINTENANCE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub(crate) maintenance_ms: u64,
+    /// Answer 404 to requests whose Host no tenant claims, instead of serving them as the
+    /// `default` tenant.
+    #[arg(long, env = "LATCHKEY_STRICT_HOSTS")]
+    pub(crate) strict_hosts: bool,
+}
+
+/// A command family that works inside one tenant.
+#[derive(Debug, Args)]
+pub(crate) struct Scoped<C: Subcommand> {
+    /// The tenant to work in.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_TENANT",
+        default_value = "default"
+    )]
+    pub(crate) tenant: String,
+    #[command(subcommand)]
+    pub(crate) command: C,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Create a tenant answering on its own domains.
+    Create(TenantCreateArgs),
+    /// List tenants.
+    List(JsonFlag),
+    /// Show one tenant.
+    Show(TenantNameArgs),
+    /// Change a tenant's domains or issuer.
+    Update(TenantUpdateArgs),
+    /// Delete a tenant (refused while it has apps, unless --force).
+    Delete(TenantDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantCreateArgs {
+    /// Unique name (lower-case letters, digits, '-' and '_').
+    pub(crate) name: String,
+    /// A host the tenant answers on (repeat for several); the first gives its issuer
+    /// https://DOMAIN unless --issuer is given.
+    #[arg(long = "domain", required = true)]
+    pub(crate) domains: Vec<String>,
+    /// The issuer (`iss`) of the tenant's tokens, instead of https://FIRST_DOMAIN.
+    #[arg(long)]
+    pub(crate) issuer: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantNameArgs {
+    /// The tenant's name.
+    pub(crate) name: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantUpdateArgs {
+    /// The tenant's name.
+    pub(crate) name: String,
+    /// The tenant's domains (replaces the list; repeat for several).
+    #[arg(long = "domain")]
+    pub(crate) domains: Option<Vec<String>>,
+    /// A new issuer.
+    #[arg(long, conflicts_with = "default_issuer")]
+    pub(crate) issuer: Option<String>,
+    /// Go back to the default issuer (https://FIRST_DOMAIN; for `default`, serve's --issuer).
+    #[arg(long)]
+    pub(crate) default_issuer: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TenantDeleteArgs {
+    /// The tenant's name.
+    pub(crate) name: String,
+    /// Delete its apps, signing keys and revocations too.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// List audit events, oldest first.
+    List(AuditListArgs),
+}
+
+fn parse_since(text: &str) -> Result<crate::commands::Since, String> {
+    crate::commands::Since::parse(text)
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditListArgs {
+    /// Only events at or after this time: an RFC 3339 time (2026-11-25T10:00:00Z), unix
+    /// seconds, or a duration ago (15m, 2h, 7d).
+    #[arg(long, value_parser = parse_since)]
+    pub(crate) since: Option<crate::commands::Since>,
+    /// Only events of this tenant.
+    #[arg(long)]
+    pub(crate) tenant: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,7 @@
 //! Secrets appear only in the output of the commands that create them.
 
 use latchkey_protocol::ClientSecret;
-use latchkey_store::{AppRecord, KeyRecord};
+use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -194,4 +194,84 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
         &["KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRES"],
         &rows,
     );
+}
+
+/// A tenant as JSON. `issuer` is its effective issuer; `null` for the `default` tenant when it
+/// uses the `--issuer` of `latchkey serve`.
+pub(crate) fn tenant_json(tenant: &TenantRecord) -> Value {
+    json!({
+        "name": tenant.name,
+        "domains": tenant.domains,
+        "issuer": issuer_of(tenant),
+        "created_at": timestamp(tenant.created_at),
+        "updated_at": timestamp(tenant.updated_at),
+    })
+}
+
+fn issuer_of(tenant: &TenantRecord) -> Option<String> {
+    if tenant.name == latchkey_store::DEFAULT_TENANT {
+        tenant.issuer.clone()
+    } else {
+        tenant.effective_issuer()
+    }
+}
+
+/// Prints one tenant for people.
+pub(crate) fn print_tenant(tenant: &TenantRecord) {
+    println!("name       {}", tenant.name);
+    println!("domains    {}", list_or_dash(&tenant.domains));
+    println!(
+        "issuer     {}",
+        issuer_of(tenant).unwrap_or_else(|| "the --issuer of `latchkey serve`".to_owned())
+    );
+    println!("created_at {}", timestamp(tenant.created_at));
+}
+
+/// Prints tenants as a table.
+pub(crate) fn print_tenant_table(tenants: &[TenantRecord]) {
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|tenant| {
+            vec![
+                tenant.name.clone(),
+                list_or_dash(&tenant.domains),
+                issuer_of(tenant).unwrap_or_else(|| "(serve --issuer)".to_owned()),
+            ]
+        })
+        .collect();
+    print_table(&["NAME", "DOMAINS", "ISSUER"], &rows);
+}
+
+/// An audit event as JSON.
+pub(crate) fn audit_json(event: &AuditEvent) -> Value {
+    json!({
+        "id": event.id,
+        "at": timestamp(event.at),
+        "tenant": event.tenant,
+        "actor": event.actor,
+        "action": event.action,
+        "target": event.target,
+        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::Null),
+    })
+}
+
+/// Prints audit events as a table.
+pub(crate) fn print_audit_table(events: &[AuditEvent]) {
+    if events.is_empty() {
+        println!("No audit events match.");
+        return;
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|event| {
+            vec![
+                timestamp(event.at),
+                event.tenant.clone(),
+                event.actor.clone(),
+                event.action.clone(),
+                event.target.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["AT", "TENANT", "ACTOR", "ACTION", "TARGET"], &rows);
 }

@@ -1,15 +1,21 @@
 //! `latchkey app ...`: app management on the database.
 
 use super::now;
+use super::tenant;
 use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, RotateSecretArgs};
 use crate::output;
 use anyhow::Context;
 use latchkey_server::apps::{self, AppChanges, NewApp};
-use latchkey_store::{DEFAULT_TENANT, Store};
+use latchkey_server::audit::Actor;
+use latchkey_store::Store;
 use serde_json::json;
 
-pub(crate) async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
-    let tenant = DEFAULT_TENANT;
+pub(crate) async fn run(
+    store: &dyn Store,
+    tenant: &str,
+    command: AppCommand,
+) -> anyhow::Result<()> {
+    tenant::require(store, tenant).await?;
     match command {
         AppCommand::Create(args) => create(store, tenant, args).await,
         AppCommand::List(flag) => {
@@ -35,7 +41,7 @@ pub(crate) async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Resul
         AppCommand::Disable(args) => set_enabled(store, tenant, &args.id, false, args.json).await,
         AppCommand::Enable(args) => set_enabled(store, tenant, &args.id, true, args.json).await,
         AppCommand::Delete(args) => {
-            apps::delete(store, tenant, &args.id).await?;
+            apps::delete(store, tenant, &args.id, Actor::CLI, now()).await?;
             if args.json {
                 output::print_json(&json!({ "client_id": args.id, "deleted": true }));
             } else {
@@ -64,7 +70,7 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         audiences: Vec::new(),
         custom_claims: None,
     };
-    let (app, secret) = apps::create(store, new, now()).await?;
+    let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
     if args.json {
         output::print_json(&output::app_json(&app, Some(secret.as_ref())));
         return Ok(());
@@ -106,7 +112,7 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
         audiences: None,
         custom_claims: None,
     };
-    let app = apps::update(store, tenant, &args.id, &changes, now()).await?;
+    let app = apps::update(store, tenant, &args.id, &changes, Actor::CLI, now()).await?;
     if args.json {
         output::print_json(&output::app_json(&app, None));
     } else {
@@ -127,7 +133,7 @@ async fn set_enabled(
         enabled: Some(enabled),
         ..AppChanges::default()
     };
-    let app = apps::update(store, tenant, id, &changes, now()).await?;
+    let app = apps::update(store, tenant, id, &changes, Actor::CLI, now()).await?;
     if json {
         output::print_json(&output::app_json(&app, None));
     } else if enabled {
@@ -150,7 +156,7 @@ async fn rotate_secret(
         Some(grace) => Some(u32::try_from(grace.as_secs()).context("--grace is too long")?),
         None => None,
     };
-    let secret = apps::rotate_secret(store, tenant, &args.id, grace, now()).await?;
+    let secret = apps::rotate_secret(store, tenant, &args.id, grace, Actor::CLI, now()).await?;
     if args.json {
         output::print_json(&json!({ "client_id": args.id, "client_secret": secret.expose() }));
         return Ok(());

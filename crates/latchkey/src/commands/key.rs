@@ -4,20 +4,23 @@ use super::now;
 use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
+use latchkey_server::audit::Actor;
 use latchkey_server::keys::{self, MasterKeys, RotationPolicy};
-use latchkey_store::{DEFAULT_TENANT, Store};
+use latchkey_store::Store;
 use serde_json::json;
 use std::sync::Arc;
 
 pub(crate) async fn run(
     store: &dyn Store,
+    tenant: &str,
     command: KeyCommand,
     master_keys: impl FnOnce() -> anyhow::Result<Arc<MasterKeys>>,
 ) -> anyhow::Result<()> {
+    super::tenant::require(store, tenant).await?;
     match command {
         KeyCommand::List(flag) => {
             let keys = store
-                .signing_keys(DEFAULT_TENANT)
+                .signing_keys(tenant)
                 .await
                 .context("could not list signing keys")?;
             if flag.json {
@@ -35,14 +38,15 @@ pub(crate) async fn run(
             let kid = keys::rotate_now(
                 store,
                 &master_keys,
-                DEFAULT_TENANT,
+                tenant,
                 args.alg,
                 &policy,
+                Actor::CLI,
                 now(),
             )
             .await?;
             let key = store
-                .signing_keys(DEFAULT_TENANT)
+                .signing_keys(tenant)
                 .await?
                 .into_iter()
                 .find(|key| key.kid == kid)

@@ -1,10 +1,14 @@
 //! One module per command family; each opens the store it needs and prints its result.
 
 mod app;
+mod audit;
 mod key;
 mod master_key;
 mod serve;
+mod tenant;
 mod token;
+
+pub(crate) use audit::Since;
 
 use crate::cli::{Cli, Command};
 use anyhow::Context;
@@ -23,9 +27,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::serve(store, master_keys(true)?, args, None).await,
         Command::Quickstart(args) => serve::quickstart(store, master_keys(true)?, args).await,
-        Command::App(command) => app::run(store.as_ref(), command).await,
-        Command::Key(command) => key::run(store.as_ref(), command, || master_keys(false)).await,
-        Command::Token(command) => token::run(store.as_ref(), command).await,
+        Command::Tenant(command) => tenant::run(store.as_ref(), command).await,
+        Command::App(scoped) => app::run(store.as_ref(), &scoped.tenant, scoped.command).await,
+        Command::Key(scoped) => {
+            key::run(store.as_ref(), &scoped.tenant, scoped.command, || {
+                master_keys(false)
+            })
+            .await
+        }
+        Command::Token(scoped) => token::run(store.as_ref(), &scoped.tenant, scoped.command).await,
+        Command::Audit(command) => audit::run(store.as_ref(), command).await,
         Command::MasterKey(command) => {
             master_key::run(store.as_ref(), command, cli.master_key_file, &cli.database).await
         }

@@ -4,6 +4,7 @@ use crate::cli::ServeArgs;
 use anyhow::Context;
 use latchkey_protocol::{ClientSecret, Scope};
 use latchkey_server::apps::{self, NewApp};
+use latchkey_server::audit::Actor;
 use latchkey_server::keys::{MasterKeys, RotationPolicy};
 use latchkey_server::{RunningServer, ServerSettings, SystemClock};
 use latchkey_store::{DEFAULT_TENANT, Store};
@@ -30,6 +31,7 @@ pub(crate) async fn serve(
         refresh_interval: Duration::from_millis(args.refresh_ms),
         maintenance_interval: Duration::from_millis(args.maintenance_ms),
         key_rotation: RotationPolicy::every_days(args.key_rotation_days),
+        strict_hosts: args.strict_hosts,
     };
     let signals = ShutdownSignals::register()?;
     let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
@@ -128,9 +130,15 @@ pub(crate) async fn quickstart(
         .find(|app| app.name == DEMO_APP);
     let banner = match existing {
         Some(app) => {
-            let secret =
-                apps::rotate_secret(store.as_ref(), DEFAULT_TENANT, &app.client_id, None, now)
-                    .await?;
+            let secret = apps::rotate_secret(
+                store.as_ref(),
+                DEFAULT_TENANT,
+                &app.client_id,
+                None,
+                Actor::CLI,
+                now,
+            )
+            .await?;
             Banner {
                 client_id: app.client_id,
                 secret,
@@ -150,7 +158,7 @@ pub(crate) async fn quickstart(
                 audiences: Vec::new(),
                 custom_claims: None,
             };
-            let (app, secret) = apps::create(store.as_ref(), new, now).await?;
+            let (app, secret) = apps::create(store.as_ref(), new, Actor::CLI, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;
             Banner {
                 client_id: app.client_id,

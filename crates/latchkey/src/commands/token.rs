@@ -4,20 +4,21 @@ use super::now;
 use crate::cli::TokenCommand;
 use crate::output;
 use anyhow::Context;
-use latchkey_protocol::client::MAX_TOKEN_TTL;
-use latchkey_server::apps::{self, AppChanges};
-use latchkey_store::{DEFAULT_TENANT, RevocationRecord, Store};
+use latchkey_server::audit::Actor;
+use latchkey_server::tokens;
+use latchkey_store::Store;
 use serde_json::json;
 
-pub(crate) async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    store: &dyn Store,
+    tenant: &str,
+    command: TokenCommand,
+) -> anyhow::Result<()> {
+    super::tenant::require(store, tenant).await?;
     let TokenCommand::Revoke(args) = command;
     let now = now();
     if let Some(client_id) = args.app {
-        let changes = AppChanges {
-            tokens_revoked_before: Some(now),
-            ..AppChanges::default()
-        };
-        let app = apps::update(store, DEFAULT_TENANT, &client_id, &changes, now).await?;
+        let app = tokens::revoke_app(store, tenant, &client_id, Actor::CLI, now).await?;
         if args.json {
             output::print_json(
                 &json!({ "client_id": app.client_id, "tokens_revoked_before": output::timestamp(now) }),
@@ -31,17 +32,7 @@ pub(crate) async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Res
         return Ok(());
     }
     let jti = args.jti.context("give a token's jti or --app CLIENT_ID")?;
-    // Only the jti is known here, not the token's expiry: keep the record as long as any token
-    // can live, plus the clock allowance.
-    let record = RevocationRecord {
-        jti: jti.clone(),
-        tenant: DEFAULT_TENANT.to_owned(),
-        client_id: None,
-        expires_at: now + i64::from(MAX_TOKEN_TTL) + 60,
-        revoked_at: now,
-    };
-    store
-        .revoke_token(&record)
+    tokens::revoke_jti(store, tenant, &jti, Actor::CLI, now)
         .await
         .context("could not store the revocation")?;
     if args.json {

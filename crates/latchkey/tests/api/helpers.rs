@@ -190,6 +190,8 @@ pub(crate) struct Setup {
     pub(crate) clock: Arc<dyn Clock>,
     /// The key life cycle.
     pub(crate) key_rotation: RotationPolicy,
+    /// Whether Hosts no tenant claims get 404.
+    pub(crate) strict_hosts: bool,
 }
 
 impl Default for Setup {
@@ -198,6 +200,7 @@ impl Default for Setup {
             issuer: ISSUER.to_owned(),
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
+            strict_hosts: false,
         }
     }
 }
@@ -219,6 +222,7 @@ fn settings(setup: &Setup) -> ServerSettings {
         refresh_interval: Duration::from_millis(50),
         maintenance_interval: Duration::from_millis(50),
         key_rotation: setup.key_rotation,
+        strict_hosts: setup.strict_hosts,
     }
 }
 

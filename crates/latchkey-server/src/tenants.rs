@@ -1,0 +1,342 @@
+//! Tenant management shared by the CLI and the admin API: names, domains and issuers checked,
+//! then written to the store (running servers re-route within a poll through the change log),
+//! and each change audited.
+
+use crate::audit::{self, Actor};
+use latchkey_store::{DEFAULT_TENANT, Store, StoreError, TenantRecord};
+use serde_json::json;
+
+/// Most domains one tenant may have.
+pub const MAX_DOMAINS: usize = 50;
+
+/// Why a tenant operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// A name that is not 1 to 63 lower-case letters, digits, `-` or `_`.
+    #[error(
+        "tenant name {0:?} is invalid: use 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+    )]
+    BadName(String),
+    /// A domain that is not a host name.
+    #[error("{0}")]
+    BadDomain(String),
+    /// An issuer that is not an http(s) URL.
+    #[error(
+        "issuer {0:?} is invalid: use an https:// (or http://) URL with a host and no query or fragment"
+    )]
+    BadIssuer(String),
+    /// A tenant other than `default` needs a domain to be reachable.
+    #[error("tenant {0:?} needs at least one --domain: requests find their tenant by Host")]
+    NoDomains(String),
+    /// More domains than `MAX_DOMAINS`.
+    #[error("a tenant has at most {MAX_DOMAINS} domains")]
+    TooManyDomains,
+    /// The `default` tenant cannot be deleted.
+    #[error("the default tenant cannot be deleted")]
+    DefaultIsPermanent,
+    /// No such tenant.
+    #[error("no tenant named {0:?}: see `latchkey tenant list`")]
+    NotFound(String),
+    /// The name or a domain is taken.
+    #[error("{0}")]
+    Duplicate(String),
+    /// The tenant still has apps.
+    #[error("{0}: delete them first, or delete the tenant with --force (admin API: force=true)")]
+    HasApps(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl TenantError {
+    fn from_store(error: StoreError, name: &str) -> TenantError {
+        match error {
+            StoreError::NotFound(_) => TenantError::NotFound(name.to_owned()),
+            StoreError::Duplicate(message) => TenantError::Duplicate(message),
+            StoreError::InUse(message) => TenantError::HasApps(message),
+            other => TenantError::Store(other),
+        }
+    }
+}
+
+/// Settings for a new tenant.
+#[derive(Debug, Clone, Default)]
+pub struct NewTenant {
+    /// Unique name.
+    pub name: String,
+    /// Hosts it answers on; the first gives its default issuer.
+    pub domains: Vec<String>,
+    /// Its issuer, when not `https://FIRST_DOMAIN`.
+    pub issuer: Option<String>,
+}
+
+/// Changes to a tenant.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChanges {
+    /// New domains (replacing the old list).
+    pub domains: Option<Vec<String>>,
+    /// New issuer (`Some(None)` goes back to the default).
+    pub issuer: Option<Option<String>>,
+}
+
+/// Checks a tenant name.
+pub fn check_name(name: &str) -> Result<(), TenantError> {
+    let valid = (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+        && name.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(TenantError::BadName(name.to_owned()))
+    }
+}
+
+/// A domain as stored and matched: lower-case, without a trailing dot. Refuses anything that
+/// is not a host name (a port, a scheme, a path, an empty label).
+pub fn normalize_domain(text: &str) -> Result<String, TenantError> {
+    let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bad = |why: &str| TenantError::BadDomain(format!("domain {text:?} is invalid: {why}"));
+    if domain.contains("://") || domain.contains('/') {
+        return Err(bad("give the host name alone, without scheme or path"));
+    }
+    if domain.contains(':') {
+        return Err(bad(
+            "give the host name without a port (the port is ignored when routing)",
+        ));
+    }
+    if domain.is_empty() || domain.len() > 253 {
+        return Err(bad("a host name has 1 to 253 characters"));
+    }
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+    };
+    if !domain.split('.').all(label_ok) {
+        return Err(bad(
+            "use letters, digits and '-' in dot-separated labels, such as auth.example.com",
+        ));
+    }
+    Ok(domain)
+}
+
+/// Checks an issuer URL.
+pub fn check_issuer(issuer: &str) -> Result<(), TenantError> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"));
+    let valid = rest.is_some_and(|rest| {
+        let host = rest.split('/').next().unwrap_or_default();
+        !host.is_empty()
+            && !rest.contains(['?', '#'])
+            && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+    }) && issuer.len() <= 2048;
+    if valid {
+        Ok(())
+    } else {
+        Err(TenantError::BadIssuer(issuer.to_owned()))
+    }
+}
+
+fn normalize_domains(name: &str, domains: &[String]) -> Result<Vec<String>, TenantError> {
+    let mut normalized: Vec<String> = Vec::with_capacity(domains.len());
+    for domain in domains {
+        let domain = normalize_domain(domain)?;
+        if !normalized.contains(&domain) {
+            normalized.push(domain);
+        }
+    }
+    if normalized.len() > MAX_DOMAINS {
+        return Err(TenantError::TooManyDomains);
+    }
+    if normalized.is_empty() && name != DEFAULT_TENANT {
+        return Err(TenantError::NoDomains(name.to_owned()));
+    }
+    Ok(normalized)
+}
+
+fn details(tenant: &TenantRecord) -> serde_json::Value {
+    json!({ "domains": tenant.domains, "issuer": tenant.issuer })
+}
+
+/// Creates a tenant. Its first signing key is made by the first server that sees it.
+pub async fn create(
+    store: &dyn Store,
+    new: NewTenant,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<TenantRecord, TenantError> {
+    check_name(&new.name)?;
+    if let Some(issuer) = &new.issuer {
+        check_issuer(issuer)?;
+    }
+    let tenant = TenantRecord {
+        domains: normalize_domains(&new.name, &new.domains)?,
+        name: new.name,
+        issuer: new.issuer,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .create_tenant(&tenant)
+        .await
+        .map_err(|error| TenantError::from_store(error, &tenant.name))?;
+    audit::record(
+        store,
+        actor,
+        &tenant.name,
+        "tenant.create",
+        &tenant.name,
+        details(&tenant),
+        now,
+    )
+    .await;
+    Ok(tenant)
+}
+
+/// Reads one tenant.
+pub async fn show(store: &dyn Store, name: &str) -> Result<TenantRecord, TenantError> {
+    store
+        .tenant(name)
+        .await
+        .map_err(TenantError::Store)?
+        .ok_or_else(|| TenantError::NotFound(name.to_owned()))
+}
+
+/// Changes a tenant's domains or issuer.
+pub async fn update(
+    store: &dyn Store,
+    name: &str,
+    changes: &TenantChanges,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<TenantRecord, TenantError> {
+    let mut tenant = show(store, name).await?;
+    if let Some(domains) = &changes.domains {
+        tenant.domains = normalize_domains(name, domains)?;
+    }
+    if let Some(issuer) = &changes.issuer {
+        if let Some(issuer) = issuer {
+            check_issuer(issuer)?;
+        }
+        tenant.issuer = issuer.clone();
+    }
+    tenant.updated_at = now;
+    store
+        .update_tenant(&tenant)
+        .await
+        .map_err(|error| TenantError::from_store(error, name))?;
+    audit::record(
+        store,
+        actor,
+        name,
+        "tenant.update",
+        name,
+        details(&tenant),
+        now,
+    )
+    .await;
+    Ok(tenant)
+}
+
+/// Deletes a tenant; with `force`, its apps, keys and revocations too.
+pub async fn delete(
+    store: &dyn Store,
+    name: &str,
+    force: bool,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<(), TenantError> {
+    if name == DEFAULT_TENANT {
+        return Err(TenantError::DefaultIsPermanent);
+    }
+    store
+        .delete_tenant(name, force)
+        .await
+        .map_err(|error| TenantError::from_store(error, name))?;
+    audit::record(
+        store,
+        actor,
+        name,
+        "tenant.delete",
+        name,
+        json!({ "force": force }),
+        now,
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_lower_case_host_names() {
+        assert_eq!(
+            normalize_domain("Auth.ACME.test.").unwrap(),
+            "auth.acme.test"
+        );
+        assert_eq!(normalize_domain("127.0.0.1").unwrap(), "127.0.0.1");
+        assert_eq!(normalize_domain("localhost").unwrap(), "localhost");
+        for bad in [
+            "",
+            "acme.test:8443",
+            "https://acme.test",
+            "acme.test/x",
+            "a..b",
+            "-a.test",
+            "a_b.test",
+            "a b.test",
+        ] {
+            assert!(normalize_domain(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_short_lower_case_words() {
+        for good in ["acme", "acme-eu", "t_1", "9lives"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Acme", "-acme", "acme corp", "a/b", &"a".repeat(64)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn issuers_are_http_urls_without_query_or_fragment() {
+        assert!(check_issuer("https://auth.acme.test").is_ok());
+        assert!(check_issuer("http://localhost:8080/tenant").is_ok());
+        for bad in [
+            "acme.test",
+            "ftp://x",
+            "https://",
+            "https://a?x=1",
+            "https://a#f",
+            "https://a b",
+        ] {
+            assert!(check_issuer(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tenants_other_than_default_need_a_domain() {
+        assert!(matches!(
+            normalize_domains("acme", &[]),
+            Err(TenantError::NoDomains(_))
+        ));
+        assert!(normalize_domains(DEFAULT_TENANT, &[]).unwrap().is_empty());
+        assert_eq!(
+            normalize_domains("acme", &["A.test".into(), "a.test".into()]).unwrap(),
+            ["a.test"]
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! `latchkey tenant ...`: tenants on their own domains.
+
+use super::now;
+use crate::cli::TenantCommand;
+use crate::output;
+use latchkey_server::audit::Actor;
+use latchkey_server::tenants::{self, NewTenant, TenantChanges};
+use latchkey_store::Store;
+use serde_json::json;
+
+/// Fails with a pointer to `tenant list` unless the tenant exists (every `--tenant` command
+/// checks first, so a typo never reads as "no apps").
+pub(crate) async fn require(store: &dyn Store, tenant: &str) -> anyhow::Result<()> {
+    tenants::show(store, tenant).await?;
+    Ok(())
+}
+
+pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create(args) => {
+            let new = NewTenant {
+                name: args.name,
+                domains: args.domains,
+                issuer: args.issuer,
+            };
+            let tenant = tenants::create(store, new, Actor::CLI, now()).await?;
+            if args.json {
+                output::print_json(&output::tenant_json(&tenant));
+            } else {
+                println!("Created tenant {:?}.", tenant.name);
+                output::print_tenant(&tenant);
+                println!(
+                    "\nRunning servers answer its domains within a second and create its first signing key."
+                );
+            }
+        }
+        TenantCommand::List(flag) => {
+            let list = store.tenants().await?;
+            if flag.json {
+                let list: Vec<_> = list.iter().map(output::tenant_json).collect();
+                output::print_json(&list);
+            } else {
+                output::print_tenant_table(&list);
+            }
+        }
+        TenantCommand::Show(args) => {
+            let tenant = tenants::show(store, &args.name).await?;
+            if args.json {
+                output::print_json(&output::tenant_json(&tenant));
+            } else {
+                output::print_tenant(&tenant);
+            }
+        }
+        TenantCommand::Update(args) => {
+            let changes = TenantChanges {
+                domains: args.domains,
+                issuer: match (args.issuer, args.default_issuer) {
+                    (Some(issuer), _) => Some(Some(issuer)),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                },
+            };
+            let tenant = tenants::update(store, &args.name, &changes, Actor::CLI, now()).await?;
+            if args.json {
+                output::print_json(&output::tenant_json(&tenant));
+            } else {
+                println!("Updated tenant {:?}.", tenant.name);
+                output::print_tenant(&tenant);
+            }
+        }
+        TenantCommand::Delete(args) => {
+            tenants::delete(store, &args.name, args.force, Actor::CLI, now()).await?;
+            if args.json {
+                output::print_json(&json!({ "name": args.name, "deleted": true }));
+            } else {
+                println!(
+                    "Deleted tenant {:?}. Its domains now reach the default tenant (or 404 with --strict-hosts).",
+                    args.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
