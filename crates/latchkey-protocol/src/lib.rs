@@ -6,6 +6,7 @@
 //! checked by plain unit tests. The HTTP layer gathers inputs, calls these functions and
 //! serializes what they return.
 
+pub mod admin;
 pub mod claims;
 pub mod client;
 pub mod client_auth;

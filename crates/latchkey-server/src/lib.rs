@@ -5,6 +5,7 @@
 //! The token path touches memory and one signature: it reads an `Arc<Snapshot>` (no lock, no
 //! database), decides with `latchkey-protocol`, and signs with an already-parsed `Signer`.
 
+pub mod admin;
 pub mod apps;
 pub mod audit;
 pub mod clock;

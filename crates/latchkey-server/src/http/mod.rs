@@ -6,7 +6,7 @@ mod health;
 mod introspect;
 mod jwks;
 mod presented;
-mod response;
+pub(crate) mod response;
 mod revoke;
 mod token;
 
@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::OAUTH_METADATA, get(discovery::metadata))
         .route(paths::OPENID_CONFIGURATION, get(discovery::metadata))
         .route(paths::HEALTH, get(health::healthz))
+        .merge(crate::admin::router())
         .fallback(response::not_found)
         .with_state(state)
 }

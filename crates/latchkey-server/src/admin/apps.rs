@@ -1,0 +1,352 @@
+//! `/admin/v1/tenants/{tenant}/apps`: app management, the same operations as `latchkey app`.
+
+use super::auth::Admin;
+use super::error::{AdminError, ErrorBody};
+use super::extract::{JsonBody, QueryParams};
+use super::views::{AppPage, AppPatch, AppView, NewAppBody, RotateSecretBody, SecretView};
+use crate::apps::{self, AppChanges, NewApp};
+use crate::http::AppState;
+use crate::tenants;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_protocol::Scope;
+use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_store::{AppQuery, Store};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Apps per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 100;
+/// Most apps per page.
+const MAX_PAGE: u32 = 1000;
+
+/// Filters and paging of an app listing.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Only apps whose name contains this text (case-insensitive).
+    name: Option<String>,
+    /// Only apps of this type (m2m, web, spa, native).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    app_type: Option<String>,
+    /// Only enabled (true) or disabled (false) apps.
+    enabled: Option<bool>,
+    /// At most this many apps (1 to 1000, default 100).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn encode_cursor(name: &str, client_id: &str) -> String {
+    let json = serde_json::json!([name, client_id]).to_string();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), AdminError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<(String, String)>(&json).ok())
+        .ok_or_else(|| {
+            AdminError::BadRequest("cursor is not a next_cursor this API returned".into())
+        })
+}
+
+fn scopes(list: Vec<String>) -> Result<Vec<Scope>, AdminError> {
+    list.iter()
+        .map(|scope| Scope::parse(scope).map_err(|error| AdminError::Invalid(error.to_string())))
+        .collect()
+}
+
+fn grant_types(list: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
+    list.iter()
+        .map(|grant| {
+            grant
+                .parse()
+                .map_err(|error: latchkey_protocol::client::ClientConfigError| {
+                    AdminError::Invalid(error.to_string())
+                })
+        })
+        .collect()
+}
+
+fn app_type(text: &str) -> Result<ClientType, AdminError> {
+    text.parse()
+        .map_err(|error: latchkey_protocol::client::ClientConfigError| {
+            AdminError::Invalid(error.to_string())
+        })
+}
+
+fn claims_text(claims: serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    (!claims.is_empty()).then(|| serde_json::Value::Object(claims).to_string())
+}
+
+/// 404 unless the tenant exists (an app listing of a missing tenant is not an empty list).
+async fn require_tenant(store: &dyn Store, tenant: &str) -> Result<(), AdminError> {
+    tenants::show(store, tenant).await?;
+    Ok(())
+}
+
+/// Lists a tenant's apps, a page at a time.
+#[utoipa::path(operation_id = "list_apps", get, path = "/admin/v1/tenants/{tenant}/apps", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ListQuery),
+    responses(
+        (status = 200, body = AppPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(tenant): Path<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<AppPage>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let store = state.registry.store().as_ref();
+    require_tenant(store, &tenant).await?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AdminError::BadRequest(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )));
+    }
+    let app_query = AppQuery {
+        name_contains: query.name,
+        app_type: query.app_type.as_deref().map(app_type).transpose()?,
+        enabled: query.enabled,
+        after: query.cursor.as_deref().map(decode_cursor).transpose()?,
+        // One more than asked tells whether another page follows.
+        limit: limit + 1,
+    };
+    let mut apps = store.list_apps(&tenant, &app_query).await?;
+    let more = apps.len() > limit as usize;
+    apps.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            apps.last()
+                .map(|app| encode_cursor(&app.name, &app.client_id))
+        })
+        .flatten();
+    Ok(Json(AppPage {
+        apps: apps.iter().map(AppView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Creates an app. The answer holds its `client_secret`: the only time it is shown.
+#[utoipa::path(operation_id = "create_app", post, path = "/admin/v1/tenants/{tenant}/apps", tag = "apps", request_body = NewAppBody,
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses(
+        (status = 201, body = AppView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<NewAppBody>,
+) -> Result<(StatusCode, Json<AppView>), AdminError> {
+    admin.may_manage(&tenant)?;
+    let new = NewApp {
+        tenant,
+        name: body.name,
+        app_type: body
+            .app_type
+            .as_deref()
+            .map(app_type)
+            .transpose()?
+            .unwrap_or(ClientType::M2m),
+        scopes: scopes(body.scopes)?,
+        default_scopes: scopes(body.default_scopes)?,
+        grant_types: body.grant_types.map(grant_types).transpose()?,
+        token_ttl: body.token_ttl,
+        can_introspect: body.introspect,
+        token_reuse_percent: body.token_reuse_percent,
+        audiences: body.audiences,
+        custom_claims: body.claims.and_then(claims_text),
+    };
+    let (app, secret) = apps::create(
+        state.registry.store().as_ref(),
+        new,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    let mut view = AppView::from(&app);
+    view.client_secret = secret.map(|secret| secret.expose().to_owned());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Reads one app.
+#[utoipa::path(operation_id = "show_app", get, path = "/admin/v1/tenants/{tenant}/apps/{client_id}", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = AppView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<AppView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let app = apps::show(state.registry.store().as_ref(), &tenant, &client_id).await?;
+    Ok(Json(AppView::from(&app)))
+}
+
+/// Changes an app's settings; lists given replace the old ones.
+#[utoipa::path(operation_id = "update_app", patch, path = "/admin/v1/tenants/{tenant}/apps/{client_id}", tag = "apps", request_body = AppPatch,
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = AppView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<AppPatch>,
+) -> Result<Json<AppView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let changes = AppChanges {
+        name: body.name,
+        scopes: body.scopes.map(scopes).transpose()?,
+        default_scopes: body.default_scopes.map(scopes).transpose()?,
+        grant_types: body.grant_types.map(grant_types).transpose()?,
+        token_ttl: body.token_ttl,
+        enabled: body.enabled,
+        can_introspect: body.introspect,
+        tokens_revoked_before: None,
+        token_reuse_percent: body.token_reuse_percent,
+        audiences: body.audiences,
+        custom_claims: body.claims.map(|claims| claims.and_then(claims_text)),
+    };
+    change(&state, &admin, &tenant, &client_id, &changes).await
+}
+
+async fn change(
+    state: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    client_id: &str,
+    changes: &AppChanges,
+) -> Result<Json<AppView>, AdminError> {
+    let app = apps::update(
+        state.registry.store().as_ref(),
+        tenant,
+        client_id,
+        changes,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(AppView::from(&app)))
+}
+
+async fn set_enabled(
+    state: &AppState,
+    admin: &Admin,
+    tenant: &str,
+    client_id: &str,
+    enabled: bool,
+) -> Result<Json<AppView>, AdminError> {
+    admin.may_manage(tenant)?;
+    let changes = AppChanges {
+        enabled: Some(enabled),
+        ..AppChanges::default()
+    };
+    change(state, admin, tenant, client_id, &changes).await
+}
+
+/// Lets a disabled app get tokens again.
+#[utoipa::path(operation_id = "enable_app", post, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/enable", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = AppView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(crate) async fn enable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<AppView>, AdminError> {
+    set_enabled(&state, &admin, &tenant, &client_id, true).await
+}
+
+/// Stops an app from getting tokens (its requests get invalid_client).
+#[utoipa::path(operation_id = "disable_app", post, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/disable", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = AppView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(crate) async fn disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<AppView>, AdminError> {
+    set_enabled(&state, &admin, &tenant, &client_id, false).await
+}
+
+/// Deletes an app and its secrets. Its tokens stay valid until they expire.
+#[utoipa::path(operation_id = "delete_app", delete, path = "/admin/v1/tenants/{tenant}/apps/{client_id}", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<StatusCode, AdminError> {
+    admin.may_manage(&tenant)?;
+    apps::delete(
+        state.registry.store().as_ref(),
+        &tenant,
+        &client_id,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives an app a new secret; the old one stops working at once, or after `grace_seconds`.
+#[utoipa::path(operation_id = "rotate_app_secret", post, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/rotate-secret", tag = "apps",
+    request_body(content = RotateSecretBody, description = "optional"),
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = SecretView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "a public app has no secret", body = ErrorBody),
+    ))]
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RotateSecretBody>,
+) -> Result<Json<SecretView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let secret = apps::rotate_secret(
+        state.registry.store().as_ref(),
+        &tenant,
+        &client_id,
+        body.grace_seconds,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(SecretView {
+        client_id,
+        client_secret: secret.expose().to_owned(),
+    }))
+}

@@ -1,0 +1,92 @@
+//! The admin API's authentication: a bearer token latchkey issued itself. The token finds its
+//! tenant by the key that signed it (any Host works), and the protocol core decides the rest.
+
+use super::error::AdminError;
+use crate::audit::Actor;
+use crate::http::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use latchkey_protocol::admin::{self, AdminDenied, AdminReach};
+use latchkey_protocol::introspection::IntrospectionContext;
+use latchkey_store::DEFAULT_TENANT;
+use std::sync::Arc;
+
+/// An authenticated administrator: the admin app and how far it reaches.
+#[derive(Debug, Clone)]
+pub(crate) struct Admin {
+    /// The admin app's client_id (the audit trail's actor).
+    pub(crate) client_id: String,
+    /// The admin app's tenant.
+    pub(crate) tenant: Arc<str>,
+    /// Whether it manages every tenant or only its own.
+    pub(crate) reach: AdminReach,
+}
+
+impl Admin {
+    /// Allows the request only if it is about a tenant this admin manages.
+    pub(crate) fn may_manage(&self, tenant: &str) -> Result<(), AdminError> {
+        match self.reach {
+            AdminReach::AllTenants => Ok(()),
+            AdminReach::OwnTenant if *self.tenant == *tenant => Ok(()),
+            AdminReach::OwnTenant => Err(AdminError::OtherTenant),
+        }
+    }
+
+    /// Allows the request only for admins of the `default` tenant (creating, changing and
+    /// deleting tenants decides which hosts reach whom: that belongs to the operator).
+    pub(crate) fn require_all_tenants(&self) -> Result<(), AdminError> {
+        match self.reach {
+            AdminReach::AllTenants => Ok(()),
+            AdminReach::OwnTenant => Err(AdminError::AllTenantsOnly),
+        }
+    }
+
+    /// The audit trail's name for this admin.
+    pub(crate) fn actor(&self) -> Actor<'_> {
+        Actor(&self.client_id)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, AdminError> {
+        let token = bearer(parts).ok_or(AdminError::InvalidToken(
+            "send an access token of an app granted latchkey:admin as Authorization: Bearer TOKEN",
+        ))?;
+        let inactive = AdminError::InvalidToken("the access token is not active");
+        let snapshot = state.registry.current();
+        // Kids are unique across tenants: at most one tenant verifies the token.
+        let (tenant, claims) = snapshot
+            .tenants()
+            .find_map(|tenant| tenant.verify(token).map(|claims| (tenant, claims)))
+            .ok_or(AdminError::InvalidToken("the access token is not active"))?;
+        let owner = snapshot.client(tenant, &claims.sub).ok_or(inactive)?;
+        let context = IntrospectionContext {
+            issuer: &tenant.issuer,
+            now: state.clock.now(),
+            requester: owner,
+            owner: Some(owner),
+            revoked: snapshot.is_revoked(&claims.jti),
+        };
+        match admin::authorize(&claims, &context, *tenant.name == *DEFAULT_TENANT) {
+            Ok(reach) => Ok(Admin {
+                client_id: claims.sub,
+                tenant: Arc::clone(&tenant.name),
+                reach,
+            }),
+            Err(AdminDenied::InactiveToken) => {
+                Err(AdminError::InvalidToken("the access token is not active"))
+            }
+            Err(AdminDenied::InsufficientScope) => Err(AdminError::InsufficientScope),
+        }
+    }
+}

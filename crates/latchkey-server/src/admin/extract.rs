@@ -1,0 +1,49 @@
+//! Request extractors whose failures answer in the admin API's error shape.
+
+use super::error::AdminError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// Largest accepted admin request body.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A JSON body; an empty body reads as `{}` (so optional bodies may be left out).
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, AdminError> {
+        let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                AdminError::BadRequest(format!(
+                    "the request body could not be read, or is larger than {MAX_BODY_BYTES} bytes"
+                ))
+            })?;
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            body
+        };
+        serde_json::from_slice(&body)
+            .map(JsonBody)
+            .map_err(|error| AdminError::BadRequest(format!("invalid JSON body: {error}")))
+    }
+}
+
+/// Query parameters.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(query)| QueryParams(query))
+            .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
+    }
+}

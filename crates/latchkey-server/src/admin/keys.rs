@@ -1,0 +1,129 @@
+//! `/admin/v1/tenants/{tenant}/keys` and `/revocations`: signing keys and token revocation,
+//! the same operations as `latchkey key` and `latchkey token revoke`.
+
+use super::auth::Admin;
+use super::error::{AdminError, ErrorBody};
+use super::extract::JsonBody;
+use super::views::{KeyList, KeyView, RevocationBody, RevocationView, RotateKeyBody, timestamp};
+use crate::http::AppState;
+use crate::keys::{self, RotationPolicy};
+use crate::{tenants, tokens};
+use axum::Json;
+use axum::extract::{Path, State};
+use latchkey_keys::Algorithm;
+
+/// Lists a tenant's signing keys, newest first.
+#[utoipa::path(operation_id = "list_keys", get, path = "/admin/v1/tenants/{tenant}/keys", tag = "keys",
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses(
+        (status = 200, body = KeyList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(tenant): Path<String>,
+) -> Result<Json<KeyList>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let store = state.registry.store().as_ref();
+    tenants::show(store, &tenant).await?;
+    let keys = store.signing_keys(&tenant).await?;
+    Ok(Json(KeyList {
+        keys: keys.iter().map(KeyView::from).collect(),
+    }))
+}
+
+/// Signs new tokens with a new key from now on; the old key stays published until every token
+/// it signed has expired.
+#[utoipa::path(operation_id = "rotate_key", post, path = "/admin/v1/tenants/{tenant}/keys/rotate", tag = "keys",
+    request_body(content = RotateKeyBody, description = "optional"),
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses(
+        (status = 200, description = "the new active key", body = KeyView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub(crate) async fn rotate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<RotateKeyBody>,
+) -> Result<Json<KeyView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let alg = body
+        .alg
+        .as_deref()
+        .map(|alg| {
+            alg.parse::<Algorithm>()
+                .map_err(|error| AdminError::Invalid(error.to_string()))
+        })
+        .transpose()?;
+    let store = state.registry.store().as_ref();
+    tenants::show(store, &tenant).await?;
+    // Only the clock allowance of the policy matters for a rotation made by hand.
+    let policy = RotationPolicy::every_days(0);
+    let kid = keys::rotate_now(
+        store,
+        state.registry.master_keys(),
+        &tenant,
+        alg,
+        &policy,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    let key = store
+        .signing_keys(&tenant)
+        .await?
+        .into_iter()
+        .find(|key| key.kid == kid)
+        .ok_or_else(|| {
+            AdminError::Conflict("the new key was replaced at once by another rotation".into())
+        })?;
+    Ok(Json(KeyView::from(&key)))
+}
+
+/// Revokes one token by its `jti`, or every token an app holds by `client_id`. Running servers
+/// refuse the tokens within a poll interval.
+#[utoipa::path(operation_id = "revoke_tokens", post, path = "/admin/v1/tenants/{tenant}/revocations", tag = "tokens",
+    request_body = RevocationBody,
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses(
+        (status = 200, body = RevocationView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<RevocationBody>,
+) -> Result<Json<RevocationView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let store = state.registry.store().as_ref();
+    let now = state.clock.now();
+    tenants::show(store, &tenant).await?;
+    match (body.jti, body.client_id) {
+        (Some(jti), None) if !jti.is_empty() && jti.len() <= 256 => {
+            tokens::revoke_jti(store, &tenant, &jti, admin.actor(), now).await?;
+            Ok(Json(RevocationView {
+                jti: Some(jti),
+                client_id: None,
+                tokens_revoked_before: None,
+                revoked: true,
+            }))
+        }
+        (None, Some(client_id)) => {
+            let app = tokens::revoke_app(store, &tenant, &client_id, admin.actor(), now).await?;
+            Ok(Json(RevocationView {
+                jti: None,
+                client_id: Some(app.client_id),
+                tokens_revoked_before: Some(timestamp(now)),
+                revoked: true,
+            }))
+        }
+        _ => Err(AdminError::Invalid(
+            "give exactly one of jti (1 to 256 characters) or client_id".into(),
+        )),
+    }
+}

@@ -1,0 +1,174 @@
+//! The admin REST API under `/admin/v1/`: tenants, apps, keys, token revocation and the audit
+//! trail, for automation that should not need database access. Requests authenticate with an
+//! access token latchkey issued itself (scope `latchkey:admin`; see `auth`).
+//!
+//! The OpenAPI document is generated from the handlers' annotations as the routes are
+//! registered (`utoipa-axum`), so a route cannot exist without its description; a test keeps
+//! the checked-in copy (`docs/admin-openapi.json`) equal to it.
+
+mod apps;
+mod audit;
+mod auth;
+mod error;
+mod extract;
+mod keys;
+mod tenants;
+mod views;
+
+use crate::http::AppState;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, SecurityRequirement};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/admin/v1/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "latchkey admin API",
+        version = "1",
+        description = "Manage tenants, apps, signing keys and revocations of a latchkey authorization server. \
+Authenticate with an access token of an app granted the latchkey:admin scope: an admin app of the \
+default tenant manages every tenant, one of another tenant manages only its own."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tenants", description = "Tenants on their own domains"),
+        (name = "apps", description = "Apps (OAuth clients)"),
+        (name = "keys", description = "Signing keys"),
+        (name = "tokens", description = "Token revocation"),
+        (name = "audit", description = "The audit trail"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, document: &mut Document) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from /oauth2/token with scope latchkey:admin",
+                    ))
+                    .build(),
+            ),
+        );
+        document.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(tenants::list, tenants::create))
+        .routes(routes!(tenants::show, tenants::update, tenants::delete))
+        .routes(routes!(apps::list, apps::create))
+        .routes(routes!(apps::show, apps::update, apps::delete))
+        .routes(routes!(apps::enable))
+        .routes(routes!(apps::disable))
+        .routes(routes!(apps::rotate_secret))
+        .routes(routes!(keys::list))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(audit::list))
+}
+
+/// The OpenAPI 3.1 document of the admin API, as pretty JSON.
+pub fn openapi_json() -> String {
+    routes()
+        .into_openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+}
+
+/// The admin routes, and the OpenAPI document at `OPENAPI_PATH`.
+pub(crate) fn router() -> Router<AppState> {
+    let (router, document) = routes().split_for_parts();
+    let json = document.to_pretty_json().unwrap_or_default();
+    router.route(
+        OPENAPI_PATH,
+        get(move || {
+            let json = json.clone();
+            async move { (StatusCode::OK, [(CONTENT_TYPE, "application/json")], json) }
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checked-in document, for people and client generators reading the repository.
+    const CHECKED_IN: &str = include_str!("../../../../docs/admin-openapi.json");
+
+    #[test]
+    fn checked_in_openapi_document_matches_the_code() {
+        let generated = openapi_json();
+        if std::env::var_os("LATCHKEY_WRITE_OPENAPI").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/admin-openapi.json");
+            std::fs::write(path, format!("{generated}\n")).unwrap();
+            return;
+        }
+        assert_eq!(
+            CHECKED_IN.trim_end(),
+            generated,
+            "docs/admin-openapi.json is stale: regenerate it with \
+             `LATCHKEY_WRITE_OPENAPI=1 cargo test -p latchkey-server openapi`"
+        );
+    }
+
+    #[test]
+    fn every_operation_is_documented_with_its_errors() {
+        let document: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        let paths = document["paths"].as_object().unwrap();
+        assert!(paths.len() >= 9, "{paths:?}");
+        for (path, item) in paths {
+            assert!(path.starts_with("/admin/v1/"), "{path}");
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                for status in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+        // Operation ids are unique, and every path parameter appears in its path.
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in paths {
+            for operation in item.as_object().unwrap().values() {
+                let id = operation["operationId"].as_str().unwrap();
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    let in_path = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(parameter["in"] == "path", in_path, "{id}: parameter {name}");
+                }
+            }
+        }
+        // Every reference points at a schema the document defines.
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        let text = openapi_json();
+        for reference in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "dangling reference to {name}");
+        }
+    }
+}
