@@ -17,6 +17,7 @@ pub mod reuse;
 pub mod serve;
 pub mod tenants;
 pub mod tokens;
+pub mod views;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use registry::{Registry, Snapshot};

@@ -2,42 +2,25 @@
 //! Secrets appear only in the output of the commands that create them.
 
 use latchkey_protocol::ClientSecret;
+use latchkey_server::views::{AppView, AuditView, KeyView, TenantView};
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-/// Unix seconds as RFC 3339 (UTC).
-pub(crate) fn timestamp(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| seconds.to_string())
-}
+pub(crate) use latchkey_server::views::timestamp;
 
 fn strings<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
 }
 
-/// An app as JSON; `secret` is included only by the commands that mint one.
+fn to_json<T: Serialize>(view: &T) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// An app as JSON (the admin API's shape); `secret` is included only by the commands that mint
+/// one (`null` for a public app, which has none).
 pub(crate) fn app_json(app: &AppRecord, secret: Option<Option<&ClientSecret>>) -> Value {
-    let mut object = json!({
-        "client_id": app.client_id,
-        "name": app.name,
-        "type": app.app_type.as_str(),
-        "enabled": app.enabled,
-        "scopes": strings(&app.scopes),
-        "default_scopes": strings(&app.default_scopes),
-        "grant_types": strings(&app.grant_types),
-        "token_ttl": app.token_ttl,
-        "introspect": app.can_introspect,
-        "token_reuse_percent": app.token_reuse_percent,
-        "tokens_revoked_before": app.tokens_revoked_before.map(timestamp),
-        "tenant": app.tenant,
-        "created_at": timestamp(app.created_at),
-        "updated_at": timestamp(app.updated_at),
-    });
+    let mut object = to_json(&AppView::from(app));
     if let Some(secret) = secret {
         object["client_secret"] = json!(secret.map(ClientSecret::expose));
     }
@@ -46,16 +29,7 @@ pub(crate) fn app_json(app: &AppRecord, secret: Option<Option<&ClientSecret>>) -
 
 /// A signing key as JSON (never its private part).
 pub(crate) fn key_json(key: &KeyRecord) -> Value {
-    json!({
-        "kid": key.kid,
-        "alg": key.alg,
-        "status": key.status.as_str(),
-        "tenant": key.tenant,
-        "created_at": timestamp(key.created_at),
-        "activated_at": key.activated_at.map(timestamp),
-        "retire_at": key.retire_at.map(timestamp),
-        "retired_at": key.retired_at.map(timestamp),
-    })
+    to_json(&KeyView::from(key))
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -196,24 +170,13 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
     );
 }
 
-/// A tenant as JSON. `issuer` is its effective issuer; `null` for the `default` tenant when it
-/// uses the `--issuer` of `latchkey serve`.
+/// A tenant as JSON (the admin API's shape).
 pub(crate) fn tenant_json(tenant: &TenantRecord) -> Value {
-    json!({
-        "name": tenant.name,
-        "domains": tenant.domains,
-        "issuer": issuer_of(tenant),
-        "created_at": timestamp(tenant.created_at),
-        "updated_at": timestamp(tenant.updated_at),
-    })
+    to_json(&TenantView::from(tenant))
 }
 
 fn issuer_of(tenant: &TenantRecord) -> Option<String> {
-    if tenant.name == latchkey_store::DEFAULT_TENANT {
-        tenant.issuer.clone()
-    } else {
-        tenant.effective_issuer()
-    }
+    TenantView::from(tenant).issuer
 }
 
 /// Prints one tenant for people.
@@ -242,17 +205,9 @@ pub(crate) fn print_tenant_table(tenants: &[TenantRecord]) {
     print_table(&["NAME", "DOMAINS", "ISSUER"], &rows);
 }
 
-/// An audit event as JSON.
+/// An audit event as JSON (the admin API's shape).
 pub(crate) fn audit_json(event: &AuditEvent) -> Value {
-    json!({
-        "id": event.id,
-        "at": timestamp(event.at),
-        "tenant": event.tenant,
-        "actor": event.actor,
-        "action": event.action,
-        "target": event.target,
-        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::Null),
-    })
+    to_json(&AuditView::from(event))
 }
 
 /// Prints audit events as a table.

@@ -3,10 +3,10 @@
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::{JsonBody, QueryParams};
-use super::views::{AppPage, AppPatch, AppView, NewAppBody, RotateSecretBody, SecretView};
 use crate::apps::{self, AppChanges, NewApp};
 use crate::http::AppState;
 use crate::tenants;
+use crate::views::{AppPage, AppPatch, AppView, NewAppBody, RotateSecretBody, SecretView};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -3,8 +3,8 @@
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::QueryParams;
-use super::views::{AuditPage, AuditView};
 use crate::http::AppState;
+use crate::views::{AuditPage, AuditView};
 use axum::Json;
 use axum::extract::State;
 use latchkey_protocol::admin::AdminReach;

@@ -4,9 +4,9 @@
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::JsonBody;
-use super::views::{KeyList, KeyView, RevocationBody, RevocationView, RotateKeyBody, timestamp};
 use crate::http::AppState;
 use crate::keys::{self, RotationPolicy};
+use crate::views::{KeyList, KeyView, RevocationBody, RevocationView, RotateKeyBody, timestamp};
 use crate::{tenants, tokens};
 use axum::Json;
 use axum::extract::{Path, State};

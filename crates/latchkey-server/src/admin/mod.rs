@@ -13,7 +13,6 @@ mod error;
 mod extract;
 mod keys;
 mod tenants;
-mod views;
 
 use crate::http::AppState;
 use axum::Router;

@@ -4,9 +4,9 @@
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::{JsonBody, QueryParams};
-use super::views::{NewTenantBody, TenantList, TenantPatch, TenantView};
 use crate::http::AppState;
 use crate::tenants::{self, NewTenant, TenantChanges};
+use crate::views::{NewTenantBody, TenantList, TenantPatch, TenantView};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,5 +1,6 @@
-//! The admin API's JSON: what it returns (views of stored records, never a secret hash or a
-//! private key) and what it accepts. Field names match the CLI's `--json` output.
+//! The JSON shapes of latchkey's records, shared by the admin API and the CLI's `--json`
+//! output (so the two always agree): views of stored records (never a secret hash or a private
+//! key), and the bodies the admin API accepts.
 
 use latchkey_store::{AppRecord, AuditEvent, DEFAULT_TENANT, KeyRecord, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -9,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 /// Unix seconds as RFC 3339 (UTC).
-pub(crate) fn timestamp(seconds: i64) -> String {
+pub fn timestamp(seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
         .and_then(|time| time.format(&Rfc3339).ok())
@@ -25,18 +26,18 @@ fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// A tenant.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TenantView {
+pub struct TenantView {
     /// Unique name.
-    pub(crate) name: String,
+    pub name: String,
     /// Hosts it answers on (lower-case).
-    pub(crate) domains: Vec<String>,
+    pub domains: Vec<String>,
     /// The issuer of its tokens; `null` for the `default` tenant when it uses the server's
     /// configured issuer.
-    pub(crate) issuer: Option<String>,
+    pub issuer: Option<String>,
     /// RFC 3339.
-    pub(crate) created_at: String,
+    pub created_at: String,
     /// RFC 3339.
-    pub(crate) updated_at: String,
+    pub updated_at: String,
 }
 
 impl From<&TenantRecord> for TenantView {
@@ -57,77 +58,77 @@ impl From<&TenantRecord> for TenantView {
 
 /// A list of tenants.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TenantList {
+pub struct TenantList {
     /// The tenants, by name.
-    pub(crate) tenants: Vec<TenantView>,
+    pub tenants: Vec<TenantView>,
 }
 
 /// A new tenant.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewTenantBody {
+pub struct NewTenantBody {
     /// Unique name: 1 to 63 lower-case letters, digits, '-' or '_'.
-    pub(crate) name: String,
+    pub name: String,
     /// Hosts it answers on; the first gives its issuer https://DOMAIN.
-    pub(crate) domains: Vec<String>,
+    pub domains: Vec<String>,
     /// Its issuer, instead of https://FIRST_DOMAIN.
     #[serde(default)]
-    pub(crate) issuer: Option<String>,
+    pub issuer: Option<String>,
 }
 
 /// Changes to a tenant; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TenantPatch {
+pub struct TenantPatch {
     /// New domains (replacing the list).
     #[serde(default)]
-    pub(crate) domains: Option<Vec<String>>,
+    pub domains: Option<Vec<String>>,
     /// New issuer; `null` goes back to the default.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    pub(crate) issuer: Option<Option<String>>,
+    pub issuer: Option<Option<String>>,
 }
 
 /// An app (never its secret, except `client_secret` in the answers that mint one).
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AppView {
+pub struct AppView {
     /// The client id.
-    pub(crate) client_id: String,
+    pub client_id: String,
     /// Display name.
-    pub(crate) name: String,
+    pub name: String,
     /// m2m, web, spa or native.
     #[serde(rename = "type")]
-    pub(crate) app_type: String,
+    pub app_type: String,
     /// Whether it may get tokens.
-    pub(crate) enabled: bool,
+    pub enabled: bool,
     /// Allowed scopes.
-    pub(crate) scopes: Vec<String>,
+    pub scopes: Vec<String>,
     /// Scopes granted when a request names none.
-    pub(crate) default_scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
     /// Allowed grant types.
-    pub(crate) grant_types: Vec<String>,
+    pub grant_types: Vec<String>,
     /// Token lifetime in seconds.
-    pub(crate) token_ttl: u32,
+    pub token_ttl: u32,
     /// Whether it may introspect other apps' tokens.
-    pub(crate) introspect: bool,
+    pub introspect: bool,
     /// Token reuse share in percent; `null` when off.
-    pub(crate) token_reuse_percent: Option<u8>,
+    pub token_reuse_percent: Option<u8>,
     /// Audiences a token request may name with `resource`.
-    pub(crate) audiences: Vec<String>,
+    pub audiences: Vec<String>,
     /// Static claims added to its tokens.
     #[schema(value_type = Object)]
-    pub(crate) claims: Value,
+    pub claims: Value,
     /// Every token issued at or before this time is revoked (RFC 3339).
-    pub(crate) tokens_revoked_before: Option<String>,
+    pub tokens_revoked_before: Option<String>,
     /// Its tenant.
-    pub(crate) tenant: String,
+    pub tenant: String,
     /// RFC 3339.
-    pub(crate) created_at: String,
+    pub created_at: String,
     /// RFC 3339.
-    pub(crate) updated_at: String,
+    pub updated_at: String,
     /// The secret: only in the answer to creating the app, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) client_secret: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 impl From<&AppRecord> for AppView {
@@ -166,124 +167,124 @@ impl From<&AppRecord> for AppView {
 
 /// One page of apps.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AppPage {
+pub struct AppPage {
     /// The apps, by name then client id.
-    pub(crate) apps: Vec<AppView>,
+    pub apps: Vec<AppView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub(crate) next_cursor: Option<String>,
+    pub next_cursor: Option<String>,
 }
 
 /// A new app.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewAppBody {
+pub struct NewAppBody {
     /// Display name.
-    pub(crate) name: String,
+    pub name: String,
     /// m2m (default), web, spa or native.
     #[serde(default, rename = "type")]
-    pub(crate) app_type: Option<String>,
+    pub app_type: Option<String>,
     /// Allowed scopes.
     #[serde(default)]
-    pub(crate) scopes: Vec<String>,
+    pub scopes: Vec<String>,
     /// Scopes granted when a request names none.
     #[serde(default)]
-    pub(crate) default_scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
     /// Allowed grant types (default: the type's).
     #[serde(default)]
-    pub(crate) grant_types: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
     /// Token lifetime in seconds (default 300).
     #[serde(default)]
-    pub(crate) token_ttl: Option<u32>,
+    pub token_ttl: Option<u32>,
     /// Whether it may introspect other apps' tokens.
     #[serde(default)]
-    pub(crate) introspect: bool,
+    pub introspect: bool,
     /// Token reuse share in percent (1 to 100); absent or `null`: off.
     #[serde(default)]
-    pub(crate) token_reuse_percent: Option<u8>,
+    pub token_reuse_percent: Option<u8>,
     /// Audiences a token request may name with `resource`.
     #[serde(default)]
-    pub(crate) audiences: Vec<String>,
+    pub audiences: Vec<String>,
     /// Static claims added to its tokens.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub(crate) claims: Option<serde_json::Map<String, Value>>,
+    pub claims: Option<serde_json::Map<String, Value>>,
 }
 
 /// Changes to an app; absent fields stay as they are, lists replace the old ones.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AppPatch {
+pub struct AppPatch {
     /// New display name.
     #[serde(default)]
-    pub(crate) name: Option<String>,
+    pub name: Option<String>,
     /// Enable or disable.
     #[serde(default)]
-    pub(crate) enabled: Option<bool>,
+    pub enabled: Option<bool>,
     /// New allowed scopes.
     #[serde(default)]
-    pub(crate) scopes: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
     /// New default scopes.
     #[serde(default)]
-    pub(crate) default_scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
     /// New grant types.
     #[serde(default)]
-    pub(crate) grant_types: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
     /// New token lifetime in seconds.
     #[serde(default)]
-    pub(crate) token_ttl: Option<u32>,
+    pub token_ttl: Option<u32>,
     /// Grant or withdraw the introspect permission.
     #[serde(default)]
-    pub(crate) introspect: Option<bool>,
+    pub introspect: Option<bool>,
     /// Token reuse share in percent; `null` turns it off.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u8>)]
-    pub(crate) token_reuse_percent: Option<Option<u8>>,
+    pub token_reuse_percent: Option<Option<u8>>,
     /// New audiences.
     #[serde(default)]
-    pub(crate) audiences: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
     /// New static claims; `null` removes them.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
-    pub(crate) claims: Option<Option<serde_json::Map<String, Value>>>,
+    pub claims: Option<Option<serde_json::Map<String, Value>>>,
 }
 
 /// Options of a secret rotation.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RotateSecretBody {
+pub struct RotateSecretBody {
     /// Keep the old secret working this many seconds beside the new one.
     #[serde(default)]
-    pub(crate) grace_seconds: Option<u32>,
+    pub grace_seconds: Option<u32>,
 }
 
 /// A freshly minted secret, shown once.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SecretView {
+pub struct SecretView {
     /// The app.
-    pub(crate) client_id: String,
+    pub client_id: String,
     /// The new secret.
-    pub(crate) client_secret: String,
+    pub client_secret: String,
 }
 
 /// A signing key (never its private part).
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct KeyView {
+pub struct KeyView {
     /// Key id.
-    pub(crate) kid: String,
+    pub kid: String,
     /// RS256, ES256 or EdDSA.
-    pub(crate) alg: String,
+    pub alg: String,
     /// next, active, retiring or retired.
-    pub(crate) status: String,
+    pub status: String,
     /// Its tenant.
-    pub(crate) tenant: String,
+    pub tenant: String,
     /// RFC 3339.
-    pub(crate) created_at: String,
+    pub created_at: String,
     /// When it became active (RFC 3339).
-    pub(crate) activated_at: Option<String>,
+    pub activated_at: Option<String>,
     /// When a retiring key leaves the JWKS (RFC 3339).
-    pub(crate) retire_at: Option<String>,
+    pub retire_at: Option<String>,
     /// When it was retired (RFC 3339).
-    pub(crate) retired_at: Option<String>,
+    pub retired_at: Option<String>,
 }
 
 impl From<&KeyRecord> for KeyView {
@@ -303,66 +304,66 @@ impl From<&KeyRecord> for KeyView {
 
 /// A tenant's signing keys.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct KeyList {
+pub struct KeyList {
     /// Newest first.
-    pub(crate) keys: Vec<KeyView>,
+    pub keys: Vec<KeyView>,
 }
 
 /// Options of a key rotation.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RotateKeyBody {
+pub struct RotateKeyBody {
     /// Algorithm of the new key (RS256, ES256 or EdDSA); default: the current key's.
     #[serde(default)]
-    pub(crate) alg: Option<String>,
+    pub alg: Option<String>,
 }
 
 /// What to revoke: one token by `jti`, or every token of an app by `client_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RevocationBody {
+pub struct RevocationBody {
     /// A token's jti.
     #[serde(default)]
-    pub(crate) jti: Option<String>,
+    pub jti: Option<String>,
     /// An app whose every token issued until now is revoked.
     #[serde(default)]
-    pub(crate) client_id: Option<String>,
+    pub client_id: Option<String>,
 }
 
 /// A revocation made.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct RevocationView {
+pub struct RevocationView {
     /// The revoked token's jti, when one token was revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) jti: Option<String>,
+    pub jti: Option<String>,
     /// The app whose tokens were revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) client_id: Option<String>,
+    pub client_id: Option<String>,
     /// For an app: every token issued at or before this time is revoked (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) tokens_revoked_before: Option<String>,
+    pub tokens_revoked_before: Option<String>,
     /// Always true.
-    pub(crate) revoked: bool,
+    pub revoked: bool,
 }
 
 /// An audit event.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuditView {
+pub struct AuditView {
     /// Sequence number.
-    pub(crate) id: i64,
+    pub id: i64,
     /// When (RFC 3339).
-    pub(crate) at: String,
+    pub at: String,
     /// The tenant the change was made in.
-    pub(crate) tenant: String,
+    pub tenant: String,
     /// `cli`, or the client_id of the admin app that made the change.
-    pub(crate) actor: String,
+    pub actor: String,
     /// What was done, such as app.create.
-    pub(crate) action: String,
+    pub action: String,
     /// What it was done to.
-    pub(crate) target: String,
+    pub target: String,
     /// The settings involved.
     #[schema(value_type = Object)]
-    pub(crate) details: Value,
+    pub details: Value,
 }
 
 impl From<&AuditEvent> for AuditView {
@@ -381,9 +382,9 @@ impl From<&AuditEvent> for AuditView {
 
 /// One page of audit events.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuditPage {
+pub struct AuditPage {
     /// Oldest first.
-    pub(crate) events: Vec<AuditView>,
+    pub events: Vec<AuditView>,
     /// Pass as `after` to get the next page; `null` on the last page.
-    pub(crate) next_after: Option<i64>,
+    pub next_after: Option<i64>,
 }
