@@ -48,6 +48,10 @@ impl Admin {
     }
 }
 
+fn inactive() -> AdminError {
+    AdminError::InvalidToken("the access token is not active")
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -62,14 +66,18 @@ impl FromRequestParts<AppState> for Admin {
         let token = bearer(parts).ok_or(AdminError::InvalidToken(
             "send an access token of an app granted latchkey:admin as Authorization: Bearer TOKEN",
         ))?;
-        let inactive = AdminError::InvalidToken("the access token is not active");
         let snapshot = state.registry.current();
-        // Kids are unique across tenants: at most one tenant verifies the token.
-        let (tenant, claims) = snapshot
+        // Kids are unique across tenants: the token's kid names the one tenant that can
+        // verify it (found without verifying against every tenant).
+        let kid = latchkey_keys::jws::decode(token)
+            .and_then(|jws| jws.header.kid)
+            .ok_or_else(inactive)?;
+        let tenant = snapshot
             .tenants()
-            .find_map(|tenant| tenant.verify(token).map(|claims| (tenant, claims)))
-            .ok_or(AdminError::InvalidToken("the access token is not active"))?;
-        let owner = snapshot.client(tenant, &claims.sub).ok_or(inactive)?;
+            .find(|tenant| tenant.keys.published(&kid).is_some())
+            .ok_or_else(inactive)?;
+        let claims = tenant.verify(token).ok_or_else(inactive)?;
+        let owner = snapshot.client(tenant, &claims.sub).ok_or_else(inactive)?;
         let context = IntrospectionContext {
             issuer: &tenant.issuer,
             now: state.clock.now(),
