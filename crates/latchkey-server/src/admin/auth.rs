@@ -91,9 +91,7 @@ impl FromRequestParts<AppState> for Admin {
                 tenant: Arc::clone(&tenant.name),
                 reach,
             }),
-            Err(AdminDenied::InactiveToken) => {
-                Err(AdminError::InvalidToken("the access token is not active"))
-            }
+            Err(AdminDenied::InactiveToken) => Err(inactive()),
             Err(AdminDenied::InsufficientScope) => Err(AdminError::InsufficientScope),
         }
     }
