@@ -105,6 +105,11 @@ async fn tenant_create_update_and_delete_are_audited_in_the_tenant() {
     );
     assert_eq!(events[1]["details"]["domains"], json!(["id.acme.test"]));
     assert_eq!(events[2]["details"], json!({ "force": false }));
+    assert_eq!(
+        audit(&app, &["--tenant", "acme"]),
+        events,
+        "a deleted tenant's events stay readable by its name"
+    );
 }
 
 #[tokio::test]

@@ -1071,3 +1071,79 @@ async fn a_tenant_deleted_while_serving_stops_answering_its_host_within_a_second
 
     served_within_limit(&app, deleted, ACME_HOST, ISSUER).await;
 }
+
+#[tokio::test]
+async fn the_default_tenant_can_claim_a_domain_and_take_its_own_issuer() {
+    let app = spawn_app_with(Setup {
+        strict_hosts: true,
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        app.get_at("auth.default.test", JWKS_PATH).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let claimed = app.cli_json(&[
+        "tenant",
+        "update",
+        "default",
+        "--domain",
+        "auth.default.test",
+        "--json",
+    ]);
+    assert_eq!(
+        claimed["issuer"],
+        Value::Null,
+        "default keeps serve's issuer: {claimed}"
+    );
+    app.wait_for_issuer_at("auth.default.test", ISSUER).await;
+
+    app.cli_ok(&[
+        "tenant",
+        "update",
+        "default",
+        "--issuer",
+        "https://id.default.example",
+    ]);
+    app.wait_for_issuer_at("auth.default.test", "https://id.default.example")
+        .await;
+    app.cli_ok(&["tenant", "update", "default", "--default-issuer"]);
+    app.wait_for_issuer_at("auth.default.test", ISSUER).await;
+}
+
+#[tokio::test]
+async fn a_reused_token_never_carries_an_issuer_the_tenant_has_left() {
+    let app = spawn_app().await;
+    acme(&app).await;
+    let worker = app
+        .create_app_at("acme", ACME_HOST, &["--name", "w", "--token-reuse", "80%"])
+        .await;
+    let first = app
+        .token_for_at(ACME_HOST, &worker, None)
+        .await
+        .access_token();
+    assert_eq!(
+        app.token_for_at(ACME_HOST, &worker, None)
+            .await
+            .access_token(),
+        first,
+        "reuse is on"
+    );
+
+    app.cli_ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--issuer",
+        "https://id.acme.example",
+    ]);
+    app.wait_for_issuer_at(ACME_HOST, "https://id.acme.example")
+        .await;
+
+    let after = app
+        .token_for_at(ACME_HOST, &worker, None)
+        .await
+        .access_token();
+    assert_eq!(jwt_parts(&after).1["iss"], "https://id.acme.example");
+}
