@@ -117,8 +117,10 @@ pub struct Snapshot {
     /// Whether a Host no tenant claims gets 404 instead of the `default` tenant.
     strict_hosts: bool,
     clients: imbl::HashMap<String, Arc<ClientEntry>>,
-    /// Revoked token ids and when their tokens expire.
-    revoked: imbl::HashMap<String, i64>,
+    /// Revoked token ids, each with the tenants it is revoked in (nearly always one) and when
+    /// its token expires. A revocation counts only in its own tenant: a jti revoked in one tenant
+    /// says nothing about a token another tenant issued.
+    revoked: imbl::HashMap<String, Vec<(String, i64)>>,
 }
 
 impl Snapshot {
@@ -170,9 +172,11 @@ impl Snapshot {
             .filter(|entry| *entry.tenant == *tenant.name)
     }
 
-    /// Whether a token id is revoked.
-    pub fn is_revoked(&self, jti: &str) -> bool {
-        self.revoked.contains_key(jti)
+    /// Whether a token id is revoked in `tenant`.
+    pub fn is_revoked(&self, tenant: &str, jti: &str) -> bool {
+        self.revoked
+            .get(jti)
+            .is_some_and(|tenants| tenants.iter().any(|(revoked_in, _)| revoked_in == tenant))
     }
 
     /// How many clients the snapshot holds.
@@ -182,7 +186,49 @@ impl Snapshot {
 
     /// How many revocations the snapshot holds.
     pub fn revocation_count(&self) -> usize {
-        self.revoked.len()
+        self.revoked.values().map(Vec::len).sum()
+    }
+
+    fn add_revocation(&mut self, tenant: &str, jti: &str, expires_at: i64) {
+        let tenants = self.revoked.entry(jti.to_owned()).or_default();
+        match tenants
+            .iter_mut()
+            .find(|(revoked_in, _)| revoked_in == tenant)
+        {
+            Some((_, expiry)) => *expiry = expires_at,
+            None => tenants.push((tenant.to_owned(), expires_at)),
+        }
+    }
+
+    /// Whether any revocation is of a token that expired before `now`.
+    fn has_expired_revocations(&self, now: i64) -> bool {
+        self.revoked
+            .values()
+            .flatten()
+            .any(|(_, expires_at)| *expires_at < now)
+    }
+
+    /// Forgets revocations of tokens that expired before `now`; returns how many.
+    fn prune_revocations(&mut self, now: i64) -> usize {
+        let expired: Vec<String> = self
+            .revoked
+            .iter()
+            .filter(|(_, tenants)| tenants.iter().any(|(_, expires_at)| *expires_at < now))
+            .map(|(jti, _)| jti.clone())
+            .collect();
+        let mut pruned = 0;
+        for jti in expired {
+            let Some(tenants) = self.revoked.get_mut(&jti) else {
+                continue;
+            };
+            let before = tenants.len();
+            tenants.retain(|(_, expires_at)| *expires_at >= now);
+            pruned += before - tenants.len();
+            if tenants.is_empty() {
+                self.revoked.remove(&jti);
+            }
+        }
+        pruned
     }
 
     fn add_hosts(&mut self, tenant: &Arc<str>, domains: &[String]) {
@@ -288,9 +334,7 @@ impl Fetched {
             snapshot.insert_client(app.clone());
         }
         for revocation in &self.revocations {
-            snapshot
-                .revoked
-                .insert(revocation.jti.clone(), revocation.expires_at);
+            snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
         }
     }
 }
@@ -360,9 +404,7 @@ impl Registry {
             .scan_apps(&mut |app| snapshot.insert_client(app))
             .await?;
         for revocation in self.store.live_revocations(now).await? {
-            snapshot
-                .revoked
-                .insert(revocation.jti, revocation.expires_at);
+            snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
         }
         Ok(snapshot)
     }
@@ -477,31 +519,23 @@ impl Registry {
     }
 
     /// Records a revocation made by this node at once (other nodes learn it from the change log).
-    pub fn note_revocation(&self, jti: &str, expires_at: i64) {
+    pub fn note_revocation(&self, tenant: &str, jti: &str, expires_at: i64) {
         self.current.rcu(|current| {
             let mut snapshot = Snapshot::clone(current);
-            snapshot.revoked.insert(jti.to_owned(), expires_at);
+            snapshot.add_revocation(tenant, jti, expires_at);
             snapshot
         });
     }
 
     /// Forgets revocations of tokens that have expired (an expired token is inactive anyway).
     pub fn prune_revocations(&self, now: i64) -> usize {
-        if !self
-            .current
-            .load()
-            .revoked
-            .values()
-            .any(|expires_at| *expires_at < now)
-        {
+        if !self.current.load().has_expired_revocations(now) {
             return 0;
         }
         let mut pruned = 0;
         self.current.rcu(|current| {
             let mut snapshot = Snapshot::clone(current);
-            let before = snapshot.revoked.len();
-            snapshot.revoked.retain(|_, expires_at| *expires_at >= now);
-            pruned = before - snapshot.revoked.len();
+            pruned = snapshot.prune_revocations(now);
             snapshot
         });
         pruned
@@ -514,5 +548,42 @@ impl Registry {
         let snapshot = self.build(now).await?;
         self.current.store(Arc::new(snapshot));
         Ok(seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Snapshot;
+
+    #[test]
+    fn a_revocation_counts_only_in_its_own_tenant() {
+        let mut snapshot = Snapshot::default();
+        snapshot.add_revocation("acme", "j1", 500);
+
+        assert!(snapshot.is_revoked("acme", "j1"));
+        assert!(!snapshot.is_revoked("default", "j1"));
+        assert!(!snapshot.is_revoked("acme", "j2"));
+
+        snapshot.add_revocation("default", "j1", 900);
+        snapshot.add_revocation("default", "j1", 900);
+        assert!(snapshot.is_revoked("default", "j1"));
+        assert_eq!(snapshot.revocation_count(), 2);
+    }
+
+    #[test]
+    fn pruning_forgets_each_tenants_expired_revocations_alone() {
+        let mut snapshot = Snapshot::default();
+        snapshot.add_revocation("acme", "j1", 500);
+        snapshot.add_revocation("default", "j1", 900);
+        snapshot.add_revocation("default", "j2", 400);
+
+        assert!(snapshot.has_expired_revocations(600));
+        assert_eq!(snapshot.prune_revocations(600), 2);
+
+        assert!(!snapshot.is_revoked("acme", "j1"));
+        assert!(snapshot.is_revoked("default", "j1"));
+        assert!(!snapshot.is_revoked("default", "j2"));
+        assert_eq!(snapshot.revocation_count(), 1);
+        assert!(!snapshot.has_expired_revocations(600));
     }
 }

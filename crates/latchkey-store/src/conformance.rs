@@ -697,6 +697,22 @@ async fn revocations_are_kept_until_their_token_expires(store: &dyn Store) {
     );
 }
 
+async fn a_jti_revoked_in_two_tenants_is_two_revocations(store: &dyn Store) {
+    let other = RevocationRecord {
+        tenant: "acme".into(),
+        client_id: None,
+        expires_at: 700,
+        ..revocation("j1", 500)
+    };
+    store.revoke_token(&other).await.unwrap();
+    store.revoke_token(&revocation("j1", 500)).await.unwrap();
+    store.revoke_token(&other).await.unwrap();
+    let mut found = store.revocations(&["j1".into()]).await.unwrap();
+    found.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    assert_eq!(found, vec![other.clone(), revocation("j1", 500)]);
+    assert_eq!(store.live_revocations(600).await.unwrap(), vec![other]);
+}
+
 async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
     let record = AppRecord {
         can_introspect: true,
@@ -757,6 +773,7 @@ sqlite_suite!(
     keys_created_in_the_same_second_list_newest_first,
     reseal_replaces_only_keys_sealed_by_the_old_master_key,
     revocations_are_kept_until_their_token_expires,
+    a_jti_revoked_in_two_tenants_is_two_revocations,
     introspection_permission_and_app_revocation_are_stored,
     tenants_keep_their_domains_in_order,
     a_domain_or_name_belongs_to_one_tenant,

@@ -126,9 +126,10 @@ pub trait Store: Send + Sync + 'static {
         master_key_id: &str,
     ) -> StoreResult<bool>;
 
-    /// Records a revoked token; revoking one already revoked changes nothing.
+    /// Records a revoked token; revoking one already revoked in the same tenant changes nothing.
+    /// The same jti revoked in another tenant is another revocation.
     async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()>;
-    /// The revocations of these token ids (those that exist).
+    /// The revocations of these token ids (those that exist), in every tenant.
     async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>>;
     /// Revocations of tokens that have not expired at `now`.
     async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>>;

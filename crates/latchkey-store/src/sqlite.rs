@@ -742,7 +742,7 @@ impl Store for SqliteStore {
 
     async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING"
+            "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, jti) DO NOTHING"
         ))
         .bind(&record.jti)
         .bind(&record.tenant)

@@ -34,7 +34,7 @@ pub(crate) async fn introspect(
                 now,
                 requester: &requester.client,
                 owner: snapshot.client(&tenant, &claims.sub),
-                revoked: snapshot.is_revoked(&claims.jti),
+                revoked: snapshot.is_revoked(&tenant.name, &claims.jti),
             },
         ),
     };

@@ -43,7 +43,7 @@ pub(crate) async fn revoke(
             }
             state
                 .registry
-                .note_revocation(&record.jti, record.expires_at);
+                .note_revocation(&record.tenant, &record.jti, record.expires_at);
             tracing::info!(jti = %record.jti, "revoked a token");
         }
     }

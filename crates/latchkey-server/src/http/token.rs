@@ -52,7 +52,7 @@ pub(crate) async fn token(
         .map(|(percent, entry)| {
             let key = reuse::key(&grant.client.client_id, &grant.scopes);
             let cached = state.reuse.get(&key, entry, signer, percent, now, |jti| {
-                snapshot.is_revoked(jti)
+                snapshot.is_revoked(&tenant.name, jti)
             });
             (key, entry, cached)
         });

@@ -76,6 +76,8 @@ pub(crate) fn latchkey_command() -> Command {
         "LATCHKEY_MASTER_KEY_FILE",
         "LATCHKEY_KEY_ROTATION_DAYS",
         "LATCHKEY_MAINTENANCE_MS",
+        "LATCHKEY_STRICT_HOSTS",
+        "LATCHKEY_TENANT",
         "RUST_LOG",
     ] {
         command.env_remove(var);
@@ -644,6 +646,177 @@ impl TestApp {
     }
 }
 
+/// Requests sent as if to another host: the connection goes to the test server, the `Host`
+/// header names `host` (it is what routes a request to its tenant).
+impl TestApp {
+    /// A request to `path` with the `Host` header set to `host`.
+    pub(crate) fn at_host(
+        &self,
+        method: Method,
+        host: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("host", host)
+    }
+
+    /// `GET path` at `host`.
+    pub(crate) async fn get_at(&self, host: &str, path: &str) -> Reply {
+        self.send(self.at_host(Method::GET, host, path)).await
+    }
+
+    /// `POST /oauth2/token` at `host` with a form body.
+    pub(crate) async fn post_token_at(&self, host: &str, form: &[(&str, &str)]) -> Reply {
+        self.send(self.at_host(Method::POST, host, TOKEN_PATH).form(form))
+            .await
+    }
+
+    /// `token_for` at `host`.
+    pub(crate) async fn token_for_at(&self, host: &str, app: &Value, scope: Option<&str>) -> Reply {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id(app)),
+            ("client_secret", client_secret(app)),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.post_token_at(host, &form).await
+    }
+
+    /// The JWKS at `host` as JSON, after checking it is a 200.
+    pub(crate) async fn jwks_at(&self, host: &str) -> Value {
+        let reply = self.get_at(host, JWKS_PATH).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "JWKS answer at {host}: {reply:?}"
+        );
+        reply.json()
+    }
+
+    /// The kids in the JWKS at `host`.
+    pub(crate) async fn jwks_kids_at(&self, host: &str) -> Vec<String> {
+        self.jwks_at(host).await["keys"]
+            .as_array()
+            .expect("a keys array")
+            .iter()
+            .map(|key| key["kid"].as_str().expect("a kid").to_owned())
+            .collect()
+    }
+
+    /// The `issuer` of the discovery document at `host`, or the answer when it is not a 200.
+    pub(crate) async fn issuer_at(&self, host: &str) -> Result<String, String> {
+        let reply = self
+            .get_at(host, "/.well-known/oauth-authorization-server")
+            .await;
+        if reply.status != StatusCode::OK {
+            return Err(format!("{reply:?}"));
+        }
+        reply.json()["issuer"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no issuer in {}", reply.body))
+    }
+
+    /// Polls discovery at `host` until it names `issuer`: the host is routed to the tenant with
+    /// that issuer.
+    pub(crate) async fn wait_for_issuer_at(&self, host: &str, issuer: &str) {
+        self.eventually(
+            &format!("{host} to answer as {issuer}"),
+            async || match self.issuer_at(host).await {
+                Ok(seen) if seen == issuer => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        )
+        .await;
+    }
+
+    /// `POST /oauth2/introspect` at `host` as `asking` (an app JSON); the answer must be 200.
+    pub(crate) async fn introspect_at(&self, host: &str, asking: &Value, token: &str) -> Value {
+        let reply = self
+            .send(
+                self.at_host(Method::POST, host, "/oauth2/introspect")
+                    .basic_auth(client_id(asking), Some(client_secret(asking)))
+                    .form(&[("token", token)]),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "introspection answer at {host}: {reply:?}"
+        );
+        reply.json()
+    }
+
+    /// `POST /oauth2/revoke` at `host` as `asking` (an app JSON).
+    pub(crate) async fn revoke_at(&self, host: &str, asking: &Value, token: &str) -> Reply {
+        self.send(
+            self.at_host(Method::POST, host, "/oauth2/revoke")
+                .basic_auth(client_id(asking), Some(client_secret(asking)))
+                .form(&[("token", token)]),
+        )
+        .await
+    }
+
+    /// `latchkey tenant create NAME --domain D... ARGS... --json`, then waits until `host`
+    /// (normally its first domain) answers with the tenant's issuer. Returns the printed object.
+    pub(crate) async fn create_tenant(&self, name: &str, domains: &[&str], args: &[&str]) -> Value {
+        let mut full = vec!["tenant", "create", name];
+        for domain in domains {
+            full.extend(["--domain", domain]);
+        }
+        full.extend_from_slice(args);
+        full.push("--json");
+        let tenant = self.cli_json(&full);
+        let issuer = tenant["issuer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no issuer in {tenant}"))
+            .to_owned();
+        self.wait_for_issuer_at(domains[0], &issuer).await;
+        tenant
+    }
+
+    /// `latchkey app create --tenant TENANT ARGS... --json`, then waits until the app gets
+    /// anything but `invalid_client` at `host`. Returns the printed object, secret included.
+    pub(crate) async fn create_app_at(&self, tenant: &str, host: &str, args: &[&str]) -> Value {
+        let mut full = vec!["app", "create", "--tenant", tenant];
+        full.extend_from_slice(args);
+        full.push("--json");
+        let app = self.cli_json(&full);
+        self.eventually(
+            &format!("app {} to reach tenant {tenant}", client_id(&app)),
+            async || {
+                let reply = self.token_for_at(host, &app, None).await;
+                if reply.is_invalid_client() {
+                    Err(format!("{reply:?}"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        app
+    }
+
+    /// A tenant's stored signing keys, newest first.
+    pub(crate) async fn stored_keys_of(&self, tenant: &str) -> Vec<latchkey_store::KeyRecord> {
+        self.store()
+            .await
+            .signing_keys(tenant)
+            .await
+            .expect("reading the signing keys")
+    }
+
+    /// A new connection to the test database, for what no command shows.
+    pub(crate) async fn store(&self) -> std::sync::Arc<dyn latchkey_store::Store> {
+        latchkey_store::open(&self.db_url)
+            .await
+            .expect("opening the database")
+    }
+}
+
 /// A time the CLI prints (RFC 3339) as unix seconds.
 pub(crate) fn unix_seconds(value: &Value) -> i64 {
     let text = value
@@ -680,18 +853,27 @@ fn uuid_like(seed: i64) -> String {
 /// with `what` and the last observation.
 pub(crate) async fn eventually<T>(
     what: &str,
+    attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    eventually_within(WAIT, what, attempt).await
+}
+
+/// `eventually` with another deadline: for changes the contract promises within a given time.
+pub(crate) async fn eventually_within<T>(
+    limit: Duration,
+    what: &str,
     mut attempt: impl AsyncFnMut() -> Result<T, String>,
 ) -> T {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + limit;
     loop {
         let last = match attempt().await {
             Ok(value) => return value,
             Err(last) => last,
         };
         if Instant::now() >= deadline {
-            panic!("gave up after {WAIT:?} waiting for {what}; last observation: {last}");
+            panic!("gave up after {limit:?} waiting for {what}; last observation: {last}");
         }
-        tokio::time::sleep(POLL_EVERY).await;
+        tokio::time::sleep(POLL_EVERY.min(limit / 10)).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod audit;
 mod cli;
 mod client_auth;
 mod discovery;
@@ -17,5 +18,6 @@ mod restart;
 mod revocation;
 mod secret_grace;
 mod serve;
+mod tenants;
 mod token;
 mod token_reuse;
