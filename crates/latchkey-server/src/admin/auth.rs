@@ -83,7 +83,7 @@ impl FromRequestParts<AppState> for Admin {
             now: state.clock.now(),
             requester: owner,
             owner: Some(owner),
-            revoked: snapshot.is_revoked(&claims.jti),
+            revoked: snapshot.is_revoked(&tenant.name, &claims.jti),
         };
         match admin::authorize(&claims, &context, *tenant.name == *DEFAULT_TENANT) {
             Ok(reach) => Ok(Admin {
