@@ -308,6 +308,15 @@ async fn audit_events_read_back_in_order_and_filter(store: &dyn Store) {
         actions(store.audit_events(&tenant).await.unwrap()),
         ["app.create", "app.delete"]
     );
+    let latest = AuditQuery {
+        latest: true,
+        limit: 2,
+        ..AuditQuery::default()
+    };
+    assert_eq!(
+        actions(store.audit_events(&latest).await.unwrap()),
+        ["tenant.create", "app.delete"]
+    );
     let page = AuditQuery {
         after_id: Some(all[0].id),
         limit: 1,

@@ -80,6 +80,9 @@ pub struct AuditQuery {
     pub tenant: Option<String>,
     /// Only events with an id above this (the previous page's last).
     pub after_id: Option<i64>,
+    /// The newest `limit` events passing the filters instead of the oldest (still listed
+    /// oldest first).
+    pub latest: bool,
     /// At most this many events.
     pub limit: u32,
 }

@@ -424,9 +424,17 @@ impl Store for SqliteStore {
         if let Some(after) = query.after_id {
             sql.push(" AND id > ").push_bind(after);
         }
-        sql.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(query.limit));
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        // The latest events are the last `limit` by id, still handed back oldest first.
+        let order = if query.latest {
+            " ORDER BY id DESC LIMIT "
+        } else {
+            " ORDER BY id LIMIT "
+        };
+        sql.push(order).push_bind(i64::from(query.limit));
+        let mut rows = sql.build().fetch_all(&self.pool).await?;
+        if query.latest {
+            rows.reverse();
+        }
         rows.iter()
             .map(|row| {
                 Ok(AuditEvent {

@@ -178,7 +178,7 @@ pub(crate) struct AuditListArgs {
     /// Only events of this tenant.
     #[arg(long)]
     pub(crate) tenant: Option<String>,
-    /// At most this many events.
+    /// At most this many events: the oldest ones after --since, else the most recent.
     #[arg(long, default_value_t = 1000)]
     pub(crate) limit: u32,
     /// Print JSON.

@@ -75,6 +75,7 @@ pub(crate) async fn list(
         since: query.since.as_deref().map(parse_since).transpose()?,
         tenant,
         after_id: query.after,
+        latest: false,
         limit: limit + 1,
     };
     let mut events = state.registry.store().audit_events(&audit_query).await?;

@@ -44,7 +44,9 @@ impl Since {
 
 pub(crate) async fn run(store: &dyn Store, command: AuditCommand) -> anyhow::Result<()> {
     let AuditCommand::List(args) = command;
+    // Without --since, the most recent events (a long-lived trail is mostly old history).
     let query = AuditQuery {
+        latest: args.since.is_none(),
         since: args.since.map(|since| since.unix_seconds(now())),
         tenant: args.tenant,
         after_id: None,

@@ -336,14 +336,25 @@ async fn audit_list_refuses_a_since_that_is_not_a_time() {
 }
 
 #[tokio::test]
-async fn audit_list_limit_gives_the_oldest_events() {
+async fn audit_list_limit_gives_the_most_recent_events_oldest_first() {
     let app = spawn_app().await;
     for name in ["a", "b", "c"] {
         app.cli_ok(&["app", "create", "--name", name]);
     }
     let all = audit(&app, &[]);
 
-    assert_eq!(audit(&app, &["--limit", "2"]), &all[..2]);
+    assert_eq!(audit(&app, &["--limit", "2"]), &all[all.len() - 2..]);
+}
+
+#[tokio::test]
+async fn audit_list_limit_after_since_gives_the_oldest_events_from_then() {
+    let app = spawn_app().await;
+    for name in ["a", "b", "c"] {
+        app.cli_ok(&["app", "create", "--name", name]);
+    }
+    let all = audit(&app, &[]);
+
+    assert_eq!(audit(&app, &["--since", "0", "--limit", "2"]), &all[..2]);
 }
 
 #[tokio::test]
