@@ -159,10 +159,15 @@ impl Signer {
     /// Signs `claims` as a compact JWS (RFC 7515 §7.1).
     pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let payload = serde_json::to_vec(claims)?;
+        self.sign_payload(&payload)
+    }
+
+    /// Signs an already serialized JSON claims object as a compact JWT.
+    pub fn sign_payload(&self, payload: &[u8]) -> Result<String, KeyError> {
         let mut token =
             String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
         token.push_str(&self.header_prefix);
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let signature = self.sign(token.as_bytes())?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);

@@ -187,6 +187,8 @@ mod tests {
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
+            audiences: vec![],
+            custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of(secret),
                 expires_at: None,

@@ -24,6 +24,10 @@ pub enum TokenError {
     /// RFC 6749 §5.2 `invalid_scope`: a malformed scope or one beyond the client's permissions.
     #[error("invalid_scope: {0}")]
     InvalidScope(&'static str),
+    /// RFC 8707 §2 `invalid_target`: a `resource` (or `audience`) that is not a valid URI or
+    /// not one the client may get tokens for.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(&'static str),
     /// RFC 6749 §5.2 `unsupported_grant_type`.
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
@@ -45,6 +49,7 @@ impl TokenError {
             TokenError::InvalidClient { .. } => "invalid_client",
             TokenError::UnauthorizedClient(_) => "unauthorized_client",
             TokenError::InvalidScope(_) => "invalid_scope",
+            TokenError::InvalidTarget(_) => "invalid_target",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
         }
     }
@@ -65,7 +70,8 @@ impl TokenError {
         match self {
             TokenError::InvalidRequest(text)
             | TokenError::UnauthorizedClient(text)
-            | TokenError::InvalidScope(text) => Some(text),
+            | TokenError::InvalidScope(text)
+            | TokenError::InvalidTarget(text) => Some(text),
             TokenError::InvalidClient { .. } => None,
             TokenError::UnsupportedGrantType => {
                 Some("only grant_type=client_credentials is supported")
@@ -126,6 +132,7 @@ mod tests {
             false,
         );
         check(TokenError::InvalidScope("x"), "invalid_scope", 400, false);
+        check(TokenError::InvalidTarget("x"), "invalid_target", 400, false);
         check(
             TokenError::UnsupportedGrantType,
             "unsupported_grant_type",

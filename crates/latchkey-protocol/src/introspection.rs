@@ -162,6 +162,8 @@ pub(crate) mod tests {
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
+            audiences: vec![],
+            custom_claims: None,
             secrets: vec![],
         }
     }

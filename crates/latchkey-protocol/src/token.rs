@@ -2,7 +2,7 @@
 //! `TokenRequest`, and `decide` turns a request and the client it names into a `Grant`.
 
 use crate::claims::AccessTokenClaims;
-use crate::client::{Client, GrantType};
+use crate::client::{self, Client, GrantType};
 use crate::client_auth::{self, ClientCredentials};
 use crate::error::TokenError;
 use crate::secret::ClientSecret;
@@ -22,18 +22,40 @@ pub struct TokenForm {
     pub client_secret: Option<ClientSecret>,
     /// `scope`.
     pub scope: Option<String>,
+    /// RFC 8707 `resource`: the audience the token is for.
+    pub resource: Option<String>,
+    /// `audience`, the name several hosted services give to the same request.
+    pub audience: Option<String>,
 }
 
 impl TokenForm {
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn parse(body: &[u8]) -> Result<TokenForm, TokenError> {
-        let [grant_type, client_id, client_secret, scope] =
-            form::parse(body, ["grant_type", "client_id", "client_secret", "scope"])?;
+        let [
+            grant_type,
+            client_id,
+            client_secret,
+            scope,
+            resource,
+            audience,
+        ] = form::parse(
+            body,
+            [
+                "grant_type",
+                "client_id",
+                "client_secret",
+                "scope",
+                "resource",
+                "audience",
+            ],
+        )?;
         Ok(TokenForm {
             grant_type,
             client_id,
             client_secret: client_secret.map(ClientSecret::new),
             scope,
+            resource,
+            audience,
         })
     }
 }
@@ -46,6 +68,8 @@ pub struct TokenRequest {
     /// The raw `scope` parameter; checked after the client is authenticated, so that an
     /// unauthenticated caller learns nothing from scope errors.
     pub scope: Option<String>,
+    /// The audience named by `resource` or `audience`; checked after authentication too.
+    pub audience: Option<String>,
 }
 
 /// Parses a token request from the `Content-Type` and `Authorization` header values and the body.
@@ -61,10 +85,19 @@ pub fn parse(
         Some(grant) if grant == GrantType::ClientCredentials.as_str() => {}
         Some(_) => return Err(TokenError::UnsupportedGrantType),
     }
+    let audience = match (form.resource, form.audience) {
+        (Some(resource), Some(audience)) if resource != audience => {
+            return Err(TokenError::InvalidRequest(
+                "resource and audience name different audiences: give one",
+            ));
+        }
+        (resource, audience) => resource.or(audience),
+    };
     let credentials = client_auth::credentials(authorization, form.client_id, form.client_secret)?;
     Ok(TokenRequest {
         credentials,
         scope: form.scope,
+        audience,
     })
 }
 
@@ -75,6 +108,9 @@ pub struct Grant<'c> {
     pub client: &'c Client,
     /// Granted scopes, borrowed from the client's allowed scopes.
     pub scopes: Vec<&'c str>,
+    /// The audience asked for, borrowed from the client's allowed audiences; `None` means the
+    /// client id (the seed's `aud`).
+    pub audience: Option<&'c str>,
     /// Issued at (and not before), unix seconds.
     pub issued_at: i64,
     /// Expiry, unix seconds.
@@ -104,20 +140,40 @@ pub fn decide<'c>(
         &client.scopes,
         &client.default_scopes,
     )?;
+    let audience = match request.audience.as_deref() {
+        None => None,
+        Some(asked) if !client::is_absolute_uri(asked) => {
+            return Err(TokenError::InvalidTarget(
+                "resource must be an absolute URI without a fragment",
+            ));
+        }
+        Some(asked) => Some(
+            client
+                .audiences
+                .iter()
+                .find(|allowed| *allowed == asked)
+                .ok_or(TokenError::InvalidTarget(
+                    "this app may not get tokens for this resource",
+                ))?
+                .as_str(),
+        ),
+    };
     Ok(Grant {
         client,
         scopes,
+        audience,
         issued_at: now,
         expires_at: now + i64::from(client.token_ttl),
     })
 }
 
 impl<'c> Grant<'c> {
-    /// The access token's claims. `sub` and `aud` are the client id, as in the seed.
+    /// The access token's claims. `sub` is the client id; so is `aud` unless the request named
+    /// an audience, as in the seed.
     pub fn claims<'g>(&'g self, issuer: &'g str, jti: &'g str) -> AccessTokenClaims<'g> {
         AccessTokenClaims {
             sub: &self.client.client_id,
-            aud: &self.client.client_id,
+            aud: self.audience.unwrap_or(&self.client.client_id),
             nbf: self.issued_at,
             scope: &self.scopes,
             iss: issuer,
@@ -125,6 +181,24 @@ impl<'c> Grant<'c> {
             iat: self.issued_at,
             jti,
         }
+    }
+
+    /// The JWT payload: the claims in the seed's order, then the app's custom claims. The
+    /// custom claims were validated and serialized once, when the snapshot was loaded; they are
+    /// spliced in before the closing brace, so an app without them costs exactly one
+    /// serialization and one with them no re-parse.
+    pub fn payload(&self, issuer: &str, jti: &str) -> Vec<u8> {
+        // Serializing borrowed strings and integers into a Vec cannot fail.
+        let mut payload = serde_json::to_vec(&self.claims(issuer, jti)).unwrap_or_default();
+        if let Some(extra) = self.client.custom_claims.as_deref()
+            && payload.last() == Some(&b'}')
+        {
+            payload.pop();
+            payload.push(b',');
+            payload.extend_from_slice(extra.as_bytes());
+            payload.push(b'}');
+        }
+        payload
     }
 
     /// The success body for a token issued earlier and handed out again (token reuse):
@@ -194,6 +268,8 @@ mod tests {
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
+            audiences: vec![],
+            custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of("s"),
                 expires_at: None,
@@ -481,5 +557,93 @@ mod tests {
         assert_eq!(response.scope, "write read");
         assert_eq!(response.token_type, "Bearer");
         assert_eq!(response.expires_in, 300);
+    }
+
+    fn with_audience(audience: &str) -> Client {
+        let mut client = m2m();
+        client.audiences = vec![audience.to_owned()];
+        client
+    }
+
+    fn granted_audience(client: &Client, body: &str) -> Result<Option<String>, &'static str> {
+        let request = parse_body(body).map_err(|e| e.code())?;
+        decide(Some(client), &request, 1000)
+            .map(|grant| grant.audience.map(str::to_owned))
+            .map_err(|e| e.code())
+    }
+
+    const AUTH: &str = "grant_type=client_credentials&client_id=app&client_secret=s";
+
+    #[test]
+    fn resource_or_audience_names_an_allowed_audience() {
+        let client = with_audience("https://api.test");
+        for parameter in ["resource", "audience"] {
+            assert_eq!(
+                granted_audience(
+                    &client,
+                    &format!("{AUTH}&{parameter}=https%3A%2F%2Fapi.test")
+                ),
+                Ok(Some("https://api.test".to_owned()))
+            );
+        }
+        assert_eq!(granted_audience(&client, AUTH), Ok(None));
+    }
+
+    #[test]
+    fn an_audience_not_allowed_or_not_a_uri_is_invalid_target() {
+        let client = with_audience("https://api.test");
+        for audience in ["https://other.test", "api.test", "https://api.test#x", ""] {
+            let body = format!("{AUTH}&resource={audience}");
+            let expected = if audience.is_empty() {
+                Ok(None)
+            } else {
+                Err("invalid_target")
+            };
+            assert_eq!(granted_audience(&client, &body), expected, "{audience:?}");
+        }
+    }
+
+    #[test]
+    fn resource_and_audience_must_agree() {
+        let client = with_audience("urn:a");
+        assert_eq!(
+            granted_audience(&client, &format!("{AUTH}&resource=urn:a&audience=urn:b")),
+            Err("invalid_request")
+        );
+        assert_eq!(
+            granted_audience(&client, &format!("{AUTH}&resource=urn:a&audience=urn:a")),
+            Ok(Some("urn:a".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_wrong_secret_with_a_resource_is_invalid_client_not_invalid_target() {
+        let client = with_audience("urn:a");
+        let body = "grant_type=client_credentials&client_id=app&client_secret=bad&resource=urn:zzz";
+        assert_eq!(granted_audience(&client, body), Err("invalid_client"));
+    }
+
+    fn payload_of(client: &Client, body: &str) -> String {
+        let request = parse_body(body).unwrap();
+        let grant = decide(Some(client), &request, 1000).unwrap();
+        String::from_utf8(grant.payload("https://issuer", "jti-1")).unwrap()
+    }
+
+    #[test]
+    fn the_audience_becomes_aud_and_custom_claims_follow_the_seed_claims() {
+        let mut client = with_audience("urn:a");
+        client.custom_claims = Some(r#""tier":"gold","n":3"#.into());
+        assert_eq!(
+            payload_of(&client, &format!("{AUTH}&resource=urn:a")),
+            r#"{"sub":"app","aud":"urn:a","nbf":1000,"scope":["read"],"iss":"https://issuer","exp":1300,"iat":1000,"jti":"jti-1","tier":"gold","n":3}"#
+        );
+    }
+
+    #[test]
+    fn without_audience_or_claims_the_payload_is_the_seeds() {
+        assert_eq!(
+            payload_of(&m2m(), AUTH),
+            r#"{"sub":"app","aud":"app","nbf":1000,"scope":["read"],"iss":"https://issuer","exp":1300,"iat":1000,"jti":"jti-1"}"#
+        );
     }
 }

@@ -122,8 +122,13 @@ fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
     unique
 }
 
-fn validate(app: &AppRecord) -> Result<(), AppError> {
+/// Checks an app's settings, and normalizes its custom claims (compact JSON; none for `{}`).
+fn validate(app: &mut AppRecord) -> Result<(), AppError> {
     check_name(&app.name)?;
+    client::check_audiences(&app.audiences)?;
+    if let Some(claims) = &app.custom_claims {
+        app.custom_claims = client::normalize_custom_claims(claims)?;
+    }
     client::validate_settings(
         app.app_type,
         &app.grant_types,
@@ -200,7 +205,7 @@ pub async fn create(
         .app_type
         .is_confidential()
         .then(|| ClientSecret::new(random::client_secret()));
-    let app = AppRecord {
+    let mut app = AppRecord {
         client_id: random::client_id(),
         tenant: new.tenant,
         name: new.name,
@@ -230,7 +235,7 @@ pub async fn create(
             })
             .collect(),
     };
-    validate(&app)?;
+    validate(&mut app)?;
     store.create_app(&app).await.map_err(|error| match error {
         StoreError::NotFound(_) => AppError::TenantNotFound(app.tenant.clone()),
         other => AppError::Store(other),
@@ -303,7 +308,7 @@ pub async fn update(
             app.tokens_revoked_before = Some(revoked_before);
         }
         app.updated_at = now;
-        validate(&app)?;
+        validate(&mut app)?;
         match store.update_app(&app).await {
             Ok(()) => {
                 app.revision += 1;

@@ -56,12 +56,17 @@ impl std::fmt::Debug for TokenCache {
     }
 }
 
-/// The cache key of a request: client id and granted scopes.
-pub fn key(client_id: &str, scopes: &[&str]) -> String {
+/// The cache key of a request: client id, audience and granted scopes, so a token is never
+/// handed out for another audience (or none) than it was issued for.
+pub fn key(client_id: &str, scopes: &[&str], audience: Option<&str>) -> String {
+    let audience = audience.unwrap_or_default();
     let mut key = String::with_capacity(
-        client_id.len() + 1 + scopes.iter().map(|s| s.len() + 1).sum::<usize>(),
+        client_id.len() + 1 + audience.len() + scopes.iter().map(|s| s.len() + 1).sum::<usize>(),
     );
     key.push_str(client_id);
+    // An empty audience part means none was asked for: an absolute URI is never empty.
+    key.push('\n');
+    key.push_str(audience);
     // A newline can appear in neither a client id the server minted nor a scope (RFC 6749 §3.3).
     for scope in scopes {
         key.push('\n');
@@ -163,6 +168,8 @@ mod tests {
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: Some(80),
+            audiences: vec![],
+            custom_claims: None,
             secrets: vec![],
         };
         Arc::new(ClientEntry {
@@ -252,8 +259,13 @@ mod tests {
     }
 
     #[test]
-    fn key_separates_client_and_scopes() {
-        assert_eq!(key("app", &["a", "b"]), "app\na\nb");
-        assert_ne!(key("app", &["a b"]), key("app", &["a", "b"]));
+    fn key_separates_client_audience_and_scopes() {
+        assert_eq!(key("app", &["a", "b"], None), "app\n\na\nb");
+        assert_ne!(key("app", &["a b"], None), key("app", &["a", "b"], None));
+        assert_ne!(
+            key("app", &["a"], Some("urn:x")),
+            key("app", &["a"], Some("urn:y"))
+        );
+        assert_ne!(key("app", &["a"], Some("urn:x")), key("app", &["a"], None));
     }
 }

@@ -1,6 +1,6 @@
 //! The records the store reads and writes.
 
-use latchkey_protocol::client::{Client, ClientType, GrantType};
+use latchkey_protocol::client::{self, Client, ClientType, GrantType};
 use latchkey_protocol::{Scope, SecretHash, StoredSecret};
 use std::fmt;
 use std::str::FromStr;
@@ -168,6 +168,15 @@ impl AppRecord {
             can_introspect: self.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
             token_reuse_percent: self.token_reuse_percent,
+            audiences: {
+                let mut audiences = self.audiences;
+                audiences.shrink_to_fit();
+                audiences
+            },
+            custom_claims: self
+                .custom_claims
+                .as_deref()
+                .and_then(client::claims_fragment),
             secrets,
         }
     }
@@ -185,6 +194,11 @@ impl AppRecord {
             can_introspect: self.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
             token_reuse_percent: self.token_reuse_percent,
+            audiences: self.audiences.clone(),
+            custom_claims: self
+                .custom_claims
+                .as_deref()
+                .and_then(client::claims_fragment),
             secrets: self
                 .secrets
                 .iter()

@@ -246,6 +246,25 @@ fn parse_percent(text: &str) -> Result<u8, String> {
     }
 }
 
+/// One `--claim KEY=VALUE`: VALUE is JSON when it parses as JSON (`3`, `true`, `["a","b"]`,
+/// `{"x":1}`), else a string (`gold`).
+#[derive(Debug, Clone)]
+pub(crate) struct Claim(pub(crate) String, pub(crate) serde_json::Value);
+
+fn parse_claim(text: &str) -> Result<Claim, String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!(
+            "{text:?} is not KEY=VALUE: give one claim per --claim, such as --claim tier=gold or --claim level=3"
+        ));
+    };
+    if key.is_empty() {
+        return Err("a claim needs a name before '=': such as --claim tier=gold".to_owned());
+    }
+    let value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok(Claim(key.to_owned(), value))
+}
+
 fn parse_grace(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
@@ -278,6 +297,14 @@ pub(crate) struct AppCreateArgs {
     /// its life remains (for example 80%). Off by default.
     #[arg(long, value_parser = parse_percent)]
     pub(crate) token_reuse: Option<u8>,
+    /// An audience a token request may name with `resource=URI` (repeat for several); the
+    /// token's `aud` is then that URI instead of the client id.
+    #[arg(long = "audience")]
+    pub(crate) audiences: Vec<String>,
+    /// A claim added to every token of the app, KEY=VALUE (repeat for several); VALUE is JSON
+    /// when it parses as JSON, else a string.
+    #[arg(long = "claim", value_parser = parse_claim)]
+    pub(crate) claims: Vec<Claim>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -314,6 +341,18 @@ pub(crate) struct AppUpdateArgs {
     /// Turn token reuse off: every request gets a new token.
     #[arg(long)]
     pub(crate) no_token_reuse: bool,
+    /// Allowed audiences (replaces the list; repeat for several).
+    #[arg(long = "audience", conflicts_with = "no_audiences")]
+    pub(crate) audiences: Option<Vec<String>>,
+    /// Remove every allowed audience: tokens are for the client id only.
+    #[arg(long)]
+    pub(crate) no_audiences: bool,
+    /// Claims added to every token (replaces the set; repeat for several), KEY=VALUE.
+    #[arg(long = "claim", value_parser = parse_claim, conflicts_with = "no_claims")]
+    pub(crate) claims: Option<Vec<Claim>>,
+    /// Remove every custom claim.
+    #[arg(long)]
+    pub(crate) no_claims: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -103,6 +103,11 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
                 .map(|percent| format!("while {percent}% of a token's life remains"))
                 .unwrap_or_else(|| "off".to_owned()),
         ),
+        ("audiences", list_or_dash(&app.audiences)),
+        (
+            "claims",
+            app.custom_claims.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
         ("tenant", app.tenant.clone()),
         ("created_at", timestamp(app.created_at)),
         ("updated_at", timestamp(app.updated_at)),

@@ -50,7 +50,7 @@ pub(crate) async fn token(
         .token_reuse_percent
         .zip(entry)
         .map(|(percent, entry)| {
-            let key = reuse::key(&grant.client.client_id, &grant.scopes);
+            let key = reuse::key(&grant.client.client_id, &grant.scopes, grant.audience);
             let cached = state.reuse.get(&key, entry, signer, percent, now, |jti| {
                 snapshot.is_revoked(&tenant.name, jti)
             });
@@ -61,7 +61,7 @@ pub(crate) async fn token(
         return response::no_store(response::json_value(StatusCode::OK, &body));
     }
     let jti = random::uuid_v4();
-    let jwt = match signer.sign_jwt(&grant.claims(&tenant.issuer, &jti)) {
+    let jwt = match signer.sign_payload(&grant.payload(&tenant.issuer, &jti)) {
         Ok(jwt) => jwt,
         Err(error) => return response::server_error("signing a token", &error),
     };

@@ -2,7 +2,7 @@
 
 use super::now;
 use super::tenant;
-use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, RotateSecretArgs};
+use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, Claim, RotateSecretArgs};
 use crate::output;
 use anyhow::Context;
 use latchkey_server::apps::{self, AppChanges, NewApp};
@@ -67,8 +67,8 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         token_ttl: args.token_ttl,
         can_introspect: args.introspect,
         token_reuse_percent: args.token_reuse,
-        audiences: Vec::new(),
-        custom_claims: None,
+        audiences: args.audiences,
+        custom_claims: claims_text(args.claims),
     };
     let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
     if args.json {
@@ -109,8 +109,16 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
             (None, true) => Some(None),
             (None, false) => None,
         },
-        audiences: None,
-        custom_claims: None,
+        audiences: match (args.audiences, args.no_audiences) {
+            (Some(audiences), _) => Some(audiences),
+            (None, true) => Some(Vec::new()),
+            (None, false) => None,
+        },
+        custom_claims: match (args.claims, args.no_claims) {
+            (Some(claims), _) => Some(claims_text(claims)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        },
     };
     let app = apps::update(store, tenant, &args.id, &changes, Actor::CLI, now()).await?;
     if args.json {
@@ -120,6 +128,18 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
         output::print_app(&app, None);
     }
     Ok(())
+}
+
+/// `--claim` flags as a JSON object text (a later claim of the same name wins); `None` for none.
+fn claims_text(claims: Vec<Claim>) -> Option<String> {
+    if claims.is_empty() {
+        return None;
+    }
+    let object: serde_json::Map<String, serde_json::Value> = claims
+        .into_iter()
+        .map(|Claim(key, value)| (key, value))
+        .collect();
+    Some(serde_json::Value::Object(object).to_string())
 }
 
 async fn set_enabled(
