@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod audience;
 mod audit;
 mod cli;
 mod client_auth;
