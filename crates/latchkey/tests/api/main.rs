@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin;
 mod audience;
 mod audit;
 mod cli;
