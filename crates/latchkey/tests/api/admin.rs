@@ -88,6 +88,30 @@ impl Admins {
     async fn as_acme(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         call(&self.app, method, path, Some(&self.acme), body).await
     }
+
+    /// Asserts that the default tenant's admin gets this error.
+    async fn root_fails(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+        code: &str,
+    ) {
+        assert_admin_error(&self.as_root(method, path, body).await, status, code);
+    }
+
+    /// Asserts that acme's admin gets this error.
+    async fn acme_fails(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+        code: &str,
+    ) {
+        assert_admin_error(&self.as_acme(method, path, body).await, status, code);
+    }
 }
 
 /// Asserts an admin API error: status, `error` code, a description, JSON.
@@ -332,11 +356,9 @@ async fn app_update_enable_disable_rotate_and_delete_take_effect_on_the_running_
             .ok_or(format!("{reply:?}"))
     })
     .await;
-    assert_admin_error(
-        &admins.as_root(Method::GET, &path, None).await,
-        404,
-        "not_found",
-    );
+    admins
+        .root_fails(Method::GET, &path, None, 404, "not_found")
+        .await;
 }
 
 #[tokio::test]
@@ -517,24 +539,28 @@ async fn tenants_are_created_changed_and_deleted_by_a_default_tenant_admin() {
     assert_eq!(names, ["acme", "default", "globex", "initech"]);
 
     app.cli_ok(&["app", "create", "--tenant", "initech", "--name", "x"]);
-    assert_admin_error(
-        &admins
-            .as_root(Method::DELETE, "/admin/v1/tenants/initech", None)
-            .await,
-        409,
-        "conflict",
-    );
+    admins
+        .root_fails(
+            Method::DELETE,
+            "/admin/v1/tenants/initech",
+            None,
+            409,
+            "conflict",
+        )
+        .await;
     let forced = admins
         .as_root(Method::DELETE, "/admin/v1/tenants/initech?force=true", None)
         .await;
     assert_eq!(forced.status.as_u16(), 204, "{forced:?}");
-    assert_admin_error(
-        &admins
-            .as_root(Method::GET, "/admin/v1/tenants/initech", None)
-            .await,
-        404,
-        "not_found",
-    );
+    admins
+        .root_fails(
+            Method::GET,
+            "/admin/v1/tenants/initech",
+            None,
+            404,
+            "not_found",
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -597,11 +623,9 @@ async fn a_tenant_admin_manages_its_own_tenant_only() {
         }
     }
     let ops_path = format!("/admin/v1/tenants/default/apps/{}", client_id(&admins.ops));
-    assert_admin_error(
-        &admins.as_acme(Method::DELETE, &ops_path, None).await,
-        403,
-        "access_denied",
-    );
+    admins
+        .acme_fails(Method::DELETE, &ops_path, None, 403, "access_denied")
+        .await;
 
     for (method, path, body) in [
         (
@@ -702,17 +726,15 @@ async fn key_rotation_through_the_api_signs_new_tokens_with_the_new_key() {
             .all(|key| key.kid != kid)
     );
 
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                "/admin/v1/tenants/default/keys/rotate",
-                Some(&json!({"alg": "HS256"})),
-            )
-            .await,
-        422,
-        "invalid_settings",
-    );
+    admins
+        .root_fails(
+            Method::POST,
+            "/admin/v1/tenants/default/keys/rotate",
+            Some(&json!({"alg": "HS256"})),
+            422,
+            "invalid_settings",
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -759,17 +781,15 @@ async fn revocations_through_the_api_make_tokens_inactive() {
         json!({"jti": "a", "client_id": "b"}),
         json!({"jti": ""}),
     ] {
-        assert_admin_error(
-            &admins
-                .as_root(
-                    Method::POST,
-                    "/admin/v1/tenants/default/revocations",
-                    Some(&body),
-                )
-                .await,
-            422,
-            "invalid_settings",
-        );
+        admins
+            .root_fails(
+                Method::POST,
+                "/admin/v1/tenants/default/revocations",
+                Some(&body),
+                422,
+                "invalid_settings",
+            )
+            .await;
     }
 }
 
@@ -792,11 +812,9 @@ async fn withdrawing_the_admin_scope_disabling_or_revoking_ends_admin_access_wit
         },
     )
     .await;
-    assert_admin_error(
-        &admins.as_root(Method::GET, list, None).await,
-        403,
-        "insufficient_scope",
-    );
+    admins
+        .root_fails(Method::GET, list, None, 403, "insufficient_scope")
+        .await;
 
     app.cli_ok(&["app", "update", &id, "--scope", "latchkey:admin"]);
     app.eventually("the scope to be given back", async || {
@@ -862,72 +880,64 @@ async fn errors_have_their_status_and_code() {
         )
         .await;
     assert_admin_error(&malformed, 400, "invalid_request");
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                apps,
-                Some(&json!({"name": "x", "scope": ["typo"]})),
-            )
-            .await,
-        400,
-        "invalid_request",
-    );
-    assert_admin_error(
-        &admins
-            .as_root(Method::GET, &format!("{apps}/nope"), None)
-            .await,
-        404,
-        "not_found",
-    );
-    assert_admin_error(
-        &admins
-            .as_root(Method::GET, "/admin/v1/tenants/nope/apps", None)
-            .await,
-        404,
-        "not_found",
-    );
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                "/admin/v1/tenants",
-                Some(&json!({"name": "acme", "domains": ["new.test"]})),
-            )
-            .await,
-        409,
-        "conflict",
-    );
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                "/admin/v1/tenants",
-                Some(&json!({"name": "other", "domains": [GLOBEX]})),
-            )
-            .await,
-        409,
-        "conflict",
-    );
-    assert_admin_error(
-        &admins
-            .as_root(Method::DELETE, "/admin/v1/tenants/default", None)
-            .await,
-        409,
-        "conflict",
-    );
+    admins
+        .root_fails(
+            Method::POST,
+            apps,
+            Some(&json!({"name": "x", "scope": ["typo"]})),
+            400,
+            "invalid_request",
+        )
+        .await;
+    admins
+        .root_fails(Method::GET, &format!("{apps}/nope"), None, 404, "not_found")
+        .await;
+    admins
+        .root_fails(
+            Method::GET,
+            "/admin/v1/tenants/nope/apps",
+            None,
+            404,
+            "not_found",
+        )
+        .await;
+    admins
+        .root_fails(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(&json!({"name": "acme", "domains": ["new.test"]})),
+            409,
+            "conflict",
+        )
+        .await;
+    admins
+        .root_fails(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(&json!({"name": "other", "domains": [GLOBEX]})),
+            409,
+            "conflict",
+        )
+        .await;
+    admins
+        .root_fails(
+            Method::DELETE,
+            "/admin/v1/tenants/default",
+            None,
+            409,
+            "conflict",
+        )
+        .await;
     let public = app.cli_json(&["app", "create", "--name", "spa", "--type", "spa", "--json"]);
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                &format!("{apps}/{}/rotate-secret", client_id(&public)),
-                None,
-            )
-            .await,
-        409,
-        "conflict",
-    );
+    admins
+        .root_fails(
+            Method::POST,
+            &format!("{apps}/{}/rotate-secret", client_id(&public)),
+            None,
+            409,
+            "conflict",
+        )
+        .await;
     for body in [
         json!({"name": "x", "scopes": ["bad scope"]}),
         json!({"name": "x", "type": "robot"}),
@@ -936,23 +946,19 @@ async fn errors_have_their_status_and_code() {
         json!({"name": "x", "claims": {"sub": "me"}}),
         json!({"name": "x", "audiences": ["not a uri"]}),
     ] {
-        assert_admin_error(
-            &admins.as_root(Method::POST, apps, Some(&body)).await,
+        admins
+            .root_fails(Method::POST, apps, Some(&body), 422, "invalid_settings")
+            .await;
+    }
+    admins
+        .root_fails(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(&json!({"name": "x", "domains": ["x.test:8443"]})),
             422,
             "invalid_settings",
-        );
-    }
-    assert_admin_error(
-        &admins
-            .as_root(
-                Method::POST,
-                "/admin/v1/tenants",
-                Some(&json!({"name": "x", "domains": ["x.test:8443"]})),
-            )
-            .await,
-        422,
-        "invalid_settings",
-    );
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -1050,13 +1056,15 @@ async fn the_audit_trail_pages_and_filters_by_time() {
         200,
     );
     assert_eq!(future["events"], json!([]));
-    assert_admin_error(
-        &admins
-            .as_root(Method::GET, "/admin/v1/audit?since=yesterday", None)
-            .await,
-        400,
-        "invalid_request",
-    );
+    admins
+        .root_fails(
+            Method::GET,
+            "/admin/v1/audit?since=yesterday",
+            None,
+            400,
+            "invalid_request",
+        )
+        .await;
 }
 
 #[tokio::test]
