@@ -60,6 +60,9 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
                     (None, false) => None,
                 },
             };
+            if changes.domains.is_none() && changes.issuer.is_none() {
+                anyhow::bail!("nothing to change: give --domain, --issuer or --default-issuer");
+            }
             let tenant = tenants::update(store, &args.name, &changes, Actor::CLI, now()).await?;
             if args.json {
                 output::print_json(&output::tenant_json(&tenant));
