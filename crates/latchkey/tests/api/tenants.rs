@@ -1147,3 +1147,16 @@ async fn a_reused_token_never_carries_an_issuer_the_tenant_has_left() {
         .access_token();
     assert_eq!(jwt_parts(&after).1["iss"], "https://id.acme.example");
 }
+
+#[tokio::test]
+async fn tenant_update_without_a_change_is_refused_and_records_nothing() {
+    let app = spawn_app().await;
+    app.cli_ok(&["tenant", "create", "acme", "--domain", "acme.test"]);
+    let before = app.cli_ok(&["audit", "list", "--json"]);
+
+    let output = app.cli(&["tenant", "update", "acme"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to change"));
+    assert_eq!(app.cli_ok(&["audit", "list", "--json"]), before);
+}
