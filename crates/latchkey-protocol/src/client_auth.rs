@@ -180,7 +180,7 @@ mod tests {
             client_id: "app".into(),
             client_type: ClientType::M2m,
             enabled: true,
-            grant_types: vec![GrantType::ClientCredentials],
+            grant_types: [GrantType::ClientCredentials].into_iter().collect(),
             scopes: vec![],
             default_scopes: vec![],
             token_ttl: 300,

@@ -155,7 +155,7 @@ pub(crate) mod tests {
             client_id: id.into(),
             client_type: ClientType::M2m,
             enabled: true,
-            grant_types: vec![GrantType::ClientCredentials],
+            grant_types: [GrantType::ClientCredentials].into_iter().collect(),
             scopes: vec![],
             default_scopes: vec![],
             token_ttl: 300,

@@ -2,10 +2,13 @@
 
 use crate::error::TokenError;
 use std::fmt;
+use std::sync::Arc;
 
 /// One scope token, valid by construction: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
+/// Shared text: a snapshot of a million apps holds each distinct scope once (see
+/// `Scope::share`), and cloning one is a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Scope(String);
+pub struct Scope(Arc<str>);
 
 /// Why a scope text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,11 +36,23 @@ impl Scope {
         if !text.bytes().all(is_scope_char) {
             return Err(ScopeError::BadCharacter(text.to_owned()));
         }
-        Ok(Scope(text.to_owned()))
+        Ok(Scope(Arc::from(text)))
+    }
+
+    /// Makes this scope share `same`'s text (equal text, one allocation instead of two).
+    pub fn share(&mut self, same: &Scope) {
+        debug_assert_eq!(self, same);
+        self.0 = Arc::clone(&same.0);
     }
 
     /// The scope as text.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Scope {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

@@ -130,7 +130,7 @@ pub fn decide<'c>(
         ));
     }
     let client = client_auth::authenticate(client, &request.credentials, now)?;
-    if !client.grant_types.contains(&GrantType::ClientCredentials) {
+    if !client.grant_types.contains(GrantType::ClientCredentials) {
         return Err(TokenError::UnauthorizedClient(
             "this app is not allowed the client_credentials grant",
         ));
@@ -258,7 +258,7 @@ mod tests {
             client_id: "app".into(),
             client_type,
             enabled: true,
-            grant_types: grants.to_vec(),
+            grant_types: grants.iter().copied().collect(),
             scopes: ["read", "write"]
                 .iter()
                 .map(|s| Scope::parse(s).unwrap())

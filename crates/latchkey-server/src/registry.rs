@@ -10,8 +10,8 @@
 use crate::keys::{self, KeySetupError, MasterKeys, TenantKeys};
 use arc_swap::ArcSwap;
 use latchkey_keys::JwkSet;
-use latchkey_protocol::Client;
 use latchkey_protocol::introspection::TokenClaims;
+use latchkey_protocol::{Client, Scope};
 use latchkey_store::{
     AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError,
     TenantRecord,
@@ -41,14 +41,15 @@ pub struct TenantState {
     pub keys: TenantKeys,
     /// The JWKS body, serialized once per key change.
     pub jwks_body: Arc<[u8]>,
-    /// How many of the tenant's apps allow each scope, for `scopes_supported`.
-    scope_counts: BTreeMap<String, u32>,
+    /// How many of the tenant's apps allow each scope, for `scopes_supported`. Its keys are
+    /// also the one copy of each scope text that the tenant's clients share.
+    scope_counts: BTreeMap<Scope, u32>,
 }
 
 impl TenantState {
     /// Every scope some app of the tenant may be granted, sorted.
     pub fn scopes_supported(&self) -> impl Iterator<Item = &str> {
-        self.scope_counts.keys().map(String::as_str)
+        self.scope_counts.keys().map(Scope::as_str)
     }
 
     /// The algorithms of the published keys, the active key's first.
@@ -80,20 +81,35 @@ impl TenantState {
         self.keys = keys;
     }
 
-    fn count_scopes(&mut self, client: &Client, delta: i32) {
+    /// Counts a new client's scopes, and makes its scopes share the tenant's copy of each
+    /// text: a million apps with the same two scopes then hold two strings, not two million.
+    fn add_scopes(&mut self, client: &mut Client) {
+        for scope in &mut client.scopes {
+            if let Some((shared, _)) = self.scope_counts.get_key_value(scope.as_str()) {
+                scope.share(shared);
+            }
+            *self.scope_counts.entry(scope.clone()).or_insert(0) += 1;
+        }
+        // Default scopes are among the allowed ones.
+        let Client {
+            scopes,
+            default_scopes,
+            ..
+        } = client;
+        for default in default_scopes.iter_mut() {
+            if let Some(shared) = scopes.iter().find(|scope| *scope == default) {
+                default.share(shared);
+            }
+        }
+    }
+
+    fn remove_scopes(&mut self, client: &Client) {
         for scope in &client.scopes {
-            // Look up before inserting: most apps share their scopes, and a load of a million
-            // apps must not allocate a key per scope per app.
-            let count = match self.scope_counts.get_mut(scope.as_str()) {
-                Some(count) => count,
-                None => self
-                    .scope_counts
-                    .entry(scope.as_str().to_owned())
-                    .or_insert(0),
-            };
-            *count = count.saturating_add_signed(delta);
-            if *count == 0 {
-                self.scope_counts.remove(scope.as_str());
+            if let Some(count) = self.scope_counts.get_mut(scope.as_str()) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.scope_counts.remove(scope.as_str());
+                }
             }
         }
     }
@@ -108,6 +124,38 @@ pub struct ClientEntry {
     pub client: Client,
 }
 
+/// A client in the snapshot's map: hashed and compared by its client id, and found by a
+/// `&str` through `Borrow`.
+#[derive(Debug, Clone)]
+struct ClientSlot(Arc<ClientEntry>);
+
+impl ClientSlot {
+    fn id(&self) -> &str {
+        &self.0.client.client_id
+    }
+}
+
+impl std::hash::Hash for ClientSlot {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Exactly as the `str` it borrows as hashes, so lookups by `&str` find it.
+        self.id().hash(state);
+    }
+}
+
+impl PartialEq for ClientSlot {
+    fn eq(&self, other: &ClientSlot) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for ClientSlot {}
+
+impl std::borrow::Borrow<str> for ClientSlot {
+    fn borrow(&self) -> &str {
+        self.id()
+    }
+}
+
 /// Everything the request paths read, as of one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -116,7 +164,9 @@ pub struct Snapshot {
     hosts: HashMap<String, Arc<str>>,
     /// Whether a Host no tenant claims gets 404 instead of the `default` tenant.
     strict_hosts: bool,
-    clients: imbl::HashMap<String, Arc<ClientEntry>>,
+    /// Every client, found by its client id without a second copy of the id as a key: the
+    /// map's slots are one pointer wide, which at a million apps is most of its size.
+    clients: imbl::HashMap<ClientSlot, ()>,
     /// Revoked token ids, each with the tenants it is revoked in (nearly always one) and when
     /// its token expires. A revocation counts only in its own tenant: a jti revoked in one tenant
     /// says nothing about a token another tenant issued.
@@ -158,9 +208,7 @@ impl Snapshot {
     /// The client with this id, if it belongs to `tenant`. A client of another tenant is as
     /// unknown as one that does not exist.
     pub fn client(&self, tenant: &TenantState, client_id: &str) -> Option<&Client> {
-        self.clients
-            .get(client_id)
-            .filter(|entry| *entry.tenant == *tenant.name)
+        self.client_entry(tenant, client_id)
             .map(|entry| &entry.client)
     }
 
@@ -168,7 +216,8 @@ impl Snapshot {
     /// client's settings or secrets do (token reuse relies on that).
     pub fn client_entry(&self, tenant: &TenantState, client_id: &str) -> Option<&Arc<ClientEntry>> {
         self.clients
-            .get(client_id)
+            .get_key_value(client_id)
+            .map(|(slot, ())| &slot.0)
             .filter(|entry| *entry.tenant == *tenant.name)
     }
 
@@ -244,23 +293,22 @@ impl Snapshot {
             Some(tenant) => Arc::clone(&tenant.name),
             None => Arc::from(record.tenant.as_str()),
         };
-        let client = record.into_client();
+        let mut client = record.into_client();
         if let Some(tenant) = self.tenants.get_mut(&*tenant_name) {
-            Arc::make_mut(tenant).count_scopes(&client, 1);
+            Arc::make_mut(tenant).add_scopes(&mut client);
         }
-        let key = client.client_id.clone();
         let entry = ClientEntry {
             tenant: tenant_name,
             client,
         };
-        self.clients.insert(key, Arc::new(entry));
+        self.clients.insert(ClientSlot(Arc::new(entry)), ());
     }
 
     fn remove_client(&mut self, client_id: &str) {
-        if let Some(old) = self.clients.remove(client_id)
-            && let Some(tenant) = self.tenants.get_mut(&*old.tenant)
+        if let Some((old, ())) = self.clients.remove_with_key(client_id)
+            && let Some(tenant) = self.tenants.get_mut(&*old.0.tenant)
         {
-            Arc::make_mut(tenant).count_scopes(&old.client, -1);
+            Arc::make_mut(tenant).remove_scopes(&old.0.client);
         }
     }
 }

@@ -161,7 +161,7 @@ mod tests {
             client_id: "app".into(),
             client_type: ClientType::M2m,
             enabled: true,
-            grant_types: vec![],
+            grant_types: Default::default(),
             scopes: vec![],
             default_scopes: vec![],
             token_ttl: 300,

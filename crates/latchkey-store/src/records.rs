@@ -150,8 +150,6 @@ impl AppRecord {
             list.shrink_to_fit();
             list
         };
-        let mut grant_types = self.grant_types;
-        grant_types.shrink_to_fit();
         let mut secrets = Vec::with_capacity(self.secrets.len());
         secrets.extend(self.secrets.iter().map(|secret| StoredSecret {
             hash: secret.hash,
@@ -161,7 +159,7 @@ impl AppRecord {
             client_id: self.client_id,
             client_type: self.app_type,
             enabled: self.enabled,
-            grant_types,
+            grant_types: self.grant_types.iter().copied().collect(),
             scopes: exact(self.scopes),
             default_scopes: exact(self.default_scopes),
             token_ttl: self.token_ttl,
@@ -187,7 +185,7 @@ impl AppRecord {
             client_id: self.client_id.clone(),
             client_type: self.app_type,
             enabled: self.enabled,
-            grant_types: self.grant_types.clone(),
+            grant_types: self.grant_types.iter().copied().collect(),
             scopes: self.scopes.clone(),
             default_scopes: self.default_scopes.clone(),
             token_ttl: self.token_ttl,

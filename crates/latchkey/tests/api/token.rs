@@ -589,8 +589,8 @@ async fn unknown_parameters_are_ignored() {
             ("grant_type", "client_credentials"),
             ("client_id", client_id(&billing)),
             ("client_secret", client_secret(&billing)),
-            ("audience", "x"),
-            ("audience", "y"),
+            ("requested_token_use", "x"),
+            ("requested_token_use", "y"),
         ])
         .await;
 
