@@ -69,7 +69,7 @@ mod tests {
 
     fn admin_app() -> crate::Client {
         let mut owner = client("owner");
-        owner.scopes = vec![Scope::parse(ADMIN_SCOPE).unwrap()];
+        owner.scopes = vec![Scope::parse(ADMIN_SCOPE).unwrap()].into();
         owner
     }
 
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn withdrawing_the_scope_from_the_app_ends_admin_access_at_once() {
         let mut owner = admin_app();
-        owner.scopes.clear();
+        owner.scopes = Box::default();
         assert_eq!(
             decide(&admin_claims(), &owner, 1100, true),
             Err(AdminDenied::InsufficientScope)

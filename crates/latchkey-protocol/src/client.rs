@@ -323,10 +323,11 @@ pub struct Client {
     pub enabled: bool,
     /// Grant types the client may use.
     pub grant_types: GrantTypes,
-    /// Scopes the client may be granted.
-    pub scopes: Vec<Scope>,
+    /// Scopes the client may be granted. (Boxed slices rather than `Vec`s here: no spare
+    /// capacity, and 8 bytes less per list, per app, in a snapshot of a million.)
+    pub scopes: Box<[Scope]>,
     /// Scopes granted when the request names none.
-    pub default_scopes: Vec<Scope>,
+    pub default_scopes: Box<[Scope]>,
     /// Token lifetime in seconds.
     pub token_ttl: u32,
     /// Whether the client may introspect other clients' tokens (a resource server).
@@ -337,12 +338,12 @@ pub struct Client {
     /// to get the same token again; `None` when off.
     pub token_reuse_percent: Option<u8>,
     /// Audiences a token request may name with `resource` (or `audience`).
-    pub audiences: Vec<String>,
+    pub audiences: Box<[String]>,
     /// Static claims added to every token, as object members without the braces
     /// (`"tier":"gold"`), so signing splices them in without re-serializing.
     pub custom_claims: Option<Box<str>>,
     /// Hashes of the secrets currently accepted (more than one during a rotation grace period).
-    pub secrets: Vec<StoredSecret>,
+    pub secrets: Box<[StoredSecret]>,
 }
 
 #[cfg(test)]

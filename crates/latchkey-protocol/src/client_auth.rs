@@ -181,18 +181,19 @@ mod tests {
             client_type: ClientType::M2m,
             enabled: true,
             grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-            scopes: vec![],
-            default_scopes: vec![],
+            scopes: Box::default(),
+            default_scopes: Box::default(),
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
-            audiences: vec![],
+            audiences: Box::default(),
             custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of(secret),
                 expires_at: None,
-            }],
+            }]
+            .into(),
         }
     }
 
@@ -264,10 +265,12 @@ mod tests {
     #[test]
     fn expired_grace_secret_is_refused_and_live_one_accepted() {
         let mut app = client("new");
-        app.secrets.push(StoredSecret {
+        let mut secrets = app.secrets.to_vec();
+        secrets.push(StoredSecret {
             hash: SecretHash::of("old"),
             expires_at: Some(100),
         });
+        app.secrets = secrets.into();
         assert!(authenticate(Some(&app), &post("app", Some("old")), 99).is_ok());
         assert!(authenticate(Some(&app), &post("app", Some("old")), 100).is_err());
         assert!(authenticate(Some(&app), &post("app", Some("new")), 100).is_ok());

@@ -156,15 +156,15 @@ pub(crate) mod tests {
             client_type: ClientType::M2m,
             enabled: true,
             grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-            scopes: vec![],
-            default_scopes: vec![],
+            scopes: Box::default(),
+            default_scopes: Box::default(),
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
-            audiences: vec![],
+            audiences: Box::default(),
             custom_claims: None,
-            secrets: vec![],
+            secrets: Box::default(),
         }
     }
 

@@ -263,17 +263,18 @@ mod tests {
                 .iter()
                 .map(|s| Scope::parse(s).unwrap())
                 .collect(),
-            default_scopes: vec![Scope::parse("read").unwrap()],
+            default_scopes: vec![Scope::parse("read").unwrap()].into(),
             token_ttl: 300,
             can_introspect: false,
             tokens_revoked_before: None,
             token_reuse_percent: None,
-            audiences: vec![],
+            audiences: Box::default(),
             custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of("s"),
                 expires_at: None,
-            }],
+            }]
+            .into(),
         }
     }
 
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn public_app_is_unauthorized_client() {
         let spa = Client {
-            secrets: vec![],
+            secrets: Box::default(),
             ..app(ClientType::Spa, &[GrantType::AuthorizationCode])
         };
         assert_eq!(
@@ -561,7 +562,7 @@ mod tests {
 
     fn with_audience(audience: &str) -> Client {
         let mut client = m2m();
-        client.audiences = vec![audience.to_owned()];
+        client.audiences = vec![audience.to_owned()].into();
         client
     }
 

@@ -144,38 +144,32 @@ impl AppRecord {
     /// The token endpoint's view of this app, taking the record apart (no copies: a snapshot
     /// load makes a million of these).
     pub fn into_client(self) -> Client {
-        // Lists built while decoding keep their growth slack (room for 4 scopes, 8 grant
-        // types); a snapshot holds them for good, so trim them to size.
-        let exact = |mut list: Vec<Scope>| {
-            list.shrink_to_fit();
-            list
-        };
-        let mut secrets = Vec::with_capacity(self.secrets.len());
-        secrets.extend(self.secrets.iter().map(|secret| StoredSecret {
-            hash: secret.hash,
-            expires_at: secret.expires_at,
-        }));
+        // `into_boxed_slice` trims the lists' growth slack (room for 4 scopes, 8 grant types
+        // while decoding): a snapshot holds them for good.
         Client {
             client_id: self.client_id,
             client_type: self.app_type,
             enabled: self.enabled,
             grant_types: self.grant_types.iter().copied().collect(),
-            scopes: exact(self.scopes),
-            default_scopes: exact(self.default_scopes),
+            scopes: self.scopes.into_boxed_slice(),
+            default_scopes: self.default_scopes.into_boxed_slice(),
             token_ttl: self.token_ttl,
             can_introspect: self.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
             token_reuse_percent: self.token_reuse_percent,
-            audiences: {
-                let mut audiences = self.audiences;
-                audiences.shrink_to_fit();
-                audiences
-            },
+            audiences: self.audiences.into_boxed_slice(),
             custom_claims: self
                 .custom_claims
                 .as_deref()
                 .and_then(client::claims_fragment),
-            secrets,
+            secrets: self
+                .secrets
+                .iter()
+                .map(|secret| StoredSecret {
+                    hash: secret.hash,
+                    expires_at: secret.expires_at,
+                })
+                .collect(),
         }
     }
 
@@ -186,13 +180,13 @@ impl AppRecord {
             client_type: self.app_type,
             enabled: self.enabled,
             grant_types: self.grant_types.iter().copied().collect(),
-            scopes: self.scopes.clone(),
-            default_scopes: self.default_scopes.clone(),
+            scopes: self.scopes.clone().into(),
+            default_scopes: self.default_scopes.clone().into(),
             token_ttl: self.token_ttl,
             can_introspect: self.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
             token_reuse_percent: self.token_reuse_percent,
-            audiences: self.audiences.clone(),
+            audiences: self.audiences.clone().into(),
             custom_claims: self
                 .custom_claims
                 .as_deref()

@@ -8,6 +8,12 @@ mod output;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a snapshot of a million apps is millions of
+/// small allocations made at once, and glibc's arenas keep far more of that resident after
+/// the load than mimalloc does (see docs/benchmarks.md for the measured difference).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
