@@ -289,6 +289,11 @@ impl Snapshot {
 
     fn insert_client(&mut self, record: AppRecord) {
         self.remove_client(&record.client_id);
+        self.add_client(record);
+    }
+
+    /// Adds a client the snapshot does not hold yet (a full load: no old entry to replace).
+    fn add_client(&mut self, record: AppRecord) {
         let tenant_name: Arc<str> = match self.tenants.get(&record.tenant) {
             Some(tenant) => Arc::clone(&tenant.name),
             None => Arc::from(record.tenant.as_str()),
@@ -431,7 +436,14 @@ impl Registry {
                 "sealed signing keys stored in plain form with the master key"
             );
         }
+        let started = std::time::Instant::now();
         let snapshot = registry.build(now).await?;
+        tracing::info!(
+            apps = snapshot.client_count(),
+            revocations = snapshot.revocation_count(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded apps, keys and revocations"
+        );
         registry.current.store(Arc::new(snapshot));
         Ok((registry, seq))
     }
@@ -449,7 +461,7 @@ impl Registry {
                 .insert(tenant.name.clone(), Arc::new(state));
         }
         self.store
-            .scan_apps(&mut |app| snapshot.insert_client(app))
+            .scan_apps(&mut |app| snapshot.add_client(app))
             .await?;
         for revocation in self.store.live_revocations(now).await? {
             snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);

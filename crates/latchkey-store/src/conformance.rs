@@ -555,6 +555,26 @@ async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn Store) {
     );
 }
 
+async fn scan_reads_every_app_exactly_once_across_pages(store: &dyn Store) {
+    // More apps than a scan page holds in tests, in an order unlike their ids', with every
+    // setting a snapshot needs set somewhere.
+    let mut expected = Vec::new();
+    for i in (0..11).rev() {
+        let mut record = app(&format!("c{i:02}"), &format!("app {i}"));
+        record.enabled = i % 2 == 0;
+        record.can_introspect = i % 3 == 0;
+        record.token_reuse_percent = (i == 5).then_some(80);
+        record.tokens_revoked_before = (i == 7).then_some(150);
+        record.audiences = vec![format!("urn:app:{i}")];
+        record.custom_claims = (i == 4).then(|| r#"{"n":4}"#.to_owned());
+        store.create_app(&record).await.unwrap();
+        expected.push(record);
+    }
+    expected.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    let scanned = store.all_apps().await.unwrap();
+    assert_eq!(scanned, expected);
+}
+
 async fn purge_drops_old_changes_only(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
     assert_eq!(store.purge_changes(0).await.unwrap(), 0);
@@ -776,6 +796,7 @@ sqlite_suite!(
     apps_by_id_returns_those_that_exist,
     purge_drops_old_changes_only,
     scan_hands_over_every_app_with_all_its_secrets,
+    scan_reads_every_app_exactly_once_across_pages,
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
     retiring_keys_retire_and_inactive_keys_delete,
