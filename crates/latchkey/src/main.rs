@@ -8,11 +8,12 @@ mod output;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: a snapshot of a million apps is millions of
-/// small allocations made at once, and glibc's arenas keep far more of that resident after
-/// the load than mimalloc does (see docs/benchmarks.md for the measured difference).
+/// jemalloc instead of the system allocator: a snapshot of a million apps is millions of small
+/// allocations made at once, and glibc's malloc keeps more of that resident after the load
+/// (measured at 1,000,000 apps: 426 MiB idle with glibc, 354 MiB with jemalloc, and startup
+/// 5.8 s against 4.6 s; mimalloc reached 383 MiB but doubled the idle RSS of a small server).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
