@@ -187,9 +187,8 @@ impl<'c> Grant<'c> {
     /// custom claims were validated and serialized once, when the snapshot was loaded; they are
     /// spliced in before the closing brace, so an app without them costs exactly one
     /// serialization and one with them no re-parse.
-    pub fn payload(&self, issuer: &str, jti: &str) -> Vec<u8> {
-        // Serializing borrowed strings and integers into a Vec cannot fail.
-        let mut payload = serde_json::to_vec(&self.claims(issuer, jti)).unwrap_or_default();
+    pub fn payload(&self, issuer: &str, jti: &str) -> Result<Vec<u8>, serde_json::Error> {
+        let mut payload = serde_json::to_vec(&self.claims(issuer, jti))?;
         if let Some(extra) = self.client.custom_claims.as_deref()
             && payload.last() == Some(&b'}')
         {
@@ -198,7 +197,7 @@ impl<'c> Grant<'c> {
             payload.extend_from_slice(extra.as_bytes());
             payload.push(b'}');
         }
-        payload
+        Ok(payload)
     }
 
     /// The success body for a token issued earlier and handed out again (token reuse):
@@ -627,7 +626,7 @@ mod tests {
     fn payload_of(client: &Client, body: &str) -> String {
         let request = parse_body(body).unwrap();
         let grant = decide(Some(client), &request, 1000).unwrap();
-        String::from_utf8(grant.payload("https://issuer", "jti-1")).unwrap()
+        String::from_utf8(grant.payload("https://issuer", "jti-1").unwrap()).unwrap()
     }
 
     #[test]

@@ -61,7 +61,11 @@ pub(crate) async fn token(
         return response::no_store(response::json_value(StatusCode::OK, &body));
     }
     let jti = random::uuid_v4();
-    let jwt = match signer.sign_payload(&grant.payload(&tenant.issuer, &jti)) {
+    let payload = match grant.payload(&tenant.issuer, &jti) {
+        Ok(payload) => payload,
+        Err(error) => return response::server_error("serializing token claims", &error),
+    };
+    let jwt = match signer.sign_payload(&payload) {
         Ok(jwt) => jwt,
         Err(error) => return response::server_error("signing a token", &error),
     };
