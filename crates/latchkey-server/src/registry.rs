@@ -501,15 +501,10 @@ impl Registry {
         )?;
         Ok(TenantState {
             name: Arc::from(tenant.name.as_str()),
-            // The default tenant keeps the server's --issuer unless it was given its own; any
-            // other tenant's issuer defaults to https://FIRST_DOMAIN.
-            issuer: if tenant.name == DEFAULT_TENANT {
-                tenant.issuer.clone()
-            } else {
-                tenant.effective_issuer()
-            }
-            .map(|issuer| normalize_issuer(&issuer))
-            .unwrap_or_else(|| self.default_issuer.clone()),
+            issuer: tenant
+                .effective_issuer()
+                .map(|issuer| normalize_issuer(&issuer))
+                .unwrap_or_else(|| self.default_issuer.clone()),
             jwks_body: jwks_body(&keys),
             keys,
             scope_counts: BTreeMap::new(),

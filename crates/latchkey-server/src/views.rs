@@ -2,7 +2,7 @@
 //! output (so the two always agree): views of stored records (never a secret hash or a private
 //! key), and the bodies the admin API accepts.
 
-use latchkey_store::{AppRecord, AuditEvent, DEFAULT_TENANT, KeyRecord, TenantRecord};
+use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -15,6 +15,15 @@ pub fn timestamp(seconds: i64) -> String {
         .ok()
         .and_then(|time| time.format(&Rfc3339).ok())
         .unwrap_or_else(|| seconds.to_string())
+}
+
+/// The inverse of `timestamp`: unix seconds, or an RFC 3339 time, as unix seconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok().or_else(|| {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .map(OffsetDateTime::unix_timestamp)
+    })
 }
 
 /// A field that may be absent (leave unchanged), `null` (clear) or a value (set).
@@ -45,11 +54,7 @@ impl From<&TenantRecord> for TenantView {
         TenantView {
             name: tenant.name.clone(),
             domains: tenant.domains.clone(),
-            issuer: if tenant.name == DEFAULT_TENANT {
-                tenant.issuer.clone()
-            } else {
-                tenant.effective_issuer()
-            },
+            issuer: tenant.effective_issuer(),
             created_at: timestamp(tenant.created_at),
             updated_at: timestamp(tenant.updated_at),
         }

@@ -26,9 +26,13 @@ pub struct TenantRecord {
 }
 
 impl TenantRecord {
-    /// The issuer its tokens carry: the configured one, else `https://FIRST_DOMAIN`; `None`
-    /// when neither exists (the `default` tenant, which then uses the server's `--issuer`).
+    /// The issuer its tokens carry: the configured one, else `https://FIRST_DOMAIN`. `None`
+    /// means the server's `--issuer`: the `default` tenant's unless it was given its own (its
+    /// domains never change its issuer).
     pub fn effective_issuer(&self) -> Option<String> {
+        if self.name == DEFAULT_TENANT {
+            return self.issuer.clone();
+        }
         self.issuer.clone().or_else(|| {
             self.domains
                 .first()
@@ -158,35 +162,6 @@ impl AppRecord {
             tokens_revoked_before: self.tokens_revoked_before,
             token_reuse_percent: self.token_reuse_percent,
             audiences: self.audiences.into_boxed_slice(),
-            custom_claims: self
-                .custom_claims
-                .as_deref()
-                .and_then(client::claims_fragment),
-            secrets: self
-                .secrets
-                .iter()
-                .map(|secret| StoredSecret {
-                    hash: secret.hash,
-                    expires_at: secret.expires_at,
-                })
-                .collect(),
-        }
-    }
-
-    /// The token endpoint's view of this app.
-    pub fn to_client(&self) -> Client {
-        Client {
-            client_id: self.client_id.clone(),
-            client_type: self.app_type,
-            enabled: self.enabled,
-            grant_types: self.grant_types.iter().copied().collect(),
-            scopes: self.scopes.clone().into(),
-            default_scopes: self.default_scopes.clone().into(),
-            token_ttl: self.token_ttl,
-            can_introspect: self.can_introspect,
-            tokens_revoked_before: self.tokens_revoked_before,
-            token_reuse_percent: self.token_reuse_percent,
-            audiences: self.audiences.clone().into(),
             custom_claims: self
                 .custom_claims
                 .as_deref()

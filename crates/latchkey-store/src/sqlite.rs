@@ -84,38 +84,28 @@ const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id,
 const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
-    let app_type: String = row.try_get("app_type")?;
-    let token_ttl: i64 = row.try_get("token_ttl")?;
-    Ok(AppRecord {
+    // The same checks as a scanned app's: only where the columns come from differs.
+    ScannedApp {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
         name: row.try_get("name")?,
-        app_type: app_type
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("app type {app_type:?}")))?,
+        app_type: row.try_get("app_type")?,
         enabled: row.try_get("enabled")?,
-        scopes: scopes(row.try_get("scopes")?)?,
-        default_scopes: scopes(row.try_get("default_scopes")?)?,
-        grant_types: split(row.try_get("grant_types")?, "grant type")?,
-        token_ttl: u32::try_from(token_ttl)
-            .map_err(|_| StoreError::Corrupt(format!("token ttl {token_ttl}")))?,
+        scopes: row.try_get("scopes")?,
+        default_scopes: row.try_get("default_scopes")?,
+        grant_types: row.try_get("grant_types")?,
+        token_ttl: row.try_get("token_ttl")?,
         can_introspect: row.try_get("can_introspect")?,
         tokens_revoked_before: row.try_get("tokens_revoked_before")?,
-        token_reuse_percent: {
-            let percent: Option<i64> = row.try_get("token_reuse_percent")?;
-            percent
-                .map(|p| {
-                    u8::try_from(p).map_err(|_| StoreError::Corrupt(format!("token reuse {p}")))
-                })
-                .transpose()?
-        },
-        audiences: split(row.try_get("audiences")?, "audience")?,
+        token_reuse_percent: row.try_get("token_reuse_percent")?,
+        audiences: row.try_get("audiences")?,
         custom_claims: row.try_get("custom_claims")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         secrets: Vec::new(),
-    })
+    }
+    .into_record()
 }
 
 /// Apps per page of a snapshot scan (a few in tests, so that the conformance suite's scans
@@ -133,7 +123,8 @@ const SCAN_PAGE: &str = "SELECT json_group_array(json_array(client_id, tenant, n
            FROM (SELECT * FROM app_secrets WHERE client_id = a.client_id ORDER BY id) s)))) \
      FROM (SELECT * FROM apps WHERE client_id > ? ORDER BY client_id LIMIT ?) a";
 
-/// An app as a scan page holds it (a JSON array, read in field order).
+/// An app's columns as stored: read from a scan page (a JSON array, in field order) or from a
+/// row (`app_from_row`), and checked into an `AppRecord` by `into_record`.
 #[derive(serde::Deserialize)]
 struct ScannedApp {
     client_id: String,

@@ -180,17 +180,15 @@ pub(crate) fn tenant_json(tenant: &TenantRecord) -> Value {
     to_json(&TenantView::from(tenant))
 }
 
-fn issuer_of(tenant: &TenantRecord) -> Option<String> {
-    TenantView::from(tenant).issuer
-}
-
 /// Prints one tenant for people.
 pub(crate) fn print_tenant(tenant: &TenantRecord) {
     println!("name       {}", tenant.name);
     println!("domains    {}", list_or_dash(&tenant.domains));
     println!(
         "issuer     {}",
-        issuer_of(tenant).unwrap_or_else(|| "the --issuer of `latchkey serve`".to_owned())
+        tenant
+            .effective_issuer()
+            .unwrap_or_else(|| "the --issuer of `latchkey serve`".to_owned())
     );
     println!("created_at {}", timestamp(tenant.created_at));
 }
@@ -203,7 +201,9 @@ pub(crate) fn print_tenant_table(tenants: &[TenantRecord]) {
             vec![
                 tenant.name.clone(),
                 list_or_dash(&tenant.domains),
-                issuer_of(tenant).unwrap_or_else(|| "(serve --issuer)".to_owned()),
+                tenant
+                    .effective_issuer()
+                    .unwrap_or_else(|| "(serve --issuer)".to_owned()),
             ]
         })
         .collect();

@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_protocol::Scope;
 use latchkey_protocol::client::{ClientType, GrantType};
-use latchkey_store::{AppQuery, Store};
+use latchkey_store::AppQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -86,12 +86,6 @@ fn claims_text(claims: serde_json::Map<String, serde_json::Value>) -> Option<Str
     (!claims.is_empty()).then(|| serde_json::Value::Object(claims).to_string())
 }
 
-/// 404 unless the tenant exists (an app listing of a missing tenant is not an empty list).
-async fn require_tenant(store: &dyn Store, tenant: &str) -> Result<(), AdminError> {
-    tenants::show(store, tenant).await?;
-    Ok(())
-}
-
 /// Lists a tenant's apps, a page at a time.
 #[utoipa::path(operation_id = "list_apps", get, path = "/admin/v1/tenants/{tenant}/apps", tag = "apps",
     params(("tenant" = String, Path, description = "tenant name"), ListQuery),
@@ -108,7 +102,8 @@ pub(crate) async fn list(
 ) -> Result<Json<AppPage>, AdminError> {
     admin.may_manage(&tenant)?;
     let store = state.registry.store().as_ref();
-    require_tenant(store, &tenant).await?;
+    // A listing of a missing tenant is a 404, not an empty list.
+    tenants::show(store, &tenant).await?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AdminError::BadRequest(format!(

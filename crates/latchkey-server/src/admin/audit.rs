@@ -4,14 +4,12 @@ use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::QueryParams;
 use crate::http::AppState;
-use crate::views::{AuditPage, AuditView};
+use crate::views::{AuditPage, AuditView, parse_time};
 use axum::Json;
 use axum::extract::State;
 use latchkey_protocol::admin::AdminReach;
 use latchkey_store::AuditQuery;
 use serde::Deserialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 
 /// Most events per page.
@@ -33,16 +31,9 @@ pub(crate) struct AuditListQuery {
 }
 
 fn parse_since(text: &str) -> Result<i64, AdminError> {
-    text.parse::<i64>()
-        .ok()
-        .or_else(|| {
-            OffsetDateTime::parse(text, &Rfc3339)
-                .ok()
-                .map(OffsetDateTime::unix_timestamp)
-        })
-        .ok_or_else(|| {
-            AdminError::BadRequest("since must be an RFC 3339 time or unix seconds".into())
-        })
+    parse_time(text).ok_or_else(|| {
+        AdminError::BadRequest("since must be an RFC 3339 time or unix seconds".into())
+    })
 }
 
 /// Lists audit events, oldest first.

@@ -4,8 +4,6 @@ use super::now;
 use crate::cli::AuditCommand;
 use crate::output;
 use latchkey_store::{AuditQuery, Store};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// A `--since` value: a moment, or a duration before now.
 #[derive(Debug, Clone, Copy)]
@@ -19,11 +17,8 @@ pub(crate) enum Since {
 impl Since {
     /// Parses an RFC 3339 time, unix seconds, or a duration ago (15m, 2h, 7d).
     pub(crate) fn parse(text: &str) -> Result<Since, String> {
-        if let Ok(seconds) = text.parse::<i64>() {
+        if let Some(seconds) = latchkey_server::views::parse_time(text) {
             return Ok(Since::At(seconds));
-        }
-        if let Ok(time) = OffsetDateTime::parse(text, &Rfc3339) {
-            return Ok(Since::At(time.unix_timestamp()));
         }
         humantime::parse_duration(text)
             .map(|ago| Since::Ago(ago.as_secs()))
