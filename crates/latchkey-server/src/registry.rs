@@ -289,23 +289,22 @@ impl Snapshot {
 
     fn insert_client(&mut self, record: AppRecord) {
         self.remove_client(&record.client_id);
-        self.add_client(record);
+        let tenant = record.tenant.clone();
+        self.add_client(&tenant, record.into_client());
     }
 
-    /// Adds a client the snapshot does not hold yet (a full load: no old entry to replace).
-    fn add_client(&mut self, record: AppRecord) {
-        let tenant_name: Arc<str> = match self.tenants.get(&record.tenant) {
-            Some(tenant) => Arc::clone(&tenant.name),
-            None => Arc::from(record.tenant.as_str()),
+    /// Adds a client the snapshot does not hold yet, its scopes counted and shared with its
+    /// tenant's.
+    fn add_client(&mut self, tenant: &str, mut client: Client) {
+        let tenant = match self.tenants.get_mut(tenant) {
+            Some(state) => {
+                let state = Arc::make_mut(state);
+                state.add_scopes(&mut client);
+                Arc::clone(&state.name)
+            }
+            None => Arc::from(tenant),
         };
-        let mut client = record.into_client();
-        if let Some(tenant) = self.tenants.get_mut(&*tenant_name) {
-            Arc::make_mut(tenant).add_scopes(&mut client);
-        }
-        let entry = ClientEntry {
-            tenant: tenant_name,
-            client,
-        };
+        let entry = ClientEntry { tenant, client };
         self.clients.insert(ClientSlot(Arc::new(entry)), ());
     }
 
@@ -461,7 +460,7 @@ impl Registry {
                 .insert(tenant.name.clone(), Arc::new(state));
         }
         self.store
-            .scan_apps(&mut |app| snapshot.add_client(app))
+            .scan_clients(&mut |scanned| snapshot.add_client(&scanned.tenant, scanned.client))
             .await?;
         for revocation in self.store.live_revocations(now).await? {
             snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);

@@ -513,10 +513,29 @@ async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
         .unwrap();
     found.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     assert_eq!(found, vec![app("c1", "one"), app("c2", "two")]);
-    assert_eq!(store.all_apps().await.unwrap().len(), 2);
+}
+
+/// What a snapshot scan hands over, in client id order (a scan promises no order).
+async fn scan(store: &dyn Store) -> Vec<ScannedClient> {
+    let mut scanned = Vec::new();
+    store
+        .scan_clients(&mut |client| scanned.push(client))
+        .await
+        .unwrap();
+    scanned.sort_by(|a, b| a.client.client_id.cmp(&b.client.client_id));
+    scanned
+}
+
+/// What a scan must hand over for a record.
+fn scanned(record: &AppRecord) -> ScannedClient {
+    ScannedClient {
+        tenant: record.tenant.as_str().into(),
+        client: record.clone().into_client(),
+    }
 }
 
 async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn Store) {
+    // Apps without secrets and with two next to apps with one, created out of id order.
     store.create_app(&app("c2", "two")).await.unwrap();
     let public = AppRecord {
         app_type: ClientType::Spa,
@@ -535,44 +554,63 @@ async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn Store) {
         .replace_secret(DEFAULT_TENANT, "c2", new, Some(3800))
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    store
-        .scan_apps(&mut |app| seen.push((app.client_id.clone(), app.secrets.len())))
+    store.create_app(&app("c4", "four")).await.unwrap();
+    let seen: Vec<(String, usize)> = scan(store)
         .await
-        .unwrap();
+        .iter()
+        .map(|s| (s.client.client_id.clone(), s.client.secrets.len()))
+        .collect();
     assert_eq!(
         seen,
         [
             ("c1".to_owned(), 1),
             ("c2".to_owned(), 2),
-            ("c3".to_owned(), 0)
+            ("c3".to_owned(), 0),
+            ("c4".to_owned(), 1),
         ]
     );
-    let scanned = store.all_apps().await.unwrap();
-    assert_eq!(
-        scanned[1],
-        store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap()
-    );
+    // The rotated app's secrets in the order they were added: the old one (now expiring) first.
+    let rotated = store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap();
+    assert_eq!(rotated.secrets[0].expires_at, Some(3800));
+    assert_eq!(scan(store).await[1], scanned(&rotated));
 }
 
-async fn scan_reads_every_app_exactly_once_across_pages(store: &dyn Store) {
-    // More apps than a scan page holds in tests, in an order unlike their ids', with every
-    // setting a snapshot needs set somewhere.
+async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store) {
+    // Apps in two tenants, created in an order unlike their ids', with every setting a snapshot
+    // needs set somewhere.
+    store
+        .create_tenant(&tenant("acme", &["acme.test"]))
+        .await
+        .unwrap();
     let mut expected = Vec::new();
     for i in (0..11).rev() {
         let mut record = app(&format!("c{i:02}"), &format!("app {i}"));
+        if i % 4 == 1 {
+            record.tenant = "acme".into();
+        }
         record.enabled = i % 2 == 0;
         record.can_introspect = i % 3 == 0;
         record.token_reuse_percent = (i == 5).then_some(80);
         record.tokens_revoked_before = (i == 7).then_some(150);
         record.audiences = vec![format!("urn:app:{i}")];
         record.custom_claims = (i == 4).then(|| r#"{"n":4}"#.to_owned());
+        if i == 6 {
+            record.scopes.push(Scope::parse("admin").unwrap());
+            record.grant_types.push(GrantType::RefreshToken);
+        }
         store.create_app(&record).await.unwrap();
-        expected.push(record);
+        expected.push(scanned(&record));
     }
-    expected.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    let scanned = store.all_apps().await.unwrap();
+    expected.sort_by(|a, b| a.client.client_id.cmp(&b.client.client_id));
+    let scanned = scan(store).await;
     assert_eq!(scanned, expected);
+    assert!(scanned[4].client.custom_claims.is_some());
+    // One copy of each tenant name and scope text, however many apps name it.
+    assert!(Arc::ptr_eq(&scanned[1].tenant, &scanned[5].tenant));
+    assert!(Arc::ptr_eq(&scanned[0].tenant, &scanned[2].tenant));
+    assert_eq!(&*scanned[1].tenant, "acme");
+    let text = |s: &ScannedClient| s.client.scopes[0].as_str().as_ptr();
+    assert_eq!(text(&scanned[0]), text(&scanned[10]));
 }
 
 async fn purge_drops_old_changes_only(store: &dyn Store) {
@@ -796,7 +834,7 @@ sqlite_suite!(
     apps_by_id_returns_those_that_exist,
     purge_drops_old_changes_only,
     scan_hands_over_every_app_with_all_its_secrets,
-    scan_reads_every_app_exactly_once_across_pages,
+    scan_reads_every_setting_of_every_app_once,
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
     retiring_keys_retire_and_inactive_keys_delete,

@@ -48,6 +48,22 @@ pub enum StoreError {
     /// A stored value does not parse (a row written by something else than latchkey).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// Reading every app for a snapshot failed.
+    #[error("could not read the apps: {0}")]
+    Scan(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Scan(error.to_string())
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(error: rusqlite::types::FromSqlError) -> StoreError {
+        // A column of an unexpected type: the row was not written by latchkey.
+        StoreError::Corrupt(error.to_string())
+    }
 }
 
 /// Shorthand for store results.
@@ -141,16 +157,11 @@ pub trait Store: Send + Sync + 'static {
     /// Audit events passing the query, oldest first.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 
-    /// Every app of every tenant with its secrets, handed to `visit` one at a time in client id
-    /// order, for building a snapshot. Streams: memory stays constant however many apps there
+    /// Every app of every tenant as the token endpoint sees it, secrets included, handed to
+    /// `visit` one at a time from one consistent read, in no particular order: what a snapshot
+    /// load needs, and nothing more. Streams: memory stays constant however many apps there
     /// are (collecting a million decoded rows first is what a snapshot load must not do).
-    async fn scan_apps(&self, visit: &mut (dyn FnMut(AppRecord) + Send)) -> StoreResult<()>;
-    /// Every app of every tenant (built on `scan_apps`).
-    async fn all_apps(&self) -> StoreResult<Vec<AppRecord>> {
-        let mut apps = Vec::new();
-        self.scan_apps(&mut |app| apps.push(app)).await?;
-        Ok(apps)
-    }
+    async fn scan_clients(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()>;
     /// The apps with these client ids (those that still exist).
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>>;
     /// The newest change's sequence number (0 when the log is empty).

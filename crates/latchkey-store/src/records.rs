@@ -4,6 +4,7 @@ use latchkey_protocol::client::{self, Client, ClientType, GrantType};
 use latchkey_protocol::{Scope, SecretHash, StoredSecret};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The name of the tenant that always exists.
 pub const DEFAULT_TENANT: &str = "default";
@@ -176,6 +177,15 @@ impl AppRecord {
                 .collect(),
         }
     }
+}
+
+/// An app as a snapshot holds it: the token endpoint's view of it, and its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedClient {
+    /// The tenant's name (one shared copy per tenant within a scan).
+    pub tenant: Arc<str>,
+    /// The client, secrets included.
+    pub client: Client,
 }
 
 /// Where a signing key is in its life.

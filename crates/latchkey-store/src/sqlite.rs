@@ -1,16 +1,21 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
+//! The snapshot scan alone reads the file through rusqlite (`scan`, which says why).
+
+mod scan;
 
 use crate::{
     AppQuery, AppRecord, AuditEvent, AuditQuery, Change, ChangedEntity, KeyRecord,
-    RevocationRecord, SecretRecord, Store, StoreError, StoreResult, TenantRecord,
+    RevocationRecord, ScannedClient, SecretRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
+use latchkey_protocol::client::ClientType;
 use latchkey_protocol::{Scope, SecretHash};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -24,6 +29,8 @@ const MAX_BINDS: usize = 500;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file, which the snapshot scan opens on its own.
+    path: PathBuf,
 }
 
 impl SqliteStore {
@@ -41,11 +48,12 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(StoreError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(SqliteStore { pool })
+        let path = options.get_filename().to_owned();
+        Ok(SqliteStore { pool, path })
     }
 }
 
@@ -57,14 +65,36 @@ fn join<T: ToString>(items: &[T]) -> String {
         .join(" ")
 }
 
-fn split<T: FromStr>(text: &str, what: &str) -> StoreResult<Vec<T>> {
+/// The space-separated items of a list column, parsed.
+fn items<'t, T: FromStr>(
+    text: &'t str,
+    what: &'static str,
+) -> impl Iterator<Item = StoreResult<T>> + 't {
     text.split(' ')
         .filter(|item| !item.is_empty())
-        .map(|item| {
+        .map(move |item| {
             item.parse()
                 .map_err(|_| StoreError::Corrupt(format!("{what} {item:?}")))
         })
-        .collect()
+}
+
+fn split<T: FromStr>(text: &str, what: &'static str) -> StoreResult<Vec<T>> {
+    items(text, what).collect()
+}
+
+fn app_type(text: &str) -> StoreResult<ClientType> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("app type {text:?}")))
+}
+
+fn token_ttl(ttl: i64) -> StoreResult<u32> {
+    u32::try_from(ttl).map_err(|_| StoreError::Corrupt(format!("token ttl {ttl}")))
+}
+
+fn reuse_percent(percent: Option<i64>) -> StoreResult<Option<u8>> {
+    percent
+        .map(|p| u8::try_from(p).map_err(|_| StoreError::Corrupt(format!("token reuse {p}"))))
+        .transpose()
 }
 
 fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
@@ -84,8 +114,7 @@ const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id,
 const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
-    // The same checks as a scanned app's: only where the columns come from differs.
-    ScannedApp {
+    AppColumns {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
         name: row.try_get("name")?,
@@ -103,30 +132,12 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        secrets: Vec::new(),
     }
     .into_record()
 }
 
-/// Apps per page of a snapshot scan (a few in tests, so that the conformance suite's scans
-/// cross pages).
-const SCAN_PAGE_APPS: i64 = if cfg!(test) { 4 } else { 2000 };
-
-/// One page of the snapshot scan: the apps after a client id, each with its secrets, as one
-/// JSON array built by SQLite. A snapshot load reads a million apps; sqlx hands rows over one
-/// at a time between threads, and that hand-over (not SQLite) dominated the load. One row per
-/// page of 2,000 apps makes it negligible. Values are in `ScannedApp`'s field order.
-const SCAN_PAGE: &str = "SELECT json_group_array(json_array(client_id, tenant, name, app_type, enabled, \
-     scopes, default_scopes, grant_types, token_ttl, can_introspect, tokens_revoked_before, \
-     token_reuse_percent, audiences, custom_claims, revision, created_at, updated_at, \
-     json((SELECT json_group_array(json_array(hex(s.secret_hash), s.created_at, s.expires_at)) \
-           FROM (SELECT * FROM app_secrets WHERE client_id = a.client_id ORDER BY id) s)))) \
-     FROM (SELECT * FROM apps WHERE client_id > ? ORDER BY client_id LIMIT ?) a";
-
-/// An app's columns as stored: read from a scan page (a JSON array, in field order) or from a
-/// row (`app_from_row`), and checked into an `AppRecord` by `into_record`.
-#[derive(serde::Deserialize)]
-struct ScannedApp {
+/// An app's columns as stored, checked into an `AppRecord` by `into_record`.
+struct AppColumns {
     client_id: String,
     tenant: String,
     name: String,
@@ -144,45 +155,20 @@ struct ScannedApp {
     revision: i64,
     created_at: i64,
     updated_at: i64,
-    secrets: Vec<(String, i64, Option<i64>)>,
 }
 
-impl ScannedApp {
+impl AppColumns {
     fn into_record(self) -> StoreResult<AppRecord> {
-        let secrets = self
-            .secrets
-            .into_iter()
-            .map(|(hash, created_at, expires_at)| {
-                let hash = hex::decode(&hash)
-                    .ok()
-                    .and_then(|bytes| SecretHash::from_bytes(&bytes))
-                    .ok_or_else(|| StoreError::Corrupt("secret hash".into()))?;
-                Ok(SecretRecord {
-                    hash,
-                    created_at,
-                    expires_at,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
         Ok(AppRecord {
-            app_type: self
-                .app_type
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("app type {:?}", self.app_type)))?,
+            app_type: app_type(&self.app_type)?,
             enabled: self.enabled != 0,
             scopes: scopes(&self.scopes)?,
             default_scopes: scopes(&self.default_scopes)?,
             grant_types: split(&self.grant_types, "grant type")?,
-            token_ttl: u32::try_from(self.token_ttl)
-                .map_err(|_| StoreError::Corrupt(format!("token ttl {}", self.token_ttl)))?,
+            token_ttl: token_ttl(self.token_ttl)?,
             can_introspect: self.can_introspect != 0,
             tokens_revoked_before: self.tokens_revoked_before,
-            token_reuse_percent: self
-                .token_reuse_percent
-                .map(|p| {
-                    u8::try_from(p).map_err(|_| StoreError::Corrupt(format!("token reuse {p}")))
-                })
-                .transpose()?,
+            token_reuse_percent: reuse_percent(self.token_reuse_percent)?,
             audiences: split(&self.audiences, "audience")?,
             custom_claims: self.custom_claims,
             revision: self.revision,
@@ -191,7 +177,7 @@ impl ScannedApp {
             client_id: self.client_id,
             tenant: self.tenant,
             name: self.name,
-            secrets,
+            secrets: Vec::new(),
         })
     }
 }
@@ -289,7 +275,7 @@ impl SqliteStore {
     }
 
     /// Adds their secrets to apps read by an admin path (show, list, changed apps): one more
-    /// query however many apps. Snapshot loads use `scan_apps`, which streams instead.
+    /// query however many apps. Snapshot loads use `scan_clients`, which streams instead.
     async fn load_apps(&self, apps: Vec<AppRecord>) -> StoreResult<Vec<AppRecord>> {
         let mut apps = apps;
         if apps.is_empty() {
@@ -863,32 +849,8 @@ impl Store for SqliteStore {
         Ok(result.rows_affected())
     }
 
-    async fn scan_apps(&self, visit: &mut (dyn FnMut(AppRecord) + Send)) -> StoreResult<()> {
-        // One read transaction, so every page sees the same database.
-        let mut tx = self.pool.begin().await?;
-        let mut after = String::new();
-        loop {
-            let page: Option<String> = sqlx::query_scalar(SCAN_PAGE)
-                .bind(&after)
-                .bind(SCAN_PAGE_APPS)
-                .fetch_one(&mut *tx)
-                .await?;
-            let Some(page) = page else { break };
-            let rows: Vec<ScannedApp> = serde_json::from_str(&page)
-                .map_err(|error| StoreError::Corrupt(format!("app scan page: {error}")))?;
-            let full = rows.len() == SCAN_PAGE_APPS as usize;
-            for row in rows {
-                if row.client_id > after {
-                    after.clone_from(&row.client_id);
-                }
-                visit(row.into_record()?);
-            }
-            if !full {
-                break;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn scan_clients(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()> {
+        scan::scan(&self.path, visit).await
     }
 
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
