@@ -28,6 +28,9 @@ PEER_DIR = ROOT / "target" / "bench-peer"
 RESULTS = ROOT / "bench" / "results"
 LATCHKEY_PORT, PEER_PORT = 18480, 18490
 SERVER_CPU, LOAD_CPU = "0", "1"
+# Seconds of unrecorded load before each measured run, for both servers: the first requests after
+# a start fault in fresh memory (and, for the peer, run before the JIT has compiled the hot path).
+WARMUP = 2
 children = []
 
 
@@ -164,7 +167,10 @@ class Latchkey:
         raise RuntimeError(f"latchkey did not switch to {alg}")
 
     def load(self, duration):
-        result = wrk(self.base + "/oauth2/token", duration, {"MODE": "token", "APPS": str(self.apps)})
+        env = {"MODE": "token", "APPS": str(self.apps)}
+        if WARMUP:
+            wrk(self.base + "/oauth2/token", WARMUP, env)
+        result = wrk(self.base + "/oauth2/token", duration, env)
         result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
         return result
 
@@ -191,7 +197,10 @@ class Peer:
         self.idle_rss = rss_kib(self.child.pid)
 
     def load(self, duration):
-        result = wrk(self.base + "/token", duration, {"MODE": "token", "APPS": str(self.apps), "TOKEN_PATH": "/token"})
+        env = {"MODE": "token", "APPS": str(self.apps), "TOKEN_PATH": "/token"}
+        if WARMUP:
+            wrk(self.base + "/token", WARMUP, env)
+        result = wrk(self.base + "/token", duration, env)
         result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
         return result
 
@@ -236,19 +245,23 @@ def ratio(ours, theirs):
 
 
 def main():
+    global WARMUP
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peer", action="store_true", help="also measure node-oidc-provider")
     parser.add_argument("--full", action="store_true", help="add the 1,000,000-app rows")
     parser.add_argument("--apps", default=None, help="comma-separated app counts (default 1,10000)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
+    parser.add_argument("--warmup", type=int, default=WARMUP,
+                        help=f"seconds of unrecorded load before each token run (default {WARMUP})")
     args = parser.parse_args()
+    WARMUP = args.warmup
     counts = [int(n) for n in (args.apps or ("1,10000,1000000" if args.full else "1,10000")).split(",")]
     for tool in ["wrk", "taskset"] + (["node", "npm"] if args.peer else []):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: bench/run.sh installs wrk; node and npm come with the machine")
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(1)))
-    report = {"machine": machine(), "duration_s": args.duration, "rows": [], "ceiling": None}
+    report = {"machine": machine(), "duration_s": args.duration, "warmup_s": WARMUP, "rows": [], "ceiling": None}
     log("== signature ceiling (one thread, CPU 0)")
     ceiling = json.loads(subprocess.run(["taskset", "-c", SERVER_CPU, str(SIGRATE), "3"], capture_output=True,
                                         text=True, check=True).stdout)
@@ -333,7 +346,7 @@ def finish(report):
 def print_table(report):
     ceiling = report["ceiling"]
     print(f"\nmachine: {report['machine']['cpu_model']}, {report['machine']['cpus']} CPUs; "
-          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}; {report['duration_s']} s per run, 64 connections")
+          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}; {report['duration_s']} s per run after {report.get('warmup_s', 0)} s of warm-up, 64 connections")
     print("signature ceiling, one thread: " + ", ".join(
         f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
         for alg, values in ceiling.items()))

@@ -5,7 +5,7 @@ use crate::*;
 use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::{Scope, SecretHash};
 
-fn app(client_id: &str, name: &str) -> AppRecord {
+pub(crate) fn app(client_id: &str, name: &str) -> AppRecord {
     AppRecord {
         client_id: client_id.into(),
         tenant: DEFAULT_TENANT.into(),

@@ -29,8 +29,8 @@ const MAX_BINDS: usize = 500;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// The database file, which the snapshot scan opens on its own.
-    path: PathBuf,
+    /// The database as the snapshot scan opens it, on its own connection.
+    scan_source: scan::Source,
 }
 
 impl SqliteStore {
@@ -52,8 +52,19 @@ impl SqliteStore {
             .await
             .map_err(StoreError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
-        let path = options.get_filename().to_owned();
-        Ok(SqliteStore { pool, path })
+        // SQLite names the main database's file with its full path, or with nothing for an
+        // in-memory database (which the scan reaches by its shared-cache name instead).
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&pool)
+                .await
+                .map_err(StoreError::Connect)?;
+        let scan_source = if file.is_empty() {
+            scan::Source::SharedMemory(options.get_filename().to_owned())
+        } else {
+            scan::Source::File(PathBuf::from(file))
+        };
+        Ok(SqliteStore { pool, scan_source })
     }
 }
 
@@ -850,7 +861,7 @@ impl Store for SqliteStore {
     }
 
     async fn scan_clients(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()> {
-        scan::scan(&self.path, visit).await
+        scan::scan(&self.scan_source, visit).await
     }
 
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {

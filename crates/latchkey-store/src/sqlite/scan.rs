@@ -16,7 +16,7 @@ use latchkey_protocol::client::{self, Client, GrantTypes};
 use latchkey_protocol::{Scope, SecretHash, StoredSecret};
 use rusqlite::{Connection, OpenFlags, Row};
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -36,14 +36,40 @@ const BATCH: usize = 1024;
 /// Batches in flight between the reading thread and the caller.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Scans the database at `path`, handing every client to `visit` on the caller's task.
+/// The database the scan reads.
+#[derive(Debug, Clone)]
+pub(super) enum Source {
+    /// A database file, by its full path.
+    File(PathBuf),
+    /// An in-memory database, by the shared-cache name sqlx gave it: every connection of this
+    /// process that opens the name in shared-cache mode sees the same database.
+    SharedMemory(PathBuf),
+}
+
+impl Source {
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match self {
+            Source::File(path) => Connection::open_with_flags(path, read_only),
+            Source::SharedMemory(name) => Connection::open_with_flags(
+                name,
+                read_only
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_MEMORY
+                    | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+            ),
+        }
+    }
+}
+
+/// Scans the database, handing every client to `visit` on the caller's task.
 pub(super) async fn scan(
-    path: &Path,
+    source: &Source,
     visit: &mut (dyn FnMut(ScannedClient) + Send),
 ) -> StoreResult<()> {
     let (sender, mut receiver) = mpsc::channel(BATCHES_IN_FLIGHT);
-    let path = path.to_owned();
-    let reader = tokio::task::spawn_blocking(move || read(&path, &sender));
+    let source = source.clone();
+    let reader = tokio::task::spawn_blocking(move || read(&source, &sender));
     while let Some(batch) = receiver.recv().await {
         for client in batch {
             visit(client);
@@ -56,11 +82,8 @@ pub(super) async fn scan(
     }
 }
 
-fn read(path: &Path, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<()> {
-    let db = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+fn read(source: &Source, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<()> {
+    let db = source.open()?;
     // A reader never waits for a WAL writer, but may wait for a checkpoint's brief lock.
     db.busy_timeout(Duration::from_secs(10))?;
     let mut statement = db.prepare(SCAN)?;
@@ -173,6 +196,21 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use crate::{SqliteStore, Store, StoreError};
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_scanned_too() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        store
+            .create_app(&crate::conformance::app("c1", "one"))
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan_clients(&mut |scanned| seen.push(scanned.client.client_id))
+            .await
+            .unwrap();
+        assert_eq!(seen, ["c1"]);
+    }
 
     #[tokio::test]
     async fn a_row_latchkey_did_not_write_is_refused_not_loaded() {
