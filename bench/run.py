@@ -116,6 +116,23 @@ def wrk(url, duration, env):
     raise RuntimeError(f"wrk printed no result: {output.stdout}\n{output.stderr}")
 
 
+def ceiling(seconds, alg=None):
+    """Signatures per second of one thread on the server CPU (bench `sigrate`), per algorithm."""
+    return json.loads(subprocess.run(["taskset", "-c", SERVER_CPU, str(SIGRATE), str(seconds), *([alg] if alg else [])],
+                                     capture_output=True, text=True, check=True, timeout=120).stdout)
+
+
+def load_against_ceiling(server, alg, duration):
+    """`server.load(duration)` with the raw signature rate measured just before and just after it:
+    a shared VM's speed drifts by tens of percent over minutes, so each row's share of the ceiling
+    is taken against the mean of its own two measurements, not the one made at the start."""
+    before = ceiling(1, alg)[alg]["raw_signatures_per_second"]
+    result = server.load(duration)
+    after = ceiling(1, alg)[alg]["raw_signatures_per_second"]
+    result["ceiling_rps"] = round((before + after) / 2)
+    return result
+
+
 def latchkey(args, db, env=None, check=True):
     return subprocess.run([str(BIN), "--database", f"sqlite://{db}", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, check=check, timeout=600)
@@ -227,14 +244,15 @@ def machine():
 
 def measure_change(server, workdir):
     """Milliseconds from `latchkey app disable` returning to the server refusing that app."""
+    app, secret = f"bench-{server.apps - 1}", f"secret-{server.apps - 1}"
     started = time.monotonic()
-    latchkey(["app", "disable", "bench-1"], server.db, server.env)
+    latchkey(["app", "disable", app], server.db, server.env)
     disabled_at = time.monotonic()
     while time.monotonic() - disabled_at < 10:
-        status, _ = token(server.base, "/oauth2/token", "bench-1", "secret-1")
+        status, _ = token(server.base, "/oauth2/token", app, secret)
         if status == 401:
             seen = time.monotonic()
-            latchkey(["app", "enable", "bench-1"], server.db, server.env)
+            latchkey(["app", "enable", app], server.db, server.env)
             return {"cli_ms": round((disabled_at - started) * 1000), "seen_after_cli_ms": round((seen - disabled_at) * 1000)}
         time.sleep(0.005)
     raise RuntimeError("the disable did not reach the server within 10 s")
@@ -263,10 +281,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(1)))
     report = {"machine": machine(), "duration_s": args.duration, "warmup_s": WARMUP, "rows": [], "ceiling": None}
     log("== signature ceiling (one thread, CPU 0)")
-    ceiling = json.loads(subprocess.run(["taskset", "-c", SERVER_CPU, str(SIGRATE), "3"], capture_output=True,
-                                        text=True, check=True).stdout)
-    report["ceiling"] = ceiling
-    log(f"   {json.dumps(ceiling)}")
+    report["ceiling"] = ceiling(3)
+    log(f"   {json.dumps(report['ceiling'])}")
     peer_version = install_peer() if args.peer else None
     report["peer"] = f"oidc-provider {peer_version}" if peer_version else None
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="latchkey-bench-"))
@@ -279,16 +295,17 @@ def main():
             log(f"== latchkey, {apps} apps: ready in {server.startup:.2f} s, idle RSS {server.idle_rss} KiB")
             for alg in ["RS256", "ES256", "EdDSA"]:
                 server.use_alg(alg)
-                ours = server.load(args.duration)
+                ours = load_against_ceiling(server, alg, args.duration)
                 row = {"server": "latchkey", "apps": apps, "alg": alg, **ours,
                        "startup_s": round(server.startup, 3), "idle_rss_kib": server.idle_rss}
                 report["rows"].append(row)
-                log(f"   {alg}: {ours['rps']:.0f} tokens/s p50 {ours['p50_us']} us p99 {ours['p99_us']} us")
+                log(f"   {alg}: {ours['rps']:.0f} tokens/s p50 {ours['p50_us']} us p99 {ours['p99_us']} us, "
+                    f"ceiling now {ours['ceiling_rps']:.0f}/s")
                 if args.peer and apps <= 10000:
                     server.stop()
                     peer = Peer(apps, alg)
                     peer.start()
-                    theirs = peer.load(args.duration)
+                    theirs = load_against_ceiling(peer, alg, args.duration)
                     peer.stop()
                     report["rows"].append({"server": "oidc-provider", "apps": apps, "alg": alg, **theirs,
                                            "startup_s": round(peer.startup, 3), "idle_rss_kib": peer.idle_rss})
@@ -338,25 +355,94 @@ def finish(report):
     for row in report["rows"]:
         if row["server"].startswith("latchkey (token reuse") and peer_rs256:
             row["ratio_to_peer"] = ratio(row["rps"], peer_rs256.get(row["apps"], max(peer_rs256.values())))
+    report["targets"] = targets(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
 
 
+def share_of_ceiling(row, report):
+    """Tokens/s as a percentage of the raw signature rate (None for rows that do not sign per token)."""
+    if row["server"].startswith("latchkey (token reuse"):
+        return None
+    ceiling_rps = row.get("ceiling_rps") or report["ceiling"][row["alg"]]["raw_signatures_per_second"]
+    return row["rps"] / ceiling_rps * 100
+
+
+def apps_text(apps):
+    return "1 app" if apps == 1 else f"{apps:,} apps"
+
+
+def targets(report):
+    """Issue 5's targets as (target, figure, met) from this run's rows; a target whose rows were
+    not measured (no --peer, no --full) is left out."""
+    rows = report["rows"]
+    ours = [row for row in rows if row["server"] == "latchkey"]
+    found = []
+
+    def add(name, figures, met):
+        if figures:
+            found.append({"target": name, "figure": ", ".join(figures), "met": all(met)})
+
+    rs256 = [row for row in ours if row["alg"] == "RS256"]
+    add("RS256 >= 85% of the RS256 signature rate",
+        [f"{share_of_ceiling(row, report):.0f}% ({apps_text(row['apps'])})" for row in rs256],
+        [share_of_ceiling(row, report) >= 85 for row in rs256])
+    peered = [row for row in ours if row.get("ratio_to_peer")]
+    for algs, floor in [(("RS256",), 1.8), (("ES256", "EdDSA"), 5)]:
+        cells = [row for row in peered if row["alg"] in algs]
+        add(f"{' and '.join(algs)} >= {floor}x node-oidc-provider",
+            [f"{row['ratio_to_peer']}x ({row['alg']}, {apps_text(row['apps'])})" for row in cells],
+            [row["ratio_to_peer"] >= floor for row in cells])
+    add("p99 <= 2x p50 at concurrency 64",
+        [f"{row['p99_us'] / row['p50_us']:.2f} ({row['alg']}, {apps_text(row['apps'])})" for row in ours],
+        [row["p99_us"] <= 2 * row["p50_us"] for row in ours])
+    for alg in ["RS256", "ES256", "EdDSA"]:
+        by_apps = {row["apps"]: row for row in ours if row["alg"] == alg}
+        if 1 in by_apps and 1_000_000 in by_apps:
+            one, million = by_apps[1], by_apps[1_000_000]
+            tokens = (million["rps"] / one["rps"] - 1) * 100
+            share = (share_of_ceiling(million, report) / share_of_ceiling(one, report) - 1) * 100
+            # Judged on the share of each row's own ceiling: the rows run minutes apart, and a
+            # shared VM's speed drifts by more than the 10% this target allows. Only a loss
+            # counts: more apps being faster is noise, not a miss.
+            add(f"{alg}: 1,000,000 apps within 10% of 1 app (share of the ceiling)",
+                [f"{share:+.1f}% (tokens/s {tokens:+.1f}%)"], [share >= -10])
+    for apps, limit in [(10_000, 25), (1_000_000, 400)]:
+        cells = [row for row in ours if row["apps"] == apps][:1]
+        add(f"idle RSS < {limit} MB with {apps:,} apps",
+            [f"{row['idle_rss_kib'] * 1024 / 1e6:.1f} MB" for row in cells],
+            [row["idle_rss_kib"] * 1024 / 1e6 < limit for row in cells])
+    cells = [row for row in ours if row["apps"] == 1_000_000][:1]
+    add("startup to ready < 3 s with 1,000,000 apps", [f"{row['startup_s']:.2f} s" for row in cells],
+        [row["startup_s"] < 3 for row in cells])
+    change = (report.get("change_propagation") or {}).get("1000000")
+    if change:
+        add("a change reaches a 1,000,000-app server within 1 s", [f"{change['seen_after_cli_ms']} ms"],
+            [change["seen_after_cli_ms"] < 1000])
+    reuse = [row for row in rows if row["server"].startswith("latchkey (token reuse") and row.get("ratio_to_peer")]
+    add("token reuse >= 20x node-oidc-provider on RS256", [f"{row['ratio_to_peer']}x" for row in reuse],
+        [row["ratio_to_peer"] >= 20 for row in reuse])
+    return found
+
+
 def print_table(report):
-    ceiling = report["ceiling"]
     print(f"\nmachine: {report['machine']['cpu_model']}, {report['machine']['cpus']} CPUs; "
           f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}; {report['duration_s']} s per run after {report.get('warmup_s', 0)} s of warm-up, 64 connections")
-    print("signature ceiling, one thread: " + ", ".join(
+    print("signature ceiling at the start, one thread: " + ", ".join(
         f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
-        for alg, values in ceiling.items()))
-    header = f"{'server':28} {'apps':>8} {'alg':6} {'tokens/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'% ceil':>7} {'x peer':>7} {'idle MiB':>8} {'load MiB':>8} {'start s':>7} {'errors':>6}"
+        for alg, values in report["ceiling"].items()))
+    print("(% ceil is taken against the raw rate measured just before and after each row's run, column ceil/s)")
+    header = (f"{'server':28} {'apps':>8} {'alg':6} {'tokens/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'p99/50':>6} "
+              f"{'ceil/s':>7} {'% ceil':>7} {'x peer':>7} {'idle MiB':>8} {'load MiB':>8} {'start s':>7} {'errors':>6}")
     print(header)
     print("-" * len(header))
     for row in report["rows"]:
-        share = row["rps"] / ceiling[row["alg"]]["raw_signatures_per_second"] * 100
+        share = share_of_ceiling(row, report)
+        share_text = f"{share:.0f}%" if share is not None else ""
         print(f"{row['server']:28} {row['apps']:>8} {row['alg']:6} {row['rps']:>9.0f} {row['p50_us']/1000:>7.2f} "
-              f"{row['p99_us']/1000:>7.2f} {share:>6.0f}% {row.get('ratio_to_peer') or '':>7} "
+              f"{row['p99_us']/1000:>7.2f} {row['p99_us']/row['p50_us']:>6.2f} {row.get('ceiling_rps') or '':>7} "
+              f"{share_text:>7} {row.get('ratio_to_peer') or '':>7} "
               f"{row['idle_rss_kib']/1024:>8.1f} {row['rss_under_load_kib']/1024:>8.1f} {row['startup_s']:>7.2f} "
               f"{row['non_2xx'] + row['socket_errors']:>6}")
     for name in ["introspection", "jwks"]:
@@ -366,6 +452,9 @@ def print_table(report):
     for apps, change in (report.get("change_propagation") or {}).items():
         print(f"CLI change reaching the server with {apps} apps: {change['seen_after_cli_ms']} ms after the command "
               f"returned (the command itself took {change['cli_ms']} ms)")
+    print("\ntargets:")
+    for target in report.get("targets", []):
+        print(f"  {'met   ' if target['met'] else 'MISSED'} {target['target']}: {target['figure']}")
     print(f"JSON: {RESULTS / 'latest.json'}")
 
 

@@ -9,11 +9,17 @@ local apps = tonumber(os.getenv("APPS") or "1")
 local token_path = os.getenv("TOKEN_PATH") or "/oauth2/token"
 local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 local counter = 0
+local token_head
 
 function init(args)
   -- Each wrk thread has its own Lua state; start threads at different apps.
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   counter = math.random(0, apps - 1)
+  -- The token request is built by one concatenation rather than wrk.format (a table of headers
+  -- walked per request): wrk shares nothing with the server, but the less CPU it spends per
+  -- request, the less its own delays show in the latencies it records.
+  token_head = "POST " .. token_path .. " HTTP/1.1\r\nHost: " .. wrk.headers["Host"] ..
+    "\r\nContent-Type: " .. form["Content-Type"] .. "\r\nContent-Length: "
 end
 
 function request()
@@ -21,7 +27,7 @@ function request()
     local i = counter % apps
     counter = counter + 1
     local body = "grant_type=client_credentials&client_id=bench-" .. i .. "&client_secret=secret-" .. i
-    return wrk.format("POST", token_path, form, body)
+    return token_head .. #body .. "\r\n\r\n" .. body
   elseif mode == "introspect" then
     local headers = { ["Content-Type"] = form["Content-Type"], ["Authorization"] = "Basic " .. os.getenv("AUTH") }
     return wrk.format("POST", "/oauth2/introspect", headers, "token=" .. os.getenv("TOKEN"))

@@ -3,7 +3,9 @@
 //! as whole JWTs through `Signer::sign_jwt` (claims serialization, base64 and signature: all a
 //! token costs besides HTTP). Prints one JSON object.
 //!
-//! Run: `cargo run --release -p latchkey-keys --example sigrate [seconds-per-algorithm]`
+//! Run: `cargo run --release -p latchkey-keys --example sigrate [seconds-per-algorithm] [ALG]`
+//! (with ALG, only that algorithm: the benchmark measures it again next to each load run, because
+//! a shared VM's speed drifts over minutes).
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -31,6 +33,12 @@ fn main() {
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(2.0);
     let budget = Duration::from_secs_f64(seconds);
+    let only: Option<Algorithm> = std::env::args().nth(2).map(|alg| {
+        alg.parse().unwrap_or_else(|error| {
+            eprintln!("sigrate: {error}");
+            std::process::exit(2)
+        })
+    });
     let message = [0x5au8; 320];
     let claims = serde_json::json!({
         "sub": "0123456789abcdef0123456789abcdef", "aud": "0123456789abcdef0123456789abcdef",
@@ -39,7 +47,10 @@ fn main() {
     });
     let rng = SystemRandom::new();
     let mut results = serde_json::Map::new();
-    for alg in Algorithm::ALL {
+    for alg in Algorithm::ALL
+        .into_iter()
+        .filter(|alg| only.is_none_or(|only| only == *alg))
+    {
         let pkcs8 = generate_private_key(alg).expect("key generation");
         let raw = match alg {
             Algorithm::Rs256 => {
