@@ -116,6 +116,17 @@ def wrk(url, duration, env):
     raise RuntimeError(f"wrk printed no result: {output.stdout}\n{output.stderr}")
 
 
+def token_load(server, path, duration):
+    """Token requests to `server` (latchkey or the peer) at `path`, rotating over its apps:
+    WARMUP seconds unrecorded, then `duration` measured; adds the server's peak RSS."""
+    env = {"MODE": "token", "APPS": str(server.apps), "TOKEN_PATH": path}
+    if WARMUP:
+        wrk(server.base + path, WARMUP, env)
+    result = wrk(server.base + path, duration, env)
+    result["rss_under_load_kib"] = rss_kib(server.child.pid, "VmHWM")
+    return result
+
+
 def ceiling(seconds, alg=None):
     """Signatures per second of one thread on the server CPU (bench `sigrate`), per algorithm."""
     return json.loads(subprocess.run(["taskset", "-c", SERVER_CPU, str(SIGRATE), str(seconds), *([alg] if alg else [])],
@@ -184,12 +195,7 @@ class Latchkey:
         raise RuntimeError(f"latchkey did not switch to {alg}")
 
     def load(self, duration):
-        env = {"MODE": "token", "APPS": str(self.apps)}
-        if WARMUP:
-            wrk(self.base + "/oauth2/token", WARMUP, env)
-        result = wrk(self.base + "/oauth2/token", duration, env)
-        result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
-        return result
+        return token_load(self, "/oauth2/token", duration)
 
     def stop(self):
         stop(self.child)
@@ -214,12 +220,7 @@ class Peer:
         self.idle_rss = rss_kib(self.child.pid)
 
     def load(self, duration):
-        env = {"MODE": "token", "APPS": str(self.apps), "TOKEN_PATH": "/token"}
-        if WARMUP:
-            wrk(self.base + "/token", WARMUP, env)
-        result = wrk(self.base + "/token", duration, env)
-        result["rss_under_load_kib"] = rss_kib(self.child.pid, "VmHWM")
-        return result
+        return token_load(self, "/token", duration)
 
     def stop(self):
         stop(self.child)
@@ -353,7 +354,7 @@ def main():
 def finish(report):
     peer_rs256 = {row["apps"]: row["rps"] for row in report["rows"] if row["server"] == "oidc-provider" and row["alg"] == "RS256"}
     for row in report["rows"]:
-        if row["server"].startswith("latchkey (token reuse") and peer_rs256:
+        if is_reuse(row) and peer_rs256:
             row["ratio_to_peer"] = ratio(row["rps"], peer_rs256.get(row["apps"], max(peer_rs256.values())))
     report["targets"] = targets(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -361,9 +362,14 @@ def finish(report):
     print_table(report)
 
 
+def is_reuse(row):
+    """The token-reuse row: tokens handed out again, not signed per request."""
+    return row["server"].startswith("latchkey (token reuse")
+
+
 def share_of_ceiling(row, report):
     """Tokens/s as a percentage of the raw signature rate (None for rows that do not sign per token)."""
-    if row["server"].startswith("latchkey (token reuse"):
+    if is_reuse(row):
         return None
     ceiling_rps = row.get("ceiling_rps") or report["ceiling"][row["alg"]]["raw_signatures_per_second"]
     return row["rps"] / ceiling_rps * 100
@@ -420,7 +426,7 @@ def targets(report):
     if change:
         add("a change reaches a 1,000,000-app server within 1 s", [f"{change['seen_after_cli_ms']} ms"],
             [change["seen_after_cli_ms"] < 1000])
-    reuse = [row for row in rows if row["server"].startswith("latchkey (token reuse") and row.get("ratio_to_peer")]
+    reuse = [row for row in rows if is_reuse(row) and row.get("ratio_to_peer")]
     add("token reuse >= 20x node-oidc-provider on RS256", [f"{row['ratio_to_peer']}x" for row in reuse],
         [row["ratio_to_peer"] >= 20 for row in reuse])
     return found

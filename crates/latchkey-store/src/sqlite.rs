@@ -108,10 +108,14 @@ fn reuse_percent(percent: Option<i64>) -> StoreResult<Option<u8>> {
         .transpose()
 }
 
+fn scope(item: &str) -> StoreResult<Scope> {
+    Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn scopes(text: &str) -> StoreResult<Vec<Scope>> {
     text.split(' ')
         .filter(|item| !item.is_empty())
-        .map(|item| Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(scope)
         .collect()
 }
 

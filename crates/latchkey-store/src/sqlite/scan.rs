@@ -10,7 +10,7 @@
 //! Decoded clients cross to the caller in batches. At a million apps this halved the time to
 //! ready (docs/benchmarks.md).
 
-use super::{app_type, items, reuse_percent, token_ttl};
+use super::{app_type, items, reuse_percent, scope, token_ttl};
 use crate::{ScannedClient, StoreError, StoreResult};
 use latchkey_protocol::client::{self, Client, GrantTypes};
 use latchkey_protocol::{Scope, SecretHash, StoredSecret};
@@ -185,7 +185,7 @@ impl Decoder {
                 if let Some(scope) = self.scopes.get(item) {
                     return Ok(scope.clone());
                 }
-                let scope = Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let scope = scope(item)?;
                 self.scopes.insert(scope.clone());
                 Ok(scope)
             })
