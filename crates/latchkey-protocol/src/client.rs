@@ -346,6 +346,28 @@ pub struct Client {
     pub secrets: Box<[StoredSecret]>,
 }
 
+impl Client {
+    /// An enabled m2m client allowed `client_credentials`, with 300 s tokens and nothing else
+    /// set (no scopes, audiences, claims or secrets): the base the other settings are added to.
+    pub fn m2m(client_id: impl Into<String>) -> Client {
+        Client {
+            client_id: client_id.into(),
+            client_type: ClientType::M2m,
+            enabled: true,
+            grant_types: [GrantType::ClientCredentials].into_iter().collect(),
+            scopes: Box::default(),
+            default_scopes: Box::default(),
+            token_ttl: 300,
+            can_introspect: false,
+            tokens_revoked_before: None,
+            token_reuse_percent: None,
+            audiences: Box::default(),
+            custom_claims: None,
+            secrets: Box::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,7 +168,6 @@ pub fn authenticate<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{ClientType, GrantType};
     use crate::secret::StoredSecret;
 
     fn basic(id_and_secret: &str) -> String {
@@ -177,23 +176,12 @@ mod tests {
 
     fn client(secret: &str) -> Client {
         Client {
-            client_id: "app".into(),
-            client_type: ClientType::M2m,
-            enabled: true,
-            grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-            scopes: Box::default(),
-            default_scopes: Box::default(),
-            token_ttl: 300,
-            can_introspect: false,
-            tokens_revoked_before: None,
-            token_reuse_percent: None,
-            audiences: Box::default(),
-            custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of(secret),
                 expires_at: None,
             }]
             .into(),
+            ..Client::m2m("app")
         }
     }
 

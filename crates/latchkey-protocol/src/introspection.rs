@@ -148,24 +148,9 @@ pub fn decide(claims: &TokenClaims, context: &IntrospectionContext<'_>) -> Intro
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::client::{ClientType, GrantType};
 
     pub(crate) fn client(id: &str) -> Client {
-        Client {
-            client_id: id.into(),
-            client_type: ClientType::M2m,
-            enabled: true,
-            grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-            scopes: Box::default(),
-            default_scopes: Box::default(),
-            token_ttl: 300,
-            can_introspect: false,
-            tokens_revoked_before: None,
-            token_reuse_percent: None,
-            audiences: Box::default(),
-            custom_claims: None,
-            secrets: Box::default(),
-        }
+        Client::m2m(id)
     }
 
     pub(crate) fn claims() -> TokenClaims {

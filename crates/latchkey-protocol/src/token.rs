@@ -254,7 +254,6 @@ mod tests {
 
     fn app(client_type: ClientType, grants: &[GrantType]) -> Client {
         Client {
-            client_id: "app".into(),
             client_type,
             enabled: true,
             grant_types: grants.iter().copied().collect(),
@@ -263,17 +262,12 @@ mod tests {
                 .map(|s| Scope::parse(s).unwrap())
                 .collect(),
             default_scopes: vec![Scope::parse("read").unwrap()].into(),
-            token_ttl: 300,
-            can_introspect: false,
-            tokens_revoked_before: None,
-            token_reuse_percent: None,
-            audiences: Box::default(),
-            custom_claims: None,
             secrets: vec![StoredSecret {
                 hash: SecretHash::of("s"),
                 expires_at: None,
             }]
             .into(),
+            ..Client::m2m("app")
         }
     }
 

@@ -2,13 +2,16 @@
 //! signing key and live revocation. The request paths read it without a lock or a database
 //! call; writers build a new snapshot and swap it in.
 //!
-//! Clients and revocations live in persistent hash maps (`imbl`): cloning a snapshot is O(1)
-//! and replacing one entry is O(log n), so a change to one app costs the same with ten apps or
-//! a million. Updates go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a
+//! Clients live in a `ClientMap` (a hash set built by the load plus a persistent overlay of
+//! changes, see `clients`) and revocations in a persistent hash map (`imbl`): cloning a
+//! snapshot is O(1) and replacing one entry costs the same with ten apps or a million. Updates go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a
 //! revocation request) never lose each other's changes.
+
+mod clients;
 
 use crate::keys::{self, KeySetupError, MasterKeys, TenantKeys};
 use arc_swap::ArcSwap;
+use clients::ClientMap;
 use latchkey_keys::JwkSet;
 use latchkey_protocol::introspection::TokenClaims;
 use latchkey_protocol::{Client, Scope};
@@ -124,38 +127,6 @@ pub struct ClientEntry {
     pub client: Client,
 }
 
-/// A client in the snapshot's map: hashed and compared by its client id, and found by a
-/// `&str` through `Borrow`.
-#[derive(Debug, Clone)]
-struct ClientSlot(Arc<ClientEntry>);
-
-impl ClientSlot {
-    fn id(&self) -> &str {
-        &self.0.client.client_id
-    }
-}
-
-impl std::hash::Hash for ClientSlot {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // Exactly as the `str` it borrows as hashes, so lookups by `&str` find it.
-        self.id().hash(state);
-    }
-}
-
-impl PartialEq for ClientSlot {
-    fn eq(&self, other: &ClientSlot) -> bool {
-        self.id() == other.id()
-    }
-}
-
-impl Eq for ClientSlot {}
-
-impl std::borrow::Borrow<str> for ClientSlot {
-    fn borrow(&self) -> &str {
-        self.id()
-    }
-}
-
 /// Everything the request paths read, as of one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -164,9 +135,8 @@ pub struct Snapshot {
     hosts: HashMap<String, Arc<str>>,
     /// Whether a Host no tenant claims gets 404 instead of the `default` tenant.
     strict_hosts: bool,
-    /// Every client, found by its client id without a second copy of the id as a key: the
-    /// map's slots are one pointer wide, which at a million apps is most of its size.
-    clients: imbl::HashMap<ClientSlot, ()>,
+    /// Every client, by client id.
+    clients: ClientMap,
     /// Revoked token ids, each with the tenants it is revoked in (nearly always one) and when
     /// its token expires. A revocation counts only in its own tenant: a jti revoked in one tenant
     /// says nothing about a token another tenant issued.
@@ -216,8 +186,7 @@ impl Snapshot {
     /// client's settings or secrets do (token reuse relies on that).
     pub fn client_entry(&self, tenant: &TenantState, client_id: &str) -> Option<&Arc<ClientEntry>> {
         self.clients
-            .get_key_value(client_id)
-            .map(|(slot, ())| &slot.0)
+            .get(client_id)
             .filter(|entry| *entry.tenant == *tenant.name)
     }
 
@@ -305,14 +274,14 @@ impl Snapshot {
             None => Arc::from(tenant),
         };
         let entry = ClientEntry { tenant, client };
-        self.clients.insert(ClientSlot(Arc::new(entry)), ());
+        self.clients.insert(Arc::new(entry));
     }
 
     fn remove_client(&mut self, client_id: &str) {
-        if let Some((old, ())) = self.clients.remove_with_key(client_id)
-            && let Some(tenant) = self.tenants.get_mut(&*old.0.tenant)
+        if let Some(old) = self.clients.remove(client_id)
+            && let Some(tenant) = self.tenants.get_mut(&*old.tenant)
         {
-            Arc::make_mut(tenant).remove_scopes(&old.0.client);
+            Arc::make_mut(tenant).remove_scopes(&old.client);
         }
     }
 }
@@ -459,6 +428,8 @@ impl Registry {
                 .tenants
                 .insert(tenant.name.clone(), Arc::new(state));
         }
+        let apps = usize::try_from(self.store.app_count().await?).unwrap_or(0);
+        snapshot.clients.reserve(apps);
         self.store
             .scan_clients(&mut |scanned| snapshot.add_client(&scanned.tenant, scanned.client))
             .await?;
@@ -602,6 +573,15 @@ impl Registry {
         let snapshot = self.build(now).await?;
         self.current.store(Arc::new(snapshot));
         Ok(seq)
+    }
+}
+
+/// A client entry for tests: `Client::m2m` in the `default` tenant.
+#[cfg(test)]
+pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
+    ClientEntry {
+        tenant: DEFAULT_TENANT.into(),
+        client: Client::m2m(client_id),
     }
 }
 

@@ -154,28 +154,11 @@ impl TokenCache {
 mod tests {
     use super::*;
     use latchkey_keys::{Algorithm, generate_private_key};
-    use latchkey_protocol::{Client, ClientType};
 
     fn entry() -> Arc<ClientEntry> {
-        let client = Client {
-            client_id: "app".into(),
-            client_type: ClientType::M2m,
-            enabled: true,
-            grant_types: Default::default(),
-            scopes: Box::default(),
-            default_scopes: Box::default(),
-            token_ttl: 300,
-            can_introspect: false,
-            tokens_revoked_before: None,
-            token_reuse_percent: Some(80),
-            audiences: Box::default(),
-            custom_claims: None,
-            secrets: Box::default(),
-        };
-        Arc::new(ClientEntry {
-            tenant: "default".into(),
-            client,
-        })
+        let mut entry = crate::registry::test_entry("app");
+        entry.client.token_reuse_percent = Some(80);
+        Arc::new(entry)
     }
 
     fn signer() -> Arc<Signer> {

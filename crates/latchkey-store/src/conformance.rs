@@ -613,6 +613,22 @@ async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store) {
     assert_eq!(text(&scanned[0]), text(&scanned[10]));
 }
 
+async fn app_count_counts_the_apps_of_every_tenant(store: &dyn Store) {
+    assert_eq!(store.app_count().await.unwrap(), 0);
+    store
+        .create_tenant(&tenant("acme", &["acme.test"]))
+        .await
+        .unwrap();
+    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c2", "two")).await.unwrap();
+    let mut other = app("c3", "three");
+    other.tenant = "acme".into();
+    store.create_app(&other).await.unwrap();
+    assert_eq!(store.app_count().await.unwrap(), 3);
+    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    assert_eq!(store.app_count().await.unwrap(), 2);
+}
+
 async fn purge_drops_old_changes_only(store: &dyn Store) {
     store.create_app(&app("c1", "one")).await.unwrap();
     assert_eq!(store.purge_changes(0).await.unwrap(), 0);
@@ -835,6 +851,7 @@ sqlite_suite!(
     purge_drops_old_changes_only,
     scan_hands_over_every_app_with_all_its_secrets,
     scan_reads_every_setting_of_every_app_once,
+    app_count_counts_the_apps_of_every_tenant,
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
     retiring_keys_retire_and_inactive_keys_delete,

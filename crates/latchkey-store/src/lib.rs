@@ -162,6 +162,9 @@ pub trait Store: Send + Sync + 'static {
     /// load needs, and nothing more. Streams: memory stays constant however many apps there
     /// are (collecting a million decoded rows first is what a snapshot load must not do).
     async fn scan_clients(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()>;
+    /// How many apps there are, in every tenant: what a snapshot load sizes its client map
+    /// by before the scan, so the map is built once instead of grown and rehashed.
+    async fn app_count(&self) -> StoreResult<u64>;
     /// The apps with these client ids (those that still exist).
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>>;
     /// The newest change's sequence number (0 when the log is empty).

@@ -15,7 +15,7 @@ use crate::{ScannedClient, StoreError, StoreResult};
 use latchkey_protocol::client::{self, Client, GrantTypes};
 use latchkey_protocol::{Scope, SecretHash, StoredSecret};
 use rusqlite::{Connection, OpenFlags, Row};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,11 +136,17 @@ fn text<'r>(row: &'r Row<'_>, index: usize) -> StoreResult<&'r str> {
     Ok(row.get_ref(index)?.as_str()?)
 }
 
+/// Distinct scope lists the decoder remembers; past that, lists are decoded each time.
+const MAX_LISTS: usize = 4096;
+
 /// Decodes app rows, sharing one copy of each tenant name and each scope text across the scan.
 #[derive(Default)]
 struct Decoder {
     tenants: Vec<Arc<str>>,
     scopes: HashSet<Scope>,
+    /// Scope lists decoded so far, by their column text: apps mostly repeat a few lists, and
+    /// cloning a decoded one costs a fraction of splitting and looking up each scope again.
+    lists: HashMap<Box<str>, Box<[Scope]>, foldhash::fast::RandomState>,
 }
 
 impl Decoder {
@@ -179,6 +185,20 @@ impl Decoder {
     }
 
     fn scopes(&mut self, text: &str) -> StoreResult<Box<[Scope]>> {
+        if text.is_empty() {
+            return Ok(Box::default());
+        }
+        if let Some(list) = self.lists.get(text) {
+            return Ok(list.clone());
+        }
+        let list = self.decode_scopes(text)?;
+        if self.lists.len() < MAX_LISTS {
+            self.lists.insert(text.into(), list.clone());
+        }
+        Ok(list)
+    }
+
+    fn decode_scopes(&mut self, text: &str) -> StoreResult<Box<[Scope]>> {
         text.split(' ')
             .filter(|item| !item.is_empty())
             .map(|item| {
