@@ -31,6 +31,8 @@ SERVER_CPU, LOAD_CPU = "0", "1"
 # Seconds of unrecorded load before each measured run, for both servers: the first requests after
 # a start fault in fresh memory (and, for the peer, run before the JIT has compiled the hot path).
 WARMUP = 2
+# Slices each token run is cut into, with the signature rate measured between them.
+SLICES = 4
 children = []
 
 
@@ -116,11 +118,12 @@ def wrk(url, duration, env):
     raise RuntimeError(f"wrk printed no result: {output.stdout}\n{output.stderr}")
 
 
-def token_load(server, path, duration):
+def token_load(server, path, duration, warmup=True):
     """Token requests to `server` (latchkey or the peer) at `path`, rotating over its apps:
-    WARMUP seconds unrecorded, then `duration` measured; adds the server's peak RSS."""
+    WARMUP seconds unrecorded (unless `warmup` is false), then `duration` measured; adds the
+    server's peak RSS."""
     env = {"MODE": "token", "APPS": str(server.apps), "TOKEN_PATH": path}
-    if WARMUP:
+    if WARMUP and warmup:
         wrk(server.base + path, WARMUP, env)
     result = wrk(server.base + path, duration, env)
     result["rss_under_load_kib"] = rss_kib(server.child.pid, "VmHWM")
@@ -134,14 +137,52 @@ def ceiling(seconds, alg=None):
 
 
 def load_against_ceiling(server, alg, duration):
-    """`server.load(duration)` with the raw signature rate measured just before and just after it:
-    a shared VM's speed drifts by tens of percent over minutes, so each row's share of the ceiling
-    is taken against the mean of its own two measurements, not the one made at the start."""
-    before = ceiling(1, alg)[alg]["raw_signatures_per_second"]
-    result = server.load(duration)
-    after = ceiling(1, alg)[alg]["raw_signatures_per_second"]
-    result["ceiling_rps"] = round((before + after) / 2)
+    """`duration` seconds of token load on `server`, in SLICES slices with the raw signature rate
+    measured for one second before each slice and after the last. A shared VM's speed swings by
+    tens of percent within seconds, so the row's ceiling is what the measured rates would have
+    signed over the same slices (each slice against the mean of the rates on either side of it),
+    not a rate taken at the start or only around the whole run."""
+    slices = max(1, min(SLICES, duration))
+    rates = [ceiling(1, alg)[alg]["raw_signatures_per_second"]]
+    parts = []
+    for index in range(slices):
+        parts.append(server.load(duration // slices, warmup=index == 0))
+        rates.append(ceiling(1, alg)[alg]["raw_signatures_per_second"])
+    result = pooled(parts)
+    signable = sum(part["duration_us"] * (rates[i] + rates[i + 1]) / 2 for i, part in enumerate(parts))
+    result["ceiling_rps"] = round(signable / result["duration_us"])
+    result["ceiling_samples"] = rates
     return result
+
+
+def pooled(parts):
+    """One result from consecutive wrk runs: requests, time and errors add up; percentiles come
+    from the runs' latency distributions pooled by request count; peak RSS is the last run's."""
+    requests = sum(part["requests"] for part in parts)
+    duration_us = sum(part["duration_us"] for part in parts)
+    points = sorted((value, part["requests"] / len(part["quantiles_us"]))
+                    for part in parts for value in part["quantiles_us"])
+
+    def percentile(share):
+        reached = 0.0
+        for value, weight in points:
+            reached += weight
+            if reached >= share * requests:
+                return value
+        return points[-1][0]
+
+    return {
+        "requests": requests,
+        "duration_us": duration_us,
+        "rps": round(requests / (duration_us / 1e6), 1),
+        "p50_us": percentile(0.50),
+        "p90_us": percentile(0.90),
+        "p99_us": percentile(0.99),
+        "non_2xx": sum(part["non_2xx"] for part in parts),
+        "socket_errors": sum(part["socket_errors"] for part in parts),
+        "rss_under_load_kib": parts[-1]["rss_under_load_kib"],
+        "slices": len(parts),
+    }
 
 
 def latchkey(args, db, env=None, check=True):
@@ -194,8 +235,8 @@ class Latchkey:
             time.sleep(0.02)
         raise RuntimeError(f"latchkey did not switch to {alg}")
 
-    def load(self, duration):
-        return token_load(self, "/oauth2/token", duration)
+    def load(self, duration, warmup=True):
+        return token_load(self, "/oauth2/token", duration, warmup)
 
     def stop(self):
         stop(self.child)
@@ -219,8 +260,8 @@ class Peer:
         time.sleep(1)
         self.idle_rss = rss_kib(self.child.pid)
 
-    def load(self, duration):
-        return token_load(self, "/token", duration)
+    def load(self, duration, warmup=True):
+        return token_load(self, "/token", duration, warmup)
 
     def stop(self):
         stop(self.child)
@@ -264,7 +305,7 @@ def ratio(ours, theirs):
 
 
 def main():
-    global WARMUP
+    global WARMUP, SLICES
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peer", action="store_true", help="also measure node-oidc-provider")
     parser.add_argument("--full", action="store_true", help="add the 1,000,000-app rows")
@@ -272,8 +313,11 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
     parser.add_argument("--warmup", type=int, default=WARMUP,
                         help=f"seconds of unrecorded load before each token run (default {WARMUP})")
+    parser.add_argument("--slices", type=int, default=SLICES,
+                        help=f"slices per token run, the signature rate measured between them (default {SLICES})")
     args = parser.parse_args()
     WARMUP = args.warmup
+    SLICES = max(1, args.slices)
     counts = [int(n) for n in (args.apps or ("1,10000,1000000" if args.full else "1,10000")).split(",")]
     for tool in ["wrk", "taskset"] + (["node", "npm"] if args.peer else []):
         if not shutil.which(tool):
@@ -352,6 +396,10 @@ def main():
 
 
 def finish(report):
+    # The quantiles were for pooling slices; the pooled percentiles are what the report keeps.
+    for result in [*report["rows"], report.get("introspection"), report.get("jwks")]:
+        if result:
+            result.pop("quantiles_us", None)
     peer_rs256 = {row["apps"]: row["rps"] for row in report["rows"] if row["server"] == "oidc-provider" and row["alg"] == "RS256"}
     for row in report["rows"]:
         if is_reuse(row) and peer_rs256:
@@ -438,7 +486,7 @@ def print_table(report):
     print("signature ceiling at the start, one thread: " + ", ".join(
         f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
         for alg, values in report["ceiling"].items()))
-    print("(% ceil is taken against the raw rate measured just before and after each row's run, column ceil/s)")
+    print("(% ceil is taken against the raw rate measured between slices of each row's run, column ceil/s)")
     header = (f"{'server':28} {'apps':>8} {'alg':6} {'tokens/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'p99/50':>6} "
               f"{'ceil/s':>7} {'% ceil':>7} {'x peer':>7} {'idle MiB':>8} {'load MiB':>8} {'start s':>7} {'errors':>6}")
     print(header)

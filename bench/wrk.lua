@@ -38,9 +38,16 @@ end
 
 function done(summary, latency, requests)
   local errors = summary.errors
+  -- The latency distribution as 1,000 evenly spaced quantiles, so that bench/run.py can pool
+  -- the distributions of consecutive runs by request count (percentiles do not average).
+  local quantiles = {}
+  for i = 1, 1000 do
+    quantiles[i] = string.format("%d", latency:percentile((i - 0.5) / 10))
+  end
   io.write(string.format(
-    'RESULT {"requests":%d,"duration_us":%d,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"non_2xx":%d,"socket_errors":%d}\n',
+    'RESULT {"requests":%d,"duration_us":%d,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"non_2xx":%d,"socket_errors":%d,"quantiles_us":[%s]}\n',
     summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+    errors.status, errors.connect + errors.read + errors.write + errors.timeout,
+    table.concat(quantiles, ",")))
 end
