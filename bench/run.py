@@ -142,12 +142,15 @@ def load_against_ceiling(server, alg, duration):
     tens of percent within seconds, so the row's ceiling is what the measured rates would have
     signed over the same slices (each slice against the mean of the rates on either side of it),
     not a rate taken at the start or only around the whole run."""
+    def raw_rate():
+        return ceiling(1, alg)[alg]["raw_signatures_per_second"]
+
     slices = max(1, min(SLICES, duration))
-    rates = [ceiling(1, alg)[alg]["raw_signatures_per_second"]]
+    rates = [raw_rate()]
     parts = []
     for index in range(slices):
         parts.append(server.load(duration // slices, warmup=index == 0))
-        rates.append(ceiling(1, alg)[alg]["raw_signatures_per_second"])
+        rates.append(raw_rate())
     result = pooled(parts)
     signable = sum(part["duration_us"] * (rates[i] + rates[i + 1]) / 2 for i, part in enumerate(parts))
     result["ceiling_rps"] = round(signable / result["duration_us"])

@@ -4,8 +4,9 @@
 //!
 //! Clients live in a `ClientMap` (a hash set built by the load plus a persistent overlay of
 //! changes, see `clients`) and revocations in a persistent hash map (`imbl`): cloning a
-//! snapshot is O(1) and replacing one entry costs the same with ten apps or a million. Updates go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a
-//! revocation request) never lose each other's changes.
+//! snapshot is O(1) and replacing one entry costs the same with ten apps or a million. Updates
+//! go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a revocation request)
+//! never lose each other's changes.
 
 mod clients;
 

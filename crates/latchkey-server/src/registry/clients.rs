@@ -111,7 +111,7 @@ impl ClientMap {
             // One hash and one probe per app during the load: `replace` both finds and inserts.
             Some(base) => {
                 let in_base = base.replace(ClientSlot(entry)).map(|slot| slot.0);
-                changed.map_or(in_base, |change| change)
+                changed.unwrap_or(in_base)
             }
             None => {
                 let old =
@@ -133,7 +133,7 @@ impl ClientMap {
         let old = match Arc::get_mut(&mut self.base) {
             Some(base) => {
                 let in_base = base.take(client_id).map(|slot| slot.0);
-                changed.map_or(in_base, |change| change)
+                changed.unwrap_or(in_base)
             }
             None => {
                 let in_base = self.base.get(client_id).map(|slot| Arc::clone(&slot.0));
@@ -141,7 +141,7 @@ impl ClientMap {
                     self.changes.insert(Arc::from(client_id), None);
                     self.fold_if_large();
                 }
-                changed.map_or(in_base, |change| change)
+                changed.unwrap_or(in_base)
             }
         };
         if old.is_some() {
@@ -187,7 +187,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn entry(client_id: &str, ttl: u32) -> Arc<ClientEntry> {
-        let mut entry = super::super::test_entry(client_id);
+        let mut entry = crate::registry::test_entry(client_id);
         entry.client.token_ttl = ttl;
         Arc::new(entry)
     }
