@@ -5,7 +5,8 @@ servers. --repeat N runs the whole matrix N times and reports the median of each
 
 The server is pinned to CPU 0 and wrk to CPU 1 (taskset), so every figure is per server core.
 Every server binds 127.0.0.1; every load run is bounded by --duration; every process started
-here is stopped on exit. Prints a table and writes bench/results/latest.json.
+here is stopped on exit. Prints a table and writes bench/results/latest.json (and, pass by
+pass, bench/results/passes.json).
 """
 import argparse
 import base64
@@ -372,6 +373,8 @@ def main():
             if report["repeat"] > 1:
                 log(f"== repeat {index + 1} of {report['repeat']}")
             runs.append(measure(args, counts, workdir, databases))
+            # A long run stopped part-way keeps the passes it finished.
+            save("passes.json", {**report, "runs": runs})
     finally:
         stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -507,9 +510,13 @@ def combine(runs):
 
 def finish(report):
     report["targets"] = targets(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    save("latest.json", report)
     print_table(report)
+
+
+def save(name, report):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(report, indent=2) + "\n")
 
 
 def is_reuse(row):
@@ -540,7 +547,7 @@ def targets(report):
     for algs, floor in [(("RS256",), 1.8), (("ES256", "EdDSA"), 5)]:
         cells = [row for row in peered if row["alg"] in algs]
         add(f"{' and '.join(algs)} >= {floor}x node-oidc-provider",
-            [f"{row['ratio_to_peer']}x ({row['alg']}, {apps_text(row['apps'])})" for row in cells],
+            [f"{row['ratio_to_peer']:.2f}x ({row['alg']}, {apps_text(row['apps'])})" for row in cells],
             [row["ratio_to_peer"] >= floor for row in cells])
     add("p99 <= 2x p50 at concurrency 64",
         [f"{row['p99_over_p50']:.2f} ({row['alg']}, {apps_text(row['apps'])})" for row in ours],
@@ -569,7 +576,7 @@ def targets(report):
         add("a change reaches a 1,000,000-app server within 1 s", [f"{change['seen_after_cli_ms']} ms"],
             [change["seen_after_cli_ms"] < 1000])
     reuse = [row for row in rows if is_reuse(row) and row.get("ratio_to_peer")]
-    add("token reuse >= 20x node-oidc-provider on RS256", [f"{row['ratio_to_peer']}x" for row in reuse],
+    add("token reuse >= 20x node-oidc-provider on RS256", [f"{row['ratio_to_peer']:.2f}x" for row in reuse],
         [row["ratio_to_peer"] >= 20 for row in reuse])
     return found
 
@@ -591,9 +598,10 @@ def print_table(report):
         share = row["share_of_ceiling_pct"]
         share_text = f"{share:.0f}%" if share is not None else ""
         ceiling_text = f"{row['ceiling_rps']:.0f}" if row.get("ceiling_rps") else ""
+        ratio_text = f"{row['ratio_to_peer']:.2f}" if row.get("ratio_to_peer") else ""
         print(f"{row['server']:28} {row['apps']:>8} {row['alg']:6} {row['rps']:>9.0f} {row['p50_us']/1000:>7.2f} "
               f"{row['p99_us']/1000:>7.2f} {row['p99_over_p50']:>6.2f} {ceiling_text:>7} "
-              f"{share_text:>7} {row.get('ratio_to_peer') or '':>7} "
+              f"{share_text:>7} {ratio_text:>7} "
               f"{row['idle_rss_kib']/1024:>8.1f} {row['rss_under_load_kib']/1024:>8.1f} {row['startup_s']:>7.2f} "
               f"{row['non_2xx'] + row['socket_errors']:>6}")
     for name in ["introspection", "jwks"]:
