@@ -31,6 +31,9 @@ PEER_DIR = ROOT / "target" / "bench-peer"
 RESULTS = ROOT / "bench" / "results"
 LATCHKEY_PORT, PEER_PORT = 18480, 18490
 SERVER_CPU, LOAD_CPU = "0", "1"
+# wrk's threads, all on LOAD_CPU (--load-cpus and --wrk-threads give a bigger machine's load
+# generator more than the one core a 2-CPU machine has left for it).
+WRK_THREADS = 1
 # Seconds of unrecorded load before each measured run, for both servers: the first requests after
 # a start fault in fresh memory (and, for the peer, run before the JIT has compiled the hot path).
 WARMUP = 2
@@ -117,7 +120,7 @@ def wrk(url, duration, env):
     wrk is off its core it reads no responses, so every request in flight counts the delay as
     the server's latency."""
     output = subprocess.run(
-        ["nice", "-n", "-20", "taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c64", f"-d{duration}s", "--latency",
+        ["nice", "-n", "-20", "taskset", "-c", LOAD_CPU, "wrk", f"-t{WRK_THREADS}", "-c64", f"-d{duration}s", "--latency",
          "-s", str(ROOT / "bench" / "wrk.lua"), url],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=duration + 60,
     )
@@ -335,7 +338,7 @@ REUSE_APPS = 10000
 
 
 def main():
-    global WARMUP, SLICES
+    global WARMUP, SLICES, LOAD_CPU, WRK_THREADS
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peer", action="store_true", help="also measure node-oidc-provider")
     parser.add_argument("--full", action="store_true", help="add the 1,000,000-app rows")
@@ -347,7 +350,12 @@ def main():
                         help=f"slices per token run, the signature rate measured between them (default {SLICES})")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the whole matrix this many times and report each figure's median (default 1)")
+    parser.add_argument("--load-cpus", default=LOAD_CPU,
+                        help=f"CPUs for wrk, as taskset takes them (default {LOAD_CPU}; the server has CPU {SERVER_CPU})")
+    parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS,
+                        help=f"wrk threads (default {WRK_THREADS}); give it as many as --load-cpus has CPUs")
     args = parser.parse_args()
+    LOAD_CPU, WRK_THREADS = args.load_cpus, max(1, min(64, args.wrk_threads))
     WARMUP = args.warmup
     SLICES = max(1, args.slices)
     counts = [int(n) for n in (args.apps or ("1,10000,1000000" if args.full else "1,10000")).split(",")]
@@ -357,7 +365,7 @@ def main():
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(1)))
     report = {"machine": machine(), "duration_s": args.duration, "warmup_s": WARMUP, "slices": SLICES,
-              "repeat": max(1, args.repeat)}
+              "repeat": max(1, args.repeat), "load_cpus": LOAD_CPU, "wrk_threads": WRK_THREADS}
     log("== signature ceiling (one thread, CPU 0)")
     report["ceiling"] = ceiling(3)
     log(f"   {json.dumps(report['ceiling'])}")
@@ -585,7 +593,7 @@ def targets(report):
 
 def print_table(report):
     print(f"\nmachine: {report['machine']['cpu_model']}, {report['machine']['cpus']} CPUs; "
-          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}; {report['duration_s']} s per run after {report.get('warmup_s', 0)} s of warm-up, 64 connections")
+          f"server on CPU {SERVER_CPU}, wrk on CPU {report.get('load_cpus', LOAD_CPU)} ({report.get('wrk_threads', 1)} thread(s)); {report['duration_s']} s per run after {report.get('warmup_s', 0)} s of warm-up, 64 connections")
     print("signature ceiling at the start, one thread: " + ", ".join(
         f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
         for alg, values in report["ceiling"].items()))
