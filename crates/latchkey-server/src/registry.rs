@@ -258,14 +258,22 @@ impl Snapshot {
     }
 
     fn insert_client(&mut self, record: AppRecord) {
-        self.remove_client(&record.client_id);
         let tenant = record.tenant.clone();
-        self.add_client(&tenant, record.into_client());
+        self.replace_client(&tenant, record.into_client());
     }
 
-    /// Adds a client the snapshot does not hold yet, its scopes counted and shared with its
-    /// tenant's.
-    fn add_client(&mut self, tenant: &str, mut client: Client) {
+    /// Adds a client, or replaces the one with its id.
+    fn replace_client(&mut self, tenant: &str, client: Client) {
+        // Added before the old entry's scopes are forgotten, so scopes the two share keep their
+        // count above zero and their shared text.
+        if let Some(old) = self.add_client(tenant, client) {
+            self.forget_scopes(&old);
+        }
+    }
+
+    /// Adds a client, its scopes counted and shared with its tenant's; returns the entry it
+    /// replaced, whose scopes are still counted.
+    fn add_client(&mut self, tenant: &str, mut client: Client) -> Option<Arc<ClientEntry>> {
         let tenant = match self.tenants.get_mut(tenant) {
             Some(state) => {
                 let state = Arc::make_mut(state);
@@ -275,13 +283,17 @@ impl Snapshot {
             None => Arc::from(tenant),
         };
         let entry = ClientEntry { tenant, client };
-        self.clients.insert(Arc::new(entry));
+        self.clients.insert(Arc::new(entry))
     }
 
     fn remove_client(&mut self, client_id: &str) {
-        if let Some(old) = self.clients.remove(client_id)
-            && let Some(tenant) = self.tenants.get_mut(&*old.tenant)
-        {
+        if let Some(old) = self.clients.remove(client_id) {
+            self.forget_scopes(&old);
+        }
+    }
+
+    fn forget_scopes(&mut self, old: &ClientEntry) {
+        if let Some(tenant) = self.tenants.get_mut(&*old.tenant) {
             Arc::make_mut(tenant).remove_scopes(&old.client);
         }
     }
@@ -432,7 +444,9 @@ impl Registry {
         let apps = usize::try_from(self.store.app_count().await?).unwrap_or(0);
         snapshot.clients.reserve(apps);
         self.store
-            .scan_clients(&mut |scanned| snapshot.add_client(&scanned.tenant, scanned.client))
+            .scan_clients(&mut |scanned| {
+                snapshot.add_client(&scanned.tenant, scanned.client);
+            })
             .await?;
         for revocation in self.store.live_revocations(now).await? {
             snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
@@ -588,7 +602,43 @@ pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
 
 #[cfg(test)]
 mod tests {
-    use super::Snapshot;
+    use super::{Snapshot, TenantState};
+    use latchkey_protocol::{Client, Scope};
+    use std::sync::Arc;
+
+    fn client(id: &str, scopes: &[&str]) -> Client {
+        Client {
+            scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
+            ..Client::m2m(id)
+        }
+    }
+
+    fn supported(snapshot: &Snapshot) -> Vec<&str> {
+        snapshot.tenants["default"].scopes_supported().collect()
+    }
+
+    #[test]
+    fn replacing_an_app_counts_its_new_scopes_and_forgets_only_its_old_ones() {
+        let mut snapshot = Snapshot::default();
+        let tenant = TenantState {
+            name: "default".into(),
+            issuer: String::new(),
+            keys: Default::default(),
+            jwks_body: Arc::from(&b""[..]),
+            scope_counts: Default::default(),
+        };
+        snapshot.tenants.insert("default".into(), Arc::new(tenant));
+        snapshot.replace_client("default", client("a", &["read", "write"]));
+        snapshot.replace_client("default", client("b", &["write"]));
+
+        snapshot.replace_client("default", client("a", &["read", "admin"]));
+        assert_eq!(supported(&snapshot), ["admin", "read", "write"]);
+
+        snapshot.remove_client("b");
+        assert_eq!(supported(&snapshot), ["admin", "read"]);
+        snapshot.remove_client("a");
+        assert!(supported(&snapshot).is_empty());
+    }
 
     #[test]
     fn a_revocation_counts_only_in_its_own_tenant() {
