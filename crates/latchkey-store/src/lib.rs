@@ -32,7 +32,12 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// A query failed.
     #[error("database query failed: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(#[source] sqlx::Error),
+    /// The database cannot take the operation now (its disk is full, it is read-only, an I/O
+    /// error, or another writer held the lock past the busy timeout); nothing was changed, and
+    /// the same request may succeed once the cause is gone. The message says which.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// No such app, key or tenant.
     #[error("{0} not found")]
     NotFound(String),
@@ -51,6 +56,32 @@ pub enum StoreError {
     /// Reading every app for a snapshot failed.
     #[error("could not read the apps: {0}")]
     Scan(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        match unavailable_cause(&error) {
+            Some(cause) => StoreError::Unavailable(cause.to_owned()),
+            None => StoreError::Query(error),
+        }
+    }
+}
+
+/// What makes a database refuse work for a while, from SQLite's primary result codes (the low
+/// byte of the extended code sqlx reports).
+fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    let code: i64 = database.code()?.parse().ok()?;
+    match code & 0xff {
+        5 | 6 => Some("another writer holds the database lock; try again"),
+        8 => Some("the database file is read-only"),
+        10 => Some("an I/O error on the database file (is the disk full or failing?)"),
+        13 => Some("the disk holding the database is full"),
+        14 => Some("the database file cannot be opened"),
+        _ => None,
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
