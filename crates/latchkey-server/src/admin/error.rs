@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
     /// A stable code: invalid_request, invalid_token, insufficient_scope, access_denied,
-    /// not_found, conflict, invalid_settings or server_error.
+    /// not_found, conflict, invalid_settings, temporarily_unavailable or server_error.
     pub(crate) error: &'static str,
     /// What went wrong, for people.
     pub(crate) error_description: String,
@@ -41,6 +41,8 @@ pub(crate) enum AdminError {
     Conflict(String),
     /// 422: the settings break a rule.
     Invalid(String),
+    /// 503: the database cannot take the request for now; the text says why.
+    Unavailable(String),
     /// 500: logged, never detailed.
     Server,
 }
@@ -75,6 +77,11 @@ impl AdminError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_settings",
                 why.clone(),
+            ),
+            AdminError::Unavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                format!("the database is unavailable: {why}"),
             ),
             AdminError::Server => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,6 +133,10 @@ impl From<StoreError> for AdminError {
             StoreError::Duplicate(why) | StoreError::InUse(why) => AdminError::Conflict(why),
             StoreError::Conflict(what) => {
                 AdminError::Conflict(format!("{what} was changed concurrently; try again"))
+            }
+            StoreError::Unavailable(why) => {
+                tracing::error!(error = %why, "admin API: the database is unavailable");
+                AdminError::Unavailable(why)
             }
             other => AdminError::server("a store operation", &other),
         }
