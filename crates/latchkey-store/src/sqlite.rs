@@ -9,7 +9,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use latchkey_protocol::client::ClientType;
-use latchkey_protocol::{Scope, SecretHash};
+use latchkey_protocol::{Scope, SecretHash, TokenProfile};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -197,11 +197,17 @@ impl AppColumns {
     }
 }
 
+const TENANT_COLUMNS: &str = "name, issuer, token_profile, publish_scopes, created_at, updated_at";
+
 fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
+    let profile: String = row.try_get("token_profile")?;
     Ok(TenantRecord {
         name: row.try_get("name")?,
         domains: Vec::new(),
         issuer: row.try_get("issuer")?,
+        // The column's CHECK admits only known names.
+        token_profile: TokenProfile::parse(&profile).unwrap_or_default(),
+        publish_scopes: row.try_get("publish_scopes")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -326,10 +332,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        let rows =
-            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         let mut tenants = rows
             .iter()
             .map(tenant_from_row)
@@ -352,11 +359,12 @@ impl Store for SqliteStore {
     }
 
     async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>> {
-        let row =
-            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE name = ?"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut tenant = tenant_from_row(&row)?;
         tenant.domains = sqlx::query_scalar(
@@ -371,10 +379,13 @@ impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO tenants (name, issuer, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&tenant.name)
         .bind(&tenant.issuer)
+        .bind(tenant.token_profile.as_str())
+        .bind(tenant.publish_scopes)
         .bind(tenant.created_at)
         .bind(tenant.updated_at)
         .execute(&mut *tx)
@@ -395,9 +406,14 @@ impl Store for SqliteStore {
 
     async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE tenants SET issuer = ?, updated_at = ? WHERE name = ?")
-            .bind(&tenant.issuer)
-            .bind(tenant.updated_at)
+        let updated = sqlx::query(
+            "UPDATE tenants SET issuer = ?, token_profile = ?, publish_scopes = ?, updated_at = ? \
+             WHERE name = ?",
+        )
+        .bind(&tenant.issuer)
+        .bind(tenant.token_profile.as_str())
+        .bind(tenant.publish_scopes)
+        .bind(tenant.updated_at)
             .bind(&tenant.name)
             .execute(&mut *tx)
             .await?;
