@@ -61,6 +61,11 @@ fn token_profile_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(TokenProfile::ALL.map(TokenProfile::as_str)))
+        .description(Some(
+            "The shape of the tenant's access tokens: `seed` (the seed document's, the default) \
+             or `rfc9068` (RFC 9068: `typ: at+jwt`, a `client_id` claim, `scope` a \
+             space-separated string).",
+        ))
         .build()
 }
 

@@ -92,8 +92,7 @@ pub(crate) async fn show(
     Ok(Json(TenantView::from(&tenant)))
 }
 
-/// Changes a tenant's domains, issuer, token profile or scope publishing (admins of `default`
-/// only).
+/// Changes a tenant's domains, issuer or settings (admins of `default` only).
 #[utoipa::path(operation_id = "update_tenant", patch, path = "/admin/v1/tenants/{tenant}", tag = "tenants", request_body = TenantPatch,
     params(("tenant" = String, Path, description = "tenant name")),
     responses(
