@@ -97,7 +97,11 @@ fn scope_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<S
     }
     Ok(match Scopes::deserialize(deserializer)? {
         Scopes::List(list) => list,
-        Scopes::Text(text) => text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Scopes::Text(text) => text
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -358,7 +362,8 @@ pub(crate) mod tests {
         let rfc9068 = TokenClaims::parse(rfc9068).unwrap();
         assert_eq!(rfc9068.scope, seed.scope);
         assert_eq!(rfc9068.client_id.as_deref(), Some("a"));
-        let no_scope = br#"{"iss":"i","exp":2,"aud":"a","sub":"a","client_id":"a","iat":1,"jti":"j","nbf":1}"#;
+        let no_scope =
+            br#"{"iss":"i","exp":2,"aud":"a","sub":"a","client_id":"a","iat":1,"jti":"j","nbf":1}"#;
         assert!(TokenClaims::parse(no_scope).unwrap().scope.is_empty());
     }
 

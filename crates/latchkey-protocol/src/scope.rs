@@ -251,7 +251,10 @@ mod tests {
     #[test]
     fn a_malformed_scope_is_not_echoed() {
         let text = refusal("a\"b,c", &["a"]);
-        assert!(text.starts_with("the scope parameter is malformed"), "{text}");
+        assert!(
+            text.starts_with("the scope parameter is malformed"),
+            "{text}"
+        );
         assert!(text.ends_with("not comma-separated"), "{text}");
         assert!(!text.contains('"'), "{text}");
     }
@@ -262,7 +265,10 @@ mod tests {
         let text = refusal(&long, &["a"]);
         assert_eq!(
             text,
-            format!("scope '{}...' is not allowed for this client", "x".repeat(64))
+            format!(
+                "scope '{}...' is not allowed for this client",
+                "x".repeat(64)
+            )
         );
     }
 

@@ -205,8 +205,8 @@ fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
         name: row.try_get("name")?,
         domains: Vec::new(),
         issuer: row.try_get("issuer")?,
-        // The column's CHECK admits only known names.
-        token_profile: TokenProfile::parse(&profile).unwrap_or_default(),
+        token_profile: TokenProfile::parse(&profile)
+            .ok_or_else(|| StoreError::Corrupt(format!("token profile {profile:?}")))?,
         publish_scopes: row.try_get("publish_scopes")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -414,9 +414,9 @@ impl Store for SqliteStore {
         .bind(tenant.token_profile.as_str())
         .bind(tenant.publish_scopes)
         .bind(tenant.updated_at)
-            .bind(&tenant.name)
-            .execute(&mut *tx)
-            .await?;
+        .bind(&tenant.name)
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("tenant {:?}", tenant.name)));
         }

@@ -2,8 +2,8 @@
 //! contract (scripts and tests drive them): add freely, rename never.
 
 use clap::{Args, Parser, Subcommand};
-use latchkey_protocol::{Scope, TokenProfile};
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::{Scope, TokenProfile};
 use std::time::Duration;
 
 /// latchkey: an OAuth 2.0 authorization server for machine-to-machine tokens.

@@ -56,8 +56,8 @@ pub(crate) async fn authenticate(
     };
     client_auth::authenticate(claimed, &request.credentials, now).map_err(refused)?;
     // `authenticate` succeeds only for a client that exists.
-    let requester = entry
-        .ok_or_else(|| refused(request.credentials.rejected(AuthFailure::UnknownClient)))?;
+    let requester =
+        entry.ok_or_else(|| refused(request.credentials.rejected(AuthFailure::UnknownClient)))?;
     Ok(Presented {
         snapshot,
         tenant,

@@ -1,11 +1,11 @@
 //! Response building: the exact JSON content type of the seed, OAuth error bodies, and the one
 //! place server-side failures are logged.
 
+use crate::registry::{Snapshot, TenantState};
 use axum::body::Body;
 use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use crate::registry::{Snapshot, TenantState};
 use latchkey_protocol::TokenError;
 use latchkey_protocol::client_auth::AuthFailure;
 use latchkey_protocol::wire::ErrorResponse;

@@ -32,7 +32,9 @@ pub(crate) async fn token(
         &body,
     ) {
         Ok(request) => request,
-        Err(error) => return response::client_refused(paths::TOKEN, &snapshot, tenant, None, error),
+        Err(error) => {
+            return response::client_refused(paths::TOKEN, &snapshot, tenant, None, error);
+        }
     };
     let entry = snapshot.client_entry(tenant, &request.credentials.client_id);
     let now = state.clock.now();

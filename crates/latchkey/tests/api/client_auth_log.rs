@@ -23,7 +23,14 @@ async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_ne
     let (dir, db_url) = database();
     cli_json_on(
         &db_url,
-        &["tenant", "create", "acme", "--domain", "acme.test", "--json"],
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--domain",
+            "acme.test",
+            "--json",
+        ],
     );
     let worker = cli_json_on(&db_url, &["app", "create", "--name", "worker", "--json"]);
     let disabled = cli_json_on(&db_url, &["app", "create", "--name", "off", "--json"]);
@@ -62,10 +69,34 @@ async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_ne
     post("/oauth2/token", client_id(&worker), WRONG_SECRET, none).await;
     post("/oauth2/token", forged, UNKNOWN_SECRET, none).await;
     post("/oauth2/token", &long, UNKNOWN_SECRET, none).await;
-    post("/oauth2/token", client_id(&disabled), client_secret(&disabled), none).await;
-    post("/oauth2/token", client_id(&acme), client_secret(&acme), none).await;
-    post("/oauth2/introspect", client_id(&worker), WRONG_SECRET, ("token", "t")).await;
-    post("/oauth2/revoke", client_id(&worker), WRONG_SECRET, ("token", "t")).await;
+    post(
+        "/oauth2/token",
+        client_id(&disabled),
+        client_secret(&disabled),
+        none,
+    )
+    .await;
+    post(
+        "/oauth2/token",
+        client_id(&acme),
+        client_secret(&acme),
+        none,
+    )
+    .await;
+    post(
+        "/oauth2/introspect",
+        client_id(&worker),
+        WRONG_SECRET,
+        ("token", "t"),
+    )
+    .await;
+    post(
+        "/oauth2/revoke",
+        client_id(&worker),
+        WRONG_SECRET,
+        ("token", "t"),
+    )
+    .await;
 
     let log = eventually("seven failure lines in the log", async || {
         let log = served.log();
@@ -78,9 +109,10 @@ async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_ne
     let worker_id = format!("client_id=\"{}\"", client_id(&worker));
     let wrong = lines_with(&log, &worker_id);
     assert_eq!(wrong.len(), 3, "{log}");
-    for (line, endpoint) in wrong
-        .iter()
-        .zip(["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"])
+    for (line, endpoint) in
+        wrong
+            .iter()
+            .zip(["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"])
     {
         assert!(line.contains(" INFO "), "{line}");
         assert!(line.contains("reason=wrong_secret"), "{line}");
@@ -93,10 +125,14 @@ async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_ne
         "a control character is escaped, so the id cannot forge a line: {log}"
     );
     assert!(
-        !log.lines().any(|line| line.starts_with("2026-01-01T00:00:00Z")),
+        !log.lines()
+            .any(|line| line.starts_with("2026-01-01T00:00:00Z")),
         "{log}"
     );
-    assert!(unknown[1].contains(&format!("client_id=\"{}\"", "x".repeat(128))), "{log}");
+    assert!(
+        unknown[1].contains(&format!("client_id=\"{}\"", "x".repeat(128))),
+        "{log}"
+    );
     assert!(!log.contains(&"x".repeat(129)), "the id is bounded: {log}");
     let off = lines_with(&log, "reason=disabled");
     assert_eq!(off.len(), 1, "{log}");

@@ -173,7 +173,13 @@ async fn a_tenant_that_does_not_publish_scopes_leaves_scopes_supported_out_until
     app.create_app(&["--name", "billing", "--scope", "invoices:read"])
         .await;
 
-    let hidden = app.cli_json(&["tenant", "update", "default", "--no-publish-scopes", "--json"]);
+    let hidden = app.cli_json(&[
+        "tenant",
+        "update",
+        "default",
+        "--no-publish-scopes",
+        "--json",
+    ]);
     let without = app
         .eventually("discovery to leave scopes_supported out", async || {
             let metadata = app.get(OAUTH_METADATA).await.json();
@@ -195,5 +201,8 @@ async fn a_tenant_that_does_not_publish_scopes_leaves_scopes_supported_out_until
     .await;
 
     assert_eq!(hidden["publish_scopes"], false, "{hidden}");
-    assert_eq!(without["issuer"], ISSUER, "the rest of the document stays: {without}");
+    assert_eq!(
+        without["issuer"], ISSUER,
+        "the rest of the document stays: {without}"
+    );
 }

@@ -1034,7 +1034,12 @@ pub(crate) fn unix_now() -> i64 {
 impl TestApp {
     /// Polls for `app`'s token (at the default host) until its header's `typ` is `typ`: a
     /// tenant's new token profile has reached the server. Returns that token.
-    pub(crate) async fn token_with_typ(&self, app: &Value, scope: Option<&str>, typ: &str) -> String {
+    pub(crate) async fn token_with_typ(
+        &self,
+        app: &Value,
+        scope: Option<&str>,
+        typ: &str,
+    ) -> String {
         self.eventually(&format!("a token with typ {typ}"), async || {
             let reply = self.token_for(app, scope).await;
             if reply.status != StatusCode::OK {
@@ -1095,7 +1100,13 @@ fn install_js_verifiers() -> Option<PathBuf> {
     let stamp = target.join("node_modules/.latchkey-installed-lock.json");
     if std::fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
         let output = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
             .arg(&target)
             .output()
             .expect("running npm ci");
@@ -1132,11 +1143,18 @@ pub(crate) async fn run_js_verifier(script: &str, env: &[(&str, &str)]) -> Optio
     })
     .await
     .expect("the node process's thread");
-    assert!(output.status.success(), "node failed: {}", describe(&output));
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        describe(&output)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().last().unwrap_or_default();
     Some(serde_json::from_str(line).unwrap_or_else(|error| {
-        panic!("the verifier printed no JSON ({error}): {}", describe(&output))
+        panic!(
+            "the verifier printed no JSON ({error}): {}",
+            describe(&output)
+        )
     }))
 }
 

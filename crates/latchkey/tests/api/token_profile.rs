@@ -75,7 +75,10 @@ async fn an_rfc9068_tenant_issues_at_jwt_tokens_with_client_id_and_a_space_separ
     for claim in ["exp", "iat", "nbf"] {
         assert!(claims[claim].is_i64(), "{claim}: {claims}");
     }
-    assert!(is_uuid(claims["jti"].as_str().unwrap_or_default()), "{claims}");
+    assert!(
+        is_uuid(claims["jti"].as_str().unwrap_or_default()),
+        "{claims}"
+    );
     let scope = claims["scope"].as_str().expect("scope is a string");
     assert_eq!(scope.split(' ').collect::<Vec<_>>(), ["a", "b"]);
     // The independent verifier accepts it as it accepts the seed's tokens.
@@ -136,7 +139,9 @@ async fn tenant_create_takes_a_token_profile_and_refuses_an_unknown_one() {
     ]);
 
     assert_eq!(created["token_profile"], "rfc9068", "{created}");
-    let worker = app.create_app_at("acme", "acme.test", &["--name", "w"]).await;
+    let worker = app
+        .create_app_at("acme", "acme.test", &["--name", "w"])
+        .await;
     let token = app
         .token_for_at("acme.test", &worker, None)
         .await
@@ -165,7 +170,14 @@ async fn oauth4webapi_validates_rfc9068_tokens_and_refuses_seed_tokens() {
         .create_app_at(
             "verified",
             "127.0.0.1",
-            &["--name", "w", "--scope", "orders:read", "--scope", "orders:write"],
+            &[
+                "--name",
+                "w",
+                "--scope",
+                "orders:read",
+                "--scope",
+                "orders:write",
+            ],
         )
         .await;
     let token = app
