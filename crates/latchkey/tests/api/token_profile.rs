@@ -7,6 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
+async fn worker_with_scopes_a_and_b(app: &TestApp) -> Value {
+    app.create_app(&["--name", "worker", "--scope", "a", "--scope", "b"])
+        .await
+}
+
 fn header_of(token: &str) -> Value {
     serde_json::from_str(&jwt_parts(token).0).expect("the header is JSON")
 }
@@ -14,9 +19,7 @@ fn header_of(token: &str) -> Value {
 #[tokio::test]
 async fn the_default_profile_is_the_seeds_header_and_claims() {
     let app = spawn_app().await;
-    let worker = app
-        .create_app(&["--name", "worker", "--scope", "a", "--scope", "b"])
-        .await;
+    let worker = worker_with_scopes_a_and_b(&app).await;
 
     let tenant = app.cli_json(&["tenant", "show", "default", "--json"]);
     let token = app.token_for(&worker, Some("a b")).await.access_token();
@@ -47,9 +50,7 @@ async fn the_default_profile_is_the_seeds_header_and_claims() {
 #[tokio::test]
 async fn an_rfc9068_tenant_issues_at_jwt_tokens_with_client_id_and_a_space_separated_scope() {
     let app = spawn_app().await;
-    let worker = app
-        .create_app(&["--name", "worker", "--scope", "a", "--scope", "b"])
-        .await;
+    let worker = worker_with_scopes_a_and_b(&app).await;
     let updated = app.cli_json(&[
         "tenant",
         "update",
@@ -89,9 +90,7 @@ async fn an_rfc9068_tenant_issues_at_jwt_tokens_with_client_id_and_a_space_separ
 #[tokio::test]
 async fn introspection_agrees_with_either_profile_and_keeps_tokens_of_the_other_active() {
     let app = spawn_app().await;
-    let worker = app
-        .create_app(&["--name", "worker", "--scope", "a", "--scope", "b"])
-        .await;
+    let worker = worker_with_scopes_a_and_b(&app).await;
     let seed_token = app.token_for(&worker, Some("a b")).await.access_token();
     app.cli_ok(&["tenant", "update", "default", "--token-profile", "rfc9068"]);
     let rfc9068_token = app.token_with_typ(&worker, Some("a b"), "at+jwt").await;
