@@ -14,4 +14,4 @@ pub mod signer;
 pub use algorithm::Algorithm;
 pub use jwk::{Jwk, JwkSet};
 pub use master_key::{Keyring, MasterKeyError};
-pub use signer::{KeyError, Signer, generate_private_key};
+pub use signer::{JwtType, KeyError, Signer, generate_private_key};

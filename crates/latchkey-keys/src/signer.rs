@@ -44,6 +44,26 @@ pub enum KeyError {
     Claims(#[from] serde_json::Error),
 }
 
+/// The JWT header's `typ`: the seed's `JWT`, or RFC 9068's `at+jwt` (§2.1) for access tokens
+/// of that profile. Each has its header precomputed, so choosing one costs nothing per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtType {
+    /// `typ: JWT`, the seed's header.
+    Jwt,
+    /// `typ: at+jwt` (RFC 9068 §2.1).
+    AccessToken,
+}
+
+impl JwtType {
+    /// The header's `typ` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtType::Jwt => "JWT",
+            JwtType::AccessToken => "at+jwt",
+        }
+    }
+}
+
 enum KeyPairKind {
     Rsa(RsaKeyPair),
     Ecdsa(EcdsaKeyPair),
@@ -54,8 +74,10 @@ enum KeyPairKind {
 pub struct Signer {
     kid: String,
     alg: Algorithm,
-    /// `base64url(header) + "."`, the same for every token this key signs.
+    /// `base64url(header) + "."` with `typ: JWT`, the same for every such token this key signs.
     header_prefix: String,
+    /// The same with `typ: at+jwt`.
+    access_token_header_prefix: String,
     key_pair: KeyPairKind,
     /// The public key in the form aws-lc verifies with (PKCS#1 for RSA, a point for EC, raw
     /// bytes for Ed25519).
@@ -124,13 +146,16 @@ impl Signer {
             }
         };
         // The seed's header, in the seed's order: kid, typ, alg.
-        let header = serde_json::to_vec(&Header {
-            kid,
-            typ: "JWT",
-            alg: alg.as_str(),
-        })?;
-        let mut header_prefix = URL_SAFE_NO_PAD.encode(header);
-        header_prefix.push('.');
+        let header_prefix = |typ: JwtType| -> Result<String, KeyError> {
+            let header = serde_json::to_vec(&Header {
+                kid,
+                typ: typ.as_str(),
+                alg: alg.as_str(),
+            })?;
+            let mut prefix = URL_SAFE_NO_PAD.encode(header);
+            prefix.push('.');
+            Ok(prefix)
+        };
         let public_key = match &key_pair {
             KeyPairKind::Rsa(key_pair) => key_pair.public_key().as_ref().to_vec(),
             KeyPairKind::Ecdsa(key_pair) => key_pair.public_key().as_ref().to_vec(),
@@ -139,7 +164,8 @@ impl Signer {
         Ok(Signer {
             kid: kid.to_owned(),
             alg,
-            header_prefix,
+            header_prefix: header_prefix(JwtType::Jwt)?,
+            access_token_header_prefix: header_prefix(JwtType::AccessToken)?,
             key_pair,
             public_key,
             rng: SystemRandom::new(),
@@ -162,11 +188,19 @@ impl Signer {
         self.sign_payload(&payload)
     }
 
-    /// Signs an already serialized JSON claims object as a compact JWT.
+    /// Signs an already serialized JSON claims object as a compact JWT with `typ: JWT`.
     pub fn sign_payload(&self, payload: &[u8]) -> Result<String, KeyError> {
-        let mut token =
-            String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
-        token.push_str(&self.header_prefix);
+        self.sign_payload_as(JwtType::Jwt, payload)
+    }
+
+    /// Signs an already serialized JSON claims object as a compact JWT with this `typ`.
+    pub fn sign_payload_as(&self, typ: JwtType, payload: &[u8]) -> Result<String, KeyError> {
+        let header_prefix = match typ {
+            JwtType::Jwt => &self.header_prefix,
+            JwtType::AccessToken => &self.access_token_header_prefix,
+        };
+        let mut token = String::with_capacity(header_prefix.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(header_prefix);
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let signature = self.sign(token.as_bytes())?;
         token.push('.');
@@ -287,6 +321,18 @@ mod tests {
         RsaPublicKeyComponents { n: &n, e: &e }
             .verify(&RSA_PKCS1_2048_8192_SHA256, &message, &signature)
             .unwrap();
+    }
+
+    #[test]
+    fn an_access_token_typ_changes_only_the_header_typ_and_still_verifies() {
+        use crate::jws::decode;
+        let signer = signer(Algorithm::Rs256);
+        let token = signer
+            .sign_payload_as(JwtType::AccessToken, br#"{"sub":"a"}"#)
+            .unwrap();
+        let (header, _, _) = split(&token);
+        assert_eq!(header, r#"{"kid":"kid-1","typ":"at+jwt","alg":"RS256"}"#);
+        assert!(signer.verify(&decode(&token).unwrap()));
     }
 
     #[test]

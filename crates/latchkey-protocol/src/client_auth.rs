@@ -46,10 +46,57 @@ pub struct ClientCredentials {
 
 impl ClientCredentials {
     /// The error for a failed authentication with these credentials.
-    pub fn rejected(&self) -> TokenError {
+    pub fn rejected(&self, reason: AuthFailure) -> TokenError {
         TokenError::InvalidClient {
             basic: self.method == AuthMethod::ClientSecretBasic,
+            reason,
         }
+    }
+}
+
+/// Which check refused a client's credentials. The client is told only `invalid_client`, so
+/// that it cannot tell an unknown id from a wrong secret; the server logs this for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No client authentication at all.
+    NoCredentials,
+    /// An `Authorization: Basic` header that does not decode to an id and a secret.
+    MalformedBasic,
+    /// No client has this id.
+    UnknownClient,
+    /// The client exists in another tenant than the one the Host names. `authenticate` sees
+    /// only the Host's tenant, so it says `UnknownClient`; the server, which sees every
+    /// tenant, tells the two apart.
+    WrongTenantHost,
+    /// A client id without a secret.
+    MissingSecret,
+    /// The secret matches none of the client's.
+    WrongSecret,
+    /// The secret was the client's until a rotation's grace period ended.
+    ExpiredSecret,
+    /// The secret is right, but the client is disabled.
+    Disabled,
+}
+
+impl AuthFailure {
+    /// The name logged for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::NoCredentials => "no_credentials",
+            AuthFailure::MalformedBasic => "malformed_basic",
+            AuthFailure::UnknownClient => "unknown_client",
+            AuthFailure::WrongTenantHost => "wrong_tenant_host",
+            AuthFailure::MissingSecret => "missing_secret",
+            AuthFailure::WrongSecret => "wrong_secret",
+            AuthFailure::ExpiredSecret => "expired_secret",
+            AuthFailure::Disabled => "disabled",
+        }
+    }
+}
+
+impl std::fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -66,15 +113,18 @@ pub fn parse_basic(
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let malformed = TokenError::InvalidClient { basic: true };
-    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed)?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed)?;
-    let (id, secret) = decoded.split_once(':').ok_or(malformed)?;
+    let malformed = || TokenError::InvalidClient {
+        basic: true,
+        reason: AuthFailure::MalformedBasic,
+    };
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
     // RFC 6749 §2.3.1: both parts are encoded with application/x-www-form-urlencoded first.
-    let id = form_decode(id).ok_or(malformed)?;
-    let secret = form_decode(secret).ok_or(malformed)?;
+    let id = form_decode(id).ok_or_else(malformed)?;
+    let secret = form_decode(secret).ok_or_else(malformed)?;
     if id.is_empty() {
-        return Err(malformed);
+        return Err(malformed());
     }
     Ok(Some((id, ClientSecret::new(secret))))
 }
@@ -118,7 +168,10 @@ pub fn credentials(
             "client_secret was sent without client_id",
         )),
         // RFC 6749 §5.2: no client authentication at all is invalid_client.
-        (None, None, None) => Err(TokenError::InvalidClient { basic: false }),
+        (None, None, None) => Err(TokenError::InvalidClient {
+            basic: false,
+            reason: AuthFailure::NoCredentials,
+        }),
     }
 }
 
@@ -140,6 +193,7 @@ fn decoy_hash() -> SecretHash {
 ///
 /// Every path hashes the presented secret once and compares it, in constant time, against every
 /// stored hash (or the decoy), so unknown, disabled and wrong-secret clients take the same time.
+/// The refusal says which check failed (`AuthFailure`), for the server's log.
 pub fn authenticate<'c>(
     client: Option<&'c Client>,
     credentials: &ClientCredentials,
@@ -148,21 +202,30 @@ pub fn authenticate<'c>(
     let presented = credentials.secret.as_ref().map(ClientSecret::hash);
     let candidate = presented.unwrap_or_else(|| SecretHash::of(""));
     let mut matched = false;
+    let mut matched_expired = false;
     match client {
         Some(client) => {
             for stored in &client.secrets {
                 // Evaluate every comparison; `&` keeps the loop free of an early exit.
-                matched |= stored.hash.matches(&candidate) & stored.is_live(now);
+                let same = stored.hash.matches(&candidate);
+                let live = stored.is_live(now);
+                matched |= same & live;
+                matched_expired |= same & !live;
             }
         }
         None => {
             let _ = decoy_hash().matches(&candidate);
         }
     }
-    match client {
-        Some(client) if matched && presented.is_some() && client.enabled => Ok(client),
-        _ => Err(credentials.rejected()),
-    }
+    let reason = match client {
+        None => AuthFailure::UnknownClient,
+        Some(_) if presented.is_none() => AuthFailure::MissingSecret,
+        Some(client) if matched && client.enabled => return Ok(client),
+        Some(_) if matched => AuthFailure::Disabled,
+        Some(_) if matched_expired => AuthFailure::ExpiredSecret,
+        Some(_) => AuthFailure::WrongSecret,
+    };
+    Err(credentials.rejected(reason))
 }
 
 #[cfg(test)]
@@ -214,9 +277,19 @@ mod tests {
         assert_eq!(parse_basic(None).unwrap(), None);
     }
 
+    fn refused(result: Result<&Client, TokenError>) -> Option<AuthFailure> {
+        match result {
+            Err(TokenError::InvalidClient { reason, .. }) => Some(reason),
+            _ => None,
+        }
+    }
+
     #[test]
     fn malformed_basic_is_invalid_client_with_challenge() {
-        let expected = Err(TokenError::InvalidClient { basic: true });
+        let expected = Err(TokenError::InvalidClient {
+            basic: true,
+            reason: AuthFailure::MalformedBasic,
+        });
         assert_eq!(parse_basic(Some("Basic !!!")), expected);
         assert_eq!(parse_basic(Some(&basic("no-colon"))), expected);
         assert_eq!(parse_basic(Some(&basic(":secret"))), expected);
@@ -230,15 +303,26 @@ mod tests {
     }
 
     #[test]
-    fn wrong_secret_missing_secret_and_unknown_client_are_invalid_client() {
+    fn wrong_secret_missing_secret_and_unknown_client_are_invalid_client_each_with_its_reason() {
         let app = client("s");
-        let invalid = Err(TokenError::InvalidClient { basic: false });
+        let invalid = |reason| {
+            Err(TokenError::InvalidClient {
+                basic: false,
+                reason,
+            })
+        };
         assert_eq!(
             authenticate(Some(&app), &post("app", Some("x")), 0),
-            invalid
+            invalid(AuthFailure::WrongSecret)
         );
-        assert_eq!(authenticate(Some(&app), &post("app", None), 0), invalid);
-        assert_eq!(authenticate(None, &post("nobody", Some("s")), 0), invalid);
+        assert_eq!(
+            authenticate(Some(&app), &post("app", None), 0),
+            invalid(AuthFailure::MissingSecret)
+        );
+        assert_eq!(
+            authenticate(None, &post("nobody", Some("s")), 0),
+            invalid(AuthFailure::UnknownClient)
+        );
     }
 
     #[test]
@@ -247,7 +331,26 @@ mod tests {
             enabled: false,
             ..client("s")
         };
-        assert!(authenticate(Some(&app), &post("app", Some("s")), 0).is_err());
+        assert_eq!(
+            refused(authenticate(Some(&app), &post("app", Some("s")), 0)),
+            Some(AuthFailure::Disabled)
+        );
+        assert_eq!(
+            refused(authenticate(Some(&app), &post("app", Some("x")), 0)),
+            Some(AuthFailure::WrongSecret),
+            "a wrong secret is the check that failed first"
+        );
+    }
+
+    #[test]
+    fn no_credentials_is_its_own_reason() {
+        assert_eq!(
+            credentials(None, None, None),
+            Err(TokenError::InvalidClient {
+                basic: false,
+                reason: AuthFailure::NoCredentials
+            })
+        );
     }
 
     #[test]
@@ -260,7 +363,10 @@ mod tests {
         });
         app.secrets = secrets.into();
         assert!(authenticate(Some(&app), &post("app", Some("old")), 99).is_ok());
-        assert!(authenticate(Some(&app), &post("app", Some("old")), 100).is_err());
+        assert_eq!(
+            refused(authenticate(Some(&app), &post("app", Some("old")), 100)),
+            Some(AuthFailure::ExpiredSecret)
+        );
         assert!(authenticate(Some(&app), &post("app", Some("new")), 100).is_ok());
     }
 
@@ -273,7 +379,10 @@ mod tests {
         };
         assert_eq!(
             authenticate(Some(&app), &credentials, 0),
-            Err(TokenError::InvalidClient { basic: true })
+            Err(TokenError::InvalidClient {
+                basic: true,
+                reason: AuthFailure::WrongSecret
+            })
         );
     }
 }

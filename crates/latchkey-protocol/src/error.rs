@@ -1,10 +1,14 @@
 //! Token endpoint errors as values: one variant per RFC 6749 §5.2 error code, and their wire form.
 //!
-//! Descriptions are static strings chosen here; nothing a client sent (and so no secret) is ever
-//! echoed back in an error.
+//! Descriptions are chosen here; the only text a client sent that comes back is a refused scope
+//! (`ScopeRefusal`), never a secret.
+
+use crate::client_auth::AuthFailure;
+use crate::scope::ScopeRefusal;
+use std::borrow::Cow;
 
 /// An error answered by the token endpoint (RFC 6749 §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// RFC 6749 §5.2 `invalid_request`: a missing or repeated parameter, a wrong content type,
     /// or more than one client authentication method.
@@ -12,18 +16,20 @@ pub enum TokenError {
     InvalidRequest(&'static str),
     /// RFC 6749 §5.2 `invalid_client`: unknown, disabled or deleted client, wrong secret, or no
     /// client authentication. `basic` records whether the client used HTTP Basic, which makes
-    /// the answer carry `WWW-Authenticate`.
+    /// the answer carry `WWW-Authenticate`; `reason` is for the server's log, never the answer.
     #[error("invalid_client")]
     InvalidClient {
         /// The client tried HTTP Basic authentication.
         basic: bool,
+        /// Which check failed.
+        reason: AuthFailure,
     },
     /// RFC 6749 §5.2 `unauthorized_client`: the client may not use this grant type.
     #[error("unauthorized_client: {0}")]
     UnauthorizedClient(&'static str),
     /// RFC 6749 §5.2 `invalid_scope`: a malformed scope or one beyond the client's permissions.
-    #[error("invalid_scope: {0}")]
-    InvalidScope(&'static str),
+    #[error("invalid_scope: {}", .0.description())]
+    InvalidScope(ScopeRefusal),
     /// RFC 8707 §2 `invalid_target`: a `resource` (or `audience`) that is not a valid URI or
     /// not one the client may get tokens for.
     #[error("invalid_target: {0}")]
@@ -66,38 +72,37 @@ impl TokenError {
 
     /// The `error_description`, if any. `invalid_client` has none, as in the seed document: the
     /// answer must not tell an unknown client from a wrong secret.
-    pub fn description(&self) -> Option<&'static str> {
-        match self {
+    pub fn description(&self) -> Option<Cow<'static, str>> {
+        let text = match self {
             TokenError::InvalidRequest(text)
             | TokenError::UnauthorizedClient(text)
-            | TokenError::InvalidScope(text)
-            | TokenError::InvalidTarget(text) => Some(text),
-            TokenError::InvalidClient { .. } => None,
-            TokenError::UnsupportedGrantType => {
-                Some("only grant_type=client_credentials is supported")
-            }
-            TokenError::PayloadTooLarge => Some("request body is larger than 64 KiB"),
-            TokenError::MethodNotAllowed => Some("this endpoint only accepts POST"),
-        }
+            | TokenError::InvalidTarget(text) => text,
+            TokenError::InvalidScope(refusal) => return Some(Cow::Owned(refusal.description())),
+            TokenError::InvalidClient { .. } => return None,
+            TokenError::UnsupportedGrantType => "only grant_type=client_credentials is supported",
+            TokenError::PayloadTooLarge => "request body is larger than 64 KiB",
+            TokenError::MethodNotAllowed => "this endpoint only accepts POST",
+        };
+        Some(Cow::Borrowed(text))
     }
 
     /// RFC 6749 §5.2: a 401 after HTTP Basic must carry `WWW-Authenticate` for that scheme.
     pub fn www_authenticate(&self) -> bool {
-        matches!(self, TokenError::InvalidClient { basic: true })
+        matches!(self, TokenError::InvalidClient { basic: true, .. })
     }
 
     /// The JSON body of the error.
     pub fn to_wire(&self) -> crate::wire::ErrorResponse {
         crate::wire::ErrorResponse {
             error: self.code().to_owned(),
-            error_description: self.description().map(str::to_owned),
+            error_description: self.description().map(Cow::into_owned),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::TokenError;
+    use super::{AuthFailure, ScopeRefusal, TokenError};
 
     fn check(error: TokenError, code: &str, status: u16, www_authenticate: bool) {
         assert_eq!(error.code(), code, "{error:?}");
@@ -114,13 +119,19 @@ mod tests {
             false,
         );
         check(
-            TokenError::InvalidClient { basic: false },
+            TokenError::InvalidClient {
+                basic: false,
+                reason: AuthFailure::WrongSecret,
+            },
             "invalid_client",
             401,
             false,
         );
         check(
-            TokenError::InvalidClient { basic: true },
+            TokenError::InvalidClient {
+                basic: true,
+                reason: AuthFailure::UnknownClient,
+            },
             "invalid_client",
             401,
             true,
@@ -131,7 +142,12 @@ mod tests {
             400,
             false,
         );
-        check(TokenError::InvalidScope("x"), "invalid_scope", 400, false);
+        check(
+            TokenError::InvalidScope(ScopeRefusal::Malformed { commas: false }),
+            "invalid_scope",
+            400,
+            false,
+        );
         check(TokenError::InvalidTarget("x"), "invalid_target", 400, false);
         check(
             TokenError::UnsupportedGrantType,
@@ -145,7 +161,11 @@ mod tests {
 
     #[test]
     fn invalid_client_has_no_description() {
-        let wire = TokenError::InvalidClient { basic: true }.to_wire();
+        let wire = TokenError::InvalidClient {
+            basic: true,
+            reason: AuthFailure::Disabled,
+        }
+        .to_wire();
         assert_eq!(
             serde_json::to_string(&wire).unwrap(),
             r#"{"error":"invalid_client"}"#

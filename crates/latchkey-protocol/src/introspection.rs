@@ -79,9 +79,30 @@ pub struct TokenClaims {
     pub iss: String,
     /// Token id.
     pub jti: String,
-    /// Granted scopes.
-    #[serde(default)]
+    /// Granted scopes: a JSON array in the seed's tokens, a space-separated string in RFC
+    /// 9068's (a tenant's tokens of either profile stay valid after it switches).
+    #[serde(default, deserialize_with = "scope_list")]
     pub scope: Vec<String>,
+    /// RFC 9068 `client_id`; the seed's tokens name the client only in `sub`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+fn scope_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scopes {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Scopes::deserialize(deserializer)? {
+        Scopes::List(list) => list,
+        Scopes::Text(text) => text
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 impl TokenClaims {
@@ -132,7 +153,7 @@ pub fn decide(claims: &TokenClaims, context: &IntrospectionContext<'_>) -> Intro
         active: true,
         token: Some(ActiveToken {
             scope: claims.scope.join(" "),
-            client_id: claims.sub.clone(),
+            client_id: claims.client_id.as_ref().unwrap_or(&claims.sub).clone(),
             token_type: "Bearer".to_owned(),
             exp: claims.exp,
             iat: claims.iat,
@@ -163,6 +184,7 @@ pub(crate) mod tests {
             iss: "https://issuer".into(),
             jti: "j1".into(),
             scope: vec!["a".into(), "b".into()],
+            client_id: None,
         }
     }
 
@@ -330,6 +352,19 @@ pub(crate) mod tests {
             !debug.contains("secret-token") && !debug.contains("s3cr3t"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn rfc9068_claims_parse_to_the_same_scopes_and_client() {
+        let seed = br#"{"sub":"a","aud":"a","nbf":1,"scope":["x","y"],"iss":"i","exp":2,"iat":1,"jti":"j"}"#;
+        let rfc9068 = br#"{"iss":"i","exp":2,"aud":"a","sub":"a","client_id":"a","iat":1,"jti":"j","nbf":1,"scope":"x y"}"#;
+        let seed = TokenClaims::parse(seed).unwrap();
+        let rfc9068 = TokenClaims::parse(rfc9068).unwrap();
+        assert_eq!(rfc9068.scope, seed.scope);
+        assert_eq!(rfc9068.client_id.as_deref(), Some("a"));
+        let no_scope =
+            br#"{"iss":"i","exp":2,"aud":"a","sub":"a","client_id":"a","iat":1,"jti":"j","nbf":1}"#;
+        assert!(TokenClaims::parse(no_scope).unwrap().scope.is_empty());
     }
 
     #[test]

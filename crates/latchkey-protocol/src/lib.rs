@@ -19,7 +19,7 @@ pub mod secret;
 pub mod token;
 pub mod wire;
 
-pub use claims::AccessTokenClaims;
+pub use claims::{AccessTokenClaims, TokenProfile};
 pub use client::{Client, ClientType, GrantType};
 pub use error::TokenError;
 pub use scope::Scope;

@@ -63,6 +63,58 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Why a `scope` parameter was refused, for `invalid_scope`'s `error_description`.
+///
+/// Naming the refused scope reveals nothing: the client sent it. A comma is a legal scope
+/// character, so `read,write` is one scope the client does not have; the description then says
+/// how scopes are separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeRefusal {
+    /// A scope with a character RFC 6749 §3.3 allows in no scope. It is not echoed: RFC 6749
+    /// §5.2 allows in `error_description` only the characters such a scope lacks.
+    Malformed {
+        /// The parameter holds a comma.
+        commas: bool,
+    },
+    /// A well-formed scope the client may not have (so it holds only characters an
+    /// `error_description` may carry).
+    NotAllowed {
+        /// The first refused scope, as sent.
+        scope: Box<str>,
+        /// The parameter holds a comma.
+        commas: bool,
+    },
+}
+
+/// How much of a refused scope a description repeats: enough to recognize it, not a 64 KiB echo.
+const ECHOED_SCOPE_BYTES: usize = 64;
+
+impl ScopeRefusal {
+    /// The `error_description`.
+    pub fn description(&self) -> String {
+        let (mut text, commas) = match self {
+            ScopeRefusal::Malformed { commas } => (
+                "the scope parameter is malformed: a scope is printable ASCII without quote or backslash"
+                    .to_owned(),
+                *commas,
+            ),
+            ScopeRefusal::NotAllowed { scope, commas } => {
+                // A well-formed scope is ASCII, so any byte index is a character boundary.
+                let shown = scope.get(..ECHOED_SCOPE_BYTES).unwrap_or(scope);
+                let ellipsis = if shown.len() < scope.len() { "..." } else { "" };
+                (
+                    format!("scope '{shown}{ellipsis}' is not allowed for this client"),
+                    *commas,
+                )
+            }
+        };
+        if commas {
+            text.push_str("; scopes are space-separated, not comma-separated");
+        }
+        text
+    }
+}
+
 /// Decides the scopes of a token.
 ///
 /// `requested` is the raw `scope` parameter (already `None` when absent or empty). Without one,
@@ -82,12 +134,15 @@ pub fn decide<'a>(
     // RFC 6749 §3.3 separates scopes by single spaces; extra spaces are tolerated as empty items.
     for item in requested.split(' ').filter(|item| !item.is_empty()) {
         if !item.bytes().all(is_scope_char) {
-            return Err(TokenError::InvalidScope("the scope parameter is malformed"));
+            return Err(TokenError::InvalidScope(ScopeRefusal::Malformed {
+                commas: requested.contains(','),
+            }));
         }
         let Some(scope) = allowed.iter().find(|scope| scope.as_str() == item) else {
-            return Err(TokenError::InvalidScope(
-                "a requested scope is not allowed for this client",
-            ));
+            return Err(TokenError::InvalidScope(ScopeRefusal::NotAllowed {
+                scope: item.into(),
+                commas: requested.contains(','),
+            }));
         };
         if !granted.contains(&scope.as_str()) {
             granted.push(scope.as_str());
@@ -167,6 +222,67 @@ mod tests {
     fn scope_with_tab_or_non_ascii_is_invalid_scope() {
         check(Some("a\tb"), &["a"], &[], Err("invalid_scope"));
         check(Some("é"), &["a"], &[], Err("invalid_scope"));
+    }
+
+    fn refusal(requested: &str, allowed: &[&str]) -> String {
+        match decide(Some(requested), &scopes(allowed), &[]) {
+            Err(TokenError::InvalidScope(refusal)) => refusal.description(),
+            other => panic!("{requested:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_scope_is_named() {
+        assert_eq!(
+            refusal("read admin", &["read"]),
+            "scope 'admin' is not allowed for this client"
+        );
+    }
+
+    #[test]
+    fn a_comma_separated_request_is_told_scopes_are_space_separated() {
+        assert_eq!(
+            refusal("read,write", &["read", "write"]),
+            "scope 'read,write' is not allowed for this client; scopes are space-separated, not comma-separated"
+        );
+        assert!(refusal("read, write", &["read", "write"]).ends_with("not comma-separated"));
+    }
+
+    #[test]
+    fn a_malformed_scope_is_not_echoed() {
+        let text = refusal("a\"b,c", &["a"]);
+        assert!(
+            text.starts_with("the scope parameter is malformed"),
+            "{text}"
+        );
+        assert!(text.ends_with("not comma-separated"), "{text}");
+        assert!(!text.contains('"'), "{text}");
+    }
+
+    #[test]
+    fn a_long_refused_scope_is_shortened() {
+        let long = "x".repeat(1000);
+        let text = refusal(&long, &["a"]);
+        assert_eq!(
+            text,
+            format!(
+                "scope '{}...' is not allowed for this client",
+                "x".repeat(64)
+            )
+        );
+    }
+
+    #[test]
+    fn every_description_keeps_to_the_characters_rfc_6749_allows() {
+        // RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
+        for (requested, allowed) in [("a\"b", &["a"][..]), ("x,y", &["a"]), ("é", &["a"])] {
+            let text = refusal(requested, allowed);
+            assert!(
+                text.bytes()
+                    .all(|byte| matches!(byte, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The token endpoint's request rules: `TokenForm` (parameters as received) becomes a checked
 //! `TokenRequest`, and `decide` turns a request and the client it names into a `Grant`.
 
-use crate::claims::AccessTokenClaims;
+use crate::claims::{AccessTokenClaims, Rfc9068Claims, SpaceSeparated, TokenProfile};
 use crate::client::{self, Client, GrantType};
 use crate::client_auth::{self, ClientCredentials};
 use crate::error::TokenError;
@@ -183,12 +183,36 @@ impl<'c> Grant<'c> {
         }
     }
 
-    /// The JWT payload: the claims in the seed's order, then the app's custom claims. The
+    /// The claims of an RFC 9068 access token: the seed's, with `client_id` and `scope` as a
+    /// space-separated string.
+    pub fn rfc9068_claims<'g>(&'g self, issuer: &'g str, jti: &'g str) -> Rfc9068Claims<'g> {
+        Rfc9068Claims {
+            iss: issuer,
+            exp: self.expires_at,
+            aud: self.audience.unwrap_or(&self.client.client_id),
+            sub: &self.client.client_id,
+            client_id: &self.client.client_id,
+            iat: self.issued_at,
+            jti,
+            nbf: self.issued_at,
+            scope: SpaceSeparated(&self.scopes),
+        }
+    }
+
+    /// The JWT payload: the profile's claims in its order, then the app's custom claims. The
     /// custom claims were validated and serialized once, when the snapshot was loaded; they are
     /// spliced in before the closing brace, so an app without them costs exactly one
     /// serialization and one with them no re-parse.
-    pub fn payload(&self, issuer: &str, jti: &str) -> Result<Vec<u8>, serde_json::Error> {
-        let mut payload = serde_json::to_vec(&self.claims(issuer, jti))?;
+    pub fn payload(
+        &self,
+        profile: TokenProfile,
+        issuer: &str,
+        jti: &str,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let mut payload = match profile {
+            TokenProfile::Seed => serde_json::to_vec(&self.claims(issuer, jti))?,
+            TokenProfile::Rfc9068 => serde_json::to_vec(&self.rfc9068_claims(issuer, jti))?,
+        };
         if let Some(extra) = self.client.custom_claims.as_deref()
             && payload.last() == Some(&b'}')
         {
@@ -370,7 +394,10 @@ mod tests {
     fn no_client_authentication_is_invalid_client() {
         assert_eq!(
             parse_body("grant_type=client_credentials").unwrap_err(),
-            TokenError::InvalidClient { basic: false }
+            TokenError::InvalidClient {
+                basic: false,
+                reason: client_auth::AuthFailure::NoCredentials
+            }
         );
     }
 
@@ -618,9 +645,27 @@ mod tests {
     }
 
     fn payload_of(client: &Client, body: &str) -> String {
+        profile_payload(TokenProfile::Seed, client, body)
+    }
+
+    fn profile_payload(profile: TokenProfile, client: &Client, body: &str) -> String {
         let request = parse_body(body).unwrap();
         let grant = decide(Some(client), &request, 1000).unwrap();
-        String::from_utf8(grant.payload("https://issuer", "jti-1").unwrap()).unwrap()
+        String::from_utf8(grant.payload(profile, "https://issuer", "jti-1").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_rfc9068_payload_has_client_id_a_scope_string_and_the_custom_claims() {
+        let mut client = with_audience("urn:a");
+        client.custom_claims = Some(r#""tier":"gold""#.into());
+        assert_eq!(
+            profile_payload(
+                TokenProfile::Rfc9068,
+                &client,
+                &format!("{AUTH}&resource=urn:a&scope=write+read")
+            ),
+            r#"{"iss":"https://issuer","exp":1300,"aud":"urn:a","sub":"app","client_id":"app","iat":1000,"jti":"jti-1","nbf":1000,"scope":"write read","tier":"gold"}"#
+        );
     }
 
     #[test]

@@ -13,9 +13,10 @@ mod clients;
 use crate::keys::{self, KeySetupError, MasterKeys, TenantKeys};
 use arc_swap::ArcSwap;
 use clients::ClientMap;
-use latchkey_keys::JwkSet;
+use latchkey_keys::{JwkSet, JwtType};
+use latchkey_protocol::admin::ADMIN_SCOPE;
 use latchkey_protocol::introspection::TokenClaims;
-use latchkey_protocol::{Client, Scope};
+use latchkey_protocol::{Client, Scope, TokenProfile};
 use latchkey_store::{
     AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError,
     TenantRecord,
@@ -45,15 +46,36 @@ pub struct TenantState {
     pub keys: TenantKeys,
     /// The JWKS body, serialized once per key change.
     pub jwks_body: Arc<[u8]>,
+    /// The shape of its access tokens, read from the tenant once per snapshot so the token
+    /// path only picks a precomputed header and a claims struct.
+    pub token_profile: TokenProfile,
+    /// Whether its discovery document lists `scopes_supported`.
+    pub publish_scopes: bool,
     /// How many of the tenant's apps allow each scope, for `scopes_supported`. Its keys are
     /// also the one copy of each scope text that the tenant's clients share.
     scope_counts: BTreeMap<Scope, u32>,
 }
 
 impl TenantState {
-    /// Every scope some app of the tenant may be granted, sorted.
-    pub fn scopes_supported(&self) -> impl Iterator<Item = &str> {
-        self.scope_counts.keys().map(Scope::as_str)
+    /// What discovery lists as `scopes_supported`: every scope some app of the tenant may be
+    /// granted, sorted, but never `latchkey:admin` (which names the admin API's operators, not
+    /// a resource); `None` when the tenant does not publish its scopes.
+    pub fn scopes_supported(&self) -> Option<Vec<&str>> {
+        self.publish_scopes.then(|| {
+            self.scope_counts
+                .keys()
+                .map(Scope::as_str)
+                .filter(|scope| *scope != ADMIN_SCOPE)
+                .collect()
+        })
+    }
+
+    /// The `typ` of its tokens' JWT header.
+    pub fn jwt_type(&self) -> JwtType {
+        match self.token_profile {
+            TokenProfile::Seed => JwtType::Jwt,
+            TokenProfile::Rfc9068 => JwtType::AccessToken,
+        }
     }
 
     /// The algorithms of the published keys, the active key's first.
@@ -189,6 +211,14 @@ impl Snapshot {
         self.clients
             .get(client_id)
             .filter(|entry| *entry.tenant == *tenant.name)
+    }
+
+    /// Whether a client with this id exists in another tenant than `tenant`: only the failure
+    /// log asks, to tell a wrong tenant host from an unknown client.
+    pub fn client_in_other_tenant(&self, tenant: &TenantState, client_id: &str) -> bool {
+        self.clients
+            .get(client_id)
+            .is_some_and(|entry| *entry.tenant != *tenant.name)
     }
 
     /// Whether a token id is revoked in `tenant`.
@@ -492,6 +522,8 @@ impl Registry {
                 .unwrap_or_else(|| self.default_issuer.clone()),
             jwks_body: jwks_body(&keys),
             keys,
+            token_profile: tenant.token_profile,
+            publish_scopes: tenant.publish_scopes,
             scope_counts: BTreeMap::new(),
         })
     }
@@ -614,20 +646,43 @@ mod tests {
     }
 
     fn supported(snapshot: &Snapshot) -> Vec<&str> {
-        snapshot.tenants["default"].scopes_supported().collect()
+        snapshot.tenants["default"]
+            .scopes_supported()
+            .unwrap_or_default()
     }
 
-    #[test]
-    fn replacing_an_app_counts_its_new_scopes_and_forgets_only_its_old_ones() {
+    fn with_default_tenant(publish_scopes: bool) -> Snapshot {
         let mut snapshot = Snapshot::default();
         let tenant = TenantState {
             name: "default".into(),
             issuer: String::new(),
             keys: Default::default(),
             jwks_body: Arc::from(&b""[..]),
+            token_profile: Default::default(),
+            publish_scopes,
             scope_counts: Default::default(),
         };
         snapshot.tenants.insert("default".into(), Arc::new(tenant));
+        snapshot
+    }
+
+    #[test]
+    fn scopes_supported_never_lists_the_admin_scope() {
+        let mut snapshot = with_default_tenant(true);
+        snapshot.replace_client("default", client("ops", &["latchkey:admin", "read"]));
+        assert_eq!(supported(&snapshot), ["read"]);
+    }
+
+    #[test]
+    fn a_tenant_that_does_not_publish_scopes_lists_none() {
+        let mut snapshot = with_default_tenant(false);
+        snapshot.replace_client("default", client("a", &["read"]));
+        assert_eq!(snapshot.tenants["default"].scopes_supported(), None);
+    }
+
+    #[test]
+    fn replacing_an_app_counts_its_new_scopes_and_forgets_only_its_old_ones() {
+        let mut snapshot = with_default_tenant(true);
         snapshot.replace_client("default", client("a", &["read", "write"]));
         snapshot.replace_client("default", client("b", &["write"]));
 

@@ -3,6 +3,7 @@
 //! and each change audited.
 
 use crate::audit::{self, Actor};
+use latchkey_protocol::TokenProfile;
 use latchkey_store::{DEFAULT_TENANT, Store, StoreError, TenantRecord};
 use serde_json::json;
 
@@ -68,6 +69,10 @@ pub struct NewTenant {
     pub domains: Vec<String>,
     /// Its issuer, when not `https://FIRST_DOMAIN`.
     pub issuer: Option<String>,
+    /// The shape of its tokens, when not the seed's.
+    pub token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes (default: yes).
+    pub publish_scopes: Option<bool>,
 }
 
 /// Changes to a tenant.
@@ -77,6 +82,20 @@ pub struct TenantChanges {
     pub domains: Option<Vec<String>>,
     /// New issuer (`Some(None)` goes back to the default).
     pub issuer: Option<Option<String>>,
+    /// New token profile.
+    pub token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes.
+    pub publish_scopes: Option<bool>,
+}
+
+impl TenantChanges {
+    /// Whether these changes change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_none()
+            && self.issuer.is_none()
+            && self.token_profile.is_none()
+            && self.publish_scopes.is_none()
+    }
 }
 
 /// Checks a tenant name.
@@ -164,7 +183,12 @@ fn normalize_domains(name: &str, domains: &[String]) -> Result<Vec<String>, Tena
 }
 
 fn details(tenant: &TenantRecord) -> serde_json::Value {
-    json!({ "domains": tenant.domains, "issuer": tenant.issuer })
+    json!({
+        "domains": tenant.domains,
+        "issuer": tenant.issuer,
+        "token_profile": tenant.token_profile,
+        "publish_scopes": tenant.publish_scopes,
+    })
 }
 
 /// Creates a tenant. Its first signing key is made by the first server that sees it.
@@ -182,6 +206,8 @@ pub async fn create(
         domains: normalize_domains(&new.name, &new.domains)?,
         name: new.name,
         issuer: new.issuer,
+        token_profile: new.token_profile.unwrap_or_default(),
+        publish_scopes: new.publish_scopes.unwrap_or(true),
         created_at: now,
         updated_at: now,
     };
@@ -211,7 +237,7 @@ pub async fn show(store: &dyn Store, name: &str) -> Result<TenantRecord, TenantE
         .ok_or_else(|| TenantError::NotFound(name.to_owned()))
 }
 
-/// Changes a tenant's domains or issuer.
+/// Changes a tenant's domains, issuer or settings.
 pub async fn update(
     store: &dyn Store,
     name: &str,
@@ -228,6 +254,12 @@ pub async fn update(
             check_issuer(issuer)?;
         }
         tenant.issuer = issuer.clone();
+    }
+    if let Some(profile) = changes.token_profile {
+        tenant.token_profile = profile;
+    }
+    if let Some(publish) = changes.publish_scopes {
+        tenant.publish_scopes = publish;
     }
     tenant.updated_at = now;
     store

@@ -2,6 +2,7 @@
 //! output (so the two always agree): views of stored records (never a secret hash or a private
 //! key), and the bodies the admin API accepts.
 
+use latchkey_protocol::TokenProfile;
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -43,10 +44,29 @@ pub struct TenantView {
     /// The issuer of its tokens; `null` for the `default` tenant when it uses the server's
     /// configured issuer.
     pub issuer: Option<String>,
+    /// The shape of its access tokens: `seed` (the seed document's, the default) or `rfc9068`
+    /// (RFC 9068: `typ: at+jwt`, a `client_id` claim, `scope` a space-separated string).
+    #[schema(schema_with = token_profile_schema)]
+    pub token_profile: TokenProfile,
+    /// Whether its discovery document lists `scopes_supported`.
+    pub publish_scopes: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+}
+
+/// `token_profile` in the OpenAPI document: one of the profiles' names.
+fn token_profile_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(TokenProfile::ALL.map(TokenProfile::as_str)))
+        .description(Some(
+            "The shape of the tenant's access tokens: `seed` (the seed document's, the default) \
+             or `rfc9068` (RFC 9068: `typ: at+jwt`, a `client_id` claim, `scope` a \
+             space-separated string).",
+        ))
+        .build()
 }
 
 impl From<&TenantRecord> for TenantView {
@@ -55,6 +75,8 @@ impl From<&TenantRecord> for TenantView {
             name: tenant.name.clone(),
             domains: tenant.domains.clone(),
             issuer: tenant.effective_issuer(),
+            token_profile: tenant.token_profile,
+            publish_scopes: tenant.publish_scopes,
             created_at: timestamp(tenant.created_at),
             updated_at: timestamp(tenant.updated_at),
         }
@@ -79,6 +101,13 @@ pub struct NewTenantBody {
     /// Its issuer, instead of https://FIRST_DOMAIN.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// `seed` (the default) or `rfc9068`.
+    #[serde(default)]
+    #[schema(schema_with = token_profile_schema)]
+    pub token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes (default true).
+    #[serde(default)]
+    pub publish_scopes: Option<bool>,
 }
 
 /// Changes to a tenant; absent fields stay as they are.
@@ -92,6 +121,13 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub issuer: Option<Option<String>>,
+    /// New token profile: `seed` or `rfc9068`.
+    #[serde(default)]
+    #[schema(schema_with = token_profile_schema)]
+    pub token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes.
+    #[serde(default)]
+    pub publish_scopes: Option<bool>,
 }
 
 /// An app (never its secret, except `client_secret` in the answers that mint one).

@@ -3,7 +3,7 @@
 
 use crate::*;
 use latchkey_protocol::client::{ClientType, GrantType};
-use latchkey_protocol::{Scope, SecretHash};
+use latchkey_protocol::{Scope, SecretHash, TokenProfile};
 
 pub(crate) fn app(client_id: &str, name: &str) -> AppRecord {
     AppRecord {
@@ -72,6 +72,11 @@ async fn default_tenant_exists(store: &dyn Store) {
         (tenants[0].issuer.as_deref(), tenants[0].domains.len()),
         (None, 0)
     );
+    assert_eq!(
+        (tenants[0].token_profile, tenants[0].publish_scopes),
+        (TokenProfile::Seed, true),
+        "the seed's tokens and published scopes unless a tenant says otherwise"
+    );
 }
 
 fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
@@ -79,6 +84,8 @@ fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
         name: name.into(),
         domains: domains.iter().map(|d| (*d).to_owned()).collect(),
         issuer: None,
+        token_profile: TokenProfile::Seed,
+        publish_scopes: true,
         created_at: 100,
         updated_at: 100,
     }
@@ -105,6 +112,8 @@ async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     assert_eq!(names, ["acme", "default"]);
     let mut changed = tenant("acme", &["c.acme.test"]);
     changed.issuer = Some("https://issuer.acme.test".into());
+    changed.token_profile = TokenProfile::Rfc9068;
+    changed.publish_scopes = false;
     store.update_tenant(&changed).await.unwrap();
     assert_eq!(store.tenant("acme").await.unwrap().unwrap(), changed);
     assert_eq!(store.tenant("nope").await.unwrap(), None);

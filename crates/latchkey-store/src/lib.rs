@@ -110,7 +110,7 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>>;
     /// Inserts a tenant and its domains. `Duplicate` when the name or a domain is taken.
     async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
-    /// Replaces a tenant's domains and issuer. `NotFound`, or `Duplicate` when a domain belongs
+    /// Replaces a tenant's domains, issuer and settings. `NotFound`, or `Duplicate` when a domain belongs
     /// to another tenant.
     async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
     /// Deletes a tenant. With `force`, its apps, signing keys and revocations go with it;

@@ -1,7 +1,7 @@
 //! The records the store reads and writes.
 
 use latchkey_protocol::client::{self, Client, ClientType, GrantType};
-use latchkey_protocol::{Scope, SecretHash, StoredSecret};
+use latchkey_protocol::{Scope, SecretHash, StoredSecret, TokenProfile};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -20,6 +20,10 @@ pub struct TenantRecord {
     /// Its issuer as configured; `None` for the default: `https://FIRST_DOMAIN`, or for the
     /// `default` tenant the `--issuer` of `latchkey serve`.
     pub issuer: Option<String>,
+    /// The shape of its access tokens (`seed` unless changed).
+    pub token_profile: TokenProfile,
+    /// Whether its discovery document lists `scopes_supported`.
+    pub publish_scopes: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last update time.

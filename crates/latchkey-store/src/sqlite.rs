@@ -11,7 +11,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use latchkey_protocol::client::ClientType;
-use latchkey_protocol::{Scope, SecretHash};
+use latchkey_protocol::{Scope, SecretHash, TokenProfile};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -200,11 +200,17 @@ impl AppColumns {
     }
 }
 
+const TENANT_COLUMNS: &str = "name, issuer, token_profile, publish_scopes, created_at, updated_at";
+
 fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
+    let profile: String = row.try_get("token_profile")?;
     Ok(TenantRecord {
         name: row.try_get("name")?,
         domains: Vec::new(),
         issuer: row.try_get("issuer")?,
+        token_profile: TokenProfile::parse(&profile)
+            .ok_or_else(|| StoreError::Corrupt(format!("token profile {profile:?}")))?,
+        publish_scopes: row.try_get("publish_scopes")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -329,10 +335,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        let rows =
-            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         let mut tenants = rows
             .iter()
             .map(tenant_from_row)
@@ -355,11 +362,12 @@ impl Store for SqliteStore {
     }
 
     async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>> {
-        let row =
-            sqlx::query("SELECT name, issuer, created_at, updated_at FROM tenants WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE name = ?"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let mut tenant = tenant_from_row(&row)?;
         tenant.domains = sqlx::query_scalar(
@@ -374,10 +382,13 @@ impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
         let mut tx = WriteTx::begin(&self.pool).await?;
         let inserted = sqlx::query(
-            "INSERT INTO tenants (name, issuer, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&tenant.name)
         .bind(&tenant.issuer)
+        .bind(tenant.token_profile.as_str())
+        .bind(tenant.publish_scopes)
         .bind(tenant.created_at)
         .bind(tenant.updated_at)
         .execute(tx.conn())
@@ -398,12 +409,17 @@ impl Store for SqliteStore {
 
     async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
         let mut tx = WriteTx::begin(&self.pool).await?;
-        let updated = sqlx::query("UPDATE tenants SET issuer = ?, updated_at = ? WHERE name = ?")
-            .bind(&tenant.issuer)
-            .bind(tenant.updated_at)
-            .bind(&tenant.name)
-            .execute(tx.conn())
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE tenants SET issuer = ?, token_profile = ?, publish_scopes = ?, updated_at = ? \
+             WHERE name = ?",
+        )
+        .bind(&tenant.issuer)
+        .bind(tenant.token_profile.as_str())
+        .bind(tenant.publish_scopes)
+        .bind(tenant.updated_at)
+        .bind(&tenant.name)
+        .execute(tx.conn())
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("tenant {:?}", tenant.name)));
         }

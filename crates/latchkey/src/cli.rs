@@ -2,8 +2,8 @@
 //! contract (scripts and tests drive them): add freely, rename never.
 
 use clap::{Args, Parser, Subcommand};
-use latchkey_protocol::Scope;
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::{Scope, TokenProfile};
 use std::time::Duration;
 
 /// latchkey: an OAuth 2.0 authorization server for machine-to-machine tokens.
@@ -98,7 +98,7 @@ pub(crate) enum TenantCommand {
     List(JsonFlag),
     /// Show one tenant.
     Show(TenantNameArgs),
-    /// Change a tenant's domains or issuer.
+    /// Change a tenant's domains, issuer, token profile or scope publishing.
     Update(TenantUpdateArgs),
     /// Delete a tenant (refused while it has apps, unless --force).
     Delete(TenantDeleteArgs),
@@ -115,9 +115,23 @@ pub(crate) struct TenantCreateArgs {
     /// The issuer (`iss`) of the tenant's tokens, instead of https://FIRST_DOMAIN.
     #[arg(long)]
     pub(crate) issuer: Option<String>,
+    /// The shape of its access tokens: seed (the default) or rfc9068 (RFC 9068 JWT access
+    /// tokens).
+    #[arg(long, value_parser = parse_token_profile)]
+    pub(crate) token_profile: Option<TokenProfile>,
+    /// Leave scopes_supported out of its discovery document.
+    #[arg(long)]
+    pub(crate) no_publish_scopes: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+fn parse_token_profile(text: &str) -> Result<TokenProfile, String> {
+    TokenProfile::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = TokenProfile::ALL.map(TokenProfile::as_str).to_vec();
+        format!("unknown token profile {text:?}: use {}", names.join(" or "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +156,15 @@ pub(crate) struct TenantUpdateArgs {
     /// Go back to the default issuer (https://FIRST_DOMAIN; for `default`, serve's --issuer).
     #[arg(long)]
     pub(crate) default_issuer: bool,
+    /// The shape of its access tokens from now on: seed or rfc9068.
+    #[arg(long, value_parser = parse_token_profile)]
+    pub(crate) token_profile: Option<TokenProfile>,
+    /// List the tenant's scopes in its discovery document (scopes_supported).
+    #[arg(long, conflicts_with = "no_publish_scopes")]
+    pub(crate) publish_scopes: bool,
+    /// Leave scopes_supported out of its discovery document.
+    #[arg(long)]
+    pub(crate) no_publish_scopes: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

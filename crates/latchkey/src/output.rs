@@ -190,6 +190,15 @@ pub(crate) fn print_tenant(tenant: &TenantRecord) {
             .effective_issuer()
             .unwrap_or_else(|| "the --issuer of `latchkey serve`".to_owned())
     );
+    println!("tokens     {} profile", tenant.token_profile);
+    println!(
+        "discovery  {}",
+        if tenant.publish_scopes {
+            "lists scopes_supported"
+        } else {
+            "lists no scopes"
+        }
+    );
     println!("created_at {}", timestamp(tenant.created_at));
 }
 

@@ -62,6 +62,8 @@ pub(crate) async fn create(
         name: body.name,
         domains: body.domains,
         issuer: body.issuer,
+        token_profile: body.token_profile,
+        publish_scopes: body.publish_scopes,
     };
     let tenant = tenants::create(
         state.registry.store().as_ref(),
@@ -90,7 +92,7 @@ pub(crate) async fn show(
     Ok(Json(TenantView::from(&tenant)))
 }
 
-/// Changes a tenant's domains or issuer (admins of `default` only).
+/// Changes a tenant's domains, issuer or settings (admins of `default` only).
 #[utoipa::path(operation_id = "update_tenant", patch, path = "/admin/v1/tenants/{tenant}", tag = "tenants", request_body = TenantPatch,
     params(("tenant" = String, Path, description = "tenant name")),
     responses(
@@ -108,6 +110,8 @@ pub(crate) async fn update(
     let changes = TenantChanges {
         domains: body.domains,
         issuer: body.issuer,
+        token_profile: body.token_profile,
+        publish_scopes: body.publish_scopes,
     };
     let tenant = tenants::update(
         state.registry.store().as_ref(),

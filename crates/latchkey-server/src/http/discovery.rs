@@ -23,7 +23,9 @@ struct Metadata<'a> {
     /// RFC 8414 makes this member required; latchkey has no authorization endpoint, so the
     /// honest list is empty.
     response_types_supported: [&'static str; 0],
-    scopes_supported: Vec<&'a str>,
+    /// Left out when the tenant does not publish its scopes (RFC 8414 makes it optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes_supported: Option<Vec<&'a str>>,
     /// The algorithms access tokens are signed with (RFC 9068 resource servers read this).
     token_signing_alg_values_supported: Vec<&'static str>,
 }
@@ -50,7 +52,7 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         introspection_endpoint_auth_methods_supported: auth_methods.clone(),
         revocation_endpoint_auth_methods_supported: auth_methods,
         response_types_supported: [],
-        scopes_supported: tenant.scopes_supported().collect(),
+        scopes_supported: tenant.scopes_supported(),
         token_signing_alg_values_supported: tenant.signing_algorithms(),
     };
     let mut response = response::json_value(StatusCode::OK, &metadata);

@@ -2,7 +2,7 @@
 //! endpoint: keys, clients and the revocation list are all in the snapshot.
 
 use super::presented::{self, Presented};
-use super::{AppState, response};
+use super::{AppState, paths, response};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,7 +21,7 @@ pub(crate) async fn introspect(
         request,
         requester,
         now,
-    } = match presented::authenticate(&state, &headers, body).await {
+    } = match presented::authenticate(paths::INTROSPECT, &state, &headers, body).await {
         Ok(presented) => presented,
         Err(response) => return response,
     };

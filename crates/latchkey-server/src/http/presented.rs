@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use axum::response::Response;
-use latchkey_protocol::client_auth;
+use latchkey_protocol::client_auth::{self, AuthFailure};
 use latchkey_protocol::introspection::{self, PresentedToken};
 use std::sync::Arc;
 
@@ -26,7 +26,9 @@ pub(crate) struct Presented {
 }
 
 /// Reads the form, finds the tenant and authenticates the client; the error is the answer.
+/// `endpoint` names the endpoint in the log line of a failed authentication.
 pub(crate) async fn authenticate(
+    endpoint: &'static str,
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -42,15 +44,20 @@ pub(crate) async fn authenticate(
         header(headers, AUTHORIZATION),
         &body,
     )
-    .map_err(response::token_error)?;
+    .map_err(|error| response::client_refused(endpoint, &snapshot, &tenant, None, error))?;
     let now = state.clock.now();
     let entry = snapshot
         .client_entry(&tenant, &request.credentials.client_id)
         .cloned();
     let claimed = entry.as_deref().map(|entry| &entry.client);
-    client_auth::authenticate(claimed, &request.credentials, now).map_err(response::token_error)?;
+    let refused = |error| {
+        let client_id = Some(request.credentials.client_id.as_str());
+        response::client_refused(endpoint, &snapshot, &tenant, client_id, error)
+    };
+    client_auth::authenticate(claimed, &request.credentials, now).map_err(refused)?;
     // `authenticate` succeeds only for a client that exists.
-    let requester = entry.ok_or_else(|| response::token_error(request.credentials.rejected()))?;
+    let requester =
+        entry.ok_or_else(|| refused(request.credentials.rejected(AuthFailure::UnknownClient)))?;
     Ok(Presented {
         snapshot,
         tenant,

@@ -1,11 +1,13 @@
 //! Response building: the exact JSON content type of the seed, OAuth error bodies, and the one
 //! place server-side failures are logged.
 
+use crate::registry::{Snapshot, TenantState};
 use axum::body::Body;
 use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use latchkey_protocol::TokenError;
+use latchkey_protocol::client_auth::AuthFailure;
 use latchkey_protocol::wire::ErrorResponse;
 use latchkey_store::StoreError;
 use serde::Serialize;
@@ -53,6 +55,53 @@ pub(crate) fn token_error(error: TokenError) -> Response {
             .insert(ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// The longest client id a log line repeats: ids are attacker-chosen text of up to 64 KiB.
+const LOGGED_CLIENT_ID_BYTES: usize = 128;
+
+/// The answer to a refused request at an endpoint that authenticates clients. A failed client
+/// authentication is logged first, once, at `info`: the client learns only `invalid_client`,
+/// so this line is how an operator finds out which check failed. The secret is never logged;
+/// the client id is bounded and logged with `Debug`, which escapes control characters, so it
+/// cannot forge log lines.
+pub(crate) fn client_refused(
+    endpoint: &'static str,
+    snapshot: &Snapshot,
+    tenant: &TenantState,
+    client_id: Option<&str>,
+    error: TokenError,
+) -> Response {
+    if let TokenError::InvalidClient { reason, .. } = error {
+        let reason = match client_id {
+            Some(id)
+                if reason == AuthFailure::UnknownClient
+                    && snapshot.client_in_other_tenant(tenant, id) =>
+            {
+                AuthFailure::WrongTenantHost
+            }
+            _ => reason,
+        };
+        let client_id = client_id.map(bounded).unwrap_or_default();
+        tracing::info!(
+            target: "latchkey_server::client_auth",
+            endpoint = %endpoint,
+            tenant = %tenant.name,
+            client_id = ?client_id,
+            reason = %reason,
+            "client authentication failed"
+        );
+    }
+    token_error(error)
+}
+
+/// At most `LOGGED_CLIENT_ID_BYTES` of `text`, cut at a character boundary.
+fn bounded(text: &str) -> &str {
+    let mut end = text.len().min(LOGGED_CLIENT_ID_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// A 500 `server_error`. The cause is logged here, once, and never sent to the client.
@@ -108,4 +157,17 @@ pub(crate) fn not_found_response() -> Response {
         error_description: Some("no such endpoint".into()),
     };
     json_value(StatusCode::NOT_FOUND, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn a_logged_client_id_is_cut_at_a_character_boundary() {
+        assert_eq!(bounded("short"), "short");
+        let long = format!("{}é", "x".repeat(127));
+        assert_eq!(bounded(&long), "x".repeat(127));
+        assert_eq!(bounded(&"y".repeat(500)).len(), 128);
+    }
 }

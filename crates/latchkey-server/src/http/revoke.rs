@@ -3,7 +3,7 @@
 //! and applied to this node's snapshot at once.
 
 use super::presented::{self, Presented};
-use super::{AppState, response};
+use super::{AppState, paths, response};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +22,7 @@ pub(crate) async fn revoke(
         requester,
         now,
         ..
-    } = match presented::authenticate(&state, &headers, body).await {
+    } = match presented::authenticate(paths::REVOKE, &state, &headers, body).await {
         Ok(presented) => presented,
         Err(response) => return response,
     };

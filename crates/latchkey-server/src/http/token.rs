@@ -1,6 +1,6 @@
 //! `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), the seed's endpoint.
 
-use super::{AppState, form_body, header, response};
+use super::{AppState, form_body, header, paths, response};
 use crate::reuse;
 use axum::body::Body;
 use axum::extract::State;
@@ -32,13 +32,18 @@ pub(crate) async fn token(
         &body,
     ) {
         Ok(request) => request,
-        Err(error) => return response::token_error(error),
+        Err(error) => {
+            return response::client_refused(paths::TOKEN, &snapshot, tenant, None, error);
+        }
     };
     let entry = snapshot.client_entry(tenant, &request.credentials.client_id);
     let now = state.clock.now();
     let grant = match token::decide(entry.map(|entry| &entry.client), &request, now) {
         Ok(grant) => grant,
-        Err(error) => return response::token_error(error),
+        Err(error) => {
+            let client_id = Some(request.credentials.client_id.as_str());
+            return response::client_refused(paths::TOKEN, &snapshot, tenant, client_id, error);
+        }
     };
     let Some(signer) = &tenant.keys.active else {
         return response::temporarily_unavailable();
@@ -61,11 +66,11 @@ pub(crate) async fn token(
         return response::no_store(response::json_value(StatusCode::OK, &body));
     }
     let jti = random::uuid_v4();
-    let payload = match grant.payload(&tenant.issuer, &jti) {
+    let payload = match grant.payload(tenant.token_profile, &tenant.issuer, &jti) {
         Ok(payload) => payload,
         Err(error) => return response::server_error("serializing token claims", &error),
     };
-    let jwt = match signer.sign_payload(&payload) {
+    let jwt = match signer.sign_payload_as(tenant.jwt_type(), &payload) {
         Ok(jwt) => jwt,
         Err(error) => return response::server_error("signing a token", &error),
     };

@@ -22,6 +22,8 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
                 name: args.name,
                 domains: args.domains,
                 issuer: args.issuer,
+                token_profile: args.token_profile,
+                publish_scopes: args.no_publish_scopes.then_some(false),
             };
             let tenant = tenants::create(store, new, Actor::CLI, now()).await?;
             if args.json {
@@ -59,9 +61,17 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
                     (None, true) => Some(None),
                     (None, false) => None,
                 },
+                token_profile: args.token_profile,
+                publish_scopes: match (args.publish_scopes, args.no_publish_scopes) {
+                    (true, _) => Some(true),
+                    (false, true) => Some(false),
+                    (false, false) => None,
+                },
             };
-            if changes.domains.is_none() && changes.issuer.is_none() {
-                anyhow::bail!("nothing to change: give --domain, --issuer or --default-issuer");
+            if changes.is_empty() {
+                anyhow::bail!(
+                    "nothing to change: give --domain, --issuer, --default-issuer, --token-profile, --publish-scopes or --no-publish-scopes"
+                );
             }
             let tenant = tenants::update(store, &args.name, &changes, Actor::CLI, now()).await?;
             if args.json {

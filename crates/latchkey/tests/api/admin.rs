@@ -1090,3 +1090,92 @@ async fn the_openapi_document_is_served_without_auth_and_matches_the_checked_in_
         );
     }
 }
+
+#[tokio::test]
+async fn tenant_token_profile_and_scope_publishing_are_read_and_changed_through_the_admin_api() {
+    let admins = admins().await;
+    let (app, root) = (&admins.app, Some(admins.root.as_str()));
+
+    let shown = call(app, Method::GET, "/admin/v1/tenants/acme", root, None).await;
+    let patch = json!({"token_profile": "rfc9068", "publish_scopes": false});
+    let changed = call(
+        app,
+        Method::PATCH,
+        "/admin/v1/tenants/acme",
+        root,
+        Some(&patch),
+    )
+    .await;
+    let unknown = json!({"token_profile": "jwt"});
+    let refused = call(
+        app,
+        Method::PATCH,
+        "/admin/v1/tenants/acme",
+        root,
+        Some(&unknown),
+    )
+    .await;
+    let new = json!({"name": "initech", "domains": ["initech.test"], "token_profile": "rfc9068"});
+    let created = call(app, Method::POST, "/admin/v1/tenants", root, Some(&new)).await;
+
+    assert_eq!(shown.status.as_u16(), 200, "{shown:?}");
+    assert_eq!(
+        (
+            &shown.json()["token_profile"],
+            &shown.json()["publish_scopes"]
+        ),
+        (&json!("seed"), &json!(true))
+    );
+    assert_eq!(changed.status.as_u16(), 200, "{changed:?}");
+    assert_eq!(
+        (
+            &changed.json()["token_profile"],
+            &changed.json()["publish_scopes"]
+        ),
+        (&json!("rfc9068"), &json!(false))
+    );
+    refused.assert_error(400, "invalid_request");
+    assert_eq!(created.status.as_u16(), 201, "{created:?}");
+    assert_eq!(
+        (
+            &created.json()["token_profile"],
+            &created.json()["publish_scopes"]
+        ),
+        (&json!("rfc9068"), &json!(true))
+    );
+}
+
+#[tokio::test]
+async fn an_admin_token_of_the_rfc9068_profile_opens_the_admin_api() {
+    let admins = admins().await;
+    let app = &admins.app;
+    app.cli_ok(&["tenant", "update", "default", "--token-profile", "rfc9068"]);
+
+    let token = app
+        .token_with_typ(&admins.ops, Some("latchkey:admin"), "at+jwt")
+        .await;
+    let reply = call(
+        app,
+        Method::GET,
+        "/admin/v1/tenants/default",
+        Some(&token),
+        None,
+    )
+    .await;
+    let seed_token = call(
+        app,
+        Method::GET,
+        "/admin/v1/tenants/default",
+        Some(&admins.root),
+        None,
+    )
+    .await;
+
+    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+    assert_eq!(reply.json()["token_profile"], "rfc9068");
+    assert_eq!(
+        seed_token.status.as_u16(),
+        200,
+        "a token issued before the switch still opens it: {seed_token:?}"
+    );
+}

@@ -101,7 +101,12 @@ async fn tenant_create_update_and_delete_are_audited_in_the_tenant() {
     );
     assert_eq!(
         events[0]["details"],
-        json!({ "domains": ["auth.acme.test"], "issuer": null })
+        json!({
+            "domains": ["auth.acme.test"],
+            "issuer": null,
+            "token_profile": "seed",
+            "publish_scopes": true,
+        })
     );
     assert_eq!(events[1]["details"]["domains"], json!(["id.acme.test"]));
     assert_eq!(events[2]["details"], json!({ "force": false }));

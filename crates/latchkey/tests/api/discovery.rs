@@ -144,3 +144,65 @@ async fn token_iss_and_metadata_issuer_agree_even_when_the_issuer_has_a_trailing
     verify_token(&jwks, &token, client_id(&worker), issuer)
         .unwrap_or_else(|error| panic!("{error}"));
 }
+
+#[tokio::test]
+async fn scopes_supported_never_lists_the_admin_scope() {
+    let app = spawn_app().await;
+    app.create_app(&[
+        "--name",
+        "ops",
+        "--scope",
+        "latchkey:admin",
+        "--scope",
+        "reports:read",
+    ])
+    .await;
+
+    let metadata = app.get(OAUTH_METADATA).await.json();
+
+    assert_eq!(
+        strings(&metadata["scopes_supported"]),
+        ["reports:read"],
+        "{metadata}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_that_does_not_publish_scopes_leaves_scopes_supported_out_until_it_does_again() {
+    let app = spawn_app().await;
+    app.create_app(&["--name", "billing", "--scope", "invoices:read"])
+        .await;
+
+    let hidden = app.cli_json(&[
+        "tenant",
+        "update",
+        "default",
+        "--no-publish-scopes",
+        "--json",
+    ]);
+    let without = app
+        .eventually("discovery to leave scopes_supported out", async || {
+            let metadata = app.get(OAUTH_METADATA).await.json();
+            match metadata.get("scopes_supported") {
+                None => Ok(metadata),
+                Some(scopes) => Err(scopes.to_string()),
+            }
+        })
+        .await;
+    app.cli_ok(&["tenant", "update", "default", "--publish-scopes"]);
+    app.eventually("discovery to list the scopes again", async || {
+        let metadata = app.get(OPENID_CONFIGURATION).await.json();
+        if metadata["scopes_supported"] == serde_json::json!(["invoices:read"]) {
+            Ok(())
+        } else {
+            Err(metadata.to_string())
+        }
+    })
+    .await;
+
+    assert_eq!(hidden["publish_scopes"], false, "{hidden}");
+    assert_eq!(
+        without["issuer"], ISSUER,
+        "the rest of the document stays: {without}"
+    );
+}

@@ -1125,3 +1125,282 @@ impl Drop for Tmpfs {
         let _ = std::fs::remove_dir(&self.path);
     }
 }
+
+impl TestApp {
+    /// Polls for `app`'s token (at the default host) until its header's `typ` is `typ`: a
+    /// tenant's new token profile has reached the server. Returns that token.
+    pub(crate) async fn token_with_typ(
+        &self,
+        app: &Value,
+        scope: Option<&str>,
+        typ: &str,
+    ) -> String {
+        self.eventually(&format!("a token with typ {typ}"), async || {
+            let reply = self.token_for(app, scope).await;
+            if reply.status != StatusCode::OK {
+                return Err(format!("{reply:?}"));
+            }
+            let token = reply.access_token();
+            let (header, _) = jwt_parts(&token);
+            let header: Value = serde_json::from_str(&header).expect("the header is JSON");
+            if header["typ"] == typ {
+                Ok(token)
+            } else {
+                Err(format!("header {header}"))
+            }
+        })
+        .await
+    }
+}
+
+/// The JavaScript verifiers (`tests/js`: a pinned package.json and package-lock.json and the
+/// scripts) installed with `npm ci` into `target/js-verifiers`, once per test process and again
+/// whenever the lock file changes. `None`, after saying why, when node or npm is missing,
+/// unless `CI` is `true`: there a missing verifier fails the test.
+static JS_VERIFIERS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+fn js_verifiers() -> Option<&'static Path> {
+    JS_VERIFIERS.get_or_init(install_js_verifiers).as_deref()
+}
+
+fn install_js_verifiers() -> Option<PathBuf> {
+    for tool in ["node", "npm"] {
+        let found = Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !found {
+            let why = format!("{tool} is not installed: the JavaScript verifiers cannot run");
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                panic!("{why} (CI=true requires them)");
+            }
+            eprintln!("skipping the JavaScript verifiers: {why}");
+            return None;
+        }
+    }
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target temporary directory is inside target/")
+        .join("js-verifiers");
+    std::fs::create_dir_all(&target).expect("creating target/js-verifiers");
+    for entry in std::fs::read_dir(&sources).expect("reading tests/js") {
+        let path = entry.expect("a tests/js entry").path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, target.join(name)).expect("copying a JavaScript verifier file");
+        }
+    }
+    // npm ci replaces node_modules, so it runs only when the installed lock is not this one.
+    let lock = std::fs::read(target.join("package-lock.json")).expect("reading the lock file");
+    let stamp = target.join("node_modules/.latchkey-installed-lock.json");
+    if std::fs::read(&stamp).ok().as_deref() != Some(lock.as_slice()) {
+        let output = Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&target)
+            .output()
+            .expect("running npm ci");
+        assert!(
+            output.status.success(),
+            "npm ci --prefix {} failed: {}",
+            target.display(),
+            describe(&output)
+        );
+        std::fs::write(&stamp, &lock).expect("recording the installed lock file");
+    }
+    Some(target)
+}
+
+/// Runs a JavaScript verifier script from `tests/js` with node and these environment
+/// variables, and parses the JSON line it prints. `None` when the verifiers cannot run here
+/// (see `js_verifiers`). Runs off the async runtime, so the in-process server keeps answering
+/// the script's requests.
+pub(crate) async fn run_js_verifier(script: &str, env: &[(&str, &str)]) -> Option<Value> {
+    let dir = js_verifiers()?;
+    let script = dir.join(script);
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env)
+            .output()
+            .expect("running node")
+    })
+    .await
+    .expect("the node process's thread");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        describe(&output)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    Some(serde_json::from_str(line).unwrap_or_else(|error| {
+        panic!(
+            "the verifier printed no JSON ({error}): {}",
+            describe(&output)
+        )
+    }))
+}
+
+/// The issuer `Served` gives `latchkey serve`.
+pub(crate) const SERVE_ISSUER: &str = "https://auth.serve.test";
+/// How long `latchkey serve` may take to print its first line (it may generate its first RSA key).
+const START_WAIT: Duration = Duration::from_secs(60);
+
+/// A `latchkey serve` child process on its own database. Killed on drop if still running.
+pub(crate) struct Served {
+    child: std::process::Child,
+    first_line: String,
+    /// The database it serves.
+    pub(crate) db_url: String,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+/// A temporary directory and the URL of a database file in it.
+pub(crate) fn database() -> (TempDir, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    (dir, db_url)
+}
+
+/// Runs the CLI on `db_url` (it must succeed) and parses its stdout as JSON.
+pub(crate) fn cli_json_on(db_url: &str, args: &[&str]) -> Value {
+    let output = latchkey_command()
+        .arg("--database")
+        .arg(db_url)
+        .args(args)
+        .output()
+        .expect("running latchkey");
+    assert!(
+        output.status.success(),
+        "latchkey {args:?}: {}",
+        describe(&output)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+impl Served {
+    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
+    /// first line on stdout.
+    pub(crate) fn start(dir: TempDir, db_url: String) -> Served {
+        let mut command = latchkey_command();
+        Served::spawn(&mut command, dir, db_url)
+    }
+
+    /// `start` with this log filter (`LATCHKEY_LOG`), whatever `TEST_LOG` says: for tests that
+    /// read the log.
+    pub(crate) fn start_logging(dir: TempDir, db_url: String, filter: &str) -> Served {
+        let mut command = latchkey_command();
+        command.env("LATCHKEY_LOG", filter);
+        Served::spawn(&mut command, dir, db_url)
+    }
+
+    fn spawn(command: &mut Command, dir: TempDir, db_url: String) -> Served {
+        use std::io::{BufRead, BufReader};
+        use std::process::Stdio;
+        let log = dir.path().join("serve.log");
+        let stderr = std::fs::File::create(&log).expect("creating the log file");
+        let mut child = command
+            .args([
+                "--database",
+                &db_url,
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--issuer",
+                SERVE_ISSUER,
+            ])
+            .args(["--refresh-ms", "50"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("starting latchkey serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        // Reads every line so that the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // After the first line nobody listens any more; keep draining regardless.
+                let _ = lines_tx.send(line);
+            }
+        });
+        let first_line = match lines_rx.recv_timeout(START_WAIT) {
+            Ok(line) => line,
+            Err(error) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "latchkey serve printed no line within {START_WAIT:?} ({error}); its log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        Served {
+            child,
+            first_line,
+            db_url,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// The address from the first line, `latchkey listening on http://ADDR`.
+    pub(crate) fn base_url(&self) -> String {
+        let url = self
+            .first_line
+            .strip_prefix("latchkey listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {:?}", self.first_line));
+        url.to_owned()
+    }
+
+    /// What it logged (its stderr) so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM to this child (by its own pid) and waits, bounded, for it to exit.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for latchkey serve") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "latchkey serve did not exit within {WAIT:?} of SIGTERM; its log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(POLL_EVERY);
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -4,144 +4,6 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-use tempfile::TempDir;
-
-const SERVE_ISSUER: &str = "https://auth.serve.test";
-/// How long the process may take to print its first line (it may generate its first RSA key).
-const START_WAIT: Duration = Duration::from_secs(60);
-
-/// A `latchkey serve` child process on its own database. Killed on drop if still running.
-struct Served {
-    child: Child,
-    first_line: String,
-    db_url: String,
-    log: PathBuf,
-    _dir: TempDir,
-}
-
-fn database() -> (TempDir, String) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
-    (dir, db_url)
-}
-
-fn cli_json(db_url: &str, args: &[&str]) -> Value {
-    let output = latchkey_command()
-        .arg("--database")
-        .arg(db_url)
-        .args(args)
-        .output()
-        .expect("running latchkey");
-    assert!(
-        output.status.success(),
-        "latchkey {args:?}: {}",
-        describe(&output)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
-}
-
-impl Served {
-    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
-    /// first line on stdout.
-    fn start(dir: TempDir, db_url: String) -> Served {
-        let log = dir.path().join("serve.log");
-        let stderr = std::fs::File::create(&log).expect("creating the log file");
-        let mut child = latchkey_command()
-            .args([
-                "--database",
-                &db_url,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--issuer",
-                SERVE_ISSUER,
-            ])
-            .args(["--refresh-ms", "50"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("starting latchkey serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
-        // Reads every line so that the child never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // After the first line nobody listens any more; keep draining regardless.
-                let _ = lines_tx.send(line);
-            }
-        });
-        let first_line = match lines_rx.recv_timeout(START_WAIT) {
-            Ok(line) => line,
-            Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "latchkey serve printed no line within {START_WAIT:?} ({error}); its log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-        };
-        Served {
-            child,
-            first_line,
-            db_url,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// The address from the first line, `latchkey listening on http://ADDR`.
-    fn base_url(&self) -> String {
-        let url = self
-            .first_line
-            .strip_prefix("latchkey listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {:?}", self.first_line));
-        url.to_owned()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM to this child (by its own pid) and waits, bounded, for it to exit.
-    fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("running kill");
-        assert!(status.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for latchkey serve") {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "latchkey serve did not exit within {WAIT:?} of SIGTERM; its log:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(POLL_EVERY);
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -176,7 +38,7 @@ async fn serve_prints_its_address_as_the_first_stdout_line_and_answers_there() {
 #[tokio::test]
 async fn serve_issues_tokens_that_verify_against_its_own_jwks() {
     let (dir, db_url) = database();
-    let worker = cli_json(
+    let worker = cli_json_on(
         &db_url,
         &[
             "app", "create", "--name", "worker", "--scope", "jobs:run", "--json",
@@ -230,7 +92,7 @@ async fn serve_follows_apps_the_cli_creates_while_it_runs() {
     let url = served.base_url();
     let client = http();
 
-    let late = cli_json(
+    let late = cli_json_on(
         &served.db_url,
         &["app", "create", "--name", "late", "--json"],
     );

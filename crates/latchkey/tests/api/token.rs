@@ -266,6 +266,32 @@ async fn scope_the_app_may_not_have_is_invalid_scope() {
 }
 
 #[tokio::test]
+async fn invalid_scope_names_the_refused_scope_and_points_out_commas() {
+    let app = spawn_app().await;
+    let billing = billing(&app).await;
+
+    let spaced = app.token_for(&billing, Some("invoices:read admin")).await;
+    let commas = app
+        .token_for(&billing, Some("invoices:read,invoices:write"))
+        .await;
+
+    for reply in [&spaced, &commas] {
+        reply.assert_error(400, "invalid_scope");
+        let body = reply.json();
+        let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+        assert_eq!(keys, ["error", "error_description"], "{reply:?}");
+    }
+    assert_eq!(
+        spaced.json()["error_description"],
+        "scope 'admin' is not allowed for this client"
+    );
+    assert_eq!(
+        commas.json()["error_description"],
+        "scope 'invoices:read,invoices:write' is not allowed for this client; scopes are space-separated, not comma-separated"
+    );
+}
+
+#[tokio::test]
 async fn malformed_scope_is_invalid_scope() {
     let app = spawn_app().await;
     let billing = billing(&app).await;
