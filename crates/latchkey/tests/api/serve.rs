@@ -15,13 +15,13 @@ const SERVE_ISSUER: &str = "https://auth.serve.test";
 /// How long the process may take to print its first line (it may generate its first RSA key).
 const START_WAIT: Duration = Duration::from_secs(60);
 
-/// A `latchkey serve` child process on its own database. Killed on drop if still running.
+/// A `latchkey serve` (or `quickstart`) child process. Killed on drop if still running.
 struct Served {
     child: Child,
     first_line: String,
     db_url: String,
     log: PathBuf,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 fn database() -> (TempDir, String) {
@@ -45,30 +45,28 @@ fn cli_json(db_url: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON on stdout")
 }
 
-impl Served {
-    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
-    /// first line on stdout.
-    fn start(dir: TempDir, db_url: String) -> Served {
-        let log = dir.path().join("serve.log");
+/// A started child whose first stdout line has not been read yet.
+struct Launched {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    db_url: String,
+    log: PathBuf,
+}
+
+impl Launched {
+    /// Starts `latchkey --database DB_URL ARGS...` with stderr in `log`.
+    fn new(db_url: &str, log: PathBuf, args: &[&str]) -> Launched {
         let stderr = std::fs::File::create(&log).expect("creating the log file");
         let mut child = latchkey_command()
-            .args([
-                "--database",
-                &db_url,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--issuer",
-                SERVE_ISSUER,
-            ])
-            .args(["--refresh-ms", "50"])
+            .args(["--database", db_url])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .expect("starting latchkey serve");
+            .expect("starting latchkey");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (lines_tx, lines_rx) = mpsc::channel();
+        let (lines_tx, lines) = mpsc::channel();
         // Reads every line so that the child never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -77,24 +75,55 @@ impl Served {
                 let _ = lines_tx.send(line);
             }
         });
-        let first_line = match lines_rx.recv_timeout(START_WAIT) {
+        Launched {
+            child,
+            lines,
+            db_url: db_url.to_owned(),
+            log,
+        }
+    }
+
+    /// Waits (bounded) for the first line on stdout.
+    fn ready(mut self, dir: Option<TempDir>) -> (Served, mpsc::Receiver<String>) {
+        let first_line = match self.lines.recv_timeout(START_WAIT) {
             Ok(line) => line,
             Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                let _ = self.child.kill();
+                let _ = self.child.wait();
                 panic!(
-                    "latchkey serve printed no line within {START_WAIT:?} ({error}); its log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
+                    "latchkey printed no line within {START_WAIT:?} ({error}); its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
                 );
             }
         };
-        Served {
-            child,
+        let served = Served {
+            child: self.child,
             first_line,
-            db_url,
-            log,
+            db_url: self.db_url,
+            log: self.log,
             _dir: dir,
-        }
+        };
+        (served, self.lines)
+    }
+}
+
+/// `serve --listen 127.0.0.1:0 --issuer SERVE_ISSUER --refresh-ms 50`.
+const SERVE_ARGS: [&str; 7] = [
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--issuer",
+    SERVE_ISSUER,
+    "--refresh-ms",
+    "50",
+];
+
+impl Served {
+    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
+    /// first line on stdout.
+    fn start(dir: TempDir, db_url: String) -> Served {
+        let log = dir.path().join("serve.log");
+        Launched::new(&db_url, log, &SERVE_ARGS).ready(Some(dir)).0
     }
 
     /// The address from the first line, `latchkey listening on http://ADDR`.
@@ -303,4 +332,150 @@ async fn serve_exits_with_code_0_on_sigterm_while_a_client_holds_an_idle_connect
         served.log()
     );
     drop(client);
+}
+
+/// The kids in the JWKS of a server at `url`.
+async fn jwks_kids(url: &str) -> Vec<String> {
+    let jwks: Value = http()
+        .get(format!("{url}/oauth2/jwks"))
+        .send()
+        .await
+        .expect("GET jwks")
+        .json()
+        .await
+        .expect("JSON");
+    jwks["keys"]
+        .as_array()
+        .expect("a keys array")
+        .iter()
+        .map(|key| key["kid"].as_str().expect("a kid").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and_signing_key() {
+    let (dir, db_url) = database();
+    // The database exists, with no master key or signing key yet: what the servers race for is
+    // the master key file and the first signing key.
+    cli_json(&db_url, &["app", "create", "--name", "first", "--json"]);
+    let launched: Vec<Launched> = (0..3)
+        .map(|index| {
+            let log = dir.path().join(format!("serve-{index}.log"));
+            Launched::new(&db_url, log, &SERVE_ARGS)
+        })
+        .collect();
+    let served: Vec<Served> = launched
+        .into_iter()
+        .map(|launched| launched.ready(None).0)
+        .collect();
+
+    let master_key = std::fs::read_to_string(dir.path().join("latchkey.db.master-key"))
+        .expect("reading the master key file");
+    assert_eq!(master_key.lines().count(), 1, "one master key");
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("listing the folder")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let first = jwks_kids(&served[0].base_url()).await;
+    assert_eq!(first.len(), 1, "one signing key: {first:?}");
+    for server in &served {
+        assert_eq!(
+            jwks_kids(&server.base_url()).await,
+            first,
+            "every server signs with the same key; log:\n{}",
+            server.log()
+        );
+    }
+}
+
+#[tokio::test]
+async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints() {
+    let (dir, db_url) = database();
+    let log = dir.path().join("quickstart.log");
+    let args = ["quickstart", "--listen", "127.0.0.1:0"];
+    let (served, lines) = Launched::new(&db_url, log, &args).ready(Some(dir));
+    let base = served.base_url();
+    let curl = loop {
+        let line = lines
+            .recv_timeout(START_WAIT)
+            .expect("quickstart prints a curl command");
+        if let Some(command) = line.trim().strip_prefix("curl -s -X POST ") {
+            break command.to_owned();
+        }
+    };
+    assert!(curl.starts_with(&format!("{base}/oauth2/token")), "{curl}");
+
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let metadata: Value = http()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("GET metadata")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(metadata["issuer"], base.as_str(), "{path}");
+        assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
+    }
+}
+
+#[test]
+fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
+    let (dir, db_url) = database();
+    let expected =
+        "issuer \"auth.example.com\" is invalid: use an https:// (or http://) URL with a host";
+
+    let serve = latchkey_command()
+        .args(["--database", &db_url, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--issuer", "auth.example.com"])
+        .output()
+        .expect("running latchkey serve");
+
+    assert_eq!(serve.status.code(), Some(2), "{}", describe(&serve));
+    assert!(
+        String::from_utf8_lossy(&serve.stderr).contains(expected),
+        "{}",
+        describe(&serve)
+    );
+    assert!(!dir.path().join("latchkey.db").exists(), "refused before any database");
+    let tenant = latchkey_command()
+        .args(["--database", &db_url, "tenant", "create", "acme"])
+        .args(["--domain", "acme.test", "--issuer", "auth.example.com"])
+        .output()
+        .expect("running latchkey tenant create");
+    assert_eq!(tenant.status.code(), Some(1), "{}", describe(&tenant));
+    assert!(
+        String::from_utf8_lossy(&tenant.stderr).contains(expected),
+        "{}",
+        describe(&tenant)
+    );
+}
+
+#[test]
+fn serve_on_a_port_in_use_names_the_address_and_the_cause_once() {
+    let (_dir, db_url) = database();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let address = taken.local_addr().expect("its address").to_string();
+
+    let output = latchkey_command()
+        .args(["--database", &db_url, "serve", "--listen", &address])
+        .output()
+        .expect("running latchkey serve");
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        error.starts_with(&format!("error: could not listen on {address}: ")),
+        "{error}"
+    );
+    assert_eq!(error.matches("in use").count(), 1, "{error}");
 }
