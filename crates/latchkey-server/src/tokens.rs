@@ -53,7 +53,16 @@ pub async fn revoke_jti(
         revoked_at: now,
     };
     store.revoke_token(&record).await?;
-    audit::record(store, actor, tenant, "token.revoke", &record.jti, json!({}), now).await;
+    audit::record(
+        store,
+        actor,
+        tenant,
+        "token.revoke",
+        &record.jti,
+        json!({}),
+        now,
+    )
+    .await;
     Ok(record.jti)
 }
 

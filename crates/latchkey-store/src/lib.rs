@@ -239,3 +239,44 @@ pub async fn open_with(url: &str, create: Create) -> StoreResult<Arc<dyn Store>>
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     Err(StoreError::UnsupportedUrl(format!("{scheme}:")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Create, StoreError, open_with};
+
+    #[tokio::test]
+    async fn opening_without_create_refuses_a_missing_database_and_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("latchkey.db");
+        let url = format!("sqlite://{}", path.display());
+
+        let refused = open_with(&url, Create::Never).await;
+
+        assert!(
+            matches!(&refused, Err(StoreError::Missing(missing)) if *missing == path),
+            "{:?}",
+            refused.err()
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("listing").count(), 0);
+        open_with(&url, Create::IfMissing)
+            .await
+            .expect("creating the database");
+        open_with(&url, Create::Never)
+            .await
+            .expect("opening the database that now exists");
+    }
+
+    #[tokio::test]
+    async fn a_url_of_another_scheme_names_its_scheme() {
+        let refused = open_with("postgres://u:pw@db/latchkey", Create::IfMissing).await;
+        let message = refused.err().map(|error| error.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "database URLs starting with \"postgres:\" are not supported: this build supports \
+                 only sqlite URLs (sqlite://PATH, for example sqlite://latchkey.db); PostgreSQL \
+                 support is planned"
+            )
+        );
+    }
+}

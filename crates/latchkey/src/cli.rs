@@ -482,4 +482,25 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn token_ttls_are_seconds_or_durations_in_whole_seconds() {
+        use super::parse_token_ttl;
+        assert_eq!(parse_token_ttl("300"), Ok(300));
+        assert_eq!(parse_token_ttl("5m"), Ok(300));
+        assert_eq!(parse_token_ttl("1h"), Ok(3600));
+        assert_eq!(parse_token_ttl("1m 30s"), Ok(90));
+        for bad in ["", "5 parsecs", "-5", "1500ms", "200y"] {
+            assert!(parse_token_ttl(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn grace_periods_take_the_same_durations() {
+        use super::parse_duration;
+        use std::time::Duration;
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("soon").is_err());
+    }
 }

@@ -1,11 +1,11 @@
 //! `latchkey key ...`: signing keys.
 
+use super::master_key::MasterKeySource;
 use super::now;
 use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
 use latchkey_server::audit::Actor;
-use super::master_key::MasterKeySource;
 use latchkey_server::keys::{self, RotationPolicy};
 use latchkey_store::Store;
 use serde_json::json;
@@ -58,7 +58,8 @@ pub(crate) async fn run(
             } else {
                 outln!(
                     "New tokens are now signed with key {} ({}).",
-                    key.kid, key.alg
+                    key.kid,
+                    key.alg
                 );
                 outln!(
                     "The previous key stays in the JWKS until every token it signed has expired."

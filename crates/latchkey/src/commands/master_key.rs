@@ -57,9 +57,7 @@ fn create_once(path: &Path, contents: &str) -> anyhow::Result<bool> {
     match linked {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(error) => {
-            Err(error).with_context(|| format!("could not create {}", path.display()))
-        }
+        Err(error) => Err(error).with_context(|| format!("could not create {}", path.display())),
     }
 }
 
@@ -184,6 +182,26 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_master_key_file_is_created_once_and_keeps_the_first_contents() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("x.db.master-key");
+
+        assert!(create_once(&path, "first\n").expect("creating the file"));
+        assert!(!create_once(&path, "second\n").expect("finding the file"));
+
+        assert_eq!(std::fs::read_to_string(&path).expect("reading"), "first\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("listing")
+            .map(|entry| entry.expect("an entry").file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["x.db.master-key"],
+            "no file of its own is left behind"
+        );
+    }
 
     #[test]
     fn master_key_file_sits_beside_the_sqlite_file() {

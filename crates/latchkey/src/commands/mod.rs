@@ -97,7 +97,9 @@ async fn open_store(url: &str, create: Create) -> anyhow::Result<Arc<dyn Store>>
              `latchkey app create`",
             path.display()
         ),
-        StoreError::UnsupportedUrl(_) => bail!("{error}: check --database (or LATCHKEY_DATABASE_URL)"),
+        StoreError::UnsupportedUrl(_) => {
+            bail!("{error}: check --database (or LATCHKEY_DATABASE_URL)")
+        }
         error => bail!(
             "{error} ({}): check --database (or LATCHKEY_DATABASE_URL); for SQLite the directory \
              must exist and be writable",

@@ -65,7 +65,9 @@ async fn run(
     // A server keeps serving when whoever read its first line has gone away (unlike a command,
     // which `output::write_line` ends), so a failed write is not an error here.
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
     drop(stdout);
     signals.recv().await;
     tracing::info!("shutting down: finishing in-flight requests");
@@ -197,8 +199,13 @@ pub(crate) async fn quickstart(
         }
     };
     let settings = settings(args, issuer);
-    let server =
-        RunningServer::start_on(listener, store, master_keys, &settings, Arc::new(SystemClock))
-            .await?;
+    let server = RunningServer::start_on(
+        listener,
+        store,
+        master_keys,
+        &settings,
+        Arc::new(SystemClock),
+    )
+    .await?;
     run(server, signals, &settings, Some(banner)).await
 }

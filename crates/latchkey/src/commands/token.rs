@@ -35,7 +35,8 @@ pub(crate) async fn run(
     }
     if let Some(token) = args.token {
         let token = if token == "-" {
-            std::io::read_to_string(std::io::stdin()).context("could not read the token from stdin")?
+            std::io::read_to_string(std::io::stdin())
+                .context("could not read the token from stdin")?
         } else {
             token
         };
@@ -55,16 +56,22 @@ pub(crate) async fn run(
             outln!(
                 "Revoked token {} of app {} in tenant {}. Running servers refuse it within a \
                  second; the revocation is kept until the token expires at {expires_at}.",
-                revoked.jti, revoked.client_id, revoked.tenant
+                revoked.jti,
+                revoked.client_id,
+                revoked.tenant
             );
         }
         return Ok(());
     }
-    let jti = args.jti.context("give a token's jti, --token JWT or --app CLIENT_ID")?;
+    let jti = args
+        .jti
+        .context("give a token's jti, --token JWT or --app CLIENT_ID")?;
     let jti = match tokens::revoke_jti(store, tenant, &jti, Actor::CLI, now).await {
         Ok(jti) => jti,
         Err(error @ RevokeError::NotAJti) => {
-            anyhow::bail!("{error}: copy the token's jti claim, or give the whole token with --token JWT")
+            anyhow::bail!(
+                "{error}: copy the token's jti claim, or give the whole token with --token JWT"
+            )
         }
         Err(error) => return Err(error).context("could not store the revocation"),
     };

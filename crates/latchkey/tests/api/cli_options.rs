@@ -9,7 +9,15 @@ async fn token_ttl_takes_durations_as_well_as_seconds() {
     let app = spawn_app().await;
 
     for (given, seconds) in [("5m", 300), ("1h", 3600), ("90", 90), ("2m 30s", 150)] {
-        let created = app.cli_json(&["app", "create", "--name", "x", "--token-ttl", given, "--json"]);
+        let created = app.cli_json(&[
+            "app",
+            "create",
+            "--name",
+            "x",
+            "--token-ttl",
+            given,
+            "--json",
+        ]);
         assert_eq!(created["token_ttl"], seconds, "create --token-ttl {given}");
         let updated = app.cli_json(&[
             "app",
@@ -41,7 +49,10 @@ fn global_options_have_a_short_line_on_subcommand_help_and_their_long_text_on_th
         &["serve", "--help"],
         &["token", "revoke", "--help"],
     ] {
-        let output = latchkey_command().args(page).output().expect("running latchkey");
+        let output = latchkey_command()
+            .args(page)
+            .output()
+            .expect("running latchkey");
         assert!(output.status.success(), "{page:?}: {}", describe(&output));
         let help = String::from_utf8_lossy(&output.stdout);
         assert!(
@@ -50,7 +61,10 @@ fn global_options_have_a_short_line_on_subcommand_help_and_their_long_text_on_th
         );
         assert!(!help.contains(LONG_MASTER_KEY_HELP), "{page:?}: {help}");
     }
-    let top = latchkey_command().arg("--help").output().expect("running latchkey");
+    let top = latchkey_command()
+        .arg("--help")
+        .output()
+        .expect("running latchkey");
     assert!(top.status.success(), "{}", describe(&top));
     assert!(
         String::from_utf8_lossy(&top.stdout).contains(LONG_MASTER_KEY_HELP),
@@ -85,7 +99,12 @@ async fn a_closed_output_pipe_ends_every_command_quietly() {
             .output()
             .expect("running latchkey");
 
-        assert_eq!(output.status.code(), Some(0), "{command:?}: {}", describe(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command:?}: {}",
+            describe(&output)
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.is_empty(), "{command:?} stays quiet: {stderr}");
     }

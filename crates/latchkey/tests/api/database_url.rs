@@ -18,7 +18,13 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
 fn files_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .expect("listing the folder")
-        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -50,7 +56,12 @@ fn commands_other_than_the_first_writes_refuse_a_missing_database_and_create_not
 
             let output = run_in(dir.path(), &args);
 
-            assert_eq!(output.status.code(), Some(1), "{args:?}: {}", describe(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{args:?}: {}",
+                describe(&output)
+            );
             let stderr = String::from_utf8_lossy(&output.stderr);
             let path = database.map_or("latchkey.db".to_owned(), |_| {
                 dir.path().join("latchkey.bd").display().to_string()
@@ -87,7 +98,12 @@ fn a_postgres_url_says_this_build_supports_only_sqlite_and_nothing_else() {
 
     let output = run_in(
         dir.path(),
-        &["--database", "postgres://u:pw@db.example/latchkey", "app", "list"],
+        &[
+            "--database",
+            "postgres://u:pw@db.example/latchkey",
+            "app",
+            "list",
+        ],
     );
 
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));

@@ -255,10 +255,18 @@ async fn a_database_copied_without_its_master_key_is_refused_with_the_id_of_the_
         .expect("the key is sealed");
     drop(store);
 
-    for command in [&["key", "rotate"][..], &["serve", "--listen", "127.0.0.1:0"]] {
+    for command in [
+        &["key", "rotate"][..],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
         let output = run_in(copy.path(), None, command);
 
-        assert_eq!(output.status.code(), Some(1), "{command:?}: {}", describe(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command:?}: {}",
+            describe(&output)
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains(&format!("sealed by master key {needed}"))

@@ -245,9 +245,7 @@ async fn cli_revocation_of_a_whole_token_finds_its_tenant_and_lasts_as_long_as_t
     let app = spawn_app().await;
     let host = "auth.acme.test";
     app.create_tenant("acme", &[host], &[]).await;
-    let owner = app
-        .create_app_at("acme", host, &["--name", "orders"])
-        .await;
+    let owner = app.create_app_at("acme", host, &["--name", "orders"]).await;
     let token = app.token_for_at(host, &owner, None).await.access_token();
     let claims = jwt_parts(&token).1;
 
@@ -319,8 +317,9 @@ async fn cli_revocation_by_bare_jti_says_what_latchkey_can_know() {
     let said = app.cli_ok(&["token", "revoke", jti]);
 
     assert!(
-        said.contains(&format!("Tenant default now refuses a token with jti {jti}"))
-            && said.contains("keeps no list of the tokens it issued"),
+        said.contains(&format!(
+            "Tenant default now refuses a token with jti {jti}"
+        )) && said.contains("keeps no list of the tokens it issued"),
         "{said}"
     );
 }
@@ -348,6 +347,9 @@ async fn cli_revocation_refuses_a_token_that_no_tenant_key_verifies() {
         stderr.contains("does not verify against the published signing keys of any tenant"),
         "{stderr}"
     );
-    assert!(!stderr.contains(&tampered), "the token is never printed: {stderr}");
+    assert!(
+        !stderr.contains(&tampered),
+        "the token is never printed: {stderr}"
+    );
     assert_eq!(app.introspect(&owner, &token).await["active"], true);
 }

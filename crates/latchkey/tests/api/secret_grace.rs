@@ -111,13 +111,16 @@ async fn app_show_and_rotate_secret_say_until_when_the_previous_secret_works() {
     let text = app.cli_ok(&["app", "show", id]);
     let until = until.as_str().expect("an RFC 3339 time");
     assert!(
-        text.lines()
-            .any(|line| line.starts_with("previous_secret") && line.ends_with(&format!("accepted until {until}"))),
+        text.lines().any(|line| line.starts_with("previous_secret")
+            && line.ends_with(&format!("accepted until {until}"))),
         "{text}"
     );
 
     let at_once = app.cli_json(&["app", "rotate-secret", id, "--json"]);
-    assert_eq!(at_once["previous_secret_expires_at"], serde_json::Value::Null);
+    assert_eq!(
+        at_once["previous_secret_expires_at"],
+        serde_json::Value::Null
+    );
     assert_eq!(
         app.cli_json(&["app", "show", id, "--json"])["previous_secret_expires_at"],
         serde_json::Value::Null

@@ -374,7 +374,13 @@ async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and
     assert_eq!(master_key.lines().count(), 1, "one master key");
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .expect("listing the folder")
-        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
@@ -430,11 +436,28 @@ fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
     let expected =
         "issuer \"auth.example.com\" is invalid: use an https:// (or http://) URL with a host";
 
-    let serve = latchkey_command()
+    // Spawned, not run to its end: a server that took the issuer would never exit.
+    let mut child = latchkey_command()
         .args(["--database", &db_url, "serve", "--listen", "127.0.0.1:0"])
         .args(["--issuer", "auth.example.com"])
-        .output()
-        .expect("running latchkey serve");
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting latchkey serve");
+    let deadline = Instant::now() + WAIT;
+    while child
+        .try_wait()
+        .expect("waiting for latchkey serve")
+        .is_none()
+    {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("latchkey serve accepted the issuer and kept running");
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+    let serve = child.wait_with_output().expect("reading its output");
 
     assert_eq!(serve.status.code(), Some(2), "{}", describe(&serve));
     assert!(
@@ -442,7 +465,10 @@ fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
         "{}",
         describe(&serve)
     );
-    assert!(!dir.path().join("latchkey.db").exists(), "refused before any database");
+    assert!(
+        !dir.path().join("latchkey.db").exists(),
+        "refused before any database"
+    );
     let tenant = latchkey_command()
         .args(["--database", &db_url, "tenant", "create", "acme"])
         .args(["--domain", "acme.test", "--issuer", "auth.example.com"])
