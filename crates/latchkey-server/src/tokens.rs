@@ -52,17 +52,7 @@ pub async fn revoke_jti(
         expires_at: now + i64::from(MAX_TOKEN_TTL) + 60,
         revoked_at: now,
     };
-    store.revoke_token(&record).await?;
-    audit::record(
-        store,
-        actor,
-        tenant,
-        "token.revoke",
-        &record.jti,
-        json!({}),
-        now,
-    )
-    .await;
+    keep(store, actor, &record, json!({}), now).await?;
     Ok(record.jti)
 }
 
@@ -94,32 +84,46 @@ pub async fn revoke_token(
         let Some(claims) = tenant_keys.verify(token) else {
             continue;
         };
-        let record = RevocationRecord {
-            jti: claims.jti,
+        let revoked = RevokedToken {
             tenant: tenant.name,
-            client_id: Some(claims.sub),
+            jti: claims.jti,
+            client_id: claims.sub,
             expires_at: claims.exp,
+        };
+        let record = RevocationRecord {
+            jti: revoked.jti.clone(),
+            tenant: revoked.tenant.clone(),
+            client_id: Some(revoked.client_id.clone()),
+            expires_at: revoked.expires_at,
             revoked_at: now,
         };
-        store.revoke_token(&record).await?;
-        audit::record(
-            store,
-            actor,
-            &record.tenant,
-            "token.revoke",
-            &record.jti,
-            json!({ "client_id": record.client_id, "expires_at": record.expires_at }),
-            now,
-        )
-        .await;
-        return Ok(RevokedToken {
-            tenant: record.tenant,
-            jti: record.jti,
-            client_id: record.client_id.unwrap_or_default(),
-            expires_at: record.expires_at,
-        });
+        let details = json!({ "client_id": revoked.client_id, "expires_at": revoked.expires_at });
+        keep(store, actor, &record, details, now).await?;
+        return Ok(revoked);
     }
     Err(RevokeError::NotVerified)
+}
+
+/// Stores a revocation and records it in the audit trail.
+async fn keep(
+    store: &dyn Store,
+    actor: Actor<'_>,
+    record: &RevocationRecord,
+    details: serde_json::Value,
+    now: i64,
+) -> Result<(), StoreError> {
+    store.revoke_token(record).await?;
+    audit::record(
+        store,
+        actor,
+        &record.tenant,
+        "token.revoke",
+        &record.jti,
+        details,
+        now,
+    )
+    .await;
+    Ok(())
 }
 
 /// Revokes every token issued to an app until now (whole seconds: a token issued later in

@@ -15,19 +15,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("running latchkey")
 }
 
-fn files_in(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .expect("listing the folder")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect()
-}
-
 #[test]
 fn commands_other_than_the_first_writes_refuse_a_missing_database_and_create_nothing() {
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -602,6 +602,17 @@ impl TestApp {
         start_server(&self.db_url, &self.master_key_file, &self.setup).await
     }
 
+    /// The stored record of an app of the default tenant, secrets included.
+    pub(crate) async fn stored_app(&self, client_id: &str) -> latchkey_store::AppRecord {
+        latchkey_store::open(&self.db_url)
+            .await
+            .expect("opening the database")
+            .app(latchkey_store::DEFAULT_TENANT, client_id)
+            .await
+            .expect("reading the app")
+            .expect("the app exists")
+    }
+
     /// `latchkey key list --json`.
     pub(crate) fn key_list(&self) -> Vec<Value> {
         self.cli_json(&["key", "list", "--json"])
@@ -885,6 +896,20 @@ pub(crate) fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The names of the files in `dir`.
+pub(crate) fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("listing the folder")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
 }
 
 /// The `client_id` of an app object printed by the CLI.

@@ -23,14 +23,7 @@ async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
     // The CLI stamps the rotation by the wall clock, which the test clock started from and so
     // trails: read when the grace ends, check it is an hour after the rotation, and move the
     // test clock relative to the rotation from there.
-    let store = latchkey_store::open(&app.db_url)
-        .await
-        .expect("opening the database");
-    let record = store
-        .app(latchkey_store::DEFAULT_TENANT, id)
-        .await
-        .expect("reading the app")
-        .expect("the app exists");
+    let record = app.stored_app(id).await;
     let ends: Vec<i64> = record
         .secrets
         .iter()
@@ -96,14 +89,7 @@ async fn app_show_and_rotate_secret_say_until_when_the_previous_secret_works() {
     let rotated = app.cli_json(&["app", "rotate-secret", id, "--grace", "1h", "--json"]);
 
     let until = rotated["previous_secret_expires_at"].clone();
-    let store = latchkey_store::open(&app.db_url)
-        .await
-        .expect("opening the database");
-    let record = store
-        .app(latchkey_store::DEFAULT_TENANT, id)
-        .await
-        .expect("reading the app")
-        .expect("the app exists");
+    let record = app.stored_app(id).await;
     let stored = record.secrets.iter().find_map(|secret| secret.expires_at);
     assert_eq!(Some(unix_seconds(&until)), stored, "{rotated}");
     let shown = app.cli_json(&["app", "show", id, "--json"]);

@@ -226,25 +226,11 @@ async fn serve_issues_tokens_that_verify_against_its_own_jwks() {
     let body: Value = reply.json().await.expect("JSON");
     let token = body["access_token"].as_str().expect("access_token");
 
-    let jwks: Value = client
-        .get(format!("{url}/oauth2/jwks"))
-        .send()
-        .await
-        .expect("GET jwks")
-        .json()
-        .await
-        .expect("JSON");
+    let jwks = get_json(&format!("{url}/oauth2/jwks")).await;
     let claims = verify_token(&jwks, token, client_id(&worker), SERVE_ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(claims["iss"], SERVE_ISSUER, "--issuer sets iss");
-    let metadata: Value = client
-        .get(format!("{url}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .expect("GET metadata")
-        .json()
-        .await
-        .expect("JSON");
+    let metadata = get_json(&format!("{url}/.well-known/oauth-authorization-server")).await;
     assert_eq!(metadata["issuer"], SERVE_ISSUER);
     assert_eq!(
         metadata["token_endpoint"],
@@ -334,16 +320,21 @@ async fn serve_exits_with_code_0_on_sigterm_while_a_client_holds_an_idle_connect
     drop(client);
 }
 
-/// The kids in the JWKS of a server at `url`.
-async fn jwks_kids(url: &str) -> Vec<String> {
-    let jwks: Value = http()
-        .get(format!("{url}/oauth2/jwks"))
+/// `GET url` as JSON.
+async fn get_json(url: &str) -> Value {
+    http()
+        .get(url)
         .send()
         .await
-        .expect("GET jwks")
+        .unwrap_or_else(|error| panic!("GET {url}: {error}"))
         .json()
         .await
-        .expect("JSON");
+        .unwrap_or_else(|error| panic!("GET {url} answered no JSON: {error}"))
+}
+
+/// The kids in the JWKS of a server at `url`.
+async fn jwks_kids(url: &str) -> Vec<String> {
+    let jwks = get_json(&format!("{url}/oauth2/jwks")).await;
     jwks["keys"]
         .as_array()
         .expect("a keys array")
@@ -372,15 +363,8 @@ async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and
     let master_key = std::fs::read_to_string(dir.path().join("latchkey.db.master-key"))
         .expect("reading the master key file");
     assert_eq!(master_key.lines().count(), 1, "one master key");
-    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("listing the folder")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+    let leftovers: Vec<String> = files_in(dir.path())
+        .into_iter()
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
@@ -417,14 +401,7 @@ async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints() {
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
     ] {
-        let metadata: Value = http()
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .expect("GET metadata")
-            .json()
-            .await
-            .expect("JSON");
+        let metadata = get_json(&format!("{base}{path}")).await;
         assert_eq!(metadata["issuer"], base.as_str(), "{path}");
         assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
     }
