@@ -29,7 +29,7 @@ Global options:
     after_long_help = GLOBAL_OPTIONS_HELP
 )]
 pub(crate) struct Cli {
-    /// Database URL (see `latchkey --help`).
+    /// Database URL.
     #[arg(
         long,
         global = true,
@@ -38,7 +38,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) database: String,
 
-    /// File of master keys sealing the signing keys (see `latchkey --help`).
+    /// File holding the master keys that seal signing keys.
     #[arg(long, global = true, env = "LATCHKEY_MASTER_KEY_FILE")]
     pub(crate) master_key_file: Option<std::path::PathBuf>,
 
