@@ -35,6 +35,16 @@ pub fn uuid_v4() -> String {
         .to_string()
 }
 
+/// `text` as the lower-case hyphenated UUID `uuid_v4` would write, if it is a hyphenated UUID
+/// (the form of every `kid` and `jti` latchkey makes).
+pub fn canonical_uuid(text: &str) -> Option<String> {
+    if text.len() != 36 {
+        return None;
+    }
+    let uuid = uuid::Uuid::try_parse(text).ok()?;
+    Some(uuid.hyphenated().to_string())
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
@@ -75,5 +85,24 @@ mod tests {
     fn uuids_are_version_4() {
         let id = uuid::Uuid::parse_str(&uuid_v4()).unwrap();
         assert_eq!(id.get_version_num(), 4);
+    }
+
+    #[test]
+    fn only_hyphenated_uuids_are_canonical_uuids() {
+        let id = uuid_v4();
+        assert_eq!(canonical_uuid(&id).as_deref(), Some(id.as_str()));
+        assert_eq!(
+            canonical_uuid("6F1C0E1A-2B3C-4D5E-8F90-0123456789AB").as_deref(),
+            Some("6f1c0e1a-2b3c-4d5e-8f90-0123456789ab")
+        );
+        for bad in [
+            "not-a-jti",
+            "",
+            "6f1c0e1a2b3c4d5e8f900123456789ab",
+            "{6f1c0e1a-2b3c-4d5e-8f90-0123456789ab}",
+            "6f1c0e1a-2b3c-4d5e-8f90-0123456789ag",
+        ] {
+            assert_eq!(canonical_uuid(bad), None, "{bad:?}");
+        }
     }
 }

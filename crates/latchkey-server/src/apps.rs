@@ -364,7 +364,7 @@ pub async fn rotate_secret(
     grace_seconds: Option<u32>,
     actor: Actor<'_>,
     now: i64,
-) -> Result<ClientSecret, AppError> {
+) -> Result<RotatedSecret, AppError> {
     let app = show(store, tenant, client_id).await?;
     if !app.app_type.is_confidential() {
         return Err(AppError::PublicClient(app.client_id, app.app_type));
@@ -390,5 +390,17 @@ pub async fn rotate_secret(
         now,
     )
     .await;
-    Ok(secret)
+    Ok(RotatedSecret {
+        secret,
+        previous_expires_at: old_expires_at,
+    })
+}
+
+/// A new client secret, and until when the previous one still works.
+#[derive(Debug)]
+pub struct RotatedSecret {
+    /// The new secret, shown once.
+    pub secret: ClientSecret,
+    /// Unix seconds; `None` when the previous secret stopped working at once.
+    pub previous_expires_at: Option<i64>,
 }

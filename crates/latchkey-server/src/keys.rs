@@ -7,6 +7,7 @@ use latchkey_keys::{
     Algorithm, KeyError, Keyring, MasterKeyError, Signer, generate_private_key, random,
 };
 use latchkey_protocol::client::DEFAULT_TOKEN_TTL;
+use latchkey_protocol::introspection::TokenClaims;
 use latchkey_store::{KeyRecord, KeyStatus, Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,13 +35,14 @@ pub enum KeySetupError {
     /// Another rotation changed the keys at the same moment.
     #[error("another key rotation for tenant {0:?} happened at the same time; run it again")]
     Concurrent(String),
-    /// Reading the master key file failed.
-    #[error("could not read the master key file {path}: {source}")]
+    /// Reading the master key file failed. The cause is in the message, not a `source`: these
+    /// errors are logged by their message, and a printed chain would name it twice.
+    #[error("could not read the master key file {}: {error}", path.display())]
     MasterKeyFile {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -121,9 +123,9 @@ impl MasterKeys {
 }
 
 fn read_keyring(path: &PathBuf) -> Result<Keyring, KeySetupError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeySetupError::MasterKeyFile {
+    let text = std::fs::read_to_string(path).map_err(|error| KeySetupError::MasterKeyFile {
         path: path.clone(),
-        source,
+        error,
     })?;
     Ok(Keyring::parse(&text)?)
 }
@@ -246,6 +248,18 @@ impl TenantKeys {
     /// The published key with this kid.
     pub fn published(&self, kid: &str) -> Option<&Arc<Signer>> {
         self.published.iter().find(|signer| signer.kid() == kid)
+    }
+
+    /// The claims of a token signed by one of these published keys, with the key's own
+    /// algorithm; `None` for anything else (malformed, unknown or retired key, other algorithm,
+    /// bad signature, claims that are not latchkey's).
+    pub fn verify(&self, token: &str) -> Option<TokenClaims> {
+        let jws = latchkey_keys::jws::decode(token)?;
+        let signer = self.published(jws.header.kid.as_deref()?)?;
+        if !signer.verify(&jws) {
+            return None;
+        }
+        TokenClaims::parse(&jws.payload)
     }
 }
 

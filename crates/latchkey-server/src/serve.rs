@@ -32,14 +32,15 @@ pub struct ServerSettings {
     pub strict_hosts: bool,
 }
 
-/// Why the server could not start.
+/// Why the server could not start. Each variant's cause is its `source`, not part of its
+/// message, so that a printed chain names every cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Loading apps and keys failed.
-    #[error("could not load apps and keys: {0}")]
+    #[error("could not load apps and keys")]
     Registry(#[from] RegistryError),
     /// Binding the listen address failed.
-    #[error("could not listen on {addr}: {source}")]
+    #[error("could not listen on {addr}")]
     Bind {
         /// The address.
         addr: String,
@@ -66,21 +67,42 @@ impl RunningServer {
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let (registry, seq) = Registry::load(
-            store,
-            master_keys,
-            &settings.issuer,
-            settings.strict_hosts,
-            clock.now(),
-        )
-        .await?;
-        let registry = Arc::new(registry);
-        let listener = TcpListener::bind(&settings.listen)
+        // Loaded before binding, so that nothing connects to a server that is not ready yet.
+        let (registry, seq) = load(store, master_keys, settings, clock.as_ref()).await?;
+        let listener = RunningServer::bind(&settings.listen).await?;
+        RunningServer::run(listener, registry, seq, settings, clock)
+    }
+
+    /// Binds a listen address, for `start_on`.
+    pub async fn bind(listen: &str) -> Result<TcpListener, StartError> {
+        TcpListener::bind(listen)
             .await
             .map_err(|source| StartError::Bind {
-                addr: settings.listen.clone(),
+                addr: listen.to_owned(),
                 source,
-            })?;
+            })
+    }
+
+    /// `start` on a listener already bound (`settings.listen` is not used): for a caller that
+    /// needs the address before the server starts, such as an issuer naming the bound port.
+    pub async fn start_on(
+        listener: TcpListener,
+        store: Arc<dyn Store>,
+        master_keys: Arc<MasterKeys>,
+        settings: &ServerSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RunningServer, StartError> {
+        let (registry, seq) = load(store, master_keys, settings, clock.as_ref()).await?;
+        RunningServer::run(listener, registry, seq, settings, clock)
+    }
+
+    fn run(
+        listener: TcpListener,
+        registry: Arc<Registry>,
+        seq: i64,
+        settings: &ServerSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RunningServer, StartError> {
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: settings.listen.clone(),
             source,
@@ -141,4 +163,22 @@ impl RunningServer {
         let _ = self.refreshing.await;
         served
     }
+}
+
+/// Loads the registry a server starts with, and the change sequence it reflects.
+async fn load(
+    store: Arc<dyn Store>,
+    master_keys: Arc<MasterKeys>,
+    settings: &ServerSettings,
+    clock: &dyn Clock,
+) -> Result<(Arc<Registry>, i64), StartError> {
+    let (registry, seq) = Registry::load(
+        store,
+        master_keys,
+        &settings.issuer,
+        settings.strict_hosts,
+        clock.now(),
+    )
+    .await?;
+    Ok((Arc::new(registry), seq))
 }

@@ -167,6 +167,10 @@ pub struct AppView {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+    /// Until when the previous secret still works beside the current one, after a rotation
+    /// with a grace period (RFC 3339; a past time once it has stopped); `null` when no
+    /// previous secret was kept.
+    pub previous_secret_expires_at: Option<String>,
     /// The secret: only in the answer to creating the app, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -201,6 +205,13 @@ impl From<&AppRecord> for AppView {
             tenant: app.tenant.clone(),
             created_at: timestamp(app.created_at),
             updated_at: timestamp(app.updated_at),
+            // Only a secret kept for a grace period has an expiry; the current one has none.
+            previous_secret_expires_at: app
+                .secrets
+                .iter()
+                .filter_map(|secret| secret.expires_at)
+                .max()
+                .map(timestamp),
             client_secret: None,
         }
     }
@@ -305,6 +316,19 @@ pub struct SecretView {
     pub client_id: String,
     /// The new secret.
     pub client_secret: String,
+    /// Until when the previous secret still works (RFC 3339); `null` when it stopped at once.
+    pub previous_secret_expires_at: Option<String>,
+}
+
+impl SecretView {
+    /// The answer to rotating `client_id`'s secret.
+    pub fn new(client_id: String, rotated: &crate::apps::RotatedSecret) -> SecretView {
+        SecretView {
+            client_id,
+            client_secret: rotated.secret.expose().to_owned(),
+            previous_secret_expires_at: rotated.previous_expires_at.map(timestamp),
+        }
+    }
 }
 
 /// A signing key (never its private part).
@@ -363,7 +387,7 @@ pub struct RotateKeyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationBody {
-    /// A token's jti.
+    /// A token's jti: a UUID, as latchkey issues them.
     #[serde(default)]
     pub jti: Option<String>,
     /// An app whose every token issued until now is revoked.

@@ -19,20 +19,30 @@ use std::sync::Arc;
 
 /// A failure of a store operation. Messages never carry secret material: bound values (hashes,
 /// private keys) are not part of any error.
+///
+/// A variant wrapping a library error carries it in its message and not as its `source`: the
+/// server logs errors by their message, and a chain printed whole (`{:#}`) would otherwise name
+/// the cause twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database URL has a scheme no store handles.
-    #[error("unsupported database URL: use sqlite://PATH (for example sqlite://latchkey.db)")]
-    UnsupportedUrl,
+    /// The database URL has a scheme no store handles (the scheme is given).
+    #[error(
+        "database URLs starting with {0:?} are not supported: this build supports only sqlite URLs \
+         (sqlite://PATH, for example sqlite://latchkey.db); PostgreSQL support is planned"
+    )]
+    UnsupportedUrl(String),
+    /// `open` was told not to create a database, and there is none at this path.
+    #[error("there is no database at {}", .0.display())]
+    Missing(std::path::PathBuf),
     /// The database could not be opened or reached.
     #[error("could not open the database: {0}")]
-    Connect(#[source] sqlx::Error),
+    Connect(sqlx::Error),
     /// Applying the schema migrations failed.
     #[error("could not apply database migrations: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     /// A query failed.
     #[error("database query failed: {0}")]
-    Query(#[source] sqlx::Error),
+    Query(sqlx::Error),
     /// The database cannot take the operation now (its disk is full, it is read-only, an I/O
     /// error, or another writer held the lock past the busy timeout); nothing was changed, and
     /// the same request may succeed once the cause is gone. The message says which.
@@ -208,8 +218,65 @@ pub trait Store: Send + Sync + 'static {
 
 /// Opens the store a database URL names, creating and migrating it as needed.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with(url, Create::IfMissing).await
+}
+
+/// Whether opening a database may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Create the database when it does not exist yet.
+    IfMissing,
+    /// Refuse with `StoreError::Missing` when it does not exist.
+    Never,
+}
+
+/// Opens the store a database URL names, migrating it as needed; with `Create::Never`, a
+/// database that does not exist is `Missing` and nothing is created.
+pub async fn open_with(url: &str, create: Create) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        return Ok(Arc::new(SqliteStore::open(url).await?));
+        return Ok(Arc::new(SqliteStore::open_with(url, create).await?));
     }
-    Err(StoreError::UnsupportedUrl)
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    Err(StoreError::UnsupportedUrl(format!("{scheme}:")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Create, StoreError, open_with};
+
+    #[tokio::test]
+    async fn opening_without_create_refuses_a_missing_database_and_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("latchkey.db");
+        let url = format!("sqlite://{}", path.display());
+
+        let refused = open_with(&url, Create::Never).await;
+
+        assert!(
+            matches!(&refused, Err(StoreError::Missing(missing)) if *missing == path),
+            "{:?}",
+            refused.err()
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("listing").count(), 0);
+        open_with(&url, Create::IfMissing)
+            .await
+            .expect("creating the database");
+        open_with(&url, Create::Never)
+            .await
+            .expect("opening the database that now exists");
+    }
+
+    #[tokio::test]
+    async fn a_url_of_another_scheme_names_its_scheme() {
+        let refused = open_with("postgres://u:pw@db/latchkey", Create::IfMissing).await;
+        let message = refused.err().map(|error| error.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "database URLs starting with \"postgres:\" are not supported: this build supports \
+                 only sqlite URLs (sqlite://PATH, for example sqlite://latchkey.db); PostgreSQL \
+                 support is planned"
+            )
+        );
+    }
 }

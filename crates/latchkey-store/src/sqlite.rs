@@ -6,7 +6,7 @@ mod scan;
 mod write;
 
 use crate::{
-    AppQuery, AppRecord, AuditEvent, AuditQuery, Change, ChangedEntity, KeyRecord,
+    AppQuery, AppRecord, AuditEvent, AuditQuery, Change, ChangedEntity, Create, KeyRecord,
     RevocationRecord, ScannedClient, SecretRecord, Store, StoreError, StoreResult, TenantRecord,
 };
 use async_trait::async_trait;
@@ -39,9 +39,20 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(url, Create::IfMissing).await
+    }
+
+    /// Opens and migrates the database at a `sqlite:` URL, creating it only if `create` says so.
+    pub async fn open_with(url: &str, create: Create) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::Connect)?
-            .create_if_missing(true)
+            .create_if_missing(create == Create::IfMissing);
+        // SQLite would refuse to open a missing file anyway (and create no -wal or -shm
+        // beside it); checking first names the cause plainly.
+        if create == Create::Never && !options.get_filename().exists() {
+            return Err(StoreError::Missing(options.get_filename().to_owned()));
+        }
+        let options = options
             .journal_mode(SqliteJournalMode::Wal)
             // WAL with synchronous=NORMAL is durable across application crashes and loses at most
             // the last transactions on power loss; admin writes are rare and retried by people.

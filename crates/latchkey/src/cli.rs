@@ -6,11 +6,30 @@ use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::{Scope, TokenProfile};
 use std::time::Duration;
 
+/// The long descriptions of the global options: on `latchkey --help` only, since every
+/// subcommand's help repeats the global options and a short line is enough there.
+const GLOBAL_OPTIONS_HELP: &str = "\
+Global options:
+  --database URL
+      Every command works directly on the database, whether or not a server is running. Only
+      `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` create a database
+      that does not exist yet; every other command needs an existing one.
+  --master-key-file PATH
+      The file holding the master key(s) that seal signing keys (base64, one per line, the
+      first seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey
+      keeps a generated key in a file beside the SQLite database.";
+
 /// latchkey: an OAuth 2.0 authorization server for machine-to-machine tokens.
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about, propagate_version = true)]
+#[command(
+    name = "latchkey",
+    version,
+    about,
+    propagate_version = true,
+    after_long_help = GLOBAL_OPTIONS_HELP
+)]
 pub(crate) struct Cli {
-    /// Database URL. Every command works directly on it, whether or not a server is running.
+    /// Database URL.
     #[arg(
         long,
         global = true,
@@ -19,9 +38,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) database: String,
 
-    /// File holding the master key(s) that seal signing keys (base64, one per line, the first
-    /// seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey keeps a
-    /// generated key in a file beside the SQLite database.
+    /// File holding the master keys that seal signing keys.
     #[arg(long, global = true, env = "LATCHKEY_MASTER_KEY_FILE")]
     pub(crate) master_key_file: Option<std::path::PathBuf>,
 
@@ -57,9 +74,11 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: String,
-    /// Issuer URL of the default tenant (the `iss` of its tokens).
-    #[arg(long, env = "LATCHKEY_ISSUER", default_value = "http://localhost:8080")]
-    pub(crate) issuer: String,
+    /// Issuer URL of the default tenant (the `iss` of its tokens): an http(s) URL without query
+    /// or fragment. Default: http://localhost:8080 for `serve`, the URL it listens on for
+    /// `quickstart`.
+    #[arg(long, env = "LATCHKEY_ISSUER", value_parser = parse_issuer)]
+    pub(crate) issuer: Option<String>,
     /// How often to pick up changes made by the CLI or other servers, in milliseconds.
     #[arg(long, env = "LATCHKEY_REFRESH_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub(crate) refresh_ms: u64,
@@ -73,6 +92,12 @@ pub(crate) struct ServeArgs {
     /// `default` tenant.
     #[arg(long, env = "LATCHKEY_STRICT_HOSTS")]
     pub(crate) strict_hosts: bool,
+}
+
+fn parse_issuer(text: &str) -> Result<String, String> {
+    latchkey_server::tenants::check_issuer(text)
+        .map(|()| text.to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// A command family that works inside one tenant.
@@ -288,9 +313,23 @@ fn parse_claim(text: &str) -> Result<Claim, String> {
     Ok(Claim(key.to_owned(), value))
 }
 
-fn parse_grace(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|error| format!("{error}: use a duration such as 90s, 15m, 1h or 2d"))
+/// A duration: `90s`, `15m`, `1h`, `2d` (humantime's units), or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.trim().parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|error| {
+        format!("{error}: use a duration such as 90s, 15m, 1h or 2d, or a number of seconds")
+    })
+}
+
+/// A token lifetime: a duration (`5m`, `1h`) or seconds, in whole seconds.
+fn parse_token_ttl(text: &str) -> Result<u32, String> {
+    let ttl = parse_duration(text)?;
+    if ttl.subsec_nanos() != 0 {
+        return Err(format!("{text:?} is not a whole number of seconds"));
+    }
+    u32::try_from(ttl.as_secs()).map_err(|_| format!("{text:?} is too long for a token lifetime"))
 }
 
 #[derive(Debug, Args)]
@@ -310,8 +349,8 @@ pub(crate) struct AppCreateArgs {
     /// An allowed grant type (repeat for several); m2m apps get client_credentials by default.
     #[arg(long = "grant-type", value_parser = parse_grant)]
     pub(crate) grant_types: Vec<GrantType>,
-    /// Token lifetime in seconds (default 300).
-    #[arg(long)]
+    /// Token lifetime: seconds, or a duration such as 5m or 1h (default 300 seconds).
+    #[arg(long, value_parser = parse_token_ttl)]
     pub(crate) token_ttl: Option<u32>,
     /// Allow the app to introspect other apps' tokens (for resource servers).
     #[arg(long)]
@@ -349,8 +388,8 @@ pub(crate) struct AppUpdateArgs {
     /// Allowed grant types (replaces the list).
     #[arg(long = "grant-type", value_parser = parse_grant)]
     pub(crate) grant_types: Option<Vec<GrantType>>,
-    /// Token lifetime in seconds.
-    #[arg(long)]
+    /// Token lifetime: seconds, or a duration such as 5m or 1h.
+    #[arg(long, value_parser = parse_token_ttl)]
     pub(crate) token_ttl: Option<u32>,
     /// Allow the app to introspect other apps' tokens.
     #[arg(long, conflicts_with = "no_introspect")]
@@ -385,8 +424,8 @@ pub(crate) struct AppUpdateArgs {
 pub(crate) struct RotateSecretArgs {
     /// The app's client_id.
     pub(crate) id: String,
-    /// Keep the old secret working for this long (for example 1h) beside the new one.
-    #[arg(long, value_parser = parse_grace)]
+    /// Keep the old secret working for this long (for example 1h, or seconds) beside the new one.
+    #[arg(long, value_parser = parse_duration)]
     pub(crate) grace: Option<Duration>,
     /// Print JSON.
     #[arg(long)]
@@ -419,15 +458,20 @@ pub(crate) struct KeyRotateArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
-    /// Revoke one token by its jti, or every token issued to an app until now.
+    /// Revoke one token (by the token itself, or by its jti), or every token issued to an app
+    /// until now.
     Revoke(TokenRevokeArgs),
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["jti", "app"])))]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["jti", "token", "app"])))]
 pub(crate) struct TokenRevokeArgs {
-    /// The token's jti claim.
+    /// The token's jti claim (a UUID), refused from then on in the --tenant.
     pub(crate) jti: Option<String>,
+    /// The token itself (`-` reads it from stdin): verified against every tenant's signing
+    /// keys, which give its tenant, jti and expiry (--tenant is not needed).
+    #[arg(long, value_name = "JWT")]
+    pub(crate) token: Option<String>,
     /// Revoke every token issued to this app (client_id) until now.
     #[arg(long)]
     pub(crate) app: Option<String>,
@@ -460,5 +504,26 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn token_ttls_are_seconds_or_durations_in_whole_seconds() {
+        use super::parse_token_ttl;
+        assert_eq!(parse_token_ttl("300"), Ok(300));
+        assert_eq!(parse_token_ttl("5m"), Ok(300));
+        assert_eq!(parse_token_ttl("1h"), Ok(3600));
+        assert_eq!(parse_token_ttl("1m 30s"), Ok(90));
+        for bad in ["", "5 parsecs", "-5", "1500ms", "200y"] {
+            assert!(parse_token_ttl(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn grace_periods_take_the_same_durations() {
+        use super::parse_duration;
+        use std::time::Duration;
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("soon").is_err());
     }
 }

@@ -1,5 +1,17 @@
 //! The `latchkey` binary: parses the command line, opens the store, and runs one command.
 //! Exit codes: 0 success, 1 the command failed (the reason is on stderr), 2 usage error.
+#![deny(clippy::print_stdout)]
+
+/// `println!` for command output (`output::write_line`): a closed stdout ends the command
+/// quietly instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
 
 mod cli;
 mod commands;

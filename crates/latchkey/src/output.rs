@@ -32,10 +32,29 @@ pub(crate) fn key_json(key: &KeyRecord) -> Value {
     to_json(&KeyView::from(key))
 }
 
+/// Writes one line of a command's output on stdout. A reader that has gone away (`latchkey
+/// app list | head -1`) ends the command quietly with success, as ripgrep does: what was asked
+/// is done, and the reader chose to stop. Any other write failure ends it with an error.
+/// `outln!` is the `println!` of command output, which would panic instead.
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: could not write the output: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         Err(error) => eprintln!("error: could not format JSON output: {error}"),
     }
 }
@@ -57,7 +76,7 @@ pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}", width = *width))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {
@@ -108,6 +127,13 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
             "claims",
             app.custom_claims.clone().unwrap_or_else(|| "-".to_owned()),
         ),
+        (
+            "previous_secret",
+            AppView::from(app)
+                .previous_secret_expires_at
+                .map(|until| format!("accepted until {until}"))
+                .unwrap_or_else(|| "-".to_owned()),
+        ),
         ("tenant", app.tenant.clone()),
         ("created_at", timestamp(app.created_at)),
         ("updated_at", timestamp(app.updated_at)),
@@ -116,14 +142,14 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         if label == "client_secret" && secret.is_none() {
             continue;
         }
-        println!("{label:<15} {value}");
+        outln!("{label:<15} {value}");
     }
 }
 
 /// Prints apps as a table.
 pub(crate) fn print_app_table(apps: &[AppRecord]) {
     if apps.is_empty() {
-        println!("No apps yet. Create one with: latchkey app create --name NAME --scope SCOPE");
+        outln!("No apps yet. Create one with: latchkey app create --name NAME --scope SCOPE");
         return;
     }
     let rows: Vec<Vec<String>> = apps
@@ -148,7 +174,7 @@ pub(crate) fn print_app_table(apps: &[AppRecord]) {
 /// Prints keys as a table.
 pub(crate) fn print_key_table(keys: &[KeyRecord]) {
     if keys.is_empty() {
-        println!("No signing keys yet: `latchkey serve` creates the first one when it starts.");
+        outln!("No signing keys yet: `latchkey serve` creates the first one when it starts.");
         return;
     }
     let rows: Vec<Vec<String>> = keys
@@ -182,16 +208,16 @@ pub(crate) fn tenant_json(tenant: &TenantRecord) -> Value {
 
 /// Prints one tenant for people.
 pub(crate) fn print_tenant(tenant: &TenantRecord) {
-    println!("name       {}", tenant.name);
-    println!("domains    {}", list_or_dash(&tenant.domains));
-    println!(
+    outln!("name       {}", tenant.name);
+    outln!("domains    {}", list_or_dash(&tenant.domains));
+    outln!(
         "issuer     {}",
         tenant
             .effective_issuer()
             .unwrap_or_else(|| "the --issuer of `latchkey serve`".to_owned())
     );
-    println!("tokens     {} profile", tenant.token_profile);
-    println!(
+    outln!("tokens     {} profile", tenant.token_profile);
+    outln!(
         "discovery  {}",
         if tenant.publish_scopes {
             "lists scopes_supported"
@@ -199,7 +225,7 @@ pub(crate) fn print_tenant(tenant: &TenantRecord) {
             "lists no scopes"
         }
     );
-    println!("created_at {}", timestamp(tenant.created_at));
+    outln!("created_at {}", timestamp(tenant.created_at));
 }
 
 /// Prints tenants as a table.
@@ -227,7 +253,7 @@ pub(crate) fn audit_json(event: &AuditEvent) -> Value {
 /// Prints audit events as a table.
 pub(crate) fn print_audit_table(events: &[AuditEvent]) {
     if events.is_empty() {
-        println!("No audit events match.");
+        outln!("No audit events match.");
         return;
     }
     let rows: Vec<Vec<String>> = events

@@ -331,7 +331,7 @@ pub(crate) async fn rotate_secret(
     JsonBody(body): JsonBody<RotateSecretBody>,
 ) -> Result<Json<SecretView>, AdminError> {
     admin.may_manage(&tenant)?;
-    let secret = apps::rotate_secret(
+    let rotated = apps::rotate_secret(
         state.registry.store().as_ref(),
         &tenant,
         &client_id,
@@ -340,8 +340,5 @@ pub(crate) async fn rotate_secret(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(SecretView {
-        client_id,
-        client_secret: secret.expose().to_owned(),
-    }))
+    Ok(Json(SecretView::new(client_id, &rotated)))
 }

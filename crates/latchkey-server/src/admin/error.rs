@@ -5,6 +5,7 @@ use crate::apps::AppError;
 use crate::http::response;
 use crate::keys::KeySetupError;
 use crate::tenants::TenantError;
+use crate::tokens::RevokeError;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -179,6 +180,18 @@ impl From<KeySetupError> for AdminError {
             KeySetupError::Concurrent(_) => AdminError::Conflict(error.to_string()),
             KeySetupError::Store(store) => store.into(),
             other => AdminError::server("a key rotation", &other),
+        }
+    }
+}
+
+impl From<RevokeError> for AdminError {
+    fn from(error: RevokeError) -> AdminError {
+        match error {
+            RevokeError::NotAJti | RevokeError::NotVerified => {
+                AdminError::Invalid(error.to_string())
+            }
+            RevokeError::Store(store) => store.into(),
+            RevokeError::Keys(keys) => keys.into(),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::output;
 use anyhow::Context;
 use latchkey_server::apps::{self, AppChanges, NewApp};
 use latchkey_server::audit::Actor;
+use latchkey_server::views::SecretView;
 use latchkey_store::Store;
 use serde_json::json;
 
@@ -45,7 +46,7 @@ pub(crate) async fn run(
             if args.json {
                 output::print_json(&json!({ "client_id": args.id, "deleted": true }));
             } else {
-                println!(
+                outln!(
                     "Deleted app {}. Its tokens stay valid until they expire.",
                     args.id
                 );
@@ -75,14 +76,14 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         output::print_json(&output::app_json(&app, Some(secret.as_ref())));
         return Ok(());
     }
-    println!("Created app {:?}.", app.name);
+    outln!("Created app {:?}.", app.name);
     output::print_app(&app, secret.as_ref());
     if secret.is_some() {
-        println!(
+        outln!(
             "\nStore the client_secret now: it is shown only once (rotate it with `latchkey app rotate-secret`)."
         );
     } else {
-        println!(
+        outln!(
             "\nA {} app is a public client: it has no secret and cannot use client_credentials.",
             app.app_type
         );
@@ -124,7 +125,7 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
     if args.json {
         output::print_json(&output::app_json(&app, None));
     } else {
-        println!("Updated app {}.", app.client_id);
+        outln!("Updated app {}.", app.client_id);
         output::print_app(&app, None);
     }
     Ok(())
@@ -157,9 +158,9 @@ async fn set_enabled(
     if json {
         output::print_json(&output::app_json(&app, None));
     } else if enabled {
-        println!("Enabled app {}: it can get tokens again.", app.client_id);
+        outln!("Enabled app {}: it can get tokens again.", app.client_id);
     } else {
-        println!(
+        outln!(
             "Disabled app {}: its token requests now get invalid_client.",
             app.client_id
         );
@@ -176,19 +177,20 @@ async fn rotate_secret(
         Some(grace) => Some(u32::try_from(grace.as_secs()).context("--grace is too long")?),
         None => None,
     };
-    let secret = apps::rotate_secret(store, tenant, &args.id, grace, Actor::CLI, now()).await?;
+    let rotated = apps::rotate_secret(store, tenant, &args.id, grace, Actor::CLI, now()).await?;
     if args.json {
-        output::print_json(&json!({ "client_id": args.id, "client_secret": secret.expose() }));
+        output::print_json(&SecretView::new(args.id, &rotated));
         return Ok(());
     }
-    println!("client_id      {}", args.id);
-    println!("client_secret  {}", secret.expose());
-    match args.grace {
-        Some(grace) => println!(
-            "\nThe old secret keeps working for {} more.",
-            humantime::format_duration(grace)
+    outln!("client_id      {}", args.id);
+    outln!("client_secret  {}", rotated.secret.expose());
+    match (args.grace, rotated.previous_expires_at) {
+        (Some(grace), Some(until)) => outln!(
+            "\nThe old secret keeps working for {} more, until {}.",
+            humantime::format_duration(grace),
+            output::timestamp(until)
         ),
-        None => println!(
+        _ => outln!(
             "\nThe old secret no longer works. Store the new one now: it is shown only once."
         ),
     }

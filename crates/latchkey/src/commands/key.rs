@@ -1,20 +1,20 @@
 //! `latchkey key ...`: signing keys.
 
+use super::master_key::MasterKeySource;
 use super::now;
 use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
 use latchkey_server::audit::Actor;
-use latchkey_server::keys::{self, MasterKeys, RotationPolicy};
+use latchkey_server::keys::{self, RotationPolicy};
 use latchkey_store::Store;
 use serde_json::json;
-use std::sync::Arc;
 
 pub(crate) async fn run(
     store: &dyn Store,
     tenant: &str,
     command: KeyCommand,
-    master_keys: impl FnOnce() -> anyhow::Result<Arc<MasterKeys>>,
+    master_keys: &MasterKeySource,
 ) -> anyhow::Result<()> {
     super::tenant::require(store, tenant).await?;
     match command {
@@ -32,7 +32,7 @@ pub(crate) async fn run(
             Ok(())
         }
         KeyCommand::Rotate(args) => {
-            let master_keys = master_keys()?;
+            let master_keys = master_keys.resolve(store, false).await?;
             // Only the clock allowance of the policy matters for a rotation made by hand.
             let policy = RotationPolicy::every_days(0);
             let kid = keys::rotate_now(
@@ -56,11 +56,12 @@ pub(crate) async fn run(
                     &json!({ "kid": key.kid, "alg": key.alg, "status": key.status.as_str() }),
                 );
             } else {
-                println!(
+                outln!(
                     "New tokens are now signed with key {} ({}).",
-                    key.kid, key.alg
+                    key.kid,
+                    key.alg
                 );
-                println!(
+                outln!(
                     "The previous key stays in the JWKS until every token it signed has expired."
                 );
             }

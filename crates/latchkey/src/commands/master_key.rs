@@ -43,42 +43,96 @@ fn create_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY`, then a file beside
-/// the SQLite database (created on first use, with a warning).
-pub(crate) fn resolve(
-    file: Option<PathBuf>,
-    database_url: &str,
-    serving: bool,
-) -> anyhow::Result<Arc<MasterKeys>> {
-    if let Some(path) = file {
-        return Ok(Arc::new(MasterKeys::from_file(path)?));
+/// Writes `contents` to a new private file at `path` unless one is already there; returns
+/// whether this call created it. Concurrent callers (several servers starting on a fresh
+/// deployment) agree: the file appears whole, by a hard link from a file of this process's own,
+/// and exactly one of them wins; the others then read the winner's.
+fn create_once(path: &Path, contents: &str) -> anyhow::Result<bool> {
+    let mut own = path.as_os_str().to_owned();
+    own.push(format!(".{}.tmp", latchkey_keys::random::uuid_v4()));
+    let own = PathBuf::from(own);
+    create_private_file(&own, contents)?;
+    let linked = std::fs::hard_link(&own, path);
+    let _ = std::fs::remove_file(&own);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error).with_context(|| format!("could not create {}", path.display())),
     }
-    if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
-        let keyring =
-            Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
-        return Ok(Arc::new(MasterKeys::new(keyring, None)));
-    }
-    let Some(path) = default_file(database_url) else {
+}
+
+/// Fails, naming the master key needed, when the database already holds keys sealed by a
+/// master key: a new master key could not open them, and keys sealed with it would leave the
+/// deployment with two master keys of which the servers have one.
+async fn refuse_if_sealed(store: &dyn Store, path: &Path) -> anyhow::Result<()> {
+    let keys = store
+        .all_signing_keys()
+        .await
+        .context("could not read the signing keys")?;
+    if let Some(id) = keys.iter().find_map(|key| key.master_key_id.as_deref()) {
         bail!(
-            "a master key is required with this database: give --master-key-file or set {MASTER_KEY_ENV}"
-        );
-    };
-    if !path.exists() {
-        create_private_file(&path, &format!("{}\n", generate_text()))?;
-        tracing::warn!(
-            file = %path.display(),
-            "no master key given: created one beside the SQLite database. Production deployments \
-             should keep the master key elsewhere (--master-key-file or {MASTER_KEY_ENV}), so that \
-             a copy of the database alone cannot sign tokens"
-        );
-    } else if serving {
-        tracing::warn!(
-            file = %path.display(),
-            "using the master key file beside the SQLite database; production deployments should \
-             keep the master key elsewhere (--master-key-file or {MASTER_KEY_ENV})"
+            "the signing keys of this database are sealed by master key {id}, and there is no \
+             master key file at {}: put the master key file that belongs to this database there, \
+             or give it with --master-key-file (or the keys with {MASTER_KEY_ENV}); latchkey creates \
+             a master key only for a database without sealed signing keys",
+            path.display()
         );
     }
-    Ok(Arc::new(MasterKeys::from_file(path)?))
+    Ok(())
+}
+
+/// Where the master keys come from; resolved only by the commands that need them.
+pub(crate) struct MasterKeySource {
+    /// `--master-key-file`.
+    pub(crate) file: Option<PathBuf>,
+    /// `--database`, for the file beside an SQLite database.
+    pub(crate) database_url: String,
+}
+
+impl MasterKeySource {
+    /// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY`, then a file
+    /// beside the SQLite database (created on first use, with a warning, unless the database
+    /// already holds sealed keys). `serving` adds a warning about the file's place.
+    pub(crate) async fn resolve(
+        &self,
+        store: &dyn Store,
+        serving: bool,
+    ) -> anyhow::Result<Arc<MasterKeys>> {
+        if let Some(path) = &self.file {
+            return Ok(Arc::new(MasterKeys::from_file(path.clone())?));
+        }
+        if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+            let keyring =
+                Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
+            return Ok(Arc::new(MasterKeys::new(keyring, None)));
+        }
+        let Some(path) = default_file(&self.database_url) else {
+            bail!(
+                "a master key is required with this database: give --master-key-file or set {MASTER_KEY_ENV}"
+            );
+        };
+        let created = if path.exists() {
+            false
+        } else {
+            refuse_if_sealed(store, &path).await?;
+            create_once(&path, &format!("{}\n", generate_text()))?
+        };
+        if created {
+            tracing::warn!(
+                file = %path.display(),
+                "no master key given: created one beside the SQLite database. Production deployments \
+                 should keep the master key elsewhere (--master-key-file or {MASTER_KEY_ENV}), so that \
+                 a copy of the database alone cannot sign tokens"
+            );
+        } else if serving {
+            tracing::warn!(
+                file = %path.display(),
+                "using the master key file beside the SQLite database; production deployments should \
+                 keep the master key elsewhere (--master-key-file or {MASTER_KEY_ENV})"
+            );
+        }
+        Ok(Arc::new(MasterKeys::from_file(path)?))
+    }
 }
 
 /// Puts a new master key first in `path`, keeping the others after it (they still open keys
@@ -97,29 +151,28 @@ fn prepend_new_key(path: &Path) -> anyhow::Result<()> {
 pub(crate) async fn run(
     store: &dyn Store,
     command: MasterKeyCommand,
-    file: Option<PathBuf>,
-    database_url: &str,
+    source: &MasterKeySource,
 ) -> anyhow::Result<()> {
     let MasterKeyCommand::Rotate(args) = command else {
         unreachable!("generate is answered before the store is opened")
     };
     if args.generate {
-        let path = match &file {
+        let path = match &source.file {
             Some(path) => path.clone(),
             None if std::env::var(MASTER_KEY_ENV).is_ok() => bail!(
                 "{MASTER_KEY_ENV} cannot be rewritten: put a new key (latchkey master-key generate) first in it, keep \
                  the old one after a comma, restart the servers, then run `latchkey master-key rotate`"
             ),
-            None => default_file(database_url)
+            None => default_file(&source.database_url)
                 .context("this database has no master key file to rotate")?,
         };
         prepend_new_key(&path)?;
     }
-    let master_keys = resolve(file, database_url, false)?;
+    let master_keys = source.resolve(store, false).await?;
     let resealed = keys::reseal_all(store, &master_keys).await?;
     let current = master_keys.keyring().current_id().to_owned();
-    println!("Re-sealed {resealed} signing key(s) with master key {current}.");
-    println!(
+    outln!("Re-sealed {resealed} signing key(s) with master key {current}.");
+    outln!(
         "Servers started with a master key file pick the new key up on their own; servers given {MASTER_KEY_ENV} \
          need it to list the new key first. Older keys can leave the configuration once every server runs with the new one."
     );
@@ -129,6 +182,26 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_master_key_file_is_created_once_and_keeps_the_first_contents() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("x.db.master-key");
+
+        assert!(create_once(&path, "first\n").expect("creating the file"));
+        assert!(!create_once(&path, "second\n").expect("finding the file"));
+
+        assert_eq!(std::fs::read_to_string(&path).expect("reading"), "first\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("listing")
+            .map(|entry| entry.expect("an entry").file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["x.db.master-key"],
+            "no file of its own is left behind"
+        );
+    }
 
     #[test]
     fn master_key_file_sits_beside_the_sqlite_file() {

@@ -11,35 +11,40 @@ mod token;
 pub(crate) use audit::Since;
 
 use crate::cli::{Cli, Command};
-use anyhow::Context;
-use latchkey_store::Store;
+use anyhow::bail;
+use latchkey_store::{Create, Store, StoreError};
 use std::sync::Arc;
 
 /// Runs the parsed command.
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::MasterKey(crate::cli::MasterKeyCommand::Generate) = cli.command {
-        println!("{}", latchkey_keys::master_key::generate_text());
+        outln!("{}", latchkey_keys::master_key::generate_text());
         return Ok(());
     }
-    let store = open_store(&cli.database).await?;
-    let master_keys =
-        |serving| master_key::resolve(cli.master_key_file.clone(), &cli.database, serving);
+    let store = open_store(&cli.database, creates_deployment(&cli.command)).await?;
+    let master_keys = master_key::MasterKeySource {
+        file: cli.master_key_file,
+        database_url: cli.database,
+    };
     match cli.command {
-        Command::Serve(args) => serve::serve(store, master_keys(true)?, args, None).await,
-        Command::Quickstart(args) => serve::quickstart(store, master_keys(true)?, args).await,
+        Command::Serve(args) => {
+            let keys = master_keys.resolve(store.as_ref(), true).await?;
+            serve::serve(store, keys, args).await
+        }
+        Command::Quickstart(args) => {
+            let keys = master_keys.resolve(store.as_ref(), true).await?;
+            serve::quickstart(store, keys, args).await
+        }
         Command::Tenant(command) => tenant::run(store.as_ref(), command).await,
         Command::App(scoped) => app::run(store.as_ref(), &scoped.tenant, scoped.command).await,
         Command::Key(scoped) => {
-            key::run(store.as_ref(), &scoped.tenant, scoped.command, || {
-                master_keys(false)
-            })
-            .await
+            key::run(store.as_ref(), &scoped.tenant, scoped.command, &master_keys).await
         }
-        Command::Token(scoped) => token::run(store.as_ref(), &scoped.tenant, scoped.command).await,
+        Command::Token(scoped) => {
+            token::run(store.as_ref(), &scoped.tenant, scoped.command, &master_keys).await
+        }
         Command::Audit(command) => audit::run(store.as_ref(), command).await,
-        Command::MasterKey(command) => {
-            master_key::run(store.as_ref(), command, cli.master_key_file, &cli.database).await
-        }
+        Command::MasterKey(command) => master_key::run(store.as_ref(), command, &master_keys).await,
     }
 }
 
@@ -59,14 +64,48 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    latchkey_store::open(url).await.with_context(|| {
-        format!(
-            "could not use database {}; check --database (or LATCHKEY_DATABASE_URL): for SQLite the \
-             directory must exist and be writable",
+/// Whether a command may create a database that does not exist yet: the server, and the
+/// writes that can start a new deployment. Every other command works on what already exists,
+/// so on a mistyped path it says so instead of answering from a new, empty database.
+fn creates_deployment(command: &Command) -> Create {
+    use crate::cli::{AppCommand, KeyCommand, TenantCommand};
+    let creates = match command {
+        Command::Serve(_) | Command::Quickstart(_) | Command::Tenant(TenantCommand::Create(_)) => {
+            true
+        }
+        Command::App(scoped) => matches!(scoped.command, AppCommand::Create(_)),
+        Command::Key(scoped) => matches!(scoped.command, KeyCommand::Rotate(_)),
+        Command::Tenant(_) | Command::Token(_) | Command::Audit(_) | Command::MasterKey(_) => false,
+    };
+    if creates {
+        Create::IfMissing
+    } else {
+        Create::Never
+    }
+}
+
+/// Opens the database, with a message that names the cause first and then what to do.
+async fn open_store(url: &str, create: Create) -> anyhow::Result<Arc<dyn Store>> {
+    let error = match latchkey_store::open_with(url, create).await {
+        Ok(store) => return Ok(store),
+        Err(error) => error,
+    };
+    match error {
+        StoreError::Missing(path) => bail!(
+            "there is no database at {}: check --database (or LATCHKEY_DATABASE_URL), or create \
+             one with `latchkey serve`, `latchkey quickstart`, `latchkey tenant create` or \
+             `latchkey app create`",
+            path.display()
+        ),
+        StoreError::UnsupportedUrl(_) => {
+            bail!("{error}: check --database (or LATCHKEY_DATABASE_URL)")
+        }
+        error => bail!(
+            "{error} ({}): check --database (or LATCHKEY_DATABASE_URL); for SQLite the directory \
+             must exist and be writable",
             redact_url(url)
-        )
-    })
+        ),
+    }
 }
 
 /// Unix seconds now, for records the CLI writes.

@@ -17,32 +17,58 @@ const DEMO_APP: &str = "quickstart-demo";
 /// The scope the demo app is allowed.
 const DEMO_SCOPE: &str = "demo";
 
-/// Runs the server until SIGTERM or Ctrl-C, then stops gracefully. `banner` is printed once the
-/// server is listening.
+/// The default tenant's issuer when `serve` is given none.
+const DEFAULT_ISSUER: &str = "http://localhost:8080";
+
+/// Runs the server until SIGTERM or Ctrl-C, then stops gracefully.
 pub(crate) async fn serve(
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     args: ServeArgs,
-    banner: Option<Banner>,
 ) -> anyhow::Result<()> {
-    let settings = ServerSettings {
+    let signals = ShutdownSignals::register()?;
+    let issuer = args
+        .issuer
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+    let settings = settings(args, issuer);
+    let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
+    run(server, signals, &settings, None).await
+}
+
+fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
+    ServerSettings {
         listen: args.listen,
-        issuer: args.issuer,
+        issuer,
         refresh_interval: Duration::from_millis(args.refresh_ms),
         maintenance_interval: Duration::from_millis(args.maintenance_ms),
         key_rotation: RotationPolicy::every_days(args.key_rotation_days),
         strict_hosts: args.strict_hosts,
-    };
-    let signals = ShutdownSignals::register()?;
-    let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then stops gracefully. `banner` is printed once the server
+/// is listening.
+async fn run(
+    server: RunningServer,
+    signals: ShutdownSignals,
+    settings: &ServerSettings,
+    banner: Option<Banner>,
+) -> anyhow::Result<()> {
     let address = server.local_addr();
     tracing::info!(%address, issuer = %settings.issuer, "latchkey is serving");
     // One line on stdout, for people and for scripts that start the server on port 0.
-    println!("latchkey listening on http://{address}");
+    let mut text = format!("latchkey listening on http://{address}\n");
     if let Some(banner) = banner {
-        banner.print(&format!("http://{address}"));
+        text.push_str(&banner.text(&format!("http://{address}")));
     }
-    let _ = std::io::stdout().flush();
+    // A server keeps serving when whoever read its first line has gone away (unlike a command,
+    // which `output::write_line` ends), so a failed write is not an error here.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     signals.recv().await;
     tracing::info!("shutting down: finishing in-flight requests");
     server
@@ -99,28 +125,34 @@ pub(crate) struct Banner {
 }
 
 impl Banner {
-    fn print(&self, base: &str) {
-        println!();
-        println!("A demo app is ready. Get a token:");
-        println!();
-        println!("  curl -s -X POST {base}/oauth2/token \\");
-        println!("    -d grant_type=client_credentials \\");
-        println!("    -d client_id={} \\", self.client_id);
-        println!("    -d client_secret={} \\", self.secret.expose());
-        println!("    -d scope={DEMO_SCOPE}");
-        println!();
-        println!("Verify tokens against {base}/oauth2/jwks. The demo secret is shown only now;");
-        println!("running quickstart again gives the demo app a new one. Stop with Ctrl-C.");
+    fn text(&self, base: &str) -> String {
+        format!(
+            "\nA demo app is ready. Get a token:\n\n  \
+             curl -s -X POST {base}/oauth2/token \\\n    \
+             -d grant_type=client_credentials \\\n    \
+             -d client_id={} \\\n    \
+             -d client_secret={} \\\n    \
+             -d scope={DEMO_SCOPE}\n\n\
+             Verify tokens against {base}/oauth2/jwks. The demo secret is shown only now;\n\
+             running quickstart again gives the demo app a new one. Stop with Ctrl-C.\n",
+            self.client_id,
+            self.secret.expose()
+        )
     }
 }
 
 /// Makes sure the demo app exists with a fresh secret (a stored secret can never be shown
-/// again), then serves.
+/// again), then serves. Its issuer is the URL it prints (unless `--issuer` says otherwise), so
+/// that discovery clients checking the issuer against the URL they were given accept it.
 pub(crate) async fn quickstart(
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    let signals = ShutdownSignals::register()?;
+    let listener = RunningServer::bind(&args.listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let issuer = args.issuer.clone().unwrap_or(base);
     let now = super::now();
     let existing = store
         .apps(DEFAULT_TENANT)
@@ -130,7 +162,7 @@ pub(crate) async fn quickstart(
         .find(|app| app.name == DEMO_APP);
     let banner = match existing {
         Some(app) => {
-            let secret = apps::rotate_secret(
+            let rotated = apps::rotate_secret(
                 store.as_ref(),
                 DEFAULT_TENANT,
                 &app.client_id,
@@ -141,7 +173,7 @@ pub(crate) async fn quickstart(
             .await?;
             Banner {
                 client_id: app.client_id,
-                secret,
+                secret: rotated.secret,
             }
         }
         None => {
@@ -166,5 +198,14 @@ pub(crate) async fn quickstart(
             }
         }
     };
-    serve(store, master_keys, args, Some(banner)).await
+    let settings = settings(args, issuer);
+    let server = RunningServer::start_on(
+        listener,
+        store,
+        master_keys,
+        &settings,
+        Arc::new(SystemClock),
+    )
+    .await?;
+    run(server, signals, &settings, Some(banner)).await
 }

@@ -29,9 +29,9 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
             if args.json {
                 output::print_json(&output::tenant_json(&tenant));
             } else {
-                println!("Created tenant {:?}.", tenant.name);
+                outln!("Created tenant {:?}.", tenant.name);
                 output::print_tenant(&tenant);
-                println!(
+                outln!(
                     "\nRunning servers answer its domains within a second and create its first signing key."
                 );
             }
@@ -77,7 +77,7 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
             if args.json {
                 output::print_json(&output::tenant_json(&tenant));
             } else {
-                println!("Updated tenant {:?}.", tenant.name);
+                outln!("Updated tenant {:?}.", tenant.name);
                 output::print_tenant(&tenant);
             }
         }
@@ -86,7 +86,7 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
             if args.json {
                 output::print_json(&json!({ "name": args.name, "deleted": true }));
             } else {
-                println!(
+                outln!(
                     "Deleted tenant {:?}. Its domains now reach the default tenant (or 404 with --strict-hosts).",
                     args.name
                 );

@@ -376,6 +376,16 @@ async fn rotate_secret_with_grace_keeps_the_old_secret_working() {
             .await,
         200,
     );
+    // The answer and the app itself say until when the old secret works, as the CLI does.
+    let until = &rotated["previous_secret_expires_at"];
+    assert!(until.is_string(), "{rotated}");
+    let app_path = format!("/admin/v1/tenants/default/apps/{}", client_id(&client));
+    let shown = ok_json(&admins.as_root(Method::GET, &app_path, None).await, 200);
+    assert_eq!(&shown["previous_secret_expires_at"], until);
+    let cli = admins
+        .app
+        .cli_json(&["app", "show", client_id(&client), "--json"]);
+    assert_eq!(&cli["previous_secret_expires_at"], until);
 
     let mut fresh = client.clone();
     fresh["client_secret"] = rotated["client_secret"].clone();

@@ -10,9 +10,11 @@ use latchkey_server::{Clock, ManualClock, RunningServer, ServerSettings, SystemC
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
@@ -623,6 +625,17 @@ impl TestApp {
         start_server(&self.db_url, &self.master_key_file, &self.setup).await
     }
 
+    /// The stored record of an app of the default tenant, secrets included.
+    pub(crate) async fn stored_app(&self, client_id: &str) -> latchkey_store::AppRecord {
+        latchkey_store::open(&self.db_url)
+            .await
+            .expect("opening the database")
+            .app(latchkey_store::DEFAULT_TENANT, client_id)
+            .await
+            .expect("reading the app")
+            .expect("the app exists")
+    }
+
     /// `latchkey key list --json`.
     pub(crate) fn key_list(&self) -> Vec<Value> {
         self.cli_json(&["key", "list", "--json"])
@@ -906,6 +919,20 @@ pub(crate) fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The names of the files in `dir`.
+pub(crate) fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("listing the folder")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
 }
 
 /// The `client_id` of an app object printed by the CLI.
@@ -1253,21 +1280,6 @@ pub(crate) async fn run_js_verifier(script: &str, env: &[(&str, &str)]) -> Optio
     }))
 }
 
-/// The issuer `Served` gives `latchkey serve`.
-pub(crate) const SERVE_ISSUER: &str = "https://auth.serve.test";
-/// How long `latchkey serve` may take to print its first line (it may generate its first RSA key).
-const START_WAIT: Duration = Duration::from_secs(60);
-
-/// A `latchkey serve` child process on its own database. Killed on drop if still running.
-pub(crate) struct Served {
-    child: std::process::Child,
-    first_line: String,
-    /// The database it serves.
-    pub(crate) db_url: String,
-    log: PathBuf,
-    _dir: TempDir,
-}
-
 /// A temporary directory and the URL of a database file in it.
 pub(crate) fn database() -> (TempDir, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -1291,45 +1303,52 @@ pub(crate) fn cli_json_on(db_url: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("JSON on stdout")
 }
 
-impl Served {
-    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
-    /// first line on stdout.
-    pub(crate) fn start(dir: TempDir, db_url: String) -> Served {
-        let mut command = latchkey_command();
-        Served::spawn(&mut command, dir, db_url)
+/// The issuer `Served` gives `latchkey serve`.
+pub(crate) const SERVE_ISSUER: &str = "https://auth.serve.test";
+/// How long the process may take to print its first line (it may generate its first RSA key).
+pub(crate) const START_WAIT: Duration = Duration::from_secs(60);
+
+/// A `latchkey serve` (or `quickstart`) child process. Killed on drop if still running.
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) first_line: String,
+    pub(crate) db_url: String,
+    log: PathBuf,
+    _dir: Option<TempDir>,
+}
+
+/// A started child whose first stdout line has not been read yet.
+pub(crate) struct Launched {
+    pub(crate) child: Child,
+    pub(crate) lines: mpsc::Receiver<String>,
+    db_url: String,
+    log: PathBuf,
+}
+
+impl Launched {
+    /// Starts `latchkey --database DB_URL ARGS...` with stderr in `log`.
+    pub(crate) fn new(db_url: &str, log: PathBuf, args: &[&str]) -> Launched {
+        Launched::with(latchkey_command(), db_url, log, args)
     }
 
-    /// `start` with this log filter (`LATCHKEY_LOG`), whatever `TEST_LOG` says: for tests that
-    /// read the log.
-    pub(crate) fn start_logging(dir: TempDir, db_url: String, filter: &str) -> Served {
-        let mut command = latchkey_command();
-        command.env("LATCHKEY_LOG", filter);
-        Served::spawn(&mut command, dir, db_url)
-    }
-
-    fn spawn(command: &mut Command, dir: TempDir, db_url: String) -> Served {
-        use std::io::{BufRead, BufReader};
-        use std::process::Stdio;
-        let log = dir.path().join("serve.log");
+    /// `new` with a prepared command (its environment set by the caller).
+    pub(crate) fn with(
+        mut command: Command,
+        db_url: &str,
+        log: PathBuf,
+        args: &[&str],
+    ) -> Launched {
         let stderr = std::fs::File::create(&log).expect("creating the log file");
         let mut child = command
-            .args([
-                "--database",
-                &db_url,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--issuer",
-                SERVE_ISSUER,
-            ])
-            .args(["--refresh-ms", "50"])
+            .args(["--database", db_url])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .expect("starting latchkey serve");
+            .expect("starting latchkey");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        let (lines_tx, lines) = mpsc::channel();
         // Reads every line so that the child never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -1338,24 +1357,67 @@ impl Served {
                 let _ = lines_tx.send(line);
             }
         });
-        let first_line = match lines_rx.recv_timeout(START_WAIT) {
+        Launched {
+            child,
+            lines,
+            db_url: db_url.to_owned(),
+            log,
+        }
+    }
+
+    /// Waits (bounded) for the first line on stdout.
+    pub(crate) fn ready(mut self, dir: Option<TempDir>) -> (Served, mpsc::Receiver<String>) {
+        let first_line = match self.lines.recv_timeout(START_WAIT) {
             Ok(line) => line,
             Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                let _ = self.child.kill();
+                let _ = self.child.wait();
                 panic!(
-                    "latchkey serve printed no line within {START_WAIT:?} ({error}); its log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
+                    "latchkey printed no line within {START_WAIT:?} ({error}); its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
                 );
             }
         };
-        Served {
-            child,
+        let served = Served {
+            child: self.child,
             first_line,
-            db_url,
-            log,
+            db_url: self.db_url,
+            log: self.log,
             _dir: dir,
-        }
+        };
+        (served, self.lines)
+    }
+}
+
+/// `serve --listen 127.0.0.1:0 --issuer SERVE_ISSUER --refresh-ms 50`.
+pub(crate) const SERVE_ARGS: [&str; 7] = [
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--issuer",
+    SERVE_ISSUER,
+    "--refresh-ms",
+    "50",
+];
+
+impl Served {
+    /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
+    /// first line on stdout.
+    pub(crate) fn start(dir: TempDir, db_url: String) -> Served {
+        let log = dir.path().join("serve.log");
+        Launched::new(&db_url, log, &SERVE_ARGS).ready(Some(dir)).0
+    }
+
+    /// The address from the first line, `latchkey listening on http://ADDR`.
+    /// `start` with this log filter (`LATCHKEY_LOG`), whatever `TEST_LOG` says: for tests that
+    /// read the log.
+    pub(crate) fn start_logging(dir: TempDir, db_url: String, filter: &str) -> Served {
+        let log = dir.path().join("serve.log");
+        let mut command = latchkey_command();
+        command.env("LATCHKEY_LOG", filter);
+        Launched::with(command, &db_url, log, &SERVE_ARGS)
+            .ready(Some(dir))
+            .0
     }
 
     /// The address from the first line, `latchkey listening on http://ADDR`.
@@ -1367,13 +1429,12 @@ impl Served {
         url.to_owned()
     }
 
-    /// What it logged (its stderr) so far.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Sends SIGTERM to this child (by its own pid) and waits, bounded, for it to exit.
-    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
         let status = Command::new("kill")
             .args(["-TERM", &pid])

@@ -233,3 +233,56 @@ async fn master_keys_in_the_environment_rotate_by_listing_the_new_key_first() {
         "names the missing master key: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_database_copied_without_its_master_key_is_refused_with_the_id_of_the_key_it_needs() {
+    let original = tempfile::tempdir().expect("a temporary directory");
+    let made = run_in(original.path(), None, &["key", "rotate"]);
+    assert!(made.status.success(), "{}", describe(&made));
+    let copy = tempfile::tempdir().expect("a temporary directory");
+    for name in ["x.db", "x.db-wal", "x.db-shm"] {
+        let from = original.path().join(name);
+        if from.exists() {
+            std::fs::copy(&from, copy.path().join(name)).expect("copying the database");
+        }
+    }
+    let store = latchkey_store::open(&format!("sqlite://{}", copy.path().join("x.db").display()))
+        .await
+        .expect("opening the copy");
+    let needed = store.all_signing_keys().await.expect("reading the keys")[0]
+        .master_key_id
+        .clone()
+        .expect("the key is sealed");
+    drop(store);
+
+    for command in [
+        &["key", "rotate"][..],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let output = run_in(copy.path(), None, command);
+
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command:?}: {}",
+            describe(&output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("sealed by master key {needed}"))
+                && stderr.contains("--master-key-file"),
+            "{command:?} says which master key is needed: {stderr}"
+        );
+        assert!(
+            !copy.path().join("x.db.master-key").exists(),
+            "{command:?} created no master key"
+        );
+    }
+    let keys = latchkey_store::open(&format!("sqlite://{}", copy.path().join("x.db").display()))
+        .await
+        .expect("opening the copy")
+        .all_signing_keys()
+        .await
+        .expect("reading the keys");
+    assert_eq!(keys.len(), 1, "no key was added: {keys:?}");
+}

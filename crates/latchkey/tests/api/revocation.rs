@@ -239,3 +239,117 @@ async fn revocations_are_purged_once_their_token_has_expired() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cli_revocation_of_a_whole_token_finds_its_tenant_and_lasts_as_long_as_the_token() {
+    let app = spawn_app().await;
+    let host = "auth.acme.test";
+    app.create_tenant("acme", &[host], &[]).await;
+    let owner = app.create_app_at("acme", host, &["--name", "orders"]).await;
+    let token = app.token_for_at(host, &owner, None).await.access_token();
+    let claims = jwt_parts(&token).1;
+
+    // No --tenant: the token's signature says it is acme's.
+    let revoked = app.cli_json(&["token", "revoke", "--token", &token, "--json"]);
+
+    assert_eq!(revoked["jti"], claims["jti"]);
+    assert_eq!(revoked["tenant"], "acme");
+    assert_eq!(revoked["client_id"], client_id(&owner));
+    assert_eq!(unix_seconds(&revoked["expires_at"]), claims["exp"]);
+    let store = latchkey_store::open(&app.db_url)
+        .await
+        .expect("opening the database");
+    let stored = store
+        .revocations(&[jti(&token)])
+        .await
+        .expect("reading revocations");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        (stored[0].tenant.as_str(), stored[0].expires_at),
+        ("acme", claims["exp"].as_i64().expect("a numeric exp"))
+    );
+    app.eventually("the revoked token to introspect inactive", async || {
+        let answer = app.introspect_at(host, &owner, &token).await;
+        if answer["active"] == false {
+            Ok(())
+        } else {
+            Err(answer.to_string())
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cli_revocation_refuses_a_jti_that_is_not_a_uuid_without_repeating_it() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+
+    // A token pasted where its jti belongs is refused too, and never printed back.
+    for garbage in ["not-a-jti", token.as_str()] {
+        let output = app.cli(&["token", "revoke", garbage]);
+
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("not a UUID") && stderr.contains("--token"),
+            "the message says what a jti is and what to do: {stderr}"
+        );
+        assert!(!stderr.contains(garbage), "{stderr}");
+        assert!(output.stdout.is_empty(), "{}", describe(&output));
+    }
+    let store = latchkey_store::open(&app.db_url)
+        .await
+        .expect("opening the database");
+    let stored = store
+        .revocations(&["not-a-jti".to_owned(), jti(&token)])
+        .await
+        .expect("reading revocations");
+    assert!(stored.is_empty(), "nothing was revoked: {stored:?}");
+    assert_eq!(app.introspect(&owner, &token).await["active"], true);
+}
+
+#[tokio::test]
+async fn cli_revocation_by_bare_jti_says_what_latchkey_can_know() {
+    let app = spawn_app().await;
+    let jti = "6f1c0e1a-2b3c-4d5e-8f90-0123456789ab";
+
+    let said = app.cli_ok(&["token", "revoke", jti]);
+
+    assert!(
+        said.contains(&format!(
+            "Tenant default now refuses a token with jti {jti}"
+        )) && said.contains("keeps no list of the tokens it issued"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn cli_revocation_refuses_a_token_that_no_tenant_key_verifies() {
+    let app = spawn_app().await;
+    let owner = owner(&app).await;
+    let token = app.token_for(&owner, None).await.access_token();
+    // The same header and signature over other claims: a longer life, say.
+    let mut claims = jwt_parts(&token).1;
+    claims["exp"] = json!(claims["exp"].as_i64().expect("a numeric exp") + 86_400);
+    let segments: Vec<&str> = token.split('.').collect();
+    let payload = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        claims.to_string(),
+    );
+    let tampered = format!("{}.{payload}.{}", segments[0], segments[2]);
+
+    let output = app.cli(&["token", "revoke", "--token", &tampered]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("does not verify against the published signing keys of any tenant"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&tampered),
+        "the token is never printed: {stderr}"
+    );
+    assert_eq!(app.introspect(&owner, &token).await["active"], true);
+}

@@ -23,14 +23,7 @@ async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
     // The CLI stamps the rotation by the wall clock, which the test clock started from and so
     // trails: read when the grace ends, check it is an hour after the rotation, and move the
     // test clock relative to the rotation from there.
-    let store = latchkey_store::open(&app.db_url)
-        .await
-        .expect("opening the database");
-    let record = store
-        .app(latchkey_store::DEFAULT_TENANT, id)
-        .await
-        .expect("reading the app")
-        .expect("the app exists");
+    let record = app.stored_app(id).await;
     let ends: Vec<i64> = record
         .secrets
         .iter()
@@ -80,4 +73,42 @@ async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
     assert_eq!(app.post_token(&form(new)).await.status, StatusCode::OK);
     let reply = app.post_token_basic(id, new, &grant).await;
     assert_eq!(reply.status, StatusCode::OK, "new secret, basic: {reply:?}");
+}
+
+#[tokio::test]
+async fn app_show_and_rotate_secret_say_until_when_the_previous_secret_works() {
+    let app = spawn_app().await;
+    let owner = app.create_app(&["--name", "orders"]).await;
+    let id = client_id(&owner);
+    assert_eq!(
+        app.cli_json(&["app", "show", id, "--json"])["previous_secret_expires_at"],
+        serde_json::Value::Null,
+        "no previous secret before a rotation"
+    );
+
+    let rotated = app.cli_json(&["app", "rotate-secret", id, "--grace", "1h", "--json"]);
+
+    let until = rotated["previous_secret_expires_at"].clone();
+    let record = app.stored_app(id).await;
+    let stored = record.secrets.iter().find_map(|secret| secret.expires_at);
+    assert_eq!(Some(unix_seconds(&until)), stored, "{rotated}");
+    let shown = app.cli_json(&["app", "show", id, "--json"]);
+    assert_eq!(shown["previous_secret_expires_at"], until);
+    let text = app.cli_ok(&["app", "show", id]);
+    let until = until.as_str().expect("an RFC 3339 time");
+    assert!(
+        text.lines().any(|line| line.starts_with("previous_secret")
+            && line.ends_with(&format!("accepted until {until}"))),
+        "{text}"
+    );
+
+    let at_once = app.cli_json(&["app", "rotate-secret", id, "--json"]);
+    assert_eq!(
+        at_once["previous_secret_expires_at"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        app.cli_json(&["app", "show", id, "--json"])["previous_secret_expires_at"],
+        serde_json::Value::Null
+    );
 }

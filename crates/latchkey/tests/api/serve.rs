@@ -4,6 +4,8 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::process::Stdio;
+use std::time::Instant;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -59,25 +61,11 @@ async fn serve_issues_tokens_that_verify_against_its_own_jwks() {
     let body: Value = reply.json().await.expect("JSON");
     let token = body["access_token"].as_str().expect("access_token");
 
-    let jwks: Value = client
-        .get(format!("{url}/oauth2/jwks"))
-        .send()
-        .await
-        .expect("GET jwks")
-        .json()
-        .await
-        .expect("JSON");
+    let jwks = get_json(&format!("{url}/oauth2/jwks")).await;
     let claims = verify_token(&jwks, token, client_id(&worker), SERVE_ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(claims["iss"], SERVE_ISSUER, "--issuer sets iss");
-    let metadata: Value = client
-        .get(format!("{url}/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .expect("GET metadata")
-        .json()
-        .await
-        .expect("JSON");
+    let metadata = get_json(&format!("{url}/.well-known/oauth-authorization-server")).await;
     assert_eq!(metadata["issuer"], SERVE_ISSUER);
     assert_eq!(
         metadata["token_endpoint"],
@@ -165,4 +153,167 @@ async fn serve_exits_with_code_0_on_sigterm_while_a_client_holds_an_idle_connect
         served.log()
     );
     drop(client);
+}
+
+/// `GET url` as JSON.
+async fn get_json(url: &str) -> Value {
+    http()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url}: {error}"))
+        .json()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url} answered no JSON: {error}"))
+}
+
+/// The kids in the JWKS of a server at `url`.
+async fn jwks_kids(url: &str) -> Vec<String> {
+    let jwks = get_json(&format!("{url}/oauth2/jwks")).await;
+    jwks["keys"]
+        .as_array()
+        .expect("a keys array")
+        .iter()
+        .map(|key| key["kid"].as_str().expect("a kid").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and_signing_key() {
+    let (dir, db_url) = database();
+    // The database exists, with no master key or signing key yet: what the servers race for is
+    // the master key file and the first signing key.
+    cli_json_on(&db_url, &["app", "create", "--name", "first", "--json"]);
+    let launched: Vec<Launched> = (0..3)
+        .map(|index| {
+            let log = dir.path().join(format!("serve-{index}.log"));
+            Launched::new(&db_url, log, &SERVE_ARGS)
+        })
+        .collect();
+    let served: Vec<Served> = launched
+        .into_iter()
+        .map(|launched| launched.ready(None).0)
+        .collect();
+
+    let master_key = std::fs::read_to_string(dir.path().join("latchkey.db.master-key"))
+        .expect("reading the master key file");
+    assert_eq!(master_key.lines().count(), 1, "one master key");
+    let leftovers: Vec<String> = files_in(dir.path())
+        .into_iter()
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let first = jwks_kids(&served[0].base_url()).await;
+    assert_eq!(first.len(), 1, "one signing key: {first:?}");
+    for server in &served {
+        assert_eq!(
+            jwks_kids(&server.base_url()).await,
+            first,
+            "every server signs with the same key; log:\n{}",
+            server.log()
+        );
+    }
+}
+
+#[tokio::test]
+async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints() {
+    let (dir, db_url) = database();
+    let log = dir.path().join("quickstart.log");
+    let args = ["quickstart", "--listen", "127.0.0.1:0"];
+    let (served, lines) = Launched::new(&db_url, log, &args).ready(Some(dir));
+    let base = served.base_url();
+    let curl = loop {
+        let line = lines
+            .recv_timeout(START_WAIT)
+            .expect("quickstart prints a curl command");
+        if let Some(command) = line.trim().strip_prefix("curl -s -X POST ") {
+            break command.to_owned();
+        }
+    };
+    assert!(curl.starts_with(&format!("{base}/oauth2/token")), "{curl}");
+
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let metadata = get_json(&format!("{base}{path}")).await;
+        assert_eq!(metadata["issuer"], base.as_str(), "{path}");
+        assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
+    }
+}
+
+#[test]
+fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
+    let (dir, db_url) = database();
+    let expected =
+        "issuer \"auth.example.com\" is invalid: use an https:// (or http://) URL with a host";
+
+    // Spawned, not run to its end: a server that took the issuer would never exit.
+    let mut child = latchkey_command()
+        .args(["--database", &db_url, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--issuer", "auth.example.com"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting latchkey serve");
+    let deadline = Instant::now() + WAIT;
+    while child
+        .try_wait()
+        .expect("waiting for latchkey serve")
+        .is_none()
+    {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("latchkey serve accepted the issuer and kept running");
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+    let serve = child.wait_with_output().expect("reading its output");
+
+    assert_eq!(serve.status.code(), Some(2), "{}", describe(&serve));
+    assert!(
+        String::from_utf8_lossy(&serve.stderr).contains(expected),
+        "{}",
+        describe(&serve)
+    );
+    assert!(
+        !dir.path().join("latchkey.db").exists(),
+        "refused before any database"
+    );
+    let tenant = latchkey_command()
+        .args(["--database", &db_url, "tenant", "create", "acme"])
+        .args(["--domain", "acme.test", "--issuer", "auth.example.com"])
+        .output()
+        .expect("running latchkey tenant create");
+    assert_eq!(tenant.status.code(), Some(1), "{}", describe(&tenant));
+    assert!(
+        String::from_utf8_lossy(&tenant.stderr).contains(expected),
+        "{}",
+        describe(&tenant)
+    );
+}
+
+#[test]
+fn serve_on_a_port_in_use_names_the_address_and_the_cause_once() {
+    let (_dir, db_url) = database();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port");
+    let address = taken.local_addr().expect("its address").to_string();
+
+    let output = latchkey_command()
+        .args(["--database", &db_url, "serve", "--listen", &address])
+        .output()
+        .expect("running latchkey serve");
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        error.starts_with(&format!("error: could not listen on {address}: ")),
+        "{error}"
+    );
+    assert_eq!(error.matches("in use").count(), 1, "{error}");
 }
