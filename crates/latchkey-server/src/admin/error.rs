@@ -5,7 +5,7 @@ use crate::apps::AppError;
 use crate::http::response;
 use crate::keys::KeySetupError;
 use crate::tenants::TenantError;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_store::StoreError;
@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
     /// A stable code: invalid_request, invalid_token, insufficient_scope, access_denied,
-    /// not_found, conflict, invalid_settings or server_error.
+    /// not_found, conflict, invalid_settings, temporarily_unavailable or server_error.
     pub(crate) error: &'static str,
     /// What went wrong, for people.
     pub(crate) error_description: String,
@@ -41,9 +41,16 @@ pub(crate) enum AdminError {
     Conflict(String),
     /// 422: the settings break a rule.
     Invalid(String),
+    /// 503: the database cannot take the request now (full, read-only, locked, failing); the
+    /// description says which, and the same request may succeed later.
+    Unavailable(String),
     /// 500: logged, never detailed.
     Server,
 }
+
+/// Seconds a client is asked to wait before retrying a 503: long enough not to hammer a
+/// database that is out of space, short enough that a lock held past the busy timeout is gone.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AdminError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -76,6 +83,11 @@ impl AdminError {
                 "invalid_settings",
                 why.clone(),
             ),
+            AdminError::Unavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                why.clone(),
+            ),
             AdminError::Server => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -93,14 +105,18 @@ impl AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, error, error_description) = self.parts();
-        let mut answer = response::no_store(response::json_value(
+        let mut answer = response::json_value(
             status,
             &ErrorBody {
                 error,
                 error_description,
             },
-        ));
-        if status == StatusCode::UNAUTHORIZED {
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            answer
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        } else if status == StatusCode::UNAUTHORIZED {
             answer.headers_mut().insert(
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static(
@@ -126,6 +142,12 @@ impl From<StoreError> for AdminError {
             StoreError::Duplicate(why) | StoreError::InUse(why) => AdminError::Conflict(why),
             StoreError::Conflict(what) => {
                 AdminError::Conflict(format!("{what} was changed concurrently; try again"))
+            }
+            // The cause says nothing secret (which of full, read-only, locked, failing), and
+            // tells the operator what to fix.
+            unavailable @ StoreError::Unavailable(_) => {
+                tracing::warn!(error = %unavailable, "admin API: the database refused a request");
+                AdminError::Unavailable(unavailable.to_string())
             }
             other => AdminError::server("a store operation", &other),
         }

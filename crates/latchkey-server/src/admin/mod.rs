@@ -12,18 +12,39 @@ mod auth;
 mod error;
 mod extract;
 mod keys;
+pub(crate) mod schema;
 mod tenants;
 
-use crate::http::AppState;
-use axum::Router;
+use crate::http::{AppState, response};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use axum::routing::get;
+use axum::response::Response;
+use axum::routing::{any, get};
+use axum::{Router, middleware};
+use error::AdminError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, SecurityRequirement};
+use utoipa::openapi::{OpenApi as Document, RefOr, Required, Schema, SecurityRequirement};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// Most items per page of a listing (apps, audit events).
+pub(crate) const MAX_PAGE: u32 = 1000;
+
+/// Items per page of a listing unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 100;
+
+/// The page size a listing's `limit` asks for.
+fn page_size(limit: Option<u32>) -> Result<u32, AdminError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AdminError::BadRequest(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )))
+    }
+}
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/admin/v1/openapi.json";
@@ -87,25 +108,86 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
 }
 
+/// The admin routes and their OpenAPI document.
+fn routes_and_document() -> (Router<AppState>, Document) {
+    let (router, mut document) = routes().split_for_parts();
+    mark_optional_bodies(&mut document);
+    (router, document)
+}
+
+/// `JsonBody` reads an empty body as `{}`, so a body whose schema requires no property may be
+/// left out: the document says so for exactly those (utoipa marks every body required).
+fn mark_optional_bodies(document: &mut Document) {
+    let schemas = document
+        .components
+        .as_ref()
+        .map(|components| components.schemas.clone())
+        .unwrap_or_default();
+    let requires_nothing = |reference: &str| {
+        reference
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| schemas.get(name))
+            .is_some_and(|schema| {
+                matches!(schema, RefOr::T(Schema::Object(object)) if object.required.is_empty())
+            })
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for body in operations
+            .into_iter()
+            .flatten()
+            .filter_map(|operation| operation.request_body.as_mut())
+        {
+            let optional = body.content.values().all(|content| {
+                matches!(&content.schema, Some(RefOr::Ref(reference)) if requires_nothing(&reference.ref_location))
+            });
+            if optional {
+                body.required = Some(Required::False);
+            }
+        }
+    }
+}
+
 /// The OpenAPI 3.1 document of the admin API, as pretty JSON.
 pub fn openapi_json() -> String {
-    routes()
-        .into_openapi()
+    routes_and_document()
+        .1
         .to_pretty_json()
         .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
 }
 
-/// The admin routes, and the OpenAPI document at `OPENAPI_PATH`.
+/// The admin routes, the OpenAPI document at `OPENAPI_PATH`, and a 404 in the API's error
+/// shape for every other path under `/admin/`.
 pub(crate) fn router() -> Router<AppState> {
-    let (router, document) = routes().split_for_parts();
+    let (router, document) = routes_and_document();
     let json = document.to_pretty_json().unwrap_or_default();
-    router.route(
-        OPENAPI_PATH,
-        get(move || {
-            let json = json.clone();
-            async move { (StatusCode::OK, [(CONTENT_TYPE, "application/json")], json) }
-        }),
-    )
+    router
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let json = json.clone();
+                async move { (StatusCode::OK, [(CONTENT_TYPE, "application/json")], json) }
+            }),
+        )
+        .route("/admin", any(unknown_path))
+        .route("/admin/{*path}", any(unknown_path))
+        // One layer rather than each handler: admin answers carry secrets (a new app's
+        // client_secret) and tenant data no cache should keep, errors included.
+        .layer(middleware::map_response(no_store))
+}
+
+async fn no_store(answer: Response) -> Response {
+    response::no_store(answer)
+}
+
+async fn unknown_path() -> AdminError {
+    AdminError::NotFound("no such admin API endpoint".into())
 }
 
 #[cfg(test)]
