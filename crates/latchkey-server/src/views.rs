@@ -3,7 +3,7 @@
 //! key), and the bodies the admin API accepts.
 
 use crate::admin::schema::{
-    AlgName, AppName, AppTypeName, GrantTypeName, TenantName, TokenReusePercent, TokenTtl,
+    AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
 };
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -279,6 +279,7 @@ pub struct AppPatch {
 pub struct RotateSecretBody {
     /// Keep the old secret working this many seconds beside the new one.
     #[serde(default)]
+    #[schema(value_type = Option<Seconds>)]
     pub grace_seconds: Option<u32>,
 }
 

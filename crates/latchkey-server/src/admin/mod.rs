@@ -22,8 +22,13 @@ use axum::response::Response;
 use axum::routing::{any, get};
 use axum::{Router, middleware};
 use error::AdminError;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, RefOr, Required, Schema, SecurityRequirement};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr, Required, ResponseBuilder,
+    Schema, SecurityRequirement,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -112,7 +117,52 @@ fn routes() -> OpenApiRouter<AppState> {
 fn routes_and_document() -> (Router<AppState>, Document) {
     let (router, mut document) = routes().split_for_parts();
     mark_optional_bodies(&mut document);
+    document_unavailable(&mut document);
     (router, document)
+}
+
+/// Every operation reads or writes the database, so every one may answer 503 while the
+/// database cannot take it (`AdminError::Unavailable`): documented once here, not per handler.
+fn document_unavailable(document: &mut Document) {
+    let unavailable = ResponseBuilder::new()
+        .description(
+            "temporarily_unavailable: the database cannot take the request now (full, \
+             read-only, locked or failing; the description says which)",
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("seconds to wait before trying again"))
+                .build(),
+        )
+        .build();
+    for operation in operations(document) {
+        operation
+            .responses
+            .responses
+            .insert("503".to_owned(), RefOr::T(unavailable.clone()));
+    }
+}
+
+fn operations(document: &mut Document) -> impl Iterator<Item = &mut Operation> {
+    document.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// `JsonBody` reads an empty body as `{}`, so a body whose schema requires no property may be
@@ -131,25 +181,12 @@ fn mark_optional_bodies(document: &mut Document) {
                 matches!(schema, RefOr::T(Schema::Object(object)) if object.required.is_empty())
             })
     };
-    for item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for body in operations
-            .into_iter()
-            .flatten()
-            .filter_map(|operation| operation.request_body.as_mut())
-        {
-            let optional = body.content.values().all(|content| {
-                matches!(&content.schema, Some(RefOr::Ref(reference)) if requires_nothing(&reference.ref_location))
-            });
-            if optional {
-                body.required = Some(Required::False);
-            }
+    for body in operations(document).filter_map(|operation| operation.request_body.as_mut()) {
+        let optional = body.content.values().all(|content| {
+            matches!(&content.schema, Some(RefOr::Ref(reference)) if requires_nothing(&reference.ref_location))
+        });
+        if optional {
+            body.required = Some(Required::False);
         }
     }
 }

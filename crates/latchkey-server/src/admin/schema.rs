@@ -78,6 +78,13 @@ constrained!(
 );
 
 constrained!(
+    Seconds,
+    "Seconds",
+    "A duration in whole seconds.",
+    integer(u32::MIN, u32::MAX)
+);
+
+constrained!(
     TokenReusePercent,
     "TokenReusePercent",
     "A token reuse share, in percent of a token's life.",
