@@ -213,6 +213,7 @@ pub(crate) fn router() -> Router<AppState> {
             }),
         )
         .route("/admin", any(unknown_path))
+        .route("/admin/", any(unknown_path))
         .route("/admin/{*path}", any(unknown_path))
         // One layer rather than each handler: admin answers carry secrets (a new app's
         // client_secret) and tenant data no cache should keep, errors included.

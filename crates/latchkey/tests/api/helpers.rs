@@ -194,6 +194,8 @@ pub(crate) struct Setup {
     pub(crate) key_rotation: RotationPolicy,
     /// Whether Hosts no tenant claims get 404.
     pub(crate) strict_hosts: bool,
+    /// Where the database's temporary directory is made (the system's default when `None`).
+    pub(crate) parent_dir: Option<PathBuf>,
 }
 
 impl Default for Setup {
@@ -203,6 +205,7 @@ impl Default for Setup {
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
+            parent_dir: None,
         }
     }
 }
@@ -262,7 +265,11 @@ pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
 /// none is given (beside the database), so the CLI and the server share it.
 pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
     init_logging();
-    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let dir = match &setup.parent_dir {
+        Some(parent) => tempfile::tempdir_in(parent),
+        None => tempfile::tempdir(),
+    }
+    .expect("creating a temporary directory");
     let db_path = dir.path().join("latchkey.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let master_key_file = dir.path().join("latchkey.db.master-key");
