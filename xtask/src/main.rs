@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask ci` runs exactly what CI runs; `cargo xtask tidy` checks the
-//! conventions a compiler cannot (every module documented, every crate on the map).
+//! conventions a compiler cannot (every module documented, every crate on the map, the declared
+//! minimum Rust version no lower than what the locked dependencies need).
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,53 @@ fn ci() -> anyhow::Result<()> {
     cargo(&["test", "--workspace"])
 }
 
+/// A `major.minor[.patch]` version as numbers, for comparing (`1.89` is `1.89.0`).
+fn version(text: &str) -> [u64; 3] {
+    let mut parts = text.split('.').map(|part| part.parse().unwrap_or(0));
+    [(); 3].map(|()| parts.next().unwrap_or(0))
+}
+
+/// The workspace declares `rust-version`; every locked dependency that declares one needs no
+/// newer Rust, or the README's prerequisite would be untrue.
+fn rust_version_problem() -> anyhow::Result<Option<String>> {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(root())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
+    let packages = metadata["packages"]
+        .as_array()
+        .context("metadata packages")?;
+    let declared = packages
+        .iter()
+        .find(|package| package["name"] == "latchkey")
+        .and_then(|package| package["rust_version"].as_str())
+        .context("the latchkey package declares no rust-version")?;
+    let needed = packages
+        .iter()
+        .filter(|package| !package["source"].is_null())
+        .filter_map(|package| {
+            let rust = package["rust_version"].as_str()?;
+            Some((version(rust), package["name"].as_str()?, rust))
+        })
+        .max();
+    Ok(match needed {
+        Some((needed, name, rust)) if needed > version(declared) => Some(format!(
+            "rust-version is {declared} in Cargo.toml but the locked {name} needs Rust {rust}: \
+             raise it (and the README's prerequisite)"
+        )),
+        _ => None,
+    })
+}
+
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -95,6 +143,7 @@ fn tidy() -> anyhow::Result<()> {
             }
         }
     }
+    problems.extend(rust_version_problem()?);
     if problems.is_empty() {
         eprintln!("tidy: ok");
         return Ok(());

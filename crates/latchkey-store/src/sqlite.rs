@@ -1,7 +1,9 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
 //! The snapshot scan alone reads the file through rusqlite (`scan`, which says why).
 
+mod migrate;
 mod scan;
+mod write;
 
 use crate::{
     AppQuery, AppRecord, AuditEvent, AuditQuery, Change, ChangedEntity, KeyRecord,
@@ -13,11 +15,12 @@ use latchkey_protocol::{Scope, SecretHash};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
+use write::WriteTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -51,7 +54,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(StoreError::Connect)?;
-        MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
+        migrate::run(&pool, &MIGRATOR).await?;
         // SQLite names the main database's file with its full path, or with nothing for an
         // in-memory database (which the scan reaches by its shared-cache name instead).
         let file: String =
@@ -209,7 +212,7 @@ fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
 
 /// Inserts a tenant's domains in order, turning a domain another tenant holds into `Duplicate`.
 async fn insert_domains(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    conn: &mut SqliteConnection,
     tenant: &str,
     domains: &[String],
 ) -> StoreResult<()> {
@@ -219,7 +222,7 @@ async fn insert_domains(
                 .bind(domain)
                 .bind(tenant)
                 .bind(position as i64)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await;
         match inserted {
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -369,7 +372,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (name, issuer, created_at, updated_at) VALUES (?, ?, ?, ?)",
         )
@@ -377,7 +380,7 @@ impl Store for SqliteStore {
         .bind(&tenant.issuer)
         .bind(tenant.created_at)
         .bind(tenant.updated_at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await;
         match inserted {
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -388,36 +391,36 @@ impl Store for SqliteStore {
             }
             other => other?,
         };
-        insert_domains(&mut tx, &tenant.name, &tenant.domains).await?;
+        insert_domains(tx.conn(), &tenant.name, &tenant.domains).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let updated = sqlx::query("UPDATE tenants SET issuer = ?, updated_at = ? WHERE name = ?")
             .bind(&tenant.issuer)
             .bind(tenant.updated_at)
             .bind(&tenant.name)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("tenant {:?}", tenant.name)));
         }
         sqlx::query("DELETE FROM tenant_domains WHERE tenant = ?")
             .bind(&tenant.name)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
-        insert_domains(&mut tx, &tenant.name, &tenant.domains).await?;
+        insert_domains(tx.conn(), &tenant.name, &tenant.domains).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let apps: i64 = sqlx::query_scalar("SELECT count(*) FROM apps WHERE tenant = ?")
             .bind(name)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await?;
         if apps > 0 && !force {
             return Err(StoreError::InUse(format!(
@@ -429,11 +432,11 @@ impl Store for SqliteStore {
             "DELETE FROM apps WHERE tenant = ?",
             "DELETE FROM signing_keys WHERE tenant = ?",
         ] {
-            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+            sqlx::query(sql).bind(name).execute(tx.conn()).await?;
         }
         let deleted = sqlx::query("DELETE FROM tenants WHERE name = ?")
             .bind(name)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("tenant {name:?}")));
@@ -529,7 +532,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_app(&self, app: &AppRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
              grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, audiences, \
@@ -551,7 +554,7 @@ impl Store for SqliteStore {
         .bind(&app.custom_claims)
         .bind(app.created_at)
         .bind(app.updated_at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await;
         match inserted {
             Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
@@ -568,7 +571,7 @@ impl Store for SqliteStore {
                 .bind(secret.hash.as_bytes().as_slice())
                 .bind(secret.created_at)
                 .bind(secret.expires_at)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
         }
         tx.commit().await?;
@@ -664,11 +667,11 @@ impl Store for SqliteStore {
         secret: SecretRecord,
         old_expires_at: Option<i64>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         let exists = sqlx::query("SELECT 1 FROM apps WHERE tenant = ? AND client_id = ?")
             .bind(tenant)
             .bind(client_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("app {client_id}")));
@@ -682,18 +685,18 @@ impl Store for SqliteStore {
                 .bind(end)
                 .bind(client_id)
                 .bind(end)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
                 sqlx::query("DELETE FROM app_secrets WHERE client_id = ? AND expires_at <= ?")
                     .bind(client_id)
                     .bind(secret.created_at)
-                    .execute(&mut *tx)
+                    .execute(tx.conn())
                     .await?;
             }
             None => {
                 sqlx::query("DELETE FROM app_secrets WHERE client_id = ?")
                     .bind(client_id)
-                    .execute(&mut *tx)
+                    .execute(tx.conn())
                     .await?;
             }
         }
@@ -702,13 +705,13 @@ impl Store for SqliteStore {
             .bind(secret.hash.as_bytes().as_slice())
             .bind(secret.created_at)
             .bind(secret.expires_at)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         // Touch the app so that its revision and updated_at record the rotation.
         sqlx::query("UPDATE apps SET updated_at = ?, revision = revision + 1 WHERE client_id = ?")
             .bind(secret.created_at)
             .bind(client_id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -766,11 +769,11 @@ impl Store for SqliteStore {
         now: i64,
         retire_at: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = WriteTx::begin(&self.pool).await?;
         sqlx::query("UPDATE signing_keys SET status = 'retiring', retire_at = ? WHERE tenant = ? AND status = 'active'")
             .bind(retire_at)
             .bind(tenant)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         let promoted = sqlx::query(
             "UPDATE signing_keys SET status = 'active', activated_at = ? WHERE tenant = ? AND kid = ? AND status = 'next'",
@@ -778,7 +781,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(tenant)
         .bind(kid)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         if promoted.rows_affected() != 1 {
             tx.rollback().await?;

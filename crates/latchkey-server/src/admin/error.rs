@@ -42,7 +42,7 @@ pub(crate) enum AdminError {
     /// 422: the settings break a rule.
     Invalid(String),
     /// 503: the database cannot take the request now (full, read-only, locked, failing); the
-    /// description says which, and the same request may succeed later.
+    /// text says which, and the same request may succeed later.
     Unavailable(String),
     /// 500: logged, never detailed.
     Server,
@@ -86,7 +86,7 @@ impl AdminError {
             AdminError::Unavailable(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                why.clone(),
+                format!("the database is unavailable: {why}"),
             ),
             AdminError::Server => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -145,9 +145,9 @@ impl From<StoreError> for AdminError {
             }
             // The cause says nothing secret (which of full, read-only, locked, failing), and
             // tells the operator what to fix.
-            unavailable @ StoreError::Unavailable(_) => {
-                tracing::warn!(error = %unavailable, "admin API: the database refused a request");
-                AdminError::Unavailable(unavailable.to_string())
+            StoreError::Unavailable(why) => {
+                tracing::error!(error = %why, "admin API: the database is unavailable");
+                AdminError::Unavailable(why)
             }
             other => AdminError::server("a store operation", &other),
         }

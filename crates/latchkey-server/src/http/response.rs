@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use latchkey_protocol::TokenError;
 use latchkey_protocol::wire::ErrorResponse;
+use latchkey_store::StoreError;
 use serde::Serialize;
 
 /// The seed document's content type, byte for byte.
@@ -65,6 +66,20 @@ pub(crate) fn server_error(doing: &str, cause: &dyn std::error::Error) -> Respon
         StatusCode::INTERNAL_SERVER_ERROR,
         serde_json::to_vec(&body).unwrap_or_default(),
     ))
+}
+
+/// A store failure: 503 `temporarily_unavailable` saying what is wrong when the database cannot
+/// take the write for now (its disk full, read-only, locked), else a 500 `server_error`.
+pub(crate) fn store_error(doing: &str, error: &StoreError) -> Response {
+    let StoreError::Unavailable(cause) = error else {
+        return server_error(doing, error);
+    };
+    tracing::error!(error = %error, "{doing} failed");
+    let body = ErrorResponse {
+        error: "temporarily_unavailable".into(),
+        error_description: Some(format!("the database is unavailable: {cause}")),
+    };
+    no_store(json_value(StatusCode::SERVICE_UNAVAILABLE, &body))
 }
 
 /// 503 while the tenant cannot sign (no usable key).

@@ -39,7 +39,7 @@ pub(crate) async fn revoke(
                 revoked_at: now,
             };
             if let Err(error) = state.registry.store().revoke_token(&record).await {
-                return response::server_error("storing a revocation", &error);
+                return response::store_error("storing a revocation", &error);
             }
             state
                 .registry

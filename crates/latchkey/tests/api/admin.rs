@@ -21,12 +21,11 @@ pub(crate) struct Admins {
 }
 
 pub(crate) async fn admins() -> Admins {
-    admins_with(Setup::default()).await
+    admins_on(spawn_app().await).await
 }
 
-/// `admins` on a server with the given setup.
-pub(crate) async fn admins_with(setup: Setup) -> Admins {
-    let app = spawn_app_with(setup).await;
+/// `admins` on a server the test started its own way.
+pub(crate) async fn admins_on(app: TestApp) -> Admins {
     app.create_tenant("acme", &[ACME], &[]).await;
     app.create_tenant("globex", &[GLOBEX], &[]).await;
     let ops = app
@@ -486,7 +485,7 @@ async fn app_listing_pages_through_every_app_in_name_order_and_filters() {
         ("limit=1001", 400, "invalid_request"),
         ("cursor=garbage", 400, "invalid_request"),
         ("bogus=1", 400, "invalid_request"),
-        ("type=robot", 422, "invalid_settings"),
+        ("type=robot", 400, "invalid_request"),
     ] {
         let reply = admins
             .as_root(Method::GET, &format!("{base}?{bad}"), None)

@@ -1,99 +1,27 @@
 //! The admin API when the database cannot take a write: 503 `temporarily_unavailable` saying
 //! why, with `Retry-After`, while the token endpoint and reads keep working; the same write
 //! succeeds once the cause is gone. The database lives on a small tmpfs of its own, filled to
-//! the last byte (root can write to read-only files, and a file system with the database open
-//! for writing cannot be remounted read-only, so a full disk is the failure a test can cause).
+//! the last byte: root writes to read-only files, and a file system with the database open for
+//! writing cannot be remounted read-only (`mount` says it is busy), so a full disk is the
+//! unavailable database a test can cause.
 
-use crate::admin::{admins_with, assert_admin_error};
+use crate::admin::{admins_on, assert_admin_error};
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::json;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Result<Tmpfs, String> {
-        let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|error| format!("could not run mount: {error}"))?;
-        if output.status.success() {
-            Ok(Tmpfs { dir })
-        } else {
-            Err(format!(
-                "mount -t tmpfs failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ))
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazily, so that a server still holding the database open does not keep it mounted.
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// A tmpfs, or `None` with the reason printed when this machine cannot mount one (not root, no
-/// mount namespace). CI runs as root, so there the test must not skip.
-fn tmpfs_or_skip(test: &str) -> Option<Tmpfs> {
-    match Tmpfs::mount("4m") {
-        Ok(tmpfs) => Some(tmpfs),
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping {test}: {why} (it needs root to mount a tmpfs)");
-            None
-        }
-        Err(why) => panic!("{test} needs a tmpfs in CI: {why}"),
-    }
-}
-
-/// Fills the file system holding `dir` with one file, to the last byte it will take.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).expect("creating the filler file");
-    let chunk = vec![0u8; 64 * 1024];
-    let mut size = chunk.len();
-    while size > 0 {
-        match file.write(&chunk[..size]) {
-            Ok(0) | Err(_) => size /= 2,
-            Ok(_) => {}
-        }
-    }
-    path
-}
 
 #[tokio::test]
 async fn a_full_database_answers_503_temporarily_unavailable_until_space_is_freed() {
-    let Some(tmpfs) = tmpfs_or_skip("a_full_database_answers_503") else {
+    let Some(mut tmpfs) = Tmpfs::mount("4m") else {
         return;
     };
-    let admins = admins_with(Setup {
-        parent_dir: Some(tmpfs.path().to_path_buf()),
-        ..Setup::default()
-    })
-    .await;
+    let admins = admins_on(spawn_app_in(tmpfs.folder(), Setup::default()).await).await;
     let app = &admins.app;
     let worker = app.create_app(&["--name", "worker"]).await;
     let apps = "/admin/v1/tenants/default/apps";
     let new_app = json!({"name": "written-later"});
 
-    let filler = fill(tmpfs.path());
+    tmpfs.fill("filler");
     let refused = admins.as_root(Method::POST, apps, Some(&new_app)).await;
     assert_admin_error(&refused, 503, "temporarily_unavailable");
     assert_eq!(
@@ -126,7 +54,7 @@ async fn a_full_database_answers_503_temporarily_unavailable_until_space_is_free
         .await;
     assert_eq!(shown.json()["enabled"], true, "{shown:?}");
 
-    std::fs::remove_file(filler).expect("removing the filler file");
+    std::fs::remove_file(tmpfs.path("filler")).expect("removing the filler file");
     let created = admins.as_root(Method::POST, apps, Some(&new_app)).await;
     assert_eq!(created.status, 201, "{created:?}");
     let created = created.json();

@@ -2,7 +2,7 @@
 //! enabled, unless it was disabled with `--revoke-tokens` (admin API: `revoke_tokens`), which
 //! revokes them for good while new tokens work after enabling.
 
-use crate::admin::admins_with;
+use crate::admin::admins_on;
 use crate::helpers::*;
 use latchkey_server::clock::{Clock, ManualClock};
 use reqwest::Method;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// A server on a test clock, the app under test, and a resource server that may introspect
 /// its tokens (the app itself cannot authenticate while it is disabled).
 async fn setup(clock: &Arc<ManualClock>) -> (crate::admin::Admins, Value, Value) {
-    let admins = admins_with(Setup::with_clock(Arc::clone(clock))).await;
+    let admins = admins_on(spawn_app_with(Setup::with_clock(Arc::clone(clock))).await).await;
     let owner = admins.app.create_app(&["--name", "owner"]).await;
     let resource = admins
         .app

@@ -194,8 +194,6 @@ pub(crate) struct Setup {
     pub(crate) key_rotation: RotationPolicy,
     /// Whether Hosts no tenant claims get 404.
     pub(crate) strict_hosts: bool,
-    /// Where the database's temporary directory is made (the system's default when `None`).
-    pub(crate) parent_dir: Option<PathBuf>,
 }
 
 impl Default for Setup {
@@ -205,7 +203,6 @@ impl Default for Setup {
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
-            parent_dir: None,
         }
     }
 }
@@ -264,12 +261,17 @@ pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
 /// `spawn_app` with a given setup. The master key is written where the CLI looks for it when
 /// none is given (beside the database), so the CLI and the server share it.
 pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
+    spawn_app_in(
+        tempfile::tempdir().expect("creating a temporary directory"),
+        setup,
+    )
+    .await
+}
+
+/// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
+/// test's choosing).
+pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
     init_logging();
-    let dir = match &setup.parent_dir {
-        Some(parent) => tempfile::tempdir_in(parent),
-        None => tempfile::tempdir(),
-    }
-    .expect("creating a temporary directory");
     let db_path = dir.path().join("latchkey.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let master_key_file = dir.path().join("latchkey.db.master-key");
@@ -467,6 +469,18 @@ impl TestApp {
         let app = self.cli_json(&full);
         self.wait_until_known(&app).await;
         app
+    }
+
+    /// An admin app of `default` (`ops`, with `latchkey:admin`) and a bearer token for it.
+    pub(crate) async fn admin_token(&self) -> (Value, String) {
+        let ops = self
+            .create_app(&["--name", "ops", "--scope", "latchkey:admin"])
+            .await;
+        let token = self
+            .token_for(&ops, Some("latchkey:admin"))
+            .await
+            .access_token();
+        (ops, token)
     }
 
     /// Polls the token endpoint until the server answers anything but `invalid_client` for the
@@ -1036,4 +1050,78 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("a clock after 1970")
         .as_secs() as i64
+}
+
+/// A small tmpfs mounted over a temporary folder, so that a test can fill the disk under a
+/// database. Needs root (CI runs as root): `mount` returns `None` with a note when it cannot
+/// mount outside CI, and fails the test under `CI=true`, where a skipped test would hide a gap.
+/// Unmounted on drop, after whatever uses the folder (declare it first).
+pub(crate) struct Tmpfs {
+    dir: Option<TempDir>,
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` takes it, e.g. `2m`).
+    pub(crate) fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().expect("creating a temporary directory");
+        let path = dir.path().to_path_buf();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Tmpfs {
+                dir: Some(dir),
+                path,
+            }),
+            other => {
+                let why = match other {
+                    Ok(output) => describe(&output),
+                    Err(error) => error.to_string(),
+                };
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "mounting a tmpfs failed under CI (which runs as root): {why}"
+                );
+                eprintln!("skipped: this test mounts a tmpfs, which needs root ({why})");
+                None
+            }
+        }
+    }
+
+    /// The mounted folder, as a `TempDir` for `spawn_app_in` (which keeps it; removing what is
+    /// in it at the end is harmless, the unmount follows).
+    pub(crate) fn folder(&mut self) -> TempDir {
+        self.dir.take().expect("the folder is handed out once")
+    }
+
+    /// A path in the mounted folder.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Fills the file system with a file named `name` (dd until the disk is full).
+    pub(crate) fn fill(&self, name: &str) {
+        let output = Command::new("dd")
+            .arg("if=/dev/zero")
+            .arg(format!("of={}", self.path(name).display()))
+            .arg("bs=4k")
+            .output()
+            .expect("running dd");
+        // dd stops with an error at "No space left on device": that is the point.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("No space left on device"),
+            "dd did not fill the disk: {}",
+            describe(&output)
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).output();
+        let _ = std::fs::remove_dir(&self.path);
+    }
 }

@@ -1,0 +1,146 @@
+//! Write transactions that can never leave a pooled connection inside a transaction.
+//!
+//! sqlx's own `Transaction` tracks its depth on the Rust side. When a statement fails with
+//! SQLITE_FULL or SQLITE_IOERR, SQLite rolls the transaction back by itself, the two disagree,
+//! and the connection goes back to the pool believing it is outside a transaction while the
+//! next `BEGIN` turns into a savepoint: later writes on it are acknowledged and never settled.
+//! `WriteTx` issues `BEGIN IMMEDIATE` and `COMMIT` itself, so SQLite's own answer decides (a
+//! `COMMIT` outside a transaction is an error), and a connection whose transaction did not
+//! commit for certain is closed instead of returned: closing rolls back whatever is left.
+
+use crate::StoreResult;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+
+/// One write transaction on one pooled connection, holding SQLite's write lock from its start.
+pub(super) struct WriteTx {
+    conn: PoolConnection<Sqlite>,
+    settled: bool,
+}
+
+impl WriteTx {
+    /// Takes a connection and the write lock. `IMMEDIATE` makes a transaction that reads and then
+    /// writes wait out the busy timeout for the lock at its start; a deferred one upgrades its
+    /// read lock later and fails at once with SQLITE_BUSY when another writer got there first.
+    pub(super) async fn begin(pool: &SqlitePool) -> StoreResult<WriteTx> {
+        let conn = pool.acquire().await?;
+        // Built before BEGIN so that a failed BEGIN also closes the connection (its state is
+        // then uncertain too).
+        let mut tx = WriteTx {
+            conn,
+            settled: false,
+        };
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *tx.conn)
+            .await?;
+        Ok(tx)
+    }
+
+    /// The connection, for the transaction's statements.
+    pub(super) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Commits. `Ok` means SQLite settled: a transaction SQLite had already rolled back makes
+    /// `COMMIT` fail ("no transaction is active"), which is returned as the error it is.
+    pub(super) async fn commit(mut self) -> StoreResult<()> {
+        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        self.settled = true;
+        Ok(())
+    }
+
+    /// Rolls back on purpose (a conditional write that found nothing to do); the connection
+    /// goes back to the pool only if SQLite confirms.
+    pub(super) async fn rollback(mut self) -> StoreResult<()> {
+        sqlx::query("ROLLBACK").execute(&mut *self.conn).await?;
+        self.settled = true;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    /// Anything but a confirmed commit or rollback (an error, an early return, a cancelled future) closes the
+    /// connection, which rolls back; an explicit ROLLBACK could itself fail and leave the
+    /// question open.
+    fn drop(&mut self) {
+        if !self.settled {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    /// One connection, so that the next acquire gets the same one back if it was returned.
+    async fn pool() -> SqlitePool {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    async fn insert(tx: &mut WriteTx) {
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(tx.conn())
+            .await
+            .unwrap();
+    }
+
+    async fn rows(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_commit_after_sqlite_rolled_back_by_itself_is_an_error_not_an_acknowledgement() {
+        let pool = pool().await;
+        let mut tx = WriteTx::begin(&pool).await.unwrap();
+        insert(&mut tx).await;
+        // What SQLite does by itself after SQLITE_FULL or SQLITE_IOERR in a statement.
+        sqlx::query("ROLLBACK").execute(tx.conn()).await.unwrap();
+        assert!(tx.commit().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_without_commit_writes_nothing_and_its_connection_is_not_reused()
+    {
+        let pool = pool().await;
+        let mut tx = WriteTx::begin(&pool).await.unwrap();
+        insert(&mut tx).await;
+        drop(tx);
+        // An in-memory database lives and dies with its one connection: finding the table
+        // gone shows the connection was closed (which rolled back), not handed out again
+        // mid-transaction.
+        let found: Result<i64, _> = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&pool)
+            .await;
+        assert!(
+            found.is_err(),
+            "the dropped transaction's connection came back: {found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_committed_transaction_is_stored_and_its_connection_returns_to_the_pool() {
+        let pool = pool().await;
+        let mut tx = WriteTx::begin(&pool).await.unwrap();
+        insert(&mut tx).await;
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&pool).await, 1);
+        // The same connection again, outside any transaction: BEGIN would fail inside one.
+        let tx = WriteTx::begin(&pool).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(rows(&pool).await, 1);
+    }
+}
