@@ -137,6 +137,15 @@ pub(crate) fn assert_admin_error(reply: &Reply, status: u16, code: &str) {
     );
 }
 
+/// The `name` of every item of a listed array (apps, tenants), in order.
+pub(crate) fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item["name"].as_str().unwrap())
+        .collect()
+}
+
 pub(crate) fn ok_json(reply: &Reply, status: u16) -> Value {
     assert_eq!(reply.status.as_u16(), status, "{reply:?}");
     reply.json()
@@ -531,13 +540,10 @@ async fn tenants_are_created_changed_and_deleted_by_a_default_tenant_admin() {
         &admins.as_root(Method::GET, "/admin/v1/tenants", None).await,
         200,
     );
-    let names: Vec<&str> = listed["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|tenant| tenant["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["acme", "default", "globex", "initech"]);
+    assert_eq!(
+        names(&listed["tenants"]),
+        ["acme", "default", "globex", "initech"]
+    );
 
     app.cli_ok(&["app", "create", "--tenant", "initech", "--name", "x"]);
     admins

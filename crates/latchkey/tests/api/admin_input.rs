@@ -1,7 +1,7 @@
 //! What the admin API refuses before it acts: request bodies that are not JSON objects (serde
 //! would read a struct from an array), and query parameters with a value they cannot take.
 
-use crate::admin::{Admins, admins, assert_admin_error};
+use crate::admin::{Admins, admins, assert_admin_error, names};
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -52,13 +52,7 @@ async fn every_body_that_is_not_a_json_object_is_400_invalid_request_at_every_en
         .as_root(Method::GET, "/admin/v1/tenants/default/apps", None)
         .await
         .json();
-    let names: Vec<&str> = apps["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|app| app["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["ops", "plain", "target"]);
+    assert_eq!(names(&apps["apps"]), ["ops", "plain", "target"]);
     let target_now = admins
         .app
         .cli_json(&["app", "show", client_id(&target), "--json"]);

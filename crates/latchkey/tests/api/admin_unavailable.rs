@@ -5,7 +5,7 @@
 //! writing cannot be remounted read-only (`mount` says it is busy), so a full disk is the
 //! unavailable database a test can cause.
 
-use crate::admin::{admins_on, assert_admin_error};
+use crate::admin::{admins_on, assert_admin_error, names};
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::json;
@@ -41,14 +41,7 @@ async fn a_full_database_answers_503_temporarily_unavailable_until_space_is_free
     assert_eq!(app.introspect(&worker, &token).await["active"], true);
     let listed = admins.as_root(Method::GET, apps, None).await;
     assert_eq!(listed.status, 200, "{listed:?}");
-    let listed = listed.json();
-    let names: Vec<&str> = listed["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|app| app["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["ops", "plain", "worker"]);
+    assert_eq!(names(&listed.json()["apps"]), ["ops", "plain", "worker"]);
     let shown = admins
         .as_root(Method::GET, &format!("{apps}/{}", client_id(&worker)), None)
         .await;

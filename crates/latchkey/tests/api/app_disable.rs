@@ -9,16 +9,48 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// A server on a test clock, the app under test, and a resource server that may introspect
-/// its tokens (the app itself cannot authenticate while it is disabled).
-async fn setup(clock: &Arc<ManualClock>) -> (crate::admin::Admins, Value, Value) {
-    let admins = admins_on(spawn_app_with(Setup::with_clock(Arc::clone(clock))).await).await;
+/// A server on a test clock, the app under test with a token it holds (`old`), and a resource
+/// server that may introspect its tokens (the app itself cannot authenticate while disabled).
+struct Scene {
+    clock: Arc<ManualClock>,
+    admins: crate::admin::Admins,
+    owner: Value,
+    resource: Value,
+    old: String,
+}
+
+async fn scene() -> Scene {
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let admins = admins_on(spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await).await;
     let owner = admins.app.create_app(&["--name", "owner"]).await;
     let resource = admins
         .app
         .create_app(&["--name", "resource", "--introspect"])
         .await;
-    (admins, owner, resource)
+    let old = admins.app.token_for(&owner, None).await.access_token();
+    Scene {
+        clock,
+        admins,
+        owner,
+        resource,
+        old,
+    }
+}
+
+impl Scene {
+    /// Once the app is enabled again after its tokens were revoked up to `revoked_before`: a
+    /// token of a later second is active, the old one is not.
+    async fn only_new_tokens_are_active(&self, revoked_before: i64) {
+        let app = &self.admins.app;
+        // Revocation covers the whole second it names.
+        advance_to(&self.clock, revoked_before + 1);
+        let new = token_once_enabled(app, &self.owner).await;
+        assert_eq!(app.introspect(&self.resource, &new).await["active"], true);
+        assert_eq!(
+            app.introspect(&self.resource, &self.old).await,
+            json!({ "active": false })
+        );
+    }
 }
 
 /// Polls until the app's own credentials get a token again (it was enabled), and returns it.
@@ -37,10 +69,14 @@ async fn token_once_enabled(app: &TestApp, owner: &Value) -> String {
 
 #[tokio::test]
 async fn a_plain_disable_then_enable_makes_the_old_token_active_again() {
-    let clock = Arc::new(ManualClock::new(unix_now()));
-    let (admins, owner, resource) = setup(&clock).await;
+    let Scene {
+        admins,
+        owner,
+        resource,
+        old,
+        ..
+    } = scene().await;
     let app = &admins.app;
-    let old = app.token_for(&owner, None).await.access_token();
 
     let disabled = app.cli_json(&["app", "disable", client_id(&owner), "--json"]);
     assert_eq!(disabled["enabled"], false);
@@ -54,32 +90,29 @@ async fn a_plain_disable_then_enable_makes_the_old_token_active_again() {
 
 #[tokio::test]
 async fn disable_with_revoke_tokens_keeps_old_tokens_inactive_after_enable_and_new_ones_work() {
-    let clock = Arc::new(ManualClock::new(unix_now()));
-    let (admins, owner, resource) = setup(&clock).await;
+    let scene = scene().await;
+    let Scene {
+        admins,
+        owner,
+        resource,
+        old,
+        ..
+    } = &scene;
     let app = &admins.app;
-    let old = app.token_for(&owner, None).await.access_token();
 
     let disabled = app.cli_json(&[
         "app",
         "disable",
-        client_id(&owner),
+        client_id(owner),
         "--revoke-tokens",
         "--json",
     ]);
     assert_eq!(disabled["enabled"], false);
     let revoked_before = unix_seconds(&disabled["tokens_revoked_before"]);
-    app.wait_for_active(&resource, &old, false).await;
+    app.wait_for_active(resource, old, false).await;
 
-    app.cli_ok(&["app", "enable", client_id(&owner)]);
-    // Revocation covers the whole second it names (the CLI's wall clock); a token of a later
-    // second is new.
-    advance_to(&clock, revoked_before + 1);
-    let new = token_once_enabled(app, &owner).await;
-    assert_eq!(app.introspect(&resource, &new).await["active"], true);
-    assert_eq!(
-        app.introspect(&resource, &old).await,
-        json!({ "active": false })
-    );
+    app.cli_ok(&["app", "enable", client_id(owner)]);
+    scene.only_new_tokens_are_active(revoked_before).await;
 
     // One audited change path: a disable, then the same revocation as `token revoke --app`.
     let audit = app.cli_json(&["audit", "list", "--json"]);
@@ -87,7 +120,7 @@ async fn disable_with_revoke_tokens_keeps_old_tokens_inactive_after_enable_and_n
         .as_array()
         .unwrap()
         .iter()
-        .filter(|event| event["target"] == client_id(&owner))
+        .filter(|event| event["target"] == client_id(owner))
         .map(|event| event["action"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -103,11 +136,16 @@ async fn disable_with_revoke_tokens_keeps_old_tokens_inactive_after_enable_and_n
 
 #[tokio::test]
 async fn the_admin_api_disables_with_revoke_tokens_and_without() {
-    let clock = Arc::new(ManualClock::new(unix_now()));
-    let (admins, owner, resource) = setup(&clock).await;
+    let scene = scene().await;
+    let Scene {
+        admins,
+        owner,
+        resource,
+        old,
+        ..
+    } = &scene;
     let app = &admins.app;
-    let one = format!("/admin/v1/tenants/default/apps/{}", client_id(&owner));
-    let old = app.token_for(&owner, None).await.access_token();
+    let one = format!("/admin/v1/tenants/default/apps/{}", client_id(owner));
 
     // Without a body, or with revoke_tokens false: a plain disable.
     for body in [None, Some(json!({"revoke_tokens": false}))] {
@@ -117,12 +155,12 @@ async fn the_admin_api_disables_with_revoke_tokens_and_without() {
         assert_eq!(disabled.status, 200, "{disabled:?}");
         assert_eq!(disabled.json()["enabled"], false);
         assert_eq!(disabled.json()["tokens_revoked_before"], Value::Null);
-        app.wait_for_active(&resource, &old, false).await;
+        app.wait_for_active(resource, old, false).await;
         let enabled = admins
             .as_root(Method::POST, &format!("{one}/enable"), None)
             .await;
         assert_eq!(enabled.status, 200, "{enabled:?}");
-        app.wait_for_active(&resource, &old, true).await;
+        app.wait_for_active(resource, old, true).await;
     }
 
     let disabled = admins
@@ -136,16 +174,10 @@ async fn the_admin_api_disables_with_revoke_tokens_and_without() {
     let disabled = disabled.json();
     assert_eq!(disabled["enabled"], false);
     let revoked_before = unix_seconds(&disabled["tokens_revoked_before"]);
-    assert_eq!(revoked_before, clock.now());
-    app.wait_for_active(&resource, &old, false).await;
+    assert_eq!(revoked_before, scene.clock.now());
+    app.wait_for_active(resource, old, false).await;
     admins
         .as_root(Method::POST, &format!("{one}/enable"), None)
         .await;
-    clock.advance(1);
-    let new = token_once_enabled(app, &owner).await;
-    assert_eq!(app.introspect(&resource, &new).await["active"], true);
-    assert_eq!(
-        app.introspect(&resource, &old).await,
-        json!({ "active": false })
-    );
+    scene.only_new_tokens_are_active(revoked_before).await;
 }
