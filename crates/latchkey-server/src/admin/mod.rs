@@ -252,6 +252,70 @@ mod tests {
     }
 
     #[test]
+    fn the_document_carries_the_constraints_the_server_enforces() {
+        let document: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let names = |list: &[&str]| serde_json::json!(list);
+        assert_eq!(
+            schemas["AppType"]["enum"],
+            names(&latchkey_protocol::client::ClientType::ALL.map(|kind| kind.as_str()))
+        );
+        assert_eq!(
+            schemas["Alg"]["enum"],
+            names(&latchkey_keys::Algorithm::ALL.map(|alg| alg.as_str()))
+        );
+        assert_eq!(schemas["TokenReusePercent"]["minimum"], 1);
+        assert_eq!(schemas["TokenReusePercent"]["maximum"], 100);
+        assert_eq!(schemas["PageLimit"]["maximum"], MAX_PAGE);
+        assert_eq!(
+            schemas["TenantName"]["pattern"],
+            crate::tenants::name_pattern()
+        );
+        for (name, field, schema) in [
+            ("NewAppBody", "type", "AppType"),
+            ("NewAppBody", "token_reuse_percent", "TokenReusePercent"),
+            ("AppPatch", "token_reuse_percent", "TokenReusePercent"),
+            ("RotateKeyBody", "alg", "Alg"),
+            ("NewTenantBody", "name", "TenantName"),
+        ] {
+            let text = schemas[name]["properties"][field].to_string();
+            assert!(
+                text.contains(&format!("#/components/schemas/{schema}")),
+                "{name}.{field}: {text}"
+            );
+        }
+        let paths = &document["paths"];
+        let query = |path: &str, name: &str| {
+            paths[path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|parameter| parameter["name"] == name)
+                .unwrap()["schema"]
+                .clone()
+        };
+        let apps = "/admin/v1/tenants/{tenant}/apps";
+        assert_eq!(query(apps, "type")["enum"], schemas["AppType"]["enum"]);
+        assert_eq!(query(apps, "limit")["maximum"], MAX_PAGE);
+        assert_eq!(query("/admin/v1/audit", "limit")["minimum"], 1);
+        // Bodies that may be left out are not required; the others are.
+        let required = |path: &str, method: &str| {
+            paths[path][method]["requestBody"]["required"].as_bool() == Some(true)
+        };
+        assert!(required(apps, "post"));
+        assert!(required("/admin/v1/tenants", "post"));
+        assert!(!required(
+            "/admin/v1/tenants/{tenant}/apps/{client_id}",
+            "patch"
+        ));
+        assert!(!required(
+            "/admin/v1/tenants/{tenant}/apps/{client_id}/disable",
+            "post"
+        ));
+        assert!(!required("/admin/v1/tenants/{tenant}/keys/rotate", "post"));
+    }
+
+    #[test]
     fn every_operation_is_documented_with_its_errors() {
         let document: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
         assert_eq!(document["openapi"], "3.1.0");
@@ -261,7 +325,7 @@ mod tests {
             assert!(path.starts_with("/admin/v1/"), "{path}");
             for (method, operation) in item.as_object().unwrap() {
                 let responses = operation["responses"].as_object().unwrap();
-                for status in ["401", "403"] {
+                for status in ["401", "403", "503"] {
                     assert!(
                         responses.contains_key(status),
                         "{method} {path} lacks {status}"
