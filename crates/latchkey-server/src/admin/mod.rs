@@ -266,7 +266,6 @@ mod tests {
         );
         assert_eq!(schemas["TokenReusePercent"]["minimum"], 1);
         assert_eq!(schemas["TokenReusePercent"]["maximum"], 100);
-        assert_eq!(schemas["PageLimit"]["maximum"], MAX_PAGE);
         assert_eq!(
             schemas["TenantName"]["pattern"],
             crate::tenants::name_pattern()
