@@ -203,6 +203,8 @@ pub const MAX_TOKEN_TTL: u32 = 86_400;
 /// Token lifetime when none is given, as in the seed document.
 pub const DEFAULT_TOKEN_TTL: u32 = 300;
 
+/// The token reuse shares an app may have, in percent of a token's life.
+pub const TOKEN_REUSE_PERCENT: std::ops::RangeInclusive<u8> = 1..=100;
 /// Most audiences one app may have.
 pub const MAX_AUDIENCES: usize = 100;
 /// Longest accepted audience, in bytes.
@@ -296,7 +298,7 @@ pub fn validate_settings(
     token_ttl: u32,
     token_reuse_percent: Option<u8>,
 ) -> Result<(), ClientConfigError> {
-    if token_reuse_percent.is_some_and(|percent| !(1..=100).contains(&percent)) {
+    if token_reuse_percent.is_some_and(|percent| !TOKEN_REUSE_PERCENT.contains(&percent)) {
         return Err(ClientConfigError::TokenReuse);
     }
     if !client_type.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {

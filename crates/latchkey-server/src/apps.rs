@@ -3,6 +3,7 @@
 //! pick the write up from the change log.
 
 use crate::audit::{self, Actor};
+use crate::tokens;
 use latchkey_keys::random;
 use latchkey_protocol::client::{
     self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType,
@@ -327,6 +328,65 @@ pub async fn update(
             Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
             Err(error) => return Err(AppError::from_store(error, tenant, client_id)),
         }
+    }
+}
+
+/// Disables an app (its token requests get `invalid_client`). The tokens it already holds are
+/// refused while it is disabled and become valid again if it is re-enabled, unless
+/// `revoke_tokens`, which also revokes them for good through `tokens::revoke_app` (so the
+/// revocation is audited as every other one is).
+pub async fn disable(
+    store: &dyn Store,
+    tenant: &str,
+    client_id: &str,
+    revoke_tokens: bool,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<AppRecord, AppError> {
+    let changes = AppChanges {
+        enabled: Some(false),
+        ..AppChanges::default()
+    };
+    // Disabled first: if the revocation then fails, the tokens are already refused, and the
+    // same request can be made again.
+    let app = update(store, tenant, client_id, &changes, actor, now).await?;
+    if revoke_tokens {
+        return tokens::revoke_app(store, tenant, client_id, actor, now).await;
+    }
+    Ok(app)
+}
+
+/// What the operator should know about an app just created: this server serves only the
+/// client credentials grant (it has no authorization endpoint), so other grant types are
+/// recorded but unused, and an app without client credentials can get no token at all.
+pub fn warnings(app: &AppRecord) -> Vec<String> {
+    let unserved: Vec<&str> = app
+        .grant_types
+        .iter()
+        .filter(|grant| **grant != GrantType::ClientCredentials)
+        .map(|grant| grant.as_str())
+        .collect();
+    let why =
+        "this server has no authorization endpoint and serves only the client_credentials grant";
+    if !app.grant_types.contains(&GrantType::ClientCredentials) {
+        vec![format!(
+            "app {:?} ({} app, grant types: {}) can get no token from this server: {why}",
+            app.name,
+            app.app_type,
+            if unserved.is_empty() {
+                "none".to_owned()
+            } else {
+                unserved.join(", ")
+            }
+        )]
+    } else if !unserved.is_empty() {
+        vec![format!(
+            "app {:?} can get tokens only with client_credentials; its grant types {} are unused: {why}",
+            app.name,
+            unserved.join(", ")
+        )]
+    } else {
+        Vec::new()
     }
 }
 

@@ -6,6 +6,7 @@ use crate::audit::{self, Actor};
 use latchkey_protocol::TokenProfile;
 use latchkey_store::{DEFAULT_TENANT, Store, StoreError, TenantRecord};
 use serde_json::json;
+use std::ops::RangeInclusive;
 
 /// Most domains one tenant may have.
 pub const MAX_DOMAINS: usize = 50;
@@ -98,21 +99,56 @@ impl TenantChanges {
     }
 }
 
+/// Longest tenant name, in bytes (a DNS label's length, so a name can become a host).
+pub const MAX_NAME_BYTES: usize = 63;
+/// The bytes a tenant name may start with.
+const NAME_FIRST: [RangeInclusive<u8>; 2] = [b'a'..=b'z', b'0'..=b'9'];
+/// The bytes a tenant name may hold after its first.
+const NAME_REST: [RangeInclusive<u8>; 4] = [b'a'..=b'z', b'0'..=b'9', b'-'..=b'-', b'_'..=b'_'];
+
+fn in_class(class: &[RangeInclusive<u8>], byte: u8) -> bool {
+    class.iter().any(|range| range.contains(&byte))
+}
+
 /// Checks a tenant name.
 pub fn check_name(name: &str) -> Result<(), TenantError> {
-    let valid = (1..=63).contains(&name.len())
+    let valid = (1..=MAX_NAME_BYTES).contains(&name.len())
         && name
             .bytes()
             .next()
-            .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
-        && name.bytes().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
-        });
+            .is_some_and(|first| in_class(&NAME_FIRST, first))
+        && name.bytes().skip(1).all(|byte| in_class(&NAME_REST, byte));
     if valid {
         Ok(())
     } else {
         Err(TenantError::BadName(name.to_owned()))
     }
+}
+
+/// The rule `check_name` applies, as an ECMA-262 pattern (for the OpenAPI document).
+pub fn name_pattern() -> String {
+    let class = |ranges: &[RangeInclusive<u8>]| -> String {
+        ranges
+            .iter()
+            .map(|range| {
+                let (start, end) = (char::from(*range.start()), char::from(*range.end()));
+                if start == '-' && end == '-' {
+                    // A bare '-' would read as a range inside a class.
+                    "\\-".to_owned()
+                } else if start == end {
+                    start.to_string()
+                } else {
+                    format!("{start}-{end}")
+                }
+            })
+            .collect()
+    };
+    format!(
+        "^[{}][{}]{{0,{}}}$",
+        class(&NAME_FIRST),
+        class(&NAME_REST),
+        MAX_NAME_BYTES - 1
+    )
 }
 
 /// A domain as stored and matched: lower-case, without a trailing dot. Refuses anything that
@@ -310,6 +346,25 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_pattern_spells_the_rule_check_name_applies() {
+        assert_eq!(name_pattern(), "^[a-z0-9][a-z0-9\\-_]{0,62}$");
+        for name in ["a", "0-x_y", &"a".repeat(MAX_NAME_BYTES)] {
+            assert!(check_name(name).is_ok(), "{name}");
+        }
+        for name in [
+            "",
+            "-a",
+            "_a",
+            "A",
+            "a.b",
+            "a b",
+            &"a".repeat(MAX_NAME_BYTES + 1),
+        ] {
+            assert!(check_name(name).is_err(), "{name}");
+        }
+    }
 
     #[test]
     fn domains_are_lower_case_host_names() {

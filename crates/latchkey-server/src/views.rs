@@ -2,6 +2,9 @@
 //! output (so the two always agree): views of stored records (never a secret hash or a private
 //! key), and the bodies the admin API accepts.
 
+use crate::admin::schema::{
+    AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
+};
 use latchkey_protocol::TokenProfile;
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -94,7 +97,8 @@ pub struct TenantList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenantBody {
-    /// Unique name: 1 to 63 lower-case letters, digits, '-' or '_'.
+    /// Unique name: lower-case letters, digits, '-' or '_', starting with a letter or digit.
+    #[schema(value_type = TenantName)]
     pub name: String,
     /// Hosts it answers on; the first gives its issuer https://DOMAIN.
     pub domains: Vec<String>,
@@ -137,8 +141,9 @@ pub struct AppView {
     pub client_id: String,
     /// Display name.
     pub name: String,
-    /// m2m, web, spa or native.
+    /// The app type.
     #[serde(rename = "type")]
+    #[schema(value_type = AppTypeName)]
     pub app_type: String,
     /// Whether it may get tokens.
     pub enabled: bool,
@@ -147,8 +152,10 @@ pub struct AppView {
     /// Scopes granted when a request names none.
     pub default_scopes: Vec<String>,
     /// Allowed grant types.
+    #[schema(value_type = Vec<GrantTypeName>)]
     pub grant_types: Vec<String>,
     /// Token lifetime in seconds.
+    #[schema(value_type = TokenTtl)]
     pub token_ttl: u32,
     /// Whether it may introspect other apps' tokens.
     pub introspect: bool,
@@ -174,6 +181,10 @@ pub struct AppView {
     /// The secret: only in the answer to creating the app, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Only in the answer to creating the app, when there is something to know about the app
+    /// just created (such as grant types this server does not serve): one sentence each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&AppRecord> for AppView {
@@ -213,6 +224,7 @@ impl From<&AppRecord> for AppView {
                 .max()
                 .map(timestamp),
             client_secret: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -231,9 +243,11 @@ pub struct AppPage {
 #[serde(deny_unknown_fields)]
 pub struct NewAppBody {
     /// Display name.
+    #[schema(value_type = AppName)]
     pub name: String,
-    /// m2m (default), web, spa or native.
+    /// The app type (default m2m).
     #[serde(default, rename = "type")]
+    #[schema(value_type = Option<AppTypeName>)]
     pub app_type: Option<String>,
     /// Allowed scopes.
     #[serde(default)]
@@ -243,15 +257,18 @@ pub struct NewAppBody {
     pub default_scopes: Vec<String>,
     /// Allowed grant types (default: the type's).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<GrantTypeName>>)]
     pub grant_types: Option<Vec<String>>,
     /// Token lifetime in seconds (default 300).
     #[serde(default)]
+    #[schema(value_type = Option<TokenTtl>)]
     pub token_ttl: Option<u32>,
     /// Whether it may introspect other apps' tokens.
     #[serde(default)]
     pub introspect: bool,
-    /// Token reuse share in percent (1 to 100); absent or `null`: off.
+    /// Token reuse share in percent; absent or `null`: off.
     #[serde(default)]
+    #[schema(value_type = Option<TokenReusePercent>)]
     pub token_reuse_percent: Option<u8>,
     /// Audiences a token request may name with `resource`.
     #[serde(default)]
@@ -268,6 +285,7 @@ pub struct NewAppBody {
 pub struct AppPatch {
     /// New display name.
     #[serde(default)]
+    #[schema(value_type = Option<AppName>)]
     pub name: Option<String>,
     /// Enable or disable.
     #[serde(default)]
@@ -280,16 +298,18 @@ pub struct AppPatch {
     pub default_scopes: Option<Vec<String>>,
     /// New grant types.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<GrantTypeName>>)]
     pub grant_types: Option<Vec<String>>,
     /// New token lifetime in seconds.
     #[serde(default)]
+    #[schema(value_type = Option<TokenTtl>)]
     pub token_ttl: Option<u32>,
     /// Grant or withdraw the introspect permission.
     #[serde(default)]
     pub introspect: Option<bool>,
     /// Token reuse share in percent; `null` turns it off.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<u8>)]
+    #[schema(value_type = Option<TokenReusePercent>)]
     pub token_reuse_percent: Option<Option<u8>>,
     /// New audiences.
     #[serde(default)]
@@ -306,7 +326,18 @@ pub struct AppPatch {
 pub struct RotateSecretBody {
     /// Keep the old secret working this many seconds beside the new one.
     #[serde(default)]
+    #[schema(value_type = Option<Seconds>)]
     pub grace_seconds: Option<u32>,
+}
+
+/// Options of disabling an app.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableBody {
+    /// Also revoke every token the app holds. Otherwise they are refused only while it is
+    /// disabled, and are valid again (until they expire) once it is enabled.
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
 /// A freshly minted secret, shown once.
@@ -336,7 +367,8 @@ impl SecretView {
 pub struct KeyView {
     /// Key id.
     pub kid: String,
-    /// RS256, ES256 or EdDSA.
+    /// Its algorithm.
+    #[schema(value_type = AlgName)]
     pub alg: String,
     /// next, active, retiring or retired.
     pub status: String,
@@ -378,8 +410,9 @@ pub struct KeyList {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKeyBody {
-    /// Algorithm of the new key (RS256, ES256 or EdDSA); default: the current key's.
+    /// Algorithm of the new key; default: the current key's.
     #[serde(default)]
+    #[schema(value_type = Option<AlgName>)]
     pub alg: Option<String>,
 }
 

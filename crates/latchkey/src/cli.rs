@@ -2,7 +2,7 @@
 //! contract (scripts and tests drive them): add freely, rename never.
 
 use clap::{Args, Parser, Subcommand};
-use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::client::{ClientType, GrantType, TOKEN_REUSE_PERCENT};
 use latchkey_protocol::{Scope, TokenProfile};
 use std::time::Duration;
 
@@ -244,8 +244,9 @@ pub(crate) enum AppCommand {
     Show(AppIdArgs),
     /// Change an app's settings; a list given replaces the old one.
     Update(AppUpdateArgs),
-    /// Stop an app from getting tokens.
-    Disable(AppIdArgs),
+    /// Stop an app from getting tokens (the tokens it holds are valid again if it is enabled,
+    /// unless --revoke-tokens).
+    Disable(DisableArgs),
     /// Let a disabled app get tokens again.
     Enable(AppIdArgs),
     /// Delete an app and its secrets.
@@ -270,6 +271,19 @@ pub(crate) struct AppIdArgs {
     pub(crate) json: bool,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct DisableArgs {
+    /// The app's client_id.
+    pub(crate) id: String,
+    /// Also revoke every token the app holds, so that enabling it again does not make them
+    /// valid again.
+    #[arg(long)]
+    pub(crate) revoke_tokens: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 fn parse_scope(text: &str) -> Result<Scope, String> {
     Scope::parse(text).map_err(|error| format!("{error}; give one scope per --scope flag"))
 }
@@ -287,7 +301,7 @@ fn parse_grant(text: &str) -> Result<GrantType, String> {
 fn parse_percent(text: &str) -> Result<u8, String> {
     let number = text.trim().trim_end_matches('%');
     match number.parse::<u8>() {
-        Ok(percent) if (1..=100).contains(&percent) => Ok(percent),
+        Ok(percent) if TOKEN_REUSE_PERCENT.contains(&percent) => Ok(percent),
         _ => Err(format!(
             "{text:?} is not a share of the token's life: use a percentage from 1% to 100%, such as 80%"
         )),

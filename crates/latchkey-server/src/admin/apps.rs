@@ -2,11 +2,15 @@
 
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams, parsed};
+use super::page_size;
+use super::schema::{AppTypeName, PageLimit};
 use crate::apps::{self, AppChanges, NewApp};
 use crate::http::AppState;
 use crate::tenants;
-use crate::views::{AppPage, AppPatch, AppView, NewAppBody, RotateSecretBody, SecretView};
+use crate::views::{
+    AppPage, AppPatch, AppView, DisableBody, NewAppBody, RotateSecretBody, SecretView,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,11 +22,6 @@ use latchkey_store::AppQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Apps per page unless `limit` says otherwise.
-const DEFAULT_PAGE: u32 = 100;
-/// Most apps per page.
-const MAX_PAGE: u32 = 1000;
-
 /// Filters and paging of an app listing.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -30,13 +29,14 @@ const MAX_PAGE: u32 = 1000;
 pub(crate) struct ListQuery {
     /// Only apps whose name contains this text (case-insensitive).
     name: Option<String>,
-    /// Only apps of this type (m2m, web, spa, native).
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    app_type: Option<String>,
+    /// Only apps of this type.
+    #[serde(default, rename = "type", deserialize_with = "parsed")]
+    #[param(rename = "type", value_type = Option<AppTypeName>, inline)]
+    app_type: Option<ClientType>,
     /// Only enabled (true) or disabled (false) apps.
     enabled: Option<bool>,
-    /// At most this many apps (1 to 1000, default 100).
+    /// At most this many apps (default 100).
+    #[param(value_type = Option<PageLimit>, inline)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -104,15 +104,10 @@ pub(crate) async fn list(
     let store = state.registry.store().as_ref();
     // A listing of a missing tenant is a 404, not an empty list.
     tenants::show(store, &tenant).await?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AdminError::BadRequest(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_size(query.limit)?;
     let app_query = AppQuery {
         name_contains: query.name,
-        app_type: query.app_type.as_deref().map(app_type).transpose()?,
+        app_type: query.app_type,
         enabled: query.enabled,
         after: query.cursor.as_deref().map(decode_cursor).transpose()?,
         // One more than asked tells whether another page follows.
@@ -133,7 +128,9 @@ pub(crate) async fn list(
     }))
 }
 
-/// Creates an app. The answer holds its `client_secret`: the only time it is shown.
+/// Creates an app. The answer holds its `client_secret`: the only time it is shown. An app
+/// this server cannot serve (grant types other than client_credentials) is created all the
+/// same, and the answer's `warnings` say so.
 #[utoipa::path(operation_id = "create_app", post, path = "/admin/v1/tenants/{tenant}/apps", tag = "apps", request_body = NewAppBody,
     params(("tenant" = String, Path, description = "tenant name")),
     responses(
@@ -175,6 +172,7 @@ pub(crate) async fn create(
     .await?;
     let mut view = AppView::from(&app);
     view.client_secret = secret.map(|secret| secret.expose().to_owned());
+    view.warnings = apps::warnings(&app);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -245,21 +243,6 @@ async fn change(
     Ok(Json(AppView::from(&app)))
 }
 
-async fn set_enabled(
-    state: &AppState,
-    admin: &Admin,
-    tenant: &str,
-    client_id: &str,
-    enabled: bool,
-) -> Result<Json<AppView>, AdminError> {
-    admin.may_manage(tenant)?;
-    let changes = AppChanges {
-        enabled: Some(enabled),
-        ..AppChanges::default()
-    };
-    change(state, admin, tenant, client_id, &changes).await
-}
-
 /// Lets a disabled app get tokens again.
 #[utoipa::path(operation_id = "enable_app", post, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/enable", tag = "apps",
     params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
@@ -272,22 +255,41 @@ pub(crate) async fn enable(
     admin: Admin,
     Path((tenant, client_id)): Path<(String, String)>,
 ) -> Result<Json<AppView>, AdminError> {
-    set_enabled(&state, &admin, &tenant, &client_id, true).await
+    admin.may_manage(&tenant)?;
+    let changes = AppChanges {
+        enabled: Some(true),
+        ..AppChanges::default()
+    };
+    change(&state, &admin, &tenant, &client_id, &changes).await
 }
 
-/// Stops an app from getting tokens (its requests get invalid_client).
+/// Stops an app from getting tokens (its requests get invalid_client). The tokens it holds are
+/// refused while it is disabled and valid again once it is enabled, unless `revoke_tokens`.
 #[utoipa::path(operation_id = "disable_app", post, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/disable", tag = "apps",
+    request_body(content = DisableBody, description = "optional"),
     params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
     responses(
         (status = 200, body = AppView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ))]
 pub(crate) async fn disable(
     State(state): State<AppState>,
     admin: Admin,
     Path((tenant, client_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<DisableBody>,
 ) -> Result<Json<AppView>, AdminError> {
-    set_enabled(&state, &admin, &tenant, &client_id, false).await
+    admin.may_manage(&tenant)?;
+    let app = apps::disable(
+        state.registry.store().as_ref(),
+        &tenant,
+        &client_id,
+        body.revoke_tokens,
+        admin.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(AppView::from(&app)))
 }
 
 /// Deletes an app and its secrets. Its tokens stay valid until they expire.

@@ -3,7 +3,10 @@
 use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::QueryParams;
+use super::page_size;
+use super::schema::{PageLimit, TenantName};
 use crate::http::AppState;
+use crate::tenants;
 use crate::views::{AuditPage, AuditView, parse_time};
 use axum::Json;
 use axum::extract::State;
@@ -11,9 +14,6 @@ use latchkey_protocol::admin::AdminReach;
 use latchkey_store::AuditQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
-
-/// Most events per page.
-const MAX_PAGE: u32 = 1000;
 
 /// Filters and paging of the audit trail.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -23,10 +23,12 @@ pub(crate) struct AuditListQuery {
     /// Only events at or after this time: RFC 3339 or unix seconds.
     since: Option<String>,
     /// Only events of this tenant (an admin of another tenant than `default` sees only its own).
+    #[param(value_type = Option<TenantName>, inline)]
     tenant: Option<String>,
     /// The `next_after` of the previous page.
     after: Option<i64>,
-    /// At most this many events (1 to 1000, default 100).
+    /// At most this many events (default 100).
+    #[param(value_type = Option<PageLimit>, inline)]
     limit: Option<u32>,
 }
 
@@ -48,6 +50,9 @@ pub(crate) async fn list(
     admin: Admin,
     QueryParams(query): QueryParams<AuditListQuery>,
 ) -> Result<Json<AuditPage>, AdminError> {
+    if let Some(tenant) = &query.tenant {
+        tenants::check_name(tenant).map_err(|error| AdminError::BadRequest(error.to_string()))?;
+    }
     let tenant = match (admin.reach, query.tenant) {
         (AdminReach::AllTenants, tenant) => tenant,
         (AdminReach::OwnTenant, Some(tenant)) => {
@@ -56,12 +61,7 @@ pub(crate) async fn list(
         }
         (AdminReach::OwnTenant, None) => Some(admin.tenant.to_string()),
     };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AdminError::BadRequest(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_size(query.limit)?;
     let audit_query = AuditQuery {
         since: query.since.as_deref().map(parse_since).transpose()?,
         tenant,

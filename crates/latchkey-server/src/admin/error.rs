@@ -6,7 +6,7 @@ use crate::http::response;
 use crate::keys::KeySetupError;
 use crate::tenants::TenantError;
 use crate::tokens::RevokeError;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_store::StoreError;
@@ -42,11 +42,16 @@ pub(crate) enum AdminError {
     Conflict(String),
     /// 422: the settings break a rule.
     Invalid(String),
-    /// 503: the database cannot take the request for now; the text says why.
+    /// 503: the database cannot take the request now (full, read-only, locked, failing); the
+    /// text says which, and the same request may succeed later.
     Unavailable(String),
     /// 500: logged, never detailed.
     Server,
 }
+
+/// Seconds a client is asked to wait before retrying a 503: long enough not to hammer a
+/// database that is out of space, short enough that a lock held past the busy timeout is gone.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AdminError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -101,14 +106,18 @@ impl AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, error, error_description) = self.parts();
-        let mut answer = response::no_store(response::json_value(
+        let mut answer = response::json_value(
             status,
             &ErrorBody {
                 error,
                 error_description,
             },
-        ));
-        if status == StatusCode::UNAUTHORIZED {
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            answer
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        } else if status == StatusCode::UNAUTHORIZED {
             answer.headers_mut().insert(
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static(
@@ -135,6 +144,8 @@ impl From<StoreError> for AdminError {
             StoreError::Conflict(what) => {
                 AdminError::Conflict(format!("{what} was changed concurrently; try again"))
             }
+            // The cause says nothing secret (which of full, read-only, locked, failing), and
+            // tells the operator what to fix.
             StoreError::Unavailable(why) => {
                 tracing::error!(error = %why, "admin API: the database is unavailable");
                 AdminError::Unavailable(why)

@@ -5,11 +5,14 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use std::fmt::Display;
+use std::str::FromStr;
 
 /// Largest accepted admin request body.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// A JSON body; an empty body reads as `{}` (so optional bodies may be left out).
+/// A JSON object body; an empty body reads as `{}` (so optional bodies may be left out).
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -28,10 +31,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         } else {
             body
         };
+        // serde's derived `Deserialize` also reads a struct from a JSON array (its fields in
+        // order), so `["name"]` would pass for `{"name": ...}`: only an object is a body here.
+        if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AdminError::BadRequest(
+                "the request body must be a JSON object".into(),
+            ));
+        }
         serde_json::from_slice(&body)
             .map(JsonBody)
             .map_err(|error| AdminError::BadRequest(format!("invalid JSON body: {error}")))
     }
+}
+
+/// A value given as text (a query parameter) read through its `FromStr`, so a value the type
+/// refuses is a malformed request like any other bad query.
+pub(crate) fn parsed<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: Display,
+{
+    String::deserialize(deserializer)?
+        .parse()
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Query parameters.

@@ -2,7 +2,7 @@
 
 use super::now;
 use super::tenant;
-use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, Claim, RotateSecretArgs};
+use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, Claim, DisableArgs, RotateSecretArgs};
 use crate::output;
 use anyhow::Context;
 use latchkey_server::apps::{self, AppChanges, NewApp};
@@ -39,8 +39,8 @@ pub(crate) async fn run(
             Ok(())
         }
         AppCommand::Update(args) => update(store, tenant, args).await,
-        AppCommand::Disable(args) => set_enabled(store, tenant, &args.id, false, args.json).await,
-        AppCommand::Enable(args) => set_enabled(store, tenant, &args.id, true, args.json).await,
+        AppCommand::Disable(args) => disable(store, tenant, args).await,
+        AppCommand::Enable(args) => enable(store, tenant, &args.id, args.json).await,
         AppCommand::Delete(args) => {
             apps::delete(store, tenant, &args.id, Actor::CLI, now()).await?;
             if args.json {
@@ -72,6 +72,10 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         custom_claims: claims_text(args.claims),
     };
     let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
+    // On stderr, so that `--json` output stays one JSON document.
+    for warning in apps::warnings(&app) {
+        eprintln!("warning: {warning}");
+    }
     if args.json {
         output::print_json(&output::app_json(&app, Some(secret.as_ref())));
         return Ok(());
@@ -143,25 +147,47 @@ fn claims_text(claims: Vec<Claim>) -> Option<String> {
     Some(serde_json::Value::Object(object).to_string())
 }
 
-async fn set_enabled(
-    store: &dyn Store,
-    tenant: &str,
-    id: &str,
-    enabled: bool,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn enable(store: &dyn Store, tenant: &str, id: &str, json: bool) -> anyhow::Result<()> {
     let changes = AppChanges {
-        enabled: Some(enabled),
+        enabled: Some(true),
         ..AppChanges::default()
     };
     let app = apps::update(store, tenant, id, &changes, Actor::CLI, now()).await?;
     if json {
         output::print_json(&output::app_json(&app, None));
-    } else if enabled {
-        outln!("Enabled app {}: it can get tokens again.", app.client_id);
     } else {
         outln!(
-            "Disabled app {}: its token requests now get invalid_client.",
+            "Enabled app {}: it can get tokens again, and the unexpired tokens it held before \
+             it was disabled (unless revoked) are valid again.",
+            app.client_id
+        );
+    }
+    Ok(())
+}
+
+async fn disable(store: &dyn Store, tenant: &str, args: DisableArgs) -> anyhow::Result<()> {
+    let app = apps::disable(
+        store,
+        tenant,
+        &args.id,
+        args.revoke_tokens,
+        Actor::CLI,
+        now(),
+    )
+    .await?;
+    if args.json {
+        output::print_json(&output::app_json(&app, None));
+    } else if args.revoke_tokens {
+        outln!(
+            "Disabled app {}: its token requests now get invalid_client, and every token it \
+             held is revoked.",
+            app.client_id
+        );
+    } else {
+        outln!(
+            "Disabled app {}: its token requests now get invalid_client. Its tokens are refused \
+             while it is disabled and valid again if it is enabled (use --revoke-tokens to \
+             revoke them).",
             app.client_id
         );
     }

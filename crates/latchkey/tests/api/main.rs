@@ -5,6 +5,11 @@
 mod helpers;
 
 mod admin;
+mod admin_input;
+mod admin_no_store;
+mod admin_unavailable;
+mod app_disable;
+mod app_warnings;
 mod audience;
 mod audit;
 mod cli;
