@@ -72,6 +72,25 @@ fn token_profile_schema() -> utoipa::openapi::Object {
         .build()
 }
 
+/// `token_profile_schema` where `null` is accepted too: a change body reads it as "unchanged",
+/// like every other absent or null field there.
+fn token_profile_change_schema() -> utoipa::openapi::Object {
+    let mut values: Vec<serde_json::Value> = TokenProfile::ALL
+        .map(|profile| profile.as_str().into())
+        .into();
+    values.push(serde_json::Value::Null);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some(values))
+        .description(Some(
+            "New token profile: `seed` or `rfc9068`; `null` leaves it unchanged.",
+        ))
+        .build()
+}
+
 impl From<&TenantRecord> for TenantView {
     fn from(tenant: &TenantRecord) -> TenantView {
         TenantView {
@@ -127,7 +146,7 @@ pub struct TenantPatch {
     pub issuer: Option<Option<String>>,
     /// New token profile: `seed` or `rfc9068`.
     #[serde(default)]
-    #[schema(schema_with = token_profile_schema)]
+    #[schema(schema_with = token_profile_change_schema)]
     pub token_profile: Option<TokenProfile>,
     /// Whether discovery lists its scopes.
     #[serde(default)]
