@@ -32,6 +32,9 @@ pub enum KeySetupError {
         /// Its stored algorithm.
         alg: String,
     },
+    /// A rotation scheduled further ahead than `MAX_ACTIVATION_DELAY_SECONDS`.
+    #[error("a rotation can be scheduled at most a year ahead")]
+    TooFarAhead,
     /// Another rotation changed the keys at the same moment.
     #[error("another key rotation for tenant {0:?} happened at the same time; run it again")]
     Concurrent(String),
@@ -163,6 +166,7 @@ pub async fn new_key(
         master_key_id: Some(master_key_id),
         created_at: now,
         activated_at: (status == KeyStatus::Active).then_some(now),
+        activate_at: None,
         retire_at: None,
         retired_at: None,
     })
@@ -242,6 +246,17 @@ pub struct TenantKeys {
     pub active: Option<Arc<Signer>>,
     /// Keys published in the JWKS (next, active, retiring), newest first.
     pub published: Vec<Arc<Signer>>,
+    /// A published key that starts signing at a set instant (a rotation scheduled ahead).
+    pub pending: Option<PendingKey>,
+}
+
+/// A `next` key with its activation instant.
+#[derive(Debug, Clone)]
+pub struct PendingKey {
+    /// The key (also among the published ones).
+    pub signer: Arc<Signer>,
+    /// When it starts signing (unix seconds).
+    pub activate_at: i64,
 }
 
 impl TenantKeys {
@@ -261,21 +276,58 @@ impl TenantKeys {
         }
         TokenClaims::parse(&jws.payload)
     }
+
+    /// Makes the pending key `kid` the signing key if its instant has come; returns whether it
+    /// did. The key's tokens verify already: it has been published since it was created.
+    pub fn activate(&mut self, kid: &str, now: i64) -> bool {
+        match self.pending.take() {
+            Some(pending) if pending.signer.kid() == kid && now >= pending.activate_at => {
+                self.active = Some(pending.signer);
+                true
+            }
+            other => {
+                self.pending = other;
+                false
+            }
+        }
+    }
 }
 
-/// Opens and parses a tenant's stored keys.
-pub fn parse_keys(records: &[KeyRecord], master: &MasterKeys) -> Result<TenantKeys, KeySetupError> {
+/// Opens and parses a tenant's stored keys as they stand at `now`: a `next` key whose
+/// activation instant has come signs, even before a node has recorded it as active, so a
+/// reload never switches a node back to the key it left.
+pub fn parse_keys(
+    records: &[KeyRecord],
+    master: &MasterKeys,
+    now: i64,
+) -> Result<TenantKeys, KeySetupError> {
     let mut keys = TenantKeys::default();
+    let mut stored_active = None;
     for record in records
         .iter()
         .filter(|record| record.status != KeyStatus::Retired)
     {
         let alg = parse_alg(record)?;
         let signer = Arc::new(Signer::from_pkcs8(&record.kid, alg, &master.open(record)?)?);
-        if record.status == KeyStatus::Active {
-            keys.active = Some(Arc::clone(&signer));
+        match (record.status, record.activate_at) {
+            (KeyStatus::Active, _) => stored_active = Some(Arc::clone(&signer)),
+            (KeyStatus::Next, Some(activate_at)) => {
+                keys.pending = Some(PendingKey {
+                    signer: Arc::clone(&signer),
+                    activate_at,
+                });
+            }
+            _ => {}
         }
         keys.published.push(signer);
+    }
+    keys.active = stored_active;
+    if let Some(kid) = keys
+        .pending
+        .as_ref()
+        .map(|pending| pending.signer.kid().to_owned())
+    {
+        keys.activate(&kid, now);
     }
     Ok(keys)
 }
@@ -299,7 +351,7 @@ impl RotationPolicy {
     pub fn every_days(days: u32) -> RotationPolicy {
         RotationPolicy {
             interval: (days > 0).then(|| i64::from(days) * 86_400),
-            publish_ahead: 2 * i64::from(crate::http::JWKS_MAX_AGE_SECONDS),
+            publish_ahead: SAFE_ACTIVATION_DELAY_SECONDS as i64,
             clock_skew: 60,
             removal_delay: 7 * 86_400,
         }
@@ -325,7 +377,15 @@ pub fn plan(keys: &[KeyRecord], policy: &RotationPolicy, now: i64) -> Vec<KeyAct
     let mut actions = Vec::new();
     let active = keys.iter().find(|key| key.status == KeyStatus::Active);
     let next = keys.iter().find(|key| key.status == KeyStatus::Next);
-    if let (Some(active), Some(interval)) = (active, policy.interval) {
+    if let Some(next) = next
+        && let Some(activate_at) = next.activate_at
+    {
+        // A rotation scheduled ahead keeps its instant, whatever the automatic schedule says;
+        // nodes switch at the instant themselves, this only records it if none has.
+        if now >= activate_at {
+            actions.push(KeyAction::Promote(next.kid.clone()));
+        }
+    } else if let (Some(active), Some(interval)) = (active, policy.interval) {
         let due = active.activated_at.unwrap_or(active.created_at) + interval;
         match next {
             None if now >= due - policy.publish_ahead => {
@@ -403,17 +463,61 @@ pub async fn maintain(
     Ok(done)
 }
 
-/// Rotates now: a new key (of `alg`, or of the active key's algorithm) signs from this moment;
-/// the old one keeps being published until its tokens have expired. Returns the new kid.
-pub async fn rotate_now(
+/// The furthest ahead a rotation may be scheduled.
+pub const MAX_ACTIVATION_DELAY_SECONDS: u64 = 365 * 86_400;
+
+/// How long before it signs a new key should be published: twice the JWKS cache lifetime, so
+/// a verifier that cached the JWKS just before the key appeared has refetched it in time.
+pub const SAFE_ACTIVATION_DELAY_SECONDS: u64 = 2 * crate::http::JWKS_MAX_AGE_SECONDS as u64;
+
+/// Rotates a tenant's signing key to a new one (of `alg`, or of the active key's algorithm);
+/// returns the new kid. With no delay the new key signs from this moment, and verifiers that
+/// cached the JWKS do not know it until they refetch. With `delay_seconds`, the key is
+/// published now and signs from `now + delay_seconds` on, on every node: each switches at the
+/// instant, the first to record it makes it active in the store, and maintenance does if no
+/// node was running then. Either way the old key stays published until its tokens have expired.
+pub async fn rotate(
     store: &dyn Store,
     master: &MasterKeys,
     tenant: &str,
     alg: Option<Algorithm>,
-    policy: &RotationPolicy,
+    delay_seconds: u64,
     actor: crate::audit::Actor<'_>,
     now: i64,
 ) -> Result<String, KeySetupError> {
+    if delay_seconds > MAX_ACTIVATION_DELAY_SECONDS {
+        return Err(KeySetupError::TooFarAhead);
+    }
+    // Bounded just above, so it fits.
+    let activate_at = (delay_seconds > 0).then(|| now + delay_seconds as i64);
+    let (kid, alg) = successor(store, master, tenant, alg, activate_at, now).await?;
+    let details = match activate_at {
+        Some(activate_at) => serde_json::json!({ "alg": alg.as_str(), "activate_at": activate_at }),
+        None => {
+            // Only the clock allowance of the policy matters for a rotation made by hand.
+            let policy = RotationPolicy::every_days(0);
+            let retire_at = retire_at(store, tenant, &policy, now).await?;
+            if !store.promote_key(tenant, &kid, now, retire_at).await? {
+                return Err(KeySetupError::Concurrent(tenant.to_owned()));
+            }
+            serde_json::json!({ "alg": alg.as_str(), "previous_retire_at": retire_at })
+        }
+    };
+    crate::audit::record(store, actor, tenant, "key.rotate", &kid, details, now).await;
+    Ok(kid)
+}
+
+/// The `next` key a rotation promotes, of `alg` (default: the active key's), with its
+/// activation instant set: the one already published when it has that algorithm (caches may
+/// hold it already), else a new one replacing it.
+async fn successor(
+    store: &dyn Store,
+    master: &MasterKeys,
+    tenant: &str,
+    alg: Option<Algorithm>,
+    activate_at: Option<i64>,
+    now: i64,
+) -> Result<(String, Algorithm), KeySetupError> {
     let keys = store.signing_keys(tenant).await?;
     let active_alg = keys
         .iter()
@@ -422,35 +526,40 @@ pub async fn rotate_now(
         .transpose()?;
     let alg = alg.or(active_alg).unwrap_or_default();
     let next = keys.iter().find(|key| key.status == KeyStatus::Next);
-    let kid = match next {
-        // A key already published ahead is the best successor: caches may hold it already.
-        Some(next) if parse_alg(next)? == alg => next.kid.clone(),
-        _ => {
-            if let Some(next) = next {
-                store.delete_key(&next.kid).await?;
-            }
-            let record = new_key(master, tenant, alg, KeyStatus::Next, now).await?;
-            if !store.insert_key(&record).await? {
-                return Err(KeySetupError::Concurrent(tenant.to_owned()));
-            }
-            record.kid
+    if let Some(next) = next
+        && parse_alg(next)? == alg
+    {
+        if let Some(at) = activate_at
+            && !store.schedule_key(tenant, &next.kid, at).await?
+        {
+            return Err(KeySetupError::Concurrent(tenant.to_owned()));
         }
-    };
-    let retire_at = retire_at(store, tenant, policy, now).await?;
-    if !store.promote_key(tenant, &kid, now, retire_at).await? {
+        return Ok((next.kid.clone(), alg));
+    }
+    if let Some(next) = next {
+        store.delete_key(&next.kid).await?;
+    }
+    let mut record = new_key(master, tenant, alg, KeyStatus::Next, now).await?;
+    record.activate_at = activate_at;
+    if !store.insert_key(&record).await? {
         return Err(KeySetupError::Concurrent(tenant.to_owned()));
     }
-    crate::audit::record(
-        store,
-        actor,
-        tenant,
-        "key.rotate",
-        &kid,
-        serde_json::json!({ "alg": alg.as_str(), "previous_retire_at": retire_at }),
-        now,
-    )
-    .await;
-    Ok(kid)
+    Ok((record.kid, alg))
+}
+
+/// Records in the store that the scheduled key `kid` became active at `activate_at`. Every
+/// node that switched calls it; the conditional promotion lets exactly one of them through.
+pub async fn promote_scheduled(
+    store: &dyn Store,
+    tenant: &str,
+    kid: &str,
+    activate_at: i64,
+    policy: &RotationPolicy,
+) -> Result<bool, KeySetupError> {
+    let retire_at = retire_at(store, tenant, policy, activate_at).await?;
+    Ok(store
+        .promote_key(tenant, kid, activate_at, retire_at)
+        .await?)
 }
 
 #[cfg(test)]
@@ -478,6 +587,7 @@ mod tests {
             master_key_id: None,
             created_at,
             activated_at: (status == KeyStatus::Active).then_some(created_at),
+            activate_at: None,
             retire_at: None,
             retired_at: None,
         }
@@ -552,6 +662,98 @@ mod tests {
             plan(&[key("a", KeyStatus::Active, 0)], &off, 400 * DAY),
             vec![]
         );
+    }
+
+    fn scheduled(kid: &str, created_at: i64, activate_at: i64) -> KeyRecord {
+        KeyRecord {
+            activate_at: Some(activate_at),
+            ..key(kid, KeyStatus::Next, created_at)
+        }
+    }
+
+    #[test]
+    fn a_scheduled_key_is_promoted_at_its_instant_and_not_before() {
+        let keys = [
+            key("a", KeyStatus::Active, 0),
+            scheduled("b", DAY, DAY + 600),
+        ];
+        assert_eq!(plan(&keys, &policy(), DAY + 599), vec![]);
+        assert_eq!(
+            plan(&keys, &policy(), DAY + 600),
+            vec![KeyAction::Promote("b".into())]
+        );
+        assert_eq!(
+            plan(&keys, &policy(), DAY + 5000),
+            vec![KeyAction::Promote("b".into())],
+            "a node that missed the instant still records it"
+        );
+    }
+
+    #[test]
+    fn a_scheduled_key_waits_for_its_instant_even_when_the_automatic_rotation_is_due() {
+        let keys = [
+            key("a", KeyStatus::Active, 0),
+            scheduled("b", 30 * DAY - 1000, 30 * DAY + 3600),
+        ];
+        assert_eq!(plan(&keys, &policy(), 30 * DAY + 10), vec![]);
+        assert_eq!(
+            plan(&keys, &policy(), 30 * DAY + 3600),
+            vec![KeyAction::Promote("b".into())]
+        );
+    }
+
+    #[test]
+    fn a_scheduled_key_is_promoted_with_automatic_rotation_off() {
+        let keys = [key("a", KeyStatus::Active, 0), scheduled("b", 10, 20)];
+        let off = RotationPolicy::every_days(0);
+        assert_eq!(plan(&keys, &off, 19), vec![]);
+        assert_eq!(plan(&keys, &off, 20), vec![KeyAction::Promote("b".into())]);
+    }
+
+    /// Sealed ES256 records (quick to generate) of the given kids and statuses.
+    fn sealed(master: &MasterKeys, keys: &[(&str, KeyStatus, Option<i64>)]) -> Vec<KeyRecord> {
+        keys.iter()
+            .map(|(kid, status, activate_at)| {
+                let pkcs8 = generate_private_key(Algorithm::Es256).unwrap();
+                let (master_key_id, private_key) = master.seal(kid, &pkcs8).unwrap();
+                KeyRecord {
+                    alg: "ES256".into(),
+                    private_key,
+                    master_key_id: Some(master_key_id),
+                    activate_at: *activate_at,
+                    ..key(kid, *status, 0)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_scheduled_key_signs_from_its_instant_in_parsed_keys_and_in_a_switch() {
+        let text = latchkey_keys::master_key::generate_text();
+        let master = MasterKeys::new(Keyring::parse(&text).unwrap(), None);
+        let records = sealed(
+            &master,
+            &[
+                ("b", KeyStatus::Next, Some(100)),
+                ("a", KeyStatus::Active, None),
+            ],
+        );
+        let active_kid = |keys: &TenantKeys| keys.active.as_ref().map(|s| s.kid().to_owned());
+
+        let mut before = parse_keys(&records, &master, 99).unwrap();
+        assert_eq!(active_kid(&before).as_deref(), Some("a"));
+        assert_eq!(before.published.len(), 2);
+        assert!(!before.activate("b", 99), "not before the instant");
+        assert!(!before.activate("a", 100), "only the pending key");
+        assert!(before.activate("b", 100));
+        assert_eq!(active_kid(&before).as_deref(), Some("b"));
+        assert!(before.pending.is_none());
+        assert!(!before.activate("b", 101), "once");
+
+        let after = parse_keys(&records, &master, 100).unwrap();
+        assert_eq!(active_kid(&after).as_deref(), Some("b"));
+        assert!(after.pending.is_none());
+        assert_eq!(after.published.len(), 2, "the old key stays published");
     }
 
     #[test]

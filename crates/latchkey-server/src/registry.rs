@@ -351,10 +351,18 @@ pub fn normalize_issuer(issuer: &str) -> String {
     issuer.trim_end_matches('/').to_owned()
 }
 
+/// A tenant as a batch of changes fetched it.
+struct FetchedTenant {
+    state: TenantState,
+    domains: Vec<String>,
+    /// Whether `state` holds keys read with the batch; otherwise the snapshot's stay.
+    keys_loaded: bool,
+}
+
 /// What a batch of changes fetched from the store, ready to apply to any snapshot.
 #[derive(Default)]
 struct Fetched {
-    tenants: Option<Vec<(TenantState, Vec<String>)>>,
+    tenants: Option<Vec<FetchedTenant>>,
     keys: Vec<(String, TenantKeys)>,
     apps: Vec<AppRecord>,
     missing_apps: Vec<String>,
@@ -366,17 +374,21 @@ impl Fetched {
         if let Some(tenants) = &self.tenants {
             snapshot
                 .tenants
-                .retain(|name, _| tenants.iter().any(|(tenant, _)| *tenant.name == **name));
+                .retain(|name, _| tenants.iter().any(|fetched| *fetched.state.name == **name));
             snapshot.hosts.clear();
-            for (fresh, domains) in tenants {
-                let mut state = fresh.clone();
-                if let Some(old) = snapshot.tenants.get(&*fresh.name) {
+            for fetched in tenants {
+                let mut state = fetched.state.clone();
+                if let Some(old) = snapshot.tenants.get(&*state.name) {
                     state.scope_counts = old.scope_counts.clone();
+                    if !fetched.keys_loaded {
+                        state.keys = old.keys.clone();
+                        state.jwks_body = Arc::clone(&old.jwks_body);
+                    }
                 }
-                snapshot.add_hosts(&state.name, domains);
+                snapshot.add_hosts(&state.name, &fetched.domains);
                 snapshot
                     .tenants
-                    .insert(fresh.name.to_string(), Arc::new(state));
+                    .insert(state.name.to_string(), Arc::new(state));
             }
         }
         for (tenant, keys) in &self.keys {
@@ -396,9 +408,18 @@ impl Fetched {
     }
 }
 
+/// How many change rows one catch-up reads at a time; a larger backlog is drained in several
+/// batches in a row.
+const CHANGE_BATCH: u32 = 10_000;
+
 /// Holds the current snapshot and knows how to rebuild parts of it from the store.
 pub struct Registry {
     current: ArcSwap<Snapshot>,
+    /// The last change log sequence applied to the snapshot. Held for the whole of a catch-up,
+    /// so that the refresh task and a request serving its own write apply batches one at a time
+    /// and in log order: one of them never swaps in entities it read before the other's newer
+    /// read of the same ones.
+    applied: tokio::sync::Mutex<i64>,
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     default_issuer: String,
@@ -415,19 +436,20 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Loads the whole registry, sealing keys stored in plain form and creating a signing key
-    /// for any tenant that has none. Returns the registry and the change sequence it reflects.
+    /// for any tenant that has none.
     pub async fn load(
         store: Arc<dyn Store>,
         master_keys: Arc<MasterKeys>,
         default_issuer: &str,
         strict_hosts: bool,
         now: i64,
-    ) -> Result<(Registry, i64), RegistryError> {
+    ) -> Result<Registry, RegistryError> {
         // Read the sequence first: a change landing during the load is then applied again by
-        // the first refresh, which is harmless (applying a change is idempotent).
+        // the first catch-up, which is harmless (applying a change is idempotent).
         let seq = store.latest_change().await?;
         let registry = Registry {
             current: ArcSwap::from_pointee(Snapshot::default()),
+            applied: tokio::sync::Mutex::new(seq),
             store,
             master_keys,
             default_issuer: normalize_issuer(default_issuer),
@@ -440,6 +462,17 @@ impl Registry {
                 "sealed signing keys stored in plain form with the master key"
             );
         }
+        // Only a first start (or tenants stored by an older version) lacks keys: tenants are
+        // created with their first key. Following changes never makes keys.
+        for tenant in registry.store.tenants().await? {
+            keys::ensure_active_key(
+                registry.store.as_ref(),
+                &registry.master_keys,
+                &tenant.name,
+                now,
+            )
+            .await?;
+        }
         let started = std::time::Instant::now();
         let snapshot = registry.build(now).await?;
         tracing::info!(
@@ -449,7 +482,7 @@ impl Registry {
             "loaded apps, keys and revocations"
         );
         registry.current.store(Arc::new(snapshot));
-        Ok((registry, seq))
+        Ok(registry)
     }
 
     async fn build(&self, now: i64) -> Result<Snapshot, RegistryError> {
@@ -458,7 +491,8 @@ impl Registry {
             ..Snapshot::default()
         };
         for tenant in self.store.tenants().await? {
-            let state = self.tenant_state(&tenant, now).await?;
+            let keys = self.tenant_keys(&tenant.name, now).await?;
+            let state = self.tenant_state(&tenant, keys);
             snapshot.add_hosts(&state.name, &tenant.domains);
             snapshot
                 .tenants
@@ -497,33 +531,57 @@ impl Registry {
         &self.master_keys
     }
 
-    async fn tenant_state(
-        &self,
-        tenant: &TenantRecord,
-        now: i64,
-    ) -> Result<TenantState, RegistryError> {
-        keys::ensure_active_key(self.store.as_ref(), &self.master_keys, &tenant.name, now).await?;
-        let keys = keys::parse_keys(
-            &self.store.signing_keys(&tenant.name).await?,
+    /// A tenant's stored keys, parsed, as they stand at `now`.
+    async fn tenant_keys(&self, tenant: &str, now: i64) -> Result<TenantKeys, RegistryError> {
+        Ok(keys::parse_keys(
+            &self.store.signing_keys(tenant).await?,
             &self.master_keys,
-        )?;
-        Ok(TenantState {
+            now,
+        )?)
+    }
+
+    fn issuer_of(&self, tenant: &TenantRecord) -> String {
+        tenant
+            .effective_issuer()
+            .map(|issuer| normalize_issuer(&issuer))
+            .unwrap_or_else(|| self.default_issuer.clone())
+    }
+
+    fn tenant_state(&self, tenant: &TenantRecord, keys: TenantKeys) -> TenantState {
+        TenantState {
             name: Arc::from(tenant.name.as_str()),
-            issuer: tenant
-                .effective_issuer()
-                .map(|issuer| normalize_issuer(&issuer))
-                .unwrap_or_else(|| self.default_issuer.clone()),
+            issuer: self.issuer_of(tenant),
             jwks_body: jwks_body(&keys),
             keys,
             token_profile: tenant.token_profile,
             publish_scopes: tenant.publish_scopes,
             scope_counts: BTreeMap::new(),
-        })
+        }
+    }
+
+    /// Applies every change logged since the last one applied, in order; returns how many.
+    /// The refresh task calls this every poll, and a request that wrote calls it before
+    /// answering, so that this node serves the change from the next request on.
+    pub async fn catch_up(&self, now: i64) -> Result<usize, RegistryError> {
+        let mut applied = self.applied.lock().await;
+        let mut count = 0;
+        loop {
+            let changes = self.store.changes_since(*applied, CHANGE_BATCH).await?;
+            let Some(last) = changes.last() else {
+                return Ok(count);
+            };
+            self.apply(&changes, now).await?;
+            *applied = last.seq;
+            count += changes.len();
+            if changes.len() < CHANGE_BATCH as usize {
+                return Ok(count);
+            }
+        }
     }
 
     /// Applies a batch of change log rows: reloads exactly the apps, keys, tenants and
     /// revocations they name, then swaps in the new snapshot.
-    pub async fn apply(&self, changes: &[Change], now: i64) -> Result<(), RegistryError> {
+    async fn apply(&self, changes: &[Change], now: i64) -> Result<(), RegistryError> {
         let mut app_ids: HashSet<&str> = HashSet::new();
         let mut key_tenants: HashSet<&str> = HashSet::new();
         let mut jtis: HashSet<&str> = HashSet::new();
@@ -541,15 +599,42 @@ impl Registry {
         }
         let mut fetched = Fetched::default();
         if tenants_changed {
+            let current = self.current.load_full();
             let mut states = Vec::new();
             for record in self.store.tenants().await? {
-                let state = self.tenant_state(&record, now).await?;
-                states.push((state, record.domains));
+                // A known tenant keeps its parsed keys unless they changed too (then the key
+                // changes below reload them): a change to one tenant costs no key parsing for
+                // the others. A new issuer or token profile takes new `Signer`s, since reused
+                // tokens are valid only with the signer they were issued with and carry the old
+                // issuer and shape.
+                let issuer = self.issuer_of(&record);
+                let unchanged = current.tenants.get(&record.name).is_some_and(|state| {
+                    state.issuer == issuer && state.token_profile == record.token_profile
+                });
+                let (keys, keys_loaded) = if unchanged {
+                    (TenantKeys::default(), false)
+                } else {
+                    key_tenants.remove(record.name.as_str());
+                    match self.tenant_keys(&record.name, now).await {
+                        Ok(keys) => (keys, true),
+                        // Keep the keys already parsed, if any (a new tenant answers 503),
+                        // rather than stop following changes.
+                        Err(error) => {
+                            tracing::error!(tenant = record.name, error = %error, "could not load a tenant's signing keys");
+                            (TenantKeys::default(), false)
+                        }
+                    }
+                };
+                states.push(FetchedTenant {
+                    state: self.tenant_state(&record, keys),
+                    domains: record.domains,
+                    keys_loaded,
+                });
             }
             fetched.tenants = Some(states);
         }
         for tenant in key_tenants {
-            match keys::parse_keys(&self.store.signing_keys(tenant).await?, &self.master_keys) {
+            match self.tenant_keys(tenant, now).await {
                 Ok(keys) => fetched.keys.push((tenant.to_owned(), keys)),
                 // Keep signing with the keys already parsed rather than stop following changes.
                 Err(error) => {
@@ -583,6 +668,25 @@ impl Registry {
         Ok(())
     }
 
+    /// Switches `tenant` to its pending key `kid` if the key's instant has come: the swap a
+    /// scheduled rotation makes on every node at that instant. Returns whether the snapshot
+    /// now signs with `kid` because of this call.
+    pub fn activate(&self, tenant: &str, kid: &str, now: i64) -> bool {
+        let mut activated = false;
+        self.current.rcu(|current| {
+            let mut snapshot = Snapshot::clone(current);
+            activated = snapshot.tenants.get_mut(tenant).is_some_and(|state| {
+                let mut keys = state.keys.clone();
+                keys.activate(kid, now) && {
+                    Arc::make_mut(state).keys = keys;
+                    true
+                }
+            });
+            snapshot
+        });
+        activated
+    }
+
     /// Records a revocation made by this node at once (other nodes learn it from the change log).
     pub fn note_revocation(&self, tenant: &str, jti: &str, expires_at: i64) {
         self.current.rcu(|current| {
@@ -608,11 +712,13 @@ impl Registry {
 
     /// Rebuilds everything from the store (after a long outage, when the change log may have
     /// been purged past what this server applied).
-    pub async fn reload(&self, now: i64) -> Result<i64, RegistryError> {
+    pub async fn reload(&self, now: i64) -> Result<(), RegistryError> {
+        let mut applied = self.applied.lock().await;
         let seq = self.store.latest_change().await?;
         let snapshot = self.build(now).await?;
         self.current.store(Arc::new(snapshot));
-        Ok(seq)
+        *applied = seq;
+        Ok(())
     }
 }
 

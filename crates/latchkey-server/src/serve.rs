@@ -68,9 +68,9 @@ impl RunningServer {
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
         // Loaded before binding, so that nothing connects to a server that is not ready yet.
-        let (registry, seq) = load(store, master_keys, settings, clock.as_ref()).await?;
+        let registry = load(store, master_keys, settings, clock.as_ref()).await?;
         let listener = RunningServer::bind(&settings.listen).await?;
-        RunningServer::run(listener, registry, seq, settings, clock)
+        RunningServer::run(listener, registry, settings, clock)
     }
 
     /// Binds a listen address, for `start_on`.
@@ -92,14 +92,13 @@ impl RunningServer {
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
-        let (registry, seq) = load(store, master_keys, settings, clock.as_ref()).await?;
-        RunningServer::run(listener, registry, seq, settings, clock)
+        let registry = load(store, master_keys, settings, clock.as_ref()).await?;
+        RunningServer::run(listener, registry, settings, clock)
     }
 
     fn run(
         listener: TcpListener,
         registry: Arc<Registry>,
-        seq: i64,
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
@@ -113,7 +112,6 @@ impl RunningServer {
             Arc::clone(&registry),
             Arc::clone(&reuse),
             Arc::clone(&clock),
-            seq,
             refresh::Timing {
                 poll: settings.refresh_interval,
                 maintenance: settings.maintenance_interval,
@@ -165,14 +163,14 @@ impl RunningServer {
     }
 }
 
-/// Loads the registry a server starts with, and the change sequence it reflects.
+/// Loads the registry a server starts with.
 async fn load(
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     settings: &ServerSettings,
     clock: &dyn Clock,
-) -> Result<(Arc<Registry>, i64), StartError> {
-    let (registry, seq) = Registry::load(
+) -> Result<Arc<Registry>, StartError> {
+    let registry = Registry::load(
         store,
         master_keys,
         &settings.issuer,
@@ -180,5 +178,5 @@ async fn load(
         clock.now(),
     )
     .await?;
-    Ok((Arc::new(registry), seq))
+    Ok(Arc::new(registry))
 }

@@ -3,8 +3,10 @@
 //! and each change audited.
 
 use crate::audit::{self, Actor};
+use crate::keys::{self, KeySetupError, MasterKeys};
+use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
-use latchkey_store::{DEFAULT_TENANT, Store, StoreError, TenantRecord};
+use latchkey_store::{DEFAULT_TENANT, KeyStatus, Store, StoreError, TenantRecord};
 use serde_json::json;
 use std::ops::RangeInclusive;
 
@@ -48,6 +50,9 @@ pub enum TenantError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// Making the tenant's first signing key failed.
+    #[error(transparent)]
+    Key(#[from] KeySetupError),
 }
 
 impl TenantError {
@@ -227,9 +232,12 @@ fn details(tenant: &TenantRecord) -> serde_json::Value {
     })
 }
 
-/// Creates a tenant. Its first signing key is made by the first server that sees it.
+/// Creates a tenant with its first signing key, in one transaction: a server that sees the
+/// tenant sees its key, so its hosts never answer as another tenant nor without a key, and no
+/// server makes keys while it follows changes.
 pub async fn create(
     store: &dyn Store,
+    master: &MasterKeys,
     new: NewTenant,
     actor: Actor<'_>,
     now: i64,
@@ -247,8 +255,16 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
+    let key = keys::new_key(
+        master,
+        &tenant.name,
+        Algorithm::default(),
+        KeyStatus::Active,
+        now,
+    )
+    .await?;
     store
-        .create_tenant(&tenant)
+        .create_tenant(&tenant, Some(&key))
         .await
         .map_err(|error| TenantError::from_store(error, &tenant.name))?;
     audit::record(

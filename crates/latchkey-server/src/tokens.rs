@@ -80,7 +80,8 @@ pub async fn revoke_token(
     now: i64,
 ) -> Result<RevokedToken, RevokeError> {
     for tenant in store.tenants().await? {
-        let tenant_keys = keys::parse_keys(&store.signing_keys(&tenant.name).await?, master_keys)?;
+        let tenant_keys =
+            keys::parse_keys(&store.signing_keys(&tenant.name).await?, master_keys, now)?;
         let Some(claims) = tenant_keys.verify(token) else {
             continue;
         };

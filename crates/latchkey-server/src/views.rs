@@ -6,7 +6,7 @@ use crate::admin::schema::{
     AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
 };
 use latchkey_protocol::TokenProfile;
-use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
+use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -397,6 +397,9 @@ pub struct KeyView {
     pub created_at: String,
     /// When it became active (RFC 3339).
     pub activated_at: Option<String>,
+    /// When a `next` key of a scheduled rotation starts signing (RFC 3339); `null` for a key
+    /// that waits for the automatic schedule.
+    pub activate_at: Option<String>,
     /// When a retiring key leaves the JWKS (RFC 3339).
     pub retire_at: Option<String>,
     /// When it was retired (RFC 3339).
@@ -412,6 +415,11 @@ impl From<&KeyRecord> for KeyView {
             tenant: key.tenant.clone(),
             created_at: timestamp(key.created_at),
             activated_at: key.activated_at.map(timestamp),
+            // Only a key still waiting has an activation ahead; once active, `activated_at` says.
+            activate_at: key
+                .activate_at
+                .filter(|_| key.status == KeyStatus::Next)
+                .map(timestamp),
             retire_at: key.retire_at.map(timestamp),
             retired_at: key.retired_at.map(timestamp),
         }
@@ -433,6 +441,11 @@ pub struct RotateKeyBody {
     #[serde(default)]
     #[schema(value_type = Option<AlgName>)]
     pub alg: Option<String>,
+    /// Publish the new key now and sign with it from this many seconds on (at most a year), on
+    /// every server; 0 or absent: sign with it at once. Verifiers that cached the JWKS reject a
+    /// key they have not fetched yet: 600 (twice the JWKS max-age) lets every cache see it first.
+    #[serde(default)]
+    pub in_seconds: Option<u64>,
 }
 
 /// What to revoke: one token by `jti`, or every token of an app by `client_id`.

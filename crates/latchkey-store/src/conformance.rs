@@ -49,6 +49,7 @@ fn key_with(kid: &str, status: KeyStatus) -> KeyRecord {
         master_key_id: Some("mk1".into()),
         created_at: 100,
         activated_at: (status == KeyStatus::Active).then_some(100),
+        activate_at: None,
         retire_at: None,
         retired_at: None,
     }
@@ -93,7 +94,7 @@ fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
 
 async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["b.acme.test", "a.acme.test"]))
+        .create_tenant(&tenant("acme", &["b.acme.test", "a.acme.test"]), None)
         .await
         .unwrap();
     let read = store.tenant("acme").await.unwrap().unwrap();
@@ -123,23 +124,60 @@ async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     ));
 }
 
+async fn a_tenant_and_its_first_key_are_created_together_or_not_at_all(store: &dyn Store) {
+    let first = KeyRecord {
+        tenant: "acme".into(),
+        ..key("acme-1")
+    };
+    store
+        .create_tenant(&tenant("acme", &["acme.test"]), Some(&first))
+        .await
+        .unwrap();
+    let keys = store.signing_keys("acme").await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].kid, "acme-1");
+    assert_eq!(keys[0].status, KeyStatus::Active);
+    let changes = store.changes_since(0, 100).await.unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|change| change.entity == ChangedEntity::Key && change.tenant == "acme")
+    );
+
+    let refused = KeyRecord {
+        tenant: "globex".into(),
+        ..key("globex-1")
+    };
+    assert!(matches!(
+        store
+            .create_tenant(&tenant("globex", &["acme.test"]), Some(&refused))
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(store.signing_keys("globex").await.unwrap().is_empty());
+}
+
 async fn a_domain_or_name_belongs_to_one_tenant(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["acme.test"]))
+        .create_tenant(&tenant("acme", &["acme.test"]), None)
         .await
         .unwrap();
     assert!(matches!(
-        store.create_tenant(&tenant("acme", &["other.test"])).await,
+        store
+            .create_tenant(&tenant("acme", &["other.test"]), None)
+            .await,
         Err(StoreError::Duplicate(_))
     ));
     assert!(matches!(
-        store.create_tenant(&tenant("globex", &["acme.test"])).await,
+        store
+            .create_tenant(&tenant("globex", &["acme.test"]), None)
+            .await,
         Err(StoreError::Duplicate(_))
     ));
     // The refused create left nothing behind.
     assert_eq!(store.tenant("globex").await.unwrap(), None);
     store
-        .create_tenant(&tenant("globex", &["globex.test"]))
+        .create_tenant(&tenant("globex", &["globex.test"]), None)
         .await
         .unwrap();
     assert!(matches!(
@@ -157,7 +195,7 @@ async fn a_domain_or_name_belongs_to_one_tenant(store: &dyn Store) {
 
 async fn deleting_a_tenant_with_apps_needs_force(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["acme.test"]))
+        .create_tenant(&tenant("acme", &["acme.test"]), None)
         .await
         .unwrap();
     let mut acme_app = app("c1", "one");
@@ -181,7 +219,7 @@ async fn deleting_a_tenant_with_apps_needs_force(store: &dyn Store) {
     ));
     // The domain is free again.
     store
-        .create_tenant(&tenant("globex", &["acme.test"]))
+        .create_tenant(&tenant("globex", &["acme.test"]), None)
         .await
         .unwrap();
 }
@@ -588,7 +626,7 @@ async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store) {
     // Apps in two tenants, created in an order unlike their ids', with every setting a snapshot
     // needs set somewhere.
     store
-        .create_tenant(&tenant("acme", &["acme.test"]))
+        .create_tenant(&tenant("acme", &["acme.test"]), None)
         .await
         .unwrap();
     let mut expected = Vec::new();
@@ -625,7 +663,7 @@ async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store) {
 async fn app_count_counts_the_apps_of_every_tenant(store: &dyn Store) {
     assert_eq!(store.app_count().await.unwrap(), 0);
     store
-        .create_tenant(&tenant("acme", &["acme.test"]))
+        .create_tenant(&tenant("acme", &["acme.test"]), None)
         .await
         .unwrap();
     store.create_app(&app("c1", "one")).await.unwrap();
@@ -699,6 +737,27 @@ async fn promotion_makes_next_active_and_active_retiring(store: &dyn Store) {
         Some((KeyStatus::Retiring, Some(900), Some(100)))
     );
     assert_eq!(status("k2"), Some((KeyStatus::Active, None, Some(200))));
+}
+
+async fn only_a_next_key_is_scheduled_and_its_time_reads_back(store: &dyn Store) {
+    store.insert_key(&key("k1")).await.unwrap();
+    let mut scheduled = key_with("k2", KeyStatus::Next);
+    scheduled.activate_at = Some(700);
+    store.insert_key(&scheduled).await.unwrap();
+    let activate_at = |keys: &[KeyRecord], kid: &str| {
+        keys.iter()
+            .find(|k| k.kid == kid)
+            .and_then(|k| k.activate_at)
+    };
+    let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
+    assert_eq!(activate_at(&keys, "k2"), Some(700));
+
+    assert!(!store.schedule_key(DEFAULT_TENANT, "k1", 800).await.unwrap());
+    assert!(!store.schedule_key("acme", "k2", 800).await.unwrap());
+    assert!(store.schedule_key(DEFAULT_TENANT, "k2", 800).await.unwrap());
+    let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
+    assert_eq!(activate_at(&keys, "k1"), None);
+    assert_eq!(activate_at(&keys, "k2"), Some(800));
 }
 
 async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn Store) {
@@ -863,6 +922,7 @@ sqlite_suite!(
     app_count_counts_the_apps_of_every_tenant,
     only_one_next_key_per_tenant,
     promotion_makes_next_active_and_active_retiring,
+    only_a_next_key_is_scheduled_and_its_time_reads_back,
     retiring_keys_retire_and_inactive_keys_delete,
     keys_created_in_the_same_second_list_newest_first,
     reseal_replaces_only_keys_sealed_by_the_old_master_key,
@@ -871,6 +931,7 @@ sqlite_suite!(
     introspection_permission_and_app_revocation_are_stored,
     tenants_keep_their_domains_in_order,
     a_domain_or_name_belongs_to_one_tenant,
+    a_tenant_and_its_first_key_are_created_together_or_not_at_all,
     deleting_a_tenant_with_apps_needs_force,
     app_listing_filters_and_pages,
     audiences_and_claims_are_stored,

@@ -118,8 +118,13 @@ pub trait Store: Send + Sync + 'static {
     async fn tenants(&self) -> StoreResult<Vec<TenantRecord>>;
     /// One tenant.
     async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>>;
-    /// Inserts a tenant and its domains. `Duplicate` when the name or a domain is taken.
-    async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
+    /// Inserts a tenant, its domains and, in the same transaction, its first signing key (so no
+    /// server ever sees the tenant without it). `Duplicate` when the name or a domain is taken.
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        first_key: Option<&KeyRecord>,
+    ) -> StoreResult<()>;
     /// Replaces a tenant's domains, issuer and settings. `NotFound`, or `Duplicate` when a domain belongs
     /// to another tenant.
     async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
@@ -170,6 +175,9 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         retire_at: i64,
     ) -> StoreResult<bool>;
+    /// Sets when the tenant's `next` key `kid` starts signing. False when it is not the
+    /// tenant's next key.
+    async fn schedule_key(&self, tenant: &str, kid: &str, activate_at: i64) -> StoreResult<bool>;
     /// Moves a retiring key to retired (it leaves the JWKS). False when it is not retiring.
     async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool>;
     /// Deletes a key that is not active. False when there is no such key or it is active.

@@ -258,6 +258,8 @@ pub struct KeyRecord {
     pub created_at: i64,
     /// When it became active.
     pub activated_at: Option<i64>,
+    /// When a `next` key of a rotation scheduled ahead starts signing.
+    pub activate_at: Option<i64>,
     /// When a retiring key leaves the JWKS.
     pub retire_at: Option<i64>,
     /// When it was retired.

@@ -138,7 +138,7 @@ const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, d
      custom_claims, revision, created_at, updated_at";
 
 const KEY_COLUMNS: &str = "kid, tenant, alg, status, private_key, master_key_id, created_at, \
-     activated_at, retire_at, retired_at";
+     activated_at, retire_at, retired_at, activate_at";
 
 const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
 
@@ -253,6 +253,36 @@ async fn insert_domains(
     Ok(())
 }
 
+/// Inserts a signing key; false when the tenant already has a key in its status. The partial
+/// unique indexes on active and next keys make a concurrent second insert a no-op.
+async fn insert_key_row<'c>(
+    executor: impl sqlx::Executor<'c, Database = Sqlite>,
+    key: &KeyRecord,
+) -> StoreResult<bool> {
+    let result = sqlx::query(&format!(
+        "INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    ))
+    .bind(&key.kid)
+    .bind(&key.tenant)
+    .bind(&key.alg)
+    .bind(key.status.as_str())
+    .bind(&key.private_key)
+    .bind(&key.master_key_id)
+    .bind(key.created_at)
+    .bind(key.activated_at)
+    .bind(key.retire_at)
+    .bind(key.retired_at)
+    .bind(key.activate_at)
+    .execute(executor)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+            Err(StoreError::NotFound(format!("tenant {:?}", key.tenant)))
+        }
+        other => Ok(other?.rows_affected() == 1),
+    }
+}
+
 fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
     let hash: Vec<u8> = row.try_get("secret_hash")?;
     let hash = SecretHash::from_bytes(&hash)
@@ -280,6 +310,7 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<KeyRecord> {
         activated_at: row.try_get("activated_at")?,
         retire_at: row.try_get("retire_at")?,
         retired_at: row.try_get("retired_at")?,
+        activate_at: row.try_get("activate_at")?,
     })
 }
 
@@ -390,7 +421,11 @@ impl Store for SqliteStore {
         Ok(Some(tenant))
     }
 
-    async fn create_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        first_key: Option<&KeyRecord>,
+    ) -> StoreResult<()> {
         let mut tx = WriteTx::begin(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
@@ -414,6 +449,14 @@ impl Store for SqliteStore {
             other => other?,
         };
         insert_domains(tx.conn(), &tenant.name, &tenant.domains).await?;
+        if let Some(key) = first_key
+            && !insert_key_row(tx.conn(), key).await?
+        {
+            return Err(StoreError::Conflict(format!(
+                "the first key of tenant {:?}",
+                tenant.name
+            )));
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -764,29 +807,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool> {
-        // The partial unique indexes on active and next keys turn a concurrent second insert
-        // into a no-op.
-        let result = sqlx::query(&format!(
-            "INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-        ))
-        .bind(&key.kid)
-        .bind(&key.tenant)
-        .bind(&key.alg)
-        .bind(key.status.as_str())
-        .bind(&key.private_key)
-        .bind(&key.master_key_id)
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .bind(key.retire_at)
-        .bind(key.retired_at)
-        .execute(&self.pool)
-        .await;
-        match result {
-            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
-                Err(StoreError::NotFound(format!("tenant {:?}", key.tenant)))
-            }
-            other => Ok(other?.rows_affected() == 1),
-        }
+        insert_key_row(&self.pool, key).await
     }
 
     async fn promote_key(
@@ -816,6 +837,18 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn schedule_key(&self, tenant: &str, kid: &str, activate_at: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE signing_keys SET activate_at = ? WHERE tenant = ? AND kid = ? AND status = 'next'",
+        )
+        .bind(activate_at)
+        .bind(tenant)
+        .bind(kid)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool> {

@@ -455,8 +455,8 @@ fn parse_alg(text: &str) -> Result<latchkey_keys::Algorithm, String> {
 pub(crate) enum KeyCommand {
     /// List signing keys and where each is in its life cycle.
     List(JsonFlag),
-    /// Sign new tokens with a new key from now on; the old key stays published until its
-    /// tokens have expired.
+    /// Sign new tokens with a new key from now on (or, with --in, from DURATION on); the old
+    /// key stays published until its tokens have expired.
     Rotate(KeyRotateArgs),
 }
 
@@ -465,6 +465,11 @@ pub(crate) struct KeyRotateArgs {
     /// Algorithm of the new key (RS256, ES256 or EdDSA); default: the current key's.
     #[arg(long, value_parser = parse_alg)]
     pub(crate) alg: Option<latchkey_keys::Algorithm>,
+    /// Publish the new key now and sign with it from DURATION on (such as 10m), on every
+    /// server, so that verifiers' cached JWKS hold it first. 10m (twice the JWKS max-age) is
+    /// enough for every cache.
+    #[arg(long = "in", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) activate_in: Option<Duration>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -3,7 +3,7 @@
 
 use latchkey_protocol::ClientSecret;
 use latchkey_server::views::{AppView, AuditView, KeyView, TenantView};
-use latchkey_store::{AppRecord, AuditEvent, KeyRecord, TenantRecord};
+use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -188,6 +188,10 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
                 key.activated_at
                     .map(timestamp)
                     .unwrap_or_else(|| "-".into()),
+                match (key.status, key.activate_at) {
+                    (KeyStatus::Next, Some(at)) => timestamp(at),
+                    _ => "-".into(),
+                },
                 key.retire_at
                     .or(key.retired_at)
                     .map(timestamp)
@@ -196,7 +200,15 @@ pub(crate) fn print_key_table(keys: &[KeyRecord]) {
         })
         .collect();
     print_table(
-        &["KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRES"],
+        &[
+            "KID",
+            "ALG",
+            "STATUS",
+            "CREATED",
+            "ACTIVATED",
+            "ACTIVATES",
+            "RETIRES",
+        ],
         &rows,
     );
 }

@@ -170,6 +170,7 @@ pub(crate) async fn create(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     let mut view = AppView::from(&app);
     view.client_secret = secret.map(|secret| secret.expose().to_owned());
     view.warnings = apps::warnings(&app);
@@ -240,6 +241,7 @@ async fn change(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(Json(AppView::from(&app)))
 }
 
@@ -289,6 +291,7 @@ pub(crate) async fn disable(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(Json(AppView::from(&app)))
 }
 
@@ -313,6 +316,7 @@ pub(crate) async fn delete(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,5 +346,6 @@ pub(crate) async fn rotate_secret(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(Json(SecretView::new(client_id, &rotated)))
 }

@@ -181,6 +181,7 @@ impl From<TenantError> for AdminError {
             | TenantError::Duplicate(_)
             | TenantError::HasApps(_) => AdminError::Conflict(error.to_string()),
             TenantError::Store(store) => store.into(),
+            TenantError::Key(key) => key.into(),
         }
     }
 }
@@ -189,6 +190,7 @@ impl From<KeySetupError> for AdminError {
     fn from(error: KeySetupError) -> AdminError {
         match error {
             KeySetupError::Concurrent(_) => AdminError::Conflict(error.to_string()),
+            KeySetupError::TooFarAhead => AdminError::Invalid(error.to_string()),
             KeySetupError::Store(store) => store.into(),
             other => AdminError::server("a key rotation", &other),
         }

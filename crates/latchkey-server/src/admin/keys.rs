@@ -5,7 +5,7 @@ use super::auth::Admin;
 use super::error::{AdminError, ErrorBody};
 use super::extract::JsonBody;
 use crate::http::AppState;
-use crate::keys::{self, RotationPolicy};
+use crate::keys;
 use crate::views::{KeyList, KeyView, RevocationBody, RevocationView, RotateKeyBody, timestamp};
 use crate::{tenants, tokens};
 use axum::Json;
@@ -33,13 +33,14 @@ pub(crate) async fn list(
     }))
 }
 
-/// Signs new tokens with a new key from now on; the old key stays published until every token
-/// it signed has expired.
+/// Signs new tokens with a new key, from now on or, with `in_seconds`, from that many seconds on
+/// (the key is published at once, so caches of the JWKS hold it before it signs); the old key
+/// stays published until every token it signed has expired.
 #[utoipa::path(operation_id = "rotate_key", post, path = "/admin/v1/tenants/{tenant}/keys/rotate", tag = "keys",
     request_body(content = RotateKeyBody, description = "optional"),
     params(("tenant" = String, Path, description = "tenant name")),
     responses(
-        (status = 200, description = "the new active key", body = KeyView),
+        (status = 200, description = "the new key: active, or next with its activate_at", body = KeyView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
@@ -60,18 +61,17 @@ pub(crate) async fn rotate(
         .transpose()?;
     let store = state.registry.store().as_ref();
     tenants::show(store, &tenant).await?;
-    // Only the clock allowance of the policy matters for a rotation made by hand.
-    let policy = RotationPolicy::every_days(0);
-    let kid = keys::rotate_now(
+    let kid = keys::rotate(
         store,
         state.registry.master_keys(),
         &tenant,
         alg,
-        &policy,
+        body.in_seconds.unwrap_or(0),
         admin.actor(),
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     let key = store
         .signing_keys(&tenant)
         .await?
@@ -83,8 +83,8 @@ pub(crate) async fn rotate(
     Ok(Json(KeyView::from(&key)))
 }
 
-/// Revokes one token by its `jti`, or every token an app holds by `client_id`. Running servers
-/// refuse the tokens within a poll interval.
+/// Revokes one token by its `jti`, or every token an app holds by `client_id`. The server that
+/// answers refuses the tokens from the next request on, other servers within a poll interval.
 #[utoipa::path(operation_id = "revoke_tokens", post, path = "/admin/v1/tenants/{tenant}/revocations", tag = "tokens",
     request_body = RevocationBody,
     params(("tenant" = String, Path, description = "tenant name")),
@@ -106,6 +106,7 @@ pub(crate) async fn revoke(
     match (body.jti, body.client_id) {
         (Some(jti), None) => {
             let jti = tokens::revoke_jti(store, &tenant, &jti, admin.actor(), now).await?;
+            state.serve_own_write().await;
             Ok(Json(RevocationView {
                 jti: Some(jti),
                 client_id: None,
@@ -115,6 +116,7 @@ pub(crate) async fn revoke(
         }
         (None, Some(client_id)) => {
             let app = tokens::revoke_app(store, &tenant, &client_id, admin.actor(), now).await?;
+            state.serve_own_write().await;
             Ok(Json(RevocationView {
                 jti: None,
                 client_id: Some(app.client_id),

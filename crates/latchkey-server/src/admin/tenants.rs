@@ -43,8 +43,8 @@ pub(crate) async fn list(
     Ok(Json(TenantList { tenants }))
 }
 
-/// Creates a tenant (admins of `default` only). Running servers answer its domains within a
-/// second and create its first signing key.
+/// Creates a tenant (admins of `default` only), with its first signing key. The server that
+/// answers serves its domains from the next request on, other servers within a second.
 #[utoipa::path(operation_id = "create_tenant", post, path = "/admin/v1/tenants", tag = "tenants", request_body = NewTenantBody,
     responses(
         (status = 201, body = TenantView),
@@ -67,11 +67,13 @@ pub(crate) async fn create(
     };
     let tenant = tenants::create(
         state.registry.store().as_ref(),
+        state.registry.master_keys(),
         new,
         admin.actor(),
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok((StatusCode::CREATED, Json(TenantView::from(&tenant))))
 }
 
@@ -121,6 +123,7 @@ pub(crate) async fn update(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(Json(TenantView::from(&tenant)))
 }
 
@@ -148,5 +151,6 @@ pub(crate) async fn delete(
         state.clock.now(),
     )
     .await?;
+    state.serve_own_write().await;
     Ok(StatusCode::NO_CONTENT)
 }

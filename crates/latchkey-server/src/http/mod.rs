@@ -36,6 +36,19 @@ pub struct AppState {
     pub reuse: Arc<TokenCache>,
 }
 
+impl AppState {
+    /// Applies a change this node just stored (and whatever the log holds before it) to its
+    /// snapshot, so that the request after the answer is served with it; other nodes follow
+    /// through the change log. Called by every write before it answers.
+    pub(crate) async fn serve_own_write(&self) {
+        if let Err(error) = self.registry.catch_up(self.clock.now()).await {
+            // The write happened: answering with an error would invite a retry that changes
+            // things twice. The refresh task applies it at its next poll.
+            tracing::warn!(error = %error, "a stored change could not be applied at once; the next poll applies it");
+        }
+    }
+}
+
 /// The OAuth endpoint paths.
 pub mod paths {
     /// RFC 6749 token endpoint.

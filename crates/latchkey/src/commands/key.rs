@@ -6,8 +6,8 @@ use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
 use latchkey_server::audit::Actor;
-use latchkey_server::keys::{self, RotationPolicy};
-use latchkey_store::Store;
+use latchkey_server::keys;
+use latchkey_store::{KeyStatus, Store};
 use serde_json::json;
 
 pub(crate) async fn run(
@@ -33,14 +33,13 @@ pub(crate) async fn run(
         }
         KeyCommand::Rotate(args) => {
             let master_keys = master_keys.resolve(store, false).await?;
-            // Only the clock allowance of the policy matters for a rotation made by hand.
-            let policy = RotationPolicy::every_days(0);
-            let kid = keys::rotate_now(
+            let delay = args.activate_in.map_or(0, |delay| delay.as_secs());
+            let kid = keys::rotate(
                 store,
                 &master_keys,
                 tenant,
                 args.alg,
-                &policy,
+                delay,
                 Actor::CLI,
                 now(),
             )
@@ -51,9 +50,33 @@ pub(crate) async fn run(
                 .into_iter()
                 .find(|key| key.kid == kid)
                 .context("the new key vanished right after rotation")?;
+            if delay < keys::SAFE_ACTIVATION_DELAY_SECONDS {
+                eprintln!(
+                    "warning: verifiers that cached the JWKS (for up to {} s; jose and PyJWT refetch \
+                     an unknown kid at most every 30 s) reject tokens of the new key until they \
+                     refetch it. `latchkey key rotate --in 10m` publishes the key first and signs \
+                     with it from then on.",
+                    latchkey_server::http::JWKS_MAX_AGE_SECONDS
+                );
+            }
+            // A key promoted at once may carry the instant of an earlier schedule.
+            let activate_at = key.activate_at.filter(|_| key.status == KeyStatus::Next);
             if args.json {
-                output::print_json(
-                    &json!({ "kid": key.kid, "alg": key.alg, "status": key.status.as_str() }),
+                output::print_json(&json!({
+                    "kid": key.kid,
+                    "alg": key.alg,
+                    "status": key.status.as_str(),
+                    "activate_at": activate_at.map(output::timestamp),
+                }));
+            } else if let Some(at) = activate_at {
+                outln!(
+                    "Key {} ({}) is published now and signs new tokens from {} on, on every server.",
+                    key.kid,
+                    key.alg,
+                    output::timestamp(at)
+                );
+                outln!(
+                    "Until then the current key signs; it stays in the JWKS until every token it signed has expired."
                 );
             } else {
                 outln!(

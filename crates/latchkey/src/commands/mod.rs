@@ -35,7 +35,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let keys = master_keys.resolve(store.as_ref(), true).await?;
             serve::quickstart(store, keys, args).await
         }
-        Command::Tenant(command) => tenant::run(store.as_ref(), command).await,
+        Command::Tenant(command) => tenant::run(store.as_ref(), command, &master_keys).await,
         Command::App(scoped) => app::run(store.as_ref(), &scoped.tenant, scoped.command).await,
         Command::Key(scoped) => {
             key::run(store.as_ref(), &scoped.tenant, scoped.command, &master_keys).await

@@ -15,7 +15,11 @@ pub(crate) async fn require(store: &dyn Store, tenant: &str) -> anyhow::Result<(
     Ok(())
 }
 
-pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    store: &dyn Store,
+    command: TenantCommand,
+    master_keys: &super::master_key::MasterKeySource,
+) -> anyhow::Result<()> {
     match command {
         TenantCommand::Create(args) => {
             let new = NewTenant {
@@ -25,15 +29,14 @@ pub(crate) async fn run(store: &dyn Store, command: TenantCommand) -> anyhow::Re
                 token_profile: args.token_profile,
                 publish_scopes: args.no_publish_scopes.then_some(false),
             };
-            let tenant = tenants::create(store, new, Actor::CLI, now()).await?;
+            let keys = master_keys.resolve(store, false).await?;
+            let tenant = tenants::create(store, &keys, new, Actor::CLI, now()).await?;
             if args.json {
                 output::print_json(&output::tenant_json(&tenant));
             } else {
                 outln!("Created tenant {:?}.", tenant.name);
                 output::print_tenant(&tenant);
-                outln!(
-                    "\nRunning servers answer its domains within a second and create its first signing key."
-                );
+                outln!("\nRunning servers answer its domains within a second.");
             }
         }
         TenantCommand::List(flag) => {

@@ -74,23 +74,20 @@ pub(crate) async fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> Reply {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    app.send(request).await
+    app.admin_call(method, path, token, body).await
 }
 
 impl Admins {
     pub(crate) async fn as_root(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        call(&self.app, method, path, Some(&self.root), body).await
+        self.app
+            .admin_call(method, path, Some(&self.root), body)
+            .await
     }
 
     pub(crate) async fn as_acme(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        call(&self.app, method, path, Some(&self.acme), body).await
+        self.app
+            .admin_call(method, path, Some(&self.acme), body)
+            .await
     }
 
     /// Asserts that the default tenant's admin gets this error.
@@ -205,7 +202,10 @@ async fn every_endpoint_refuses_a_missing_or_garbage_token_with_401_and_a_token_
     let admins = admins().await;
     for (method, path, body) in every_operation() {
         let what = format!("{method} {path}");
-        let missing = call(&admins.app, method.clone(), path, None, body.as_ref()).await;
+        let missing = admins
+            .app
+            .admin_call(method.clone(), path, None, body.as_ref())
+            .await;
         assert_admin_error(&missing, 401, "invalid_token");
         assert!(
             missing
@@ -213,23 +213,15 @@ async fn every_endpoint_refuses_a_missing_or_garbage_token_with_401_and_a_token_
                 .is_some_and(|value| value.starts_with("Bearer")),
             "{what}: {missing:?}"
         );
-        let garbage = call(
-            &admins.app,
-            method.clone(),
-            path,
-            Some("not.a.token"),
-            body.as_ref(),
-        )
-        .await;
+        let garbage = admins
+            .app
+            .admin_call(method.clone(), path, Some("not.a.token"), body.as_ref())
+            .await;
         assert_admin_error(&garbage, 401, "invalid_token");
-        let unscoped = call(
-            &admins.app,
-            method.clone(),
-            path,
-            Some(&admins.plain),
-            body.as_ref(),
-        )
-        .await;
+        let unscoped = admins
+            .app
+            .admin_call(method.clone(), path, Some(&admins.plain), body.as_ref())
+            .await;
         assert_admin_error(&unscoped, 403, "insufficient_scope");
     }
 }

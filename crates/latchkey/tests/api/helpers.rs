@@ -196,6 +196,10 @@ pub(crate) struct Setup {
     pub(crate) key_rotation: RotationPolicy,
     /// Whether Hosts no tenant claims get 404.
     pub(crate) strict_hosts: bool,
+    /// How often the server polls the change log.
+    pub(crate) refresh_interval: Duration,
+    /// How often the server runs maintenance (key life cycle steps, purges).
+    pub(crate) maintenance_interval: Duration,
 }
 
 impl Default for Setup {
@@ -205,6 +209,8 @@ impl Default for Setup {
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
+            refresh_interval: Duration::from_millis(50),
+            maintenance_interval: Duration::from_millis(50),
         }
     }
 }
@@ -217,14 +223,33 @@ impl Setup {
             ..Setup::default()
         }
     }
+
+    /// A setup whose server never polls the change log while a test runs: what it serves after
+    /// a write it answered is then what it applied before answering, and nothing else.
+    pub(crate) fn without_polling() -> Setup {
+        Setup {
+            refresh_interval: Duration::from_secs(3600),
+            maintenance_interval: Duration::from_secs(3600),
+            ..Setup::default()
+        }
+    }
+
+    /// This setup, with maintenance only at start: key life cycle steps that happen anyway are
+    /// then a node's own doing, not a maintenance tick's.
+    pub(crate) fn without_maintenance(self) -> Setup {
+        Setup {
+            maintenance_interval: Duration::from_secs(3600),
+            ..self
+        }
+    }
 }
 
 fn settings(setup: &Setup) -> ServerSettings {
     ServerSettings {
         listen: "127.0.0.1:0".into(),
         issuer: setup.issuer.clone(),
-        refresh_interval: Duration::from_millis(50),
-        maintenance_interval: Duration::from_millis(50),
+        refresh_interval: setup.refresh_interval,
+        maintenance_interval: setup.maintenance_interval,
         key_rotation: setup.key_rotation,
         strict_hosts: setup.strict_hosts,
     }
@@ -249,6 +274,27 @@ async fn start_server(db_url: &str, master_key_file: &Path, setup: &Setup) -> Ru
 /// Starts the real server in-process on a new temporary database.
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(Setup::default()).await
+}
+
+/// A server that never polls the change log (`Setup::without_polling`), and an admin token of
+/// an app of `default` (made with the CLI, loaded by a restart).
+pub(crate) async fn spawn_unpolled_app_with_admin() -> (TestApp, String) {
+    let mut app = spawn_app_with(Setup::without_polling()).await;
+    let ops = app.cli_json(&[
+        "app",
+        "create",
+        "--name",
+        "ops",
+        "--scope",
+        "latchkey:admin",
+        "--json",
+    ]);
+    app.restart().await;
+    let token = app
+        .token_for(&ops, Some("latchkey:admin"))
+        .await
+        .access_token();
+    (app, token)
 }
 
 /// `spawn_app` with another configured issuer.
@@ -420,6 +466,44 @@ impl TestApp {
             form.push(("scope", scope));
         }
         self.post_token(&form).await
+    }
+
+    /// An admin API request with an optional bearer token and JSON body.
+    pub(crate) async fn admin_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    /// An admin API request that must answer `status`; its JSON body (`Null` when empty).
+    pub(crate) async fn admin_ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        status: u16,
+    ) -> Value {
+        let reply = self
+            .admin_call(method.clone(), path, Some(token), body)
+            .await;
+        assert_eq!(reply.status.as_u16(), status, "{method} {path}: {reply:?}");
+        if reply.body.is_empty() {
+            Value::Null
+        } else {
+            reply.json()
+        }
     }
 
     /// `GET /oauth2/jwks` as JSON, after checking it is a 200.

@@ -6,6 +6,7 @@ use crate::helpers::*;
 use latchkey_server::{Clock, ManualClock};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
 const DAY: i64 = 86_400;
 /// `RotationPolicy::every_days(30)` publishes the next key this long before it is due.
@@ -398,5 +399,144 @@ async fn a_restart_in_the_middle_of_a_rotation_neither_repeats_nor_loses_it() {
     assert_eq!(
         jwt_kid(&app.token_for(&owner, None).await.access_token()),
         next_kid
+    );
+}
+
+/// `key rotate --in DURATION --json`: the printed key, its kid and its activation instant.
+fn rotate_in(app: &TestApp, duration: &str) -> (Value, String, i64) {
+    let output = app.cli(&["key", "rotate", "--in", duration, "--json"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let rotated: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let kid = rotated["kid"].as_str().expect("the new kid").to_owned();
+    let at = unix_seconds(&rotated["activate_at"]);
+    (rotated, kid, at)
+}
+
+/// A token request at a peer server, which must succeed; the token.
+async fn token_at_peer(
+    app: &TestApp,
+    peer: &latchkey_server::RunningServer,
+    owner: &Value,
+) -> String {
+    let url = format!("http://{}{TOKEN_PATH}", peer.local_addr());
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id(owner)),
+        ("client_secret", client_secret(owner)),
+    ];
+    app.send(app.client.post(&url).form(&form))
+        .await
+        .access_token()
+}
+
+#[tokio::test]
+async fn a_rotation_scheduled_with_in_publishes_the_key_at_once_and_every_server_signs_with_it_from_the_instant()
+ {
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let setup = Setup::with_clock(Arc::clone(&clock)).without_maintenance();
+    let app = spawn_app_with(setup).await;
+    let peer = app.start_peer().await;
+    let owner = owner(&app).await;
+    let old_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
+
+    let (rotated, new_kid, at) = rotate_in(&app, "10m");
+    assert_eq!(rotated["status"], "next");
+    assert!(
+        (at - unix_now() - 600).abs() <= 2,
+        "activates in 10 minutes: {rotated}"
+    );
+    let listed = app.listed_key(&new_kid);
+    assert_eq!(listed["activate_at"], rotated["activate_at"]);
+    app.wait_for_published(&new_kid, true).await;
+
+    advance_to(&clock, at - 1);
+    assert_eq!(
+        jwt_kid(&app.token_for(&owner, None).await.access_token()),
+        old_kid
+    );
+    assert_eq!(jwt_kid(&token_at_peer(&app, &peer, &owner).await), old_kid);
+
+    advance_to(&clock, at);
+    wait_for_signing_kid(&app, &owner, &new_kid).await;
+    app.eventually("the peer to sign with the scheduled key", async || {
+        let kid = jwt_kid(&token_at_peer(&app, &peer, &owner).await);
+        (kid == new_kid).then_some(()).ok_or(kid)
+    })
+    .await;
+    let keys = wait_for_status(&app, &new_kid, "active").await;
+    assert_eq!(status_of(&keys, &old_kid), "retiring");
+    assert_eq!(count_with_status(&keys, "active"), 1);
+    assert!(app.jwks_kids().await.contains(&old_kid));
+}
+
+#[tokio::test]
+async fn a_server_started_after_the_instant_of_a_scheduled_rotation_signs_with_the_new_key_at_once()
+{
+    let clock = Arc::new(ManualClock::new(unix_now()));
+    let mut app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let owner = owner(&app).await;
+    let (_, new_kid, at) = rotate_in(&app, "10m");
+    app.wait_for_published(&new_kid, true).await;
+
+    advance_to(&clock, at + 5);
+    app.restart().await;
+
+    assert_eq!(
+        jwt_kid(&app.token_for(&owner, None).await.access_token()),
+        new_kid
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_scheduled_two_seconds_ahead_switches_at_the_instant_in_real_time() {
+    let app = spawn_app_with(Setup::default().without_maintenance()).await;
+    let owner = owner(&app).await;
+    let old_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
+
+    let output = app.cli(&["key", "rotate", "--in", "2s", "--json"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--in 10m"),
+        "a rotation sooner than the JWKS caches allow warns: {}",
+        describe(&output)
+    );
+    let rotated: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let new_kid = rotated["kid"].as_str().expect("the new kid").to_owned();
+    let at = unix_seconds(&rotated["activate_at"]);
+
+    // A few seconds past the instant at most; every token on the way is signed by the key its
+    // time calls for.
+    let limit = Duration::from_secs(u64::try_from(at + 3 - unix_now()).unwrap_or(0));
+    eventually_within(limit, "tokens signed by the scheduled key", async || {
+        let token = app.token_for(&owner, None).await.access_token();
+        let (_, claims) = jwt_parts(&token);
+        let iat = claims["iat"].as_i64().expect("an iat");
+        let kid = jwt_kid(&token);
+        if kid == new_kid {
+            assert!(iat >= at, "signed by the new key at {iat}, before {at}");
+            Ok(())
+        } else {
+            assert_eq!(kid, old_kid);
+            assert!(iat <= at, "signed by the old key at {iat}, after {at}");
+            Err(format!("signed by {kid} at {iat}"))
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn key_rotate_without_in_warns_that_cached_jwks_do_not_know_the_key_yet() {
+    let app = spawn_app().await;
+    let output = app.cli(&["key", "rotate"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("New tokens are now signed with key"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cached the JWKS") && stderr.contains("--in 10m"),
+        "{stderr}"
     );
 }
