@@ -3,9 +3,10 @@
 //! due key rotation steps and purges what has expired.
 
 use crate::clock::Clock;
-use crate::keys::{self, RotationPolicy};
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
+use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::keys;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -10,10 +10,11 @@
 
 mod clients;
 
-use crate::keys::{self, KeySetupError, MasterKeys, TenantKeys};
 use arc_swap::ArcSwap;
 use clients::ClientMap;
+use latchkey_keys::TenantKeys;
 use latchkey_keys::{JwkSet, JwtType};
+use latchkey_manage::keys::{self, MasterKeys, SigningKeyError};
 use latchkey_protocol::admin::ADMIN_SCOPE;
 use latchkey_protocol::introspection::TokenClaims;
 use latchkey_protocol::{Client, Scope, TokenProfile};
@@ -32,7 +33,7 @@ pub enum RegistryError {
     Store(#[from] StoreError),
     /// Preparing signing keys failed.
     #[error(transparent)]
-    Keys(#[from] KeySetupError),
+    Keys(#[from] SigningKeyError),
 }
 
 /// What a tenant serves: its issuer, its keys, and what its discovery document lists.
@@ -435,8 +436,8 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Loads the whole registry, sealing keys stored in plain form and creating a signing key
-    /// for any tenant that has none.
+    /// Loads the whole registry. Only reads: `latchkey_manage::keys::prepare` makes the keys a
+    /// first start lacks.
     pub async fn load(
         store: Arc<dyn Store>,
         master_keys: Arc<MasterKeys>,
@@ -455,24 +456,6 @@ impl Registry {
             default_issuer: normalize_issuer(default_issuer),
             strict_hosts,
         };
-        let sealed = keys::seal_plain_keys(registry.store.as_ref(), &registry.master_keys).await?;
-        if sealed > 0 {
-            tracing::info!(
-                count = sealed,
-                "sealed signing keys stored in plain form with the master key"
-            );
-        }
-        // Only a first start (or tenants stored by an older version) lacks keys: tenants are
-        // created with their first key. Following changes never makes keys.
-        for tenant in registry.store.tenants().await? {
-            keys::ensure_active_key(
-                registry.store.as_ref(),
-                &registry.master_keys,
-                &tenant.name,
-                now,
-            )
-            .await?;
-        }
         let started = std::time::Instant::now();
         let snapshot = registry.build(now).await?;
         tracing::info!(

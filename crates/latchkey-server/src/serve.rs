@@ -3,10 +3,11 @@
 
 use crate::clock::Clock;
 use crate::http::{self, AppState};
-use crate::keys::{MasterKeys, RotationPolicy};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
+use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::keys::MasterKeys;
 use latchkey_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub struct ServerSettings {
 /// message, so that a printed chain names every cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Sealing stored keys or making a tenant's first key failed.
+    #[error("could not prepare the signing keys")]
+    Keys(#[from] latchkey_manage::keys::SigningKeyError),
     /// Loading apps and keys failed.
     #[error("could not load apps and keys")]
     Registry(#[from] RegistryError),
@@ -163,13 +167,15 @@ impl RunningServer {
     }
 }
 
-/// Loads the registry a server starts with.
+/// Loads the registry a server starts with, after making the store ready for it (the only
+/// writes of a start: loading and following changes only read).
 async fn load(
     store: Arc<dyn Store>,
     master_keys: Arc<MasterKeys>,
     settings: &ServerSettings,
     clock: &dyn Clock,
 ) -> Result<Arc<Registry>, StartError> {
+    latchkey_manage::keys::prepare(store.as_ref(), &master_keys, clock.now()).await?;
     let registry = Registry::load(
         store,
         master_keys,

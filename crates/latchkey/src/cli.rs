@@ -95,7 +95,7 @@ pub(crate) struct ServeArgs {
 }
 
 fn parse_issuer(text: &str) -> Result<String, String> {
-    latchkey_server::tenants::check_issuer(text)
+    latchkey_manage::tenants::check_issuer(text)
         .map(|()| text.to_owned())
         .map_err(|error| error.to_string())
 }

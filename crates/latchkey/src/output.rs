@@ -1,13 +1,13 @@
 //! What the CLI prints: JSON objects for scripts, aligned tables and plain sentences for people.
 //! Secrets appear only in the output of the commands that create them.
 
+use latchkey_manage::views::{AppView, AuditView, KeyView, TenantView};
 use latchkey_protocol::ClientSecret;
-use latchkey_server::views::{AppView, AuditView, KeyView, TenantView};
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-pub(crate) use latchkey_server::views::timestamp;
+pub(crate) use latchkey_manage::views::timestamp;
 
 fn strings<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()

@@ -1,21 +1,20 @@
 //! `/admin/v1/tenants/{tenant}/apps`: app management, the same operations as `latchkey app`.
 
 use super::auth::Admin;
+use super::bodies::{AppPatch, DisableBody, NewAppBody, RotateSecretBody};
 use super::error::{AdminError, ErrorBody};
 use super::extract::{JsonBody, QueryParams, parsed};
 use super::page_size;
-use super::schema::{AppTypeName, PageLimit};
-use crate::apps::{self, AppChanges, NewApp};
 use crate::http::AppState;
-use crate::tenants;
-use crate::views::{
-    AppPage, AppPatch, AppView, DisableBody, NewAppBody, RotateSecretBody, SecretView,
-};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_manage::apps::{self, AppChanges, NewApp};
+use latchkey_manage::schema::{AppTypeName, PageLimit};
+use latchkey_manage::tenants;
+use latchkey_manage::views::{AppPage, AppView, SecretView};
 use latchkey_protocol::Scope;
 use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_store::AppQuery;

@@ -2,11 +2,11 @@
 //! tenant by the key that signed it (any Host works), and the protocol core decides the rest.
 
 use super::error::AdminError;
-use crate::audit::Actor;
 use crate::http::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use latchkey_manage::audit::Actor;
 use latchkey_protocol::admin::{self, AdminDenied, AdminReach};
 use latchkey_protocol::introspection::IntrospectionContext;
 use latchkey_store::DEFAULT_TENANT;

@@ -1,14 +1,14 @@
 //! Admin API errors: `{"error", "error_description"}` bodies with the status each failure
 //! deserves. Server-side causes are logged here and never sent.
 
-use crate::apps::AppError;
 use crate::http::response;
-use crate::keys::KeySetupError;
-use crate::tenants::TenantError;
-use crate::tokens::RevokeError;
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latchkey_manage::apps::AppError;
+use latchkey_manage::keys::SigningKeyError;
+use latchkey_manage::revocations::RevokeError;
+use latchkey_manage::tenants::TenantError;
 use latchkey_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -186,12 +186,12 @@ impl From<TenantError> for AdminError {
     }
 }
 
-impl From<KeySetupError> for AdminError {
-    fn from(error: KeySetupError) -> AdminError {
+impl From<SigningKeyError> for AdminError {
+    fn from(error: SigningKeyError) -> AdminError {
         match error {
-            KeySetupError::Concurrent(_) => AdminError::Conflict(error.to_string()),
-            KeySetupError::TooFarAhead => AdminError::Invalid(error.to_string()),
-            KeySetupError::Store(store) => store.into(),
+            SigningKeyError::Concurrent(_) => AdminError::Conflict(error.to_string()),
+            SigningKeyError::TooFarAhead => AdminError::Invalid(error.to_string()),
+            SigningKeyError::Store(store) => store.into(),
             other => AdminError::server("a key rotation", &other),
         }
     }

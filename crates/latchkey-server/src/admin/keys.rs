@@ -2,15 +2,16 @@
 //! the same operations as `latchkey key` and `latchkey token revoke`.
 
 use super::auth::Admin;
+use super::bodies::{RevocationBody, RotateKeyBody};
 use super::error::{AdminError, ErrorBody};
 use super::extract::JsonBody;
 use crate::http::AppState;
-use crate::keys;
-use crate::views::{KeyList, KeyView, RevocationBody, RevocationView, RotateKeyBody, timestamp};
-use crate::{tenants, tokens};
 use axum::Json;
 use axum::extract::{Path, State};
 use latchkey_keys::Algorithm;
+use latchkey_manage::keys;
+use latchkey_manage::views::{KeyList, KeyView, RevocationView, timestamp};
+use latchkey_manage::{revocations, tenants};
 
 /// Lists a tenant's signing keys, newest first.
 #[utoipa::path(operation_id = "list_keys", get, path = "/admin/v1/tenants/{tenant}/keys", tag = "keys",
@@ -105,7 +106,7 @@ pub(crate) async fn revoke(
     tenants::show(store, &tenant).await?;
     match (body.jti, body.client_id) {
         (Some(jti), None) => {
-            let jti = tokens::revoke_jti(store, &tenant, &jti, admin.actor(), now).await?;
+            let jti = revocations::revoke_jti(store, &tenant, &jti, admin.actor(), now).await?;
             state.serve_own_write().await;
             Ok(Json(RevocationView {
                 jti: Some(jti),
@@ -115,7 +116,8 @@ pub(crate) async fn revoke(
             }))
         }
         (None, Some(client_id)) => {
-            let app = tokens::revoke_app(store, &tenant, &client_id, admin.actor(), now).await?;
+            let app =
+                revocations::revoke_app(store, &tenant, &client_id, admin.actor(), now).await?;
             state.serve_own_write().await;
             Ok(Json(RevocationView {
                 jti: None,

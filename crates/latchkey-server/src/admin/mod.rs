@@ -9,10 +9,10 @@
 mod apps;
 mod audit;
 mod auth;
+pub(crate) mod bodies;
 mod error;
 mod extract;
 mod keys;
-pub(crate) mod schema;
 mod tenants;
 
 use crate::http::{AppState, response};
@@ -268,7 +268,7 @@ mod tests {
         assert_eq!(schemas["TokenReusePercent"]["maximum"], 100);
         assert_eq!(
             schemas["TenantName"]["pattern"],
-            crate::tenants::name_pattern()
+            latchkey_manage::tenants::name_pattern()
         );
         for (name, field, schema) in [
             ("NewAppBody", "type", "AppType"),

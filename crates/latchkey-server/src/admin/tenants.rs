@@ -2,14 +2,15 @@
 //! admins of `default`); creating, changing and deleting tenants is for admins of `default`.
 
 use super::auth::Admin;
+use super::bodies::{NewTenantBody, TenantPatch};
 use super::error::{AdminError, ErrorBody};
 use super::extract::{JsonBody, QueryParams};
 use crate::http::AppState;
-use crate::tenants::{self, NewTenant, TenantChanges};
-use crate::views::{NewTenantBody, TenantList, TenantPatch, TenantView};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use latchkey_manage::tenants::{self, NewTenant, TenantChanges};
+use latchkey_manage::views::{TenantList, TenantView};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

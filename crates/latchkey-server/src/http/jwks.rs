@@ -6,10 +6,7 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, HOST};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-
-/// How long relying parties may cache the JWKS. Key rotation publishes a new key at least this
-/// long before it signs anything, so a cache this old already holds it.
-pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
+use latchkey_keys::lifecycle::JWKS_MAX_AGE_SECONDS;
 
 pub(crate) async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.registry.current();

@@ -10,8 +10,6 @@ pub(crate) mod response;
 mod revoke;
 mod token;
 
-pub use jwks::JWKS_MAX_AGE_SECONDS;
-
 use crate::clock::Clock;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;

@@ -5,9 +5,9 @@ use super::tenant;
 use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, Claim, DisableArgs, RotateSecretArgs};
 use crate::output;
 use anyhow::Context;
-use latchkey_server::apps::{self, AppChanges, NewApp};
-use latchkey_server::audit::Actor;
-use latchkey_server::views::SecretView;
+use latchkey_manage::apps::{self, AppChanges, NewApp};
+use latchkey_manage::audit::Actor;
+use latchkey_manage::views::SecretView;
 use latchkey_store::Store;
 use serde_json::json;
 

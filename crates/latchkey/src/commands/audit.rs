@@ -17,7 +17,7 @@ pub(crate) enum Since {
 impl Since {
     /// Parses an RFC 3339 time, unix seconds, or a duration ago (15m, 2h, 7d).
     pub(crate) fn parse(text: &str) -> Result<Since, String> {
-        if let Some(seconds) = latchkey_server::views::parse_time(text) {
+        if let Some(seconds) = latchkey_manage::views::parse_time(text) {
             return Ok(Since::At(seconds));
         }
         humantime::parse_duration(text)

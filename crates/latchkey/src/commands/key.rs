@@ -5,8 +5,8 @@ use super::now;
 use crate::cli::KeyCommand;
 use crate::output;
 use anyhow::Context;
-use latchkey_server::audit::Actor;
-use latchkey_server::keys;
+use latchkey_manage::audit::Actor;
+use latchkey_manage::keys;
 use latchkey_store::{KeyStatus, Store};
 use serde_json::json;
 
@@ -50,13 +50,13 @@ pub(crate) async fn run(
                 .into_iter()
                 .find(|key| key.kid == kid)
                 .context("the new key vanished right after rotation")?;
-            if delay < keys::SAFE_ACTIVATION_DELAY_SECONDS {
+            if delay < latchkey_keys::lifecycle::SAFE_ACTIVATION_DELAY_SECONDS {
                 eprintln!(
                     "warning: verifiers that cached the JWKS (for up to {} s; jose and PyJWT refetch \
                      an unknown kid at most every 30 s) reject tokens of the new key until they \
                      refetch it. `latchkey key rotate --in 10m` publishes the key first and signs \
                      with it from then on.",
-                    latchkey_server::http::JWKS_MAX_AGE_SECONDS
+                    latchkey_keys::lifecycle::JWKS_MAX_AGE_SECONDS
                 );
             }
             // A key promoted at once may carry the instant of an earlier schedule.

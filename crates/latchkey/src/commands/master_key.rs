@@ -4,7 +4,7 @@ use crate::cli::MasterKeyCommand;
 use anyhow::{Context, bail};
 use latchkey_keys::Keyring;
 use latchkey_keys::master_key::generate_text;
-use latchkey_server::keys::{self, MasterKeys};
+use latchkey_manage::keys::{self, MasterKeys};
 use latchkey_store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};

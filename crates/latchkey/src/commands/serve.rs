@@ -2,10 +2,11 @@
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
+use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::apps::{self, NewApp};
+use latchkey_manage::audit::Actor;
+use latchkey_manage::keys::MasterKeys;
 use latchkey_protocol::{ClientSecret, Scope};
-use latchkey_server::apps::{self, NewApp};
-use latchkey_server::audit::Actor;
-use latchkey_server::keys::{MasterKeys, RotationPolicy};
 use latchkey_server::{RunningServer, ServerSettings, SystemClock};
 use latchkey_store::{DEFAULT_TENANT, Store};
 use std::io::Write;

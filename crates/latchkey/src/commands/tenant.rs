@@ -3,8 +3,8 @@
 use super::now;
 use crate::cli::TenantCommand;
 use crate::output;
-use latchkey_server::audit::Actor;
-use latchkey_server::tenants::{self, NewTenant, TenantChanges};
+use latchkey_manage::audit::Actor;
+use latchkey_manage::tenants::{self, NewTenant, TenantChanges};
 use latchkey_store::Store;
 use serde_json::json;
 

@@ -5,8 +5,8 @@ use super::now;
 use crate::cli::TokenCommand;
 use crate::output;
 use anyhow::Context;
-use latchkey_server::audit::Actor;
-use latchkey_server::tokens::{self, RevokeError};
+use latchkey_manage::audit::Actor;
+use latchkey_manage::revocations::{self, RevokeError};
 use latchkey_store::Store;
 use serde_json::json;
 
@@ -20,7 +20,7 @@ pub(crate) async fn run(
     let TokenCommand::Revoke(args) = command;
     let now = now();
     if let Some(client_id) = args.app {
-        let app = tokens::revoke_app(store, tenant, &client_id, Actor::CLI, now).await?;
+        let app = revocations::revoke_app(store, tenant, &client_id, Actor::CLI, now).await?;
         if args.json {
             output::print_json(
                 &json!({ "client_id": app.client_id, "tokens_revoked_before": output::timestamp(now) }),
@@ -42,7 +42,7 @@ pub(crate) async fn run(
         };
         let master_keys = master_keys.resolve(store, false).await?;
         let revoked =
-            tokens::revoke_token(store, &master_keys, token.trim(), Actor::CLI, now).await?;
+            revocations::revoke_token(store, &master_keys, token.trim(), Actor::CLI, now).await?;
         let expires_at = output::timestamp(revoked.expires_at);
         if args.json {
             output::print_json(&json!({
@@ -66,7 +66,7 @@ pub(crate) async fn run(
     let jti = args
         .jti
         .context("give a token's jti, --token JWT or --app CLIENT_ID")?;
-    let jti = match tokens::revoke_jti(store, tenant, &jti, Actor::CLI, now).await {
+    let jti = match revocations::revoke_jti(store, tenant, &jti, Actor::CLI, now).await {
         Ok(jti) => jti,
         Err(error @ RevokeError::NotAJti) => {
             anyhow::bail!(

@@ -5,7 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use latchkey_server::keys::{MasterKeys, RotationPolicy};
+use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::keys::MasterKeys;
 use latchkey_server::{Clock, ManualClock, RunningServer, ServerSettings, SystemClock};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};

@@ -3,7 +3,7 @@
 //! pick the write up from the change log.
 
 use crate::audit::{self, Actor};
-use crate::tokens;
+use crate::revocations;
 use latchkey_keys::random;
 use latchkey_protocol::client::{
     self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType,
@@ -333,7 +333,7 @@ pub async fn update(
 
 /// Disables an app (its token requests get `invalid_client`). The tokens it already holds are
 /// refused while it is disabled and become valid again if it is re-enabled, unless
-/// `revoke_tokens`, which also revokes them for good through `tokens::revoke_app` (so the
+/// `revoke_tokens`, which also revokes them for good through `revocations::revoke_app` (so the
 /// revocation is audited as every other one is).
 pub async fn disable(
     store: &dyn Store,
@@ -351,7 +351,7 @@ pub async fn disable(
     // same request can be made again.
     let app = update(store, tenant, client_id, &changes, actor, now).await?;
     if revoke_tokens {
-        return tokens::revoke_app(store, tenant, client_id, actor, now).await;
+        return revocations::revoke_app(store, tenant, client_id, actor, now).await;
     }
     Ok(app)
 }

@@ -1,17 +1,19 @@
 //! The JSON shapes of latchkey's records, shared by the admin API and the CLI's `--json`
-//! output (so the two always agree): views of stored records (never a secret hash or a private
-//! key), and the bodies the admin API accepts.
+//! output (so the two always agree): views of stored records, never a secret hash or a private
+//! key. The bodies the admin API accepts are the admin API's own (`latchkey-server`'s
+//! `admin::bodies`).
 
-use crate::admin::schema::{
-    AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
-};
+use crate::schema::{AlgName, AppTypeName, GrantTypeName, TokenTtl, token_profile_schema};
 use latchkey_protocol::TokenProfile;
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
+
+/// The largest page a list answers with.
+pub const MAX_PAGE: u32 = 1000;
 
 /// Unix seconds as RFC 3339 (UTC).
 pub fn timestamp(seconds: i64) -> String {
@@ -28,13 +30,6 @@ pub fn parse_time(text: &str) -> Option<i64> {
             .ok()
             .map(OffsetDateTime::unix_timestamp)
     })
-}
-
-/// A field that may be absent (leave unchanged), `null` (clear) or a value (set).
-fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A tenant.
@@ -59,38 +54,6 @@ pub struct TenantView {
     pub updated_at: String,
 }
 
-/// `token_profile` in the OpenAPI document: one of the profiles' names.
-fn token_profile_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(TokenProfile::ALL.map(TokenProfile::as_str)))
-        .description(Some(
-            "The shape of the tenant's access tokens: `seed` (the seed document's, the default) \
-             or `rfc9068` (RFC 9068: `typ: at+jwt`, a `client_id` claim, `scope` a \
-             space-separated string).",
-        ))
-        .build()
-}
-
-/// `token_profile_schema` where `null` is accepted too: a change body reads it as "unchanged",
-/// like every other absent or null field there.
-fn token_profile_change_schema() -> utoipa::openapi::Object {
-    let mut values: Vec<serde_json::Value> = TokenProfile::ALL
-        .map(|profile| profile.as_str().into())
-        .into();
-    values.push(serde_json::Value::Null);
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::schema::Type::String,
-            utoipa::openapi::schema::Type::Null,
-        ]))
-        .enum_values(Some(values))
-        .description(Some(
-            "New token profile: `seed` or `rfc9068`; `null` leaves it unchanged.",
-        ))
-        .build()
-}
-
 impl From<&TenantRecord> for TenantView {
     fn from(tenant: &TenantRecord) -> TenantView {
         TenantView {
@@ -110,47 +73,6 @@ impl From<&TenantRecord> for TenantView {
 pub struct TenantList {
     /// The tenants, by name.
     pub tenants: Vec<TenantView>,
-}
-
-/// A new tenant.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenantBody {
-    /// Unique name: lower-case letters, digits, '-' or '_', starting with a letter or digit.
-    #[schema(value_type = TenantName)]
-    pub name: String,
-    /// Hosts it answers on; the first gives its issuer https://DOMAIN.
-    pub domains: Vec<String>,
-    /// Its issuer, instead of https://FIRST_DOMAIN.
-    #[serde(default)]
-    pub issuer: Option<String>,
-    /// `seed` (the default) or `rfc9068`.
-    #[serde(default)]
-    #[schema(schema_with = token_profile_schema)]
-    pub token_profile: Option<TokenProfile>,
-    /// Whether discovery lists its scopes (default true).
-    #[serde(default)]
-    pub publish_scopes: Option<bool>,
-}
-
-/// Changes to a tenant; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantPatch {
-    /// New domains (replacing the list).
-    #[serde(default)]
-    pub domains: Option<Vec<String>>,
-    /// New issuer; `null` goes back to the default.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub issuer: Option<Option<String>>,
-    /// New token profile: `seed` or `rfc9068`.
-    #[serde(default)]
-    #[schema(schema_with = token_profile_change_schema)]
-    pub token_profile: Option<TokenProfile>,
-    /// Whether discovery lists its scopes.
-    #[serde(default)]
-    pub publish_scopes: Option<bool>,
 }
 
 /// An app (never its secret, except `client_secret` in the answers that mint one).
@@ -257,108 +179,6 @@ pub struct AppPage {
     pub next_cursor: Option<String>,
 }
 
-/// A new app.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAppBody {
-    /// Display name.
-    #[schema(value_type = AppName)]
-    pub name: String,
-    /// The app type (default m2m).
-    #[serde(default, rename = "type")]
-    #[schema(value_type = Option<AppTypeName>)]
-    pub app_type: Option<String>,
-    /// Allowed scopes.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// Scopes granted when a request names none.
-    #[serde(default)]
-    pub default_scopes: Vec<String>,
-    /// Allowed grant types (default: the type's).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<GrantTypeName>>)]
-    pub grant_types: Option<Vec<String>>,
-    /// Token lifetime in seconds (default 300).
-    #[serde(default)]
-    #[schema(value_type = Option<TokenTtl>)]
-    pub token_ttl: Option<u32>,
-    /// Whether it may introspect other apps' tokens.
-    #[serde(default)]
-    pub introspect: bool,
-    /// Token reuse share in percent; absent or `null`: off.
-    #[serde(default)]
-    #[schema(value_type = Option<TokenReusePercent>)]
-    pub token_reuse_percent: Option<u8>,
-    /// Audiences a token request may name with `resource`.
-    #[serde(default)]
-    pub audiences: Vec<String>,
-    /// Static claims added to its tokens.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub claims: Option<serde_json::Map<String, Value>>,
-}
-
-/// Changes to an app; absent fields stay as they are, lists replace the old ones.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppPatch {
-    /// New display name.
-    #[serde(default)]
-    #[schema(value_type = Option<AppName>)]
-    pub name: Option<String>,
-    /// Enable or disable.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// New allowed scopes.
-    #[serde(default)]
-    pub scopes: Option<Vec<String>>,
-    /// New default scopes.
-    #[serde(default)]
-    pub default_scopes: Option<Vec<String>>,
-    /// New grant types.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<GrantTypeName>>)]
-    pub grant_types: Option<Vec<String>>,
-    /// New token lifetime in seconds.
-    #[serde(default)]
-    #[schema(value_type = Option<TokenTtl>)]
-    pub token_ttl: Option<u32>,
-    /// Grant or withdraw the introspect permission.
-    #[serde(default)]
-    pub introspect: Option<bool>,
-    /// Token reuse share in percent; `null` turns it off.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<TokenReusePercent>)]
-    pub token_reuse_percent: Option<Option<u8>>,
-    /// New audiences.
-    #[serde(default)]
-    pub audiences: Option<Vec<String>>,
-    /// New static claims; `null` removes them.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Object>)]
-    pub claims: Option<Option<serde_json::Map<String, Value>>>,
-}
-
-/// Options of a secret rotation.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecretBody {
-    /// Keep the old secret working this many seconds beside the new one.
-    #[serde(default)]
-    #[schema(value_type = Option<Seconds>)]
-    pub grace_seconds: Option<u32>,
-}
-
-/// Options of disabling an app.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisableBody {
-    /// Also revoke every token the app holds. Otherwise they are refused only while it is
-    /// disabled, and are valid again (until they expire) once it is enabled.
-    #[serde(default)]
-    pub revoke_tokens: bool,
-}
-
 /// A freshly minted secret, shown once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SecretView {
@@ -431,33 +251,6 @@ impl From<&KeyRecord> for KeyView {
 pub struct KeyList {
     /// Newest first.
     pub keys: Vec<KeyView>,
-}
-
-/// Options of a key rotation.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateKeyBody {
-    /// Algorithm of the new key; default: the current key's.
-    #[serde(default)]
-    #[schema(value_type = Option<AlgName>)]
-    pub alg: Option<String>,
-    /// Publish the new key now and sign with it from this many seconds on (at most a year), on
-    /// every server; 0 or absent: sign with it at once. Verifiers that cached the JWKS reject a
-    /// key they have not fetched yet: 600 (twice the JWKS max-age) lets every cache see it first.
-    #[serde(default)]
-    pub in_seconds: Option<u64>,
-}
-
-/// What to revoke: one token by `jti`, or every token of an app by `client_id`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevocationBody {
-    /// A token's jti: a UUID, as latchkey issues them.
-    #[serde(default)]
-    pub jti: Option<String>,
-    /// An app whose every token issued until now is revoked.
-    #[serde(default)]
-    pub client_id: Option<String>,
 }
 
 /// A revocation made.

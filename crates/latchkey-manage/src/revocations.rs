@@ -3,7 +3,7 @@
 
 use crate::apps::{self, AppChanges, AppError};
 use crate::audit::{self, Actor};
-use crate::keys::{self, KeySetupError, MasterKeys};
+use crate::keys::{self, MasterKeys, SigningKeyError};
 use latchkey_keys::random;
 use latchkey_protocol::client::MAX_TOKEN_TTL;
 use latchkey_store::{AppRecord, RevocationRecord, Store, StoreError};
@@ -31,7 +31,7 @@ pub enum RevokeError {
     Store(#[from] StoreError),
     /// The signing keys could not be opened.
     #[error(transparent)]
-    Keys(#[from] KeySetupError),
+    Keys(#[from] SigningKeyError),
 }
 
 /// Revokes one token by its jti; returns the jti as stored (a UUID in lower case, as tokens

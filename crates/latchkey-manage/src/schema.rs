@@ -1,12 +1,13 @@
-//! OpenAPI schemas of the constrained values of the admin API, built from the same enums and
-//! constants the server validates with, so the document cannot promise less or more than the
-//! server enforces. Fields name them with `#[schema(value_type = ...)]` (query parameters with
+//! OpenAPI schemas of the constrained values of the views and the admin API's bodies, built
+//! from the same enums and constants the management layer validates with, so the document
+//! cannot promise less or more than the server enforces. Fields name them with `#[schema(value_type = ...)]` (query parameters with
 //! `#[param(value_type = ..., inline)]`); each is a component of the document.
 
-use super::MAX_PAGE;
 use crate::apps::MAX_NAME_CHARS;
 use crate::tenants;
+use crate::views::MAX_PAGE;
 use latchkey_keys::Algorithm;
+use latchkey_protocol::TokenProfile;
 use latchkey_protocol::client::{
     ClientType, GrantType, MAX_TOKEN_TTL, MIN_TOKEN_TTL, TOKEN_REUSE_PERCENT,
 };
@@ -32,7 +33,7 @@ fn integer(minimum: u32, maximum: u32) -> ObjectBuilder {
 macro_rules! constrained {
     ($type:ident, $name:literal, $description:literal, $schema:expr) => {
         #[doc = $description]
-        pub(crate) struct $type;
+        pub struct $type;
 
         impl PartialSchema for $type {
             fn schema() -> RefOr<Schema> {
@@ -114,3 +115,35 @@ constrained!(
 );
 
 constrained!(PageLimit, "PageLimit", "A page size.", integer(1, MAX_PAGE));
+
+/// `token_profile` in the OpenAPI document: one of the profiles' names.
+pub fn token_profile_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(TokenProfile::ALL.map(TokenProfile::as_str)))
+        .description(Some(
+            "The shape of the tenant's access tokens: `seed` (the seed document's, the default) \
+             or `rfc9068` (RFC 9068: `typ: at+jwt`, a `client_id` claim, `scope` a \
+             space-separated string).",
+        ))
+        .build()
+}
+
+/// `token_profile_schema` where `null` is accepted too: a change body reads it as "unchanged",
+/// like every other absent or null field there.
+pub fn token_profile_change_schema() -> utoipa::openapi::Object {
+    let mut values: Vec<serde_json::Value> = TokenProfile::ALL
+        .map(|profile| profile.as_str().into())
+        .into();
+    values.push(serde_json::Value::Null);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some(values))
+        .description(Some(
+            "New token profile: `seed` or `rfc9068`; `null` leaves it unchanged.",
+        ))
+        .build()
+}

@@ -3,7 +3,7 @@
 //! and each change audited.
 
 use crate::audit::{self, Actor};
-use crate::keys::{self, KeySetupError, MasterKeys};
+use crate::keys::{self, MasterKeys, SigningKeyError};
 use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
 use latchkey_store::{DEFAULT_TENANT, KeyStatus, Store, StoreError, TenantRecord};
@@ -52,7 +52,7 @@ pub enum TenantError {
     Store(StoreError),
     /// Making the tenant's first signing key failed.
     #[error(transparent)]
-    Key(#[from] KeySetupError),
+    Key(#[from] SigningKeyError),
 }
 
 impl TenantError {

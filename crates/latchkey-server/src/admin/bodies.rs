@@ -1,0 +1,188 @@
+//! The bodies the admin API accepts. Each names the constrained schema of its fields (from
+//! `latchkey_manage::schema`), so the OpenAPI document states what the server enforces.
+
+use latchkey_manage::schema::{
+    AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
+    token_profile_change_schema, token_profile_schema,
+};
+use latchkey_protocol::TokenProfile;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A field that may be absent (leave unchanged), `null` (clear) or a value (set).
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A new tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewTenantBody {
+    /// Unique name: lower-case letters, digits, '-' or '_', starting with a letter or digit.
+    #[schema(value_type = TenantName)]
+    pub(crate) name: String,
+    /// Hosts it answers on; the first gives its issuer https://DOMAIN.
+    pub(crate) domains: Vec<String>,
+    /// Its issuer, instead of https://FIRST_DOMAIN.
+    #[serde(default)]
+    pub(crate) issuer: Option<String>,
+    /// `seed` (the default) or `rfc9068`.
+    #[serde(default)]
+    #[schema(schema_with = token_profile_schema)]
+    pub(crate) token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes (default true).
+    #[serde(default)]
+    pub(crate) publish_scopes: Option<bool>,
+}
+
+/// Changes to a tenant; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TenantPatch {
+    /// New domains (replacing the list).
+    #[serde(default)]
+    pub(crate) domains: Option<Vec<String>>,
+    /// New issuer; `null` goes back to the default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub(crate) issuer: Option<Option<String>>,
+    /// New token profile: `seed` or `rfc9068`.
+    #[serde(default)]
+    #[schema(schema_with = token_profile_change_schema)]
+    pub(crate) token_profile: Option<TokenProfile>,
+    /// Whether discovery lists its scopes.
+    #[serde(default)]
+    pub(crate) publish_scopes: Option<bool>,
+}
+
+/// A new app.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAppBody {
+    /// Display name.
+    #[schema(value_type = AppName)]
+    pub(crate) name: String,
+    /// The app type (default m2m).
+    #[serde(default, rename = "type")]
+    #[schema(value_type = Option<AppTypeName>)]
+    pub(crate) app_type: Option<String>,
+    /// Allowed scopes.
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    /// Scopes granted when a request names none.
+    #[serde(default)]
+    pub(crate) default_scopes: Vec<String>,
+    /// Allowed grant types (default: the type's).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<GrantTypeName>>)]
+    pub(crate) grant_types: Option<Vec<String>>,
+    /// Token lifetime in seconds (default 300).
+    #[serde(default)]
+    #[schema(value_type = Option<TokenTtl>)]
+    pub(crate) token_ttl: Option<u32>,
+    /// Whether it may introspect other apps' tokens.
+    #[serde(default)]
+    pub(crate) introspect: bool,
+    /// Token reuse share in percent; absent or `null`: off.
+    #[serde(default)]
+    #[schema(value_type = Option<TokenReusePercent>)]
+    pub(crate) token_reuse_percent: Option<u8>,
+    /// Audiences a token request may name with `resource`.
+    #[serde(default)]
+    pub(crate) audiences: Vec<String>,
+    /// Static claims added to its tokens.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) claims: Option<serde_json::Map<String, Value>>,
+}
+
+/// Changes to an app; absent fields stay as they are, lists replace the old ones.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppPatch {
+    /// New display name.
+    #[serde(default)]
+    #[schema(value_type = Option<AppName>)]
+    pub(crate) name: Option<String>,
+    /// Enable or disable.
+    #[serde(default)]
+    pub(crate) enabled: Option<bool>,
+    /// New allowed scopes.
+    #[serde(default)]
+    pub(crate) scopes: Option<Vec<String>>,
+    /// New default scopes.
+    #[serde(default)]
+    pub(crate) default_scopes: Option<Vec<String>>,
+    /// New grant types.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<GrantTypeName>>)]
+    pub(crate) grant_types: Option<Vec<String>>,
+    /// New token lifetime in seconds.
+    #[serde(default)]
+    #[schema(value_type = Option<TokenTtl>)]
+    pub(crate) token_ttl: Option<u32>,
+    /// Grant or withdraw the introspect permission.
+    #[serde(default)]
+    pub(crate) introspect: Option<bool>,
+    /// Token reuse share in percent; `null` turns it off.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<TokenReusePercent>)]
+    pub(crate) token_reuse_percent: Option<Option<u8>>,
+    /// New audiences.
+    #[serde(default)]
+    pub(crate) audiences: Option<Vec<String>>,
+    /// New static claims; `null` removes them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) claims: Option<Option<serde_json::Map<String, Value>>>,
+}
+
+/// Options of a secret rotation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RotateSecretBody {
+    /// Keep the old secret working this many seconds beside the new one.
+    #[serde(default)]
+    #[schema(value_type = Option<Seconds>)]
+    pub(crate) grace_seconds: Option<u32>,
+}
+
+/// Options of disabling an app.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DisableBody {
+    /// Also revoke every token the app holds. Otherwise they are refused only while it is
+    /// disabled, and are valid again (until they expire) once it is enabled.
+    #[serde(default)]
+    pub(crate) revoke_tokens: bool,
+}
+
+/// Options of a key rotation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RotateKeyBody {
+    /// Algorithm of the new key; default: the current key's.
+    #[serde(default)]
+    #[schema(value_type = Option<AlgName>)]
+    pub(crate) alg: Option<String>,
+    /// Publish the new key now and sign with it from this many seconds on (at most a year), on
+    /// every server; 0 or absent: sign with it at once. Verifiers that cached the JWKS reject a
+    /// key they have not fetched yet: 600 (twice the JWKS max-age) lets every cache see it first.
+    #[serde(default)]
+    pub(crate) in_seconds: Option<u64>,
+}
+
+/// What to revoke: one token by `jti`, or every token of an app by `client_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevocationBody {
+    /// A token's jti: a UUID, as latchkey issues them.
+    #[serde(default)]
+    pub(crate) jti: Option<String>,
+    /// An app whose every token issued until now is revoked.
+    #[serde(default)]
+    pub(crate) client_id: Option<String>,
+}
