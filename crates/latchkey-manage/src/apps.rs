@@ -25,10 +25,10 @@ pub enum AppError {
     #[error("app name must be 1 to {MAX_NAME_CHARS} characters with no control characters")]
     BadName,
     /// No such app in the tenant.
-    #[error("no app with client id {0:?} in tenant {1:?}: see `latchkey app list`")]
+    #[error("no app with client id {0:?} in tenant {1:?}")]
     NotFound(String, String),
     /// The tenant does not exist.
-    #[error("no tenant named {0:?}: see `latchkey tenant list`")]
+    #[error("no tenant named {0:?}")]
     TenantNotFound(String),
     /// A public app has no secret to rotate.
     #[error("app {0:?} is a public client ({1}) and has no secret")]

@@ -8,6 +8,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod clock;
 pub mod keys;
 pub mod revocations;
 pub mod schema;

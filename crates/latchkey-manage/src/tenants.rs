@@ -30,7 +30,7 @@ pub enum TenantError {
     )]
     BadIssuer(String),
     /// A tenant other than `default` needs a domain to be reachable.
-    #[error("tenant {0:?} needs at least one --domain: requests find their tenant by Host")]
+    #[error("tenant {0:?} needs at least one domain: requests find their tenant by Host")]
     NoDomains(String),
     /// More domains than `MAX_DOMAINS`.
     #[error("a tenant has at most {MAX_DOMAINS} domains")]
@@ -39,13 +39,13 @@ pub enum TenantError {
     #[error("the default tenant cannot be deleted")]
     DefaultIsPermanent,
     /// No such tenant.
-    #[error("no tenant named {0:?}: see `latchkey tenant list`")]
+    #[error("no tenant named {0:?}")]
     NotFound(String),
     /// The name or a domain is taken.
     #[error("{0}")]
     Duplicate(String),
     /// The tenant still has apps.
-    #[error("{0}: delete them first, or delete the tenant with --force (admin API: force=true)")]
+    #[error("{0}")]
     HasApps(String),
     /// The store failed.
     #[error(transparent)]

@@ -126,12 +126,15 @@ impl FromStr for GrantType {
 pub struct GrantTypes(u8);
 
 impl GrantTypes {
+    /// An exhaustive match, so a new grant type cannot be left without a bit of its own (a
+    /// lookup in `GrantType::ALL` would fall back to some other grant's bit).
     fn bit(grant: GrantType) -> u8 {
-        let index = GrantType::ALL
-            .iter()
-            .position(|known| *known == grant)
-            .unwrap_or_default();
-        1 << index
+        match grant {
+            GrantType::ClientCredentials => 1,
+            GrantType::AuthorizationCode => 1 << 1,
+            GrantType::RefreshToken => 1 << 2,
+            GrantType::DeviceCode => 1 << 3,
+        }
     }
 
     /// Whether the set holds `grant`.
@@ -163,11 +166,11 @@ pub enum ClientConfigError {
     UnknownGrantType(String),
     /// A public client asked for client_credentials.
     #[error(
-        "a {0} app is a public client and cannot use client_credentials: use --type m2m or web"
+        "a {0} app is a public client and cannot use client_credentials (m2m and web apps can)"
     )]
     PublicClientCredentials(ClientType),
     /// A default scope that is not an allowed scope.
-    #[error("default scope {0:?} is not one of the app's scopes: add it with --scope")]
+    #[error("default scope {0:?} is not one of the app's scopes")]
     DefaultNotAllowed(String),
     /// A token reuse share outside 1..=100 percent.
     #[error("token reuse must be a percentage from 1% to 100% of the token's life")]
@@ -378,6 +381,19 @@ mod tests {
         list.iter().map(|s| Scope::parse(s).unwrap()).collect()
     }
 
+    #[test]
+    fn every_grant_type_has_a_bit_of_its_own() {
+        for grant in GrantType::ALL {
+            let only: GrantTypes = [grant].into_iter().collect();
+            for other in GrantType::ALL {
+                assert_eq!(
+                    only.contains(other),
+                    other == grant,
+                    "{grant:?} vs {other:?}"
+                );
+            }
+        }
+    }
     #[test]
     fn m2m_defaults_to_client_credentials_and_web_does_not() {
         assert_eq!(

@@ -6,13 +6,12 @@
 //! database), decides with `latchkey-protocol`, and signs with an already-parsed `Signer`.
 
 pub mod admin;
-pub mod clock;
 pub mod http;
 pub mod refresh;
 pub mod registry;
 pub mod reuse;
 pub mod serve;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use latchkey_manage::clock::{Clock, ManualClock, SystemClock};
 pub use registry::{Registry, Snapshot};
 pub use serve::{RunningServer, ServerSettings};

@@ -2,10 +2,10 @@
 //! snapshot within a poll interval, applying only what changed; and, less often, carries out
 //! due key rotation steps and purges what has expired.
 
-use crate::clock::Clock;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
 use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::clock::Clock;
 use latchkey_manage::keys;
 use std::collections::HashSet;
 use std::sync::Arc;

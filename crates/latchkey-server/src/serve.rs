@@ -1,12 +1,12 @@
 //! Starting and stopping a server: load the registry, bind, follow the change log, and shut
 //! down gracefully (in-flight requests finish).
 
-use crate::clock::Clock;
 use crate::http::{self, AppState};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
 use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::clock::Clock;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_store::Store;
 use std::net::SocketAddr;

@@ -15,6 +15,7 @@ macro_rules! outln {
 
 mod cli;
 mod commands;
+mod hints;
 mod output;
 
 use clap::Parser;
@@ -43,7 +44,10 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            match hints::hint(&error) {
+                Some(hint) => eprintln!("error: {error:#}: {hint}"),
+                None => eprintln!("error: {error:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -155,6 +155,22 @@ impl From<StoreError> for AdminError {
     }
 }
 
+/// `error`'s neutral message with the admin API's words for what to do, if it has any.
+fn with_hint(error: &dyn std::error::Error, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("{error}: {hint}"),
+        None => error.to_string(),
+    }
+}
+
+/// What an admin API caller does about a refused tenant change.
+fn tenant_hint(error: &TenantError) -> Option<&'static str> {
+    match error {
+        TenantError::HasApps(_) => Some("delete them first, or delete the tenant with force=true"),
+        _ => None,
+    }
+}
+
 impl From<AppError> for AdminError {
     fn from(error: AppError) -> AdminError {
         match error {
@@ -179,7 +195,9 @@ impl From<TenantError> for AdminError {
             TenantError::NotFound(_) => AdminError::NotFound(error.to_string()),
             TenantError::DefaultIsPermanent
             | TenantError::Duplicate(_)
-            | TenantError::HasApps(_) => AdminError::Conflict(error.to_string()),
+            | TenantError::HasApps(_) => {
+                AdminError::Conflict(with_hint(&error, tenant_hint(&error)))
+            }
             TenantError::Store(store) => store.into(),
             TenantError::Key(key) => key.into(),
         }

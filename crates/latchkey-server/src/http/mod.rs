@@ -10,7 +10,6 @@ pub(crate) mod response;
 mod revoke;
 mod token;
 
-use crate::clock::Clock;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
 use axum::Router;
@@ -19,6 +18,7 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::Response;
 use axum::routing::{get, post};
+use latchkey_manage::clock::Clock;
 use latchkey_protocol::TokenError;
 use latchkey_protocol::form::MAX_BODY_BYTES;
 use std::sync::Arc;

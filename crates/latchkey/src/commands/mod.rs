@@ -110,8 +110,8 @@ async fn open_store(url: &str, create: Create) -> anyhow::Result<Arc<dyn Store>>
 
 /// Unix seconds now, for records the CLI writes.
 pub(crate) fn now() -> i64 {
-    use latchkey_server::Clock;
-    latchkey_server::SystemClock.now()
+    use latchkey_manage::clock::Clock;
+    latchkey_manage::clock::SystemClock.now()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::admin::admins_on;
 use crate::helpers::*;
-use latchkey_server::clock::{Clock, ManualClock};
+use latchkey_manage::clock::{Clock, ManualClock};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;

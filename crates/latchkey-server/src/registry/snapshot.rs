@@ -1,40 +1,19 @@
-//! The registry: an atomically swapped, immutable `Snapshot` of every tenant, client, parsed
-//! signing key and live revocation. The request paths read it without a lock or a database
-//! call; writers build a new snapshot and swap it in.
+//! The snapshot: an immutable view of every tenant, client, parsed signing key and live
+//! revocation, as of one moment. Pure: the request paths read it without a lock or a database
+//! call, and the registry builds new ones from what it fetched and swaps them in.
 //!
 //! Clients live in a `ClientMap` (a hash set built by the load plus a persistent overlay of
 //! changes, see `clients`) and revocations in a persistent hash map (`imbl`): cloning a
-//! snapshot is O(1) and replacing one entry costs the same with ten apps or a million. Updates
-//! go through `ArcSwap::rcu`, so concurrent writers (the refresh task and a revocation request)
-//! never lose each other's changes.
+//! snapshot is O(1) and replacing one entry costs the same with ten apps or a million.
 
-mod clients;
-
-use arc_swap::ArcSwap;
-use clients::ClientMap;
-use latchkey_keys::TenantKeys;
-use latchkey_keys::{JwkSet, JwtType};
-use latchkey_manage::keys::{self, MasterKeys, SigningKeyError};
+use super::clients::ClientMap;
+use latchkey_keys::{JwkSet, JwtType, TenantKeys};
 use latchkey_protocol::admin::ADMIN_SCOPE;
 use latchkey_protocol::introspection::TokenClaims;
 use latchkey_protocol::{Client, Scope, TokenProfile};
-use latchkey_store::{
-    AppRecord, Change, ChangedEntity, DEFAULT_TENANT, RevocationRecord, Store, StoreError,
-    TenantRecord,
-};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use latchkey_store::{AppRecord, DEFAULT_TENANT, RevocationRecord};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-
-/// A failure to load or refresh the registry.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Preparing signing keys failed.
-    #[error(transparent)]
-    Keys(#[from] SigningKeyError),
-}
 
 /// What a tenant serves: its issuer, its keys, and what its discovery document lists.
 #[derive(Debug, Clone)]
@@ -58,6 +37,25 @@ pub struct TenantState {
 }
 
 impl TenantState {
+    /// A tenant's state with its keys; its scope counts fill as its clients are added.
+    pub fn new(
+        name: &str,
+        issuer: String,
+        keys: TenantKeys,
+        token_profile: TokenProfile,
+        publish_scopes: bool,
+    ) -> TenantState {
+        TenantState {
+            name: Arc::from(name),
+            issuer,
+            jwks_body: jwks_body(&keys),
+            keys,
+            token_profile,
+            publish_scopes,
+            scope_counts: BTreeMap::new(),
+        }
+    }
+
     /// What discovery lists as `scopes_supported`: every scope some app of the tenant may be
     /// granted, sorted, but never `latchkey:admin` (which names the admin API's operators, not
     /// a resource); `None` when the tenant does not publish its scopes.
@@ -147,13 +145,13 @@ pub struct ClientEntry {
 /// Everything the request paths read, as of one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    tenants: HashMap<String, Arc<TenantState>>,
+    pub(super) tenants: HashMap<String, Arc<TenantState>>,
     /// Every tenant domain (lower-case, no port) and the tenant it routes to.
     hosts: HashMap<String, Arc<str>>,
     /// Whether a Host no tenant claims gets 404 instead of the `default` tenant.
-    strict_hosts: bool,
+    pub(super) strict_hosts: bool,
     /// Every client, by client id.
-    clients: ClientMap,
+    pub(super) clients: ClientMap,
     /// Revoked token ids, each with the tenants it is revoked in (nearly always one) and when
     /// its token expires. A revocation counts only in its own tenant: a jti revoked in one tenant
     /// says nothing about a token another tenant issued.
@@ -161,6 +159,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// An empty snapshot; `strict_hosts` makes a Host no tenant claims get no tenant.
+    pub fn new(strict_hosts: bool) -> Snapshot {
+        Snapshot {
+            strict_hosts,
+            ..Snapshot::default()
+        }
+    }
+
     /// The tenant that answers a request with this Host header: the tenant claiming the host
     /// (port and letter case ignored), else the `default` tenant, or none with strict hosts.
     /// This is the only place a request finds its tenant.
@@ -232,7 +238,7 @@ impl Snapshot {
         self.revoked.values().map(Vec::len).sum()
     }
 
-    fn add_revocation(&mut self, tenant: &str, jti: &str, expires_at: i64) {
+    pub(super) fn add_revocation(&mut self, tenant: &str, jti: &str, expires_at: i64) {
         let tenants = self.revoked.entry(jti.to_owned()).or_default();
         match tenants
             .iter_mut()
@@ -244,7 +250,7 @@ impl Snapshot {
     }
 
     /// Whether any revocation is of a token that expired before `now`.
-    fn has_expired_revocations(&self, now: i64) -> bool {
+    pub(super) fn has_expired_revocations(&self, now: i64) -> bool {
         self.revoked
             .values()
             .flatten()
@@ -252,7 +258,7 @@ impl Snapshot {
     }
 
     /// Forgets revocations of tokens that expired before `now`; returns how many.
-    fn prune_revocations(&mut self, now: i64) -> usize {
+    pub(super) fn prune_revocations(&mut self, now: i64) -> usize {
         let expired: Vec<String> = self
             .revoked
             .iter()
@@ -274,7 +280,7 @@ impl Snapshot {
         pruned
     }
 
-    fn add_hosts(&mut self, tenant: &Arc<str>, domains: &[String]) {
+    pub(super) fn add_hosts(&mut self, tenant: &Arc<str>, domains: &[String]) {
         for domain in domains {
             self.hosts
                 .insert(domain.to_ascii_lowercase(), Arc::clone(tenant));
@@ -297,7 +303,11 @@ impl Snapshot {
 
     /// Adds a client, its scopes counted and shared with its tenant's; returns the entry it
     /// replaced, whose scopes are still counted.
-    fn add_client(&mut self, tenant: &str, mut client: Client) -> Option<Arc<ClientEntry>> {
+    pub(super) fn add_client(
+        &mut self,
+        tenant: &str,
+        mut client: Client,
+    ) -> Option<Arc<ClientEntry>> {
         let tenant = match self.tenants.get_mut(tenant) {
             Some(state) => {
                 let state = Arc::make_mut(state);
@@ -353,25 +363,25 @@ pub fn normalize_issuer(issuer: &str) -> String {
 }
 
 /// A tenant as a batch of changes fetched it.
-struct FetchedTenant {
-    state: TenantState,
-    domains: Vec<String>,
+pub(super) struct FetchedTenant {
+    pub(super) state: TenantState,
+    pub(super) domains: Vec<String>,
     /// Whether `state` holds keys read with the batch; otherwise the snapshot's stay.
-    keys_loaded: bool,
+    pub(super) keys_loaded: bool,
 }
 
 /// What a batch of changes fetched from the store, ready to apply to any snapshot.
 #[derive(Default)]
-struct Fetched {
-    tenants: Option<Vec<FetchedTenant>>,
-    keys: Vec<(String, TenantKeys)>,
-    apps: Vec<AppRecord>,
-    missing_apps: Vec<String>,
-    revocations: Vec<RevocationRecord>,
+pub(super) struct Fetched {
+    pub(super) tenants: Option<Vec<FetchedTenant>>,
+    pub(super) keys: Vec<(String, TenantKeys)>,
+    pub(super) apps: Vec<AppRecord>,
+    pub(super) missing_apps: Vec<String>,
+    pub(super) revocations: Vec<RevocationRecord>,
 }
 
 impl Fetched {
-    fn apply_to(&self, snapshot: &mut Snapshot) {
+    pub(super) fn apply_to(&self, snapshot: &mut Snapshot) {
         if let Some(tenants) = &self.tenants {
             snapshot
                 .tenants
@@ -409,302 +419,6 @@ impl Fetched {
     }
 }
 
-/// How many change rows one catch-up reads at a time; a larger backlog is drained in several
-/// batches in a row.
-const CHANGE_BATCH: u32 = 10_000;
-
-/// Holds the current snapshot and knows how to rebuild parts of it from the store.
-pub struct Registry {
-    current: ArcSwap<Snapshot>,
-    /// The last change log sequence applied to the snapshot. Held for the whole of a catch-up,
-    /// so that the refresh task and a request serving its own write apply batches one at a time
-    /// and in log order: one of them never swaps in entities it read before the other's newer
-    /// read of the same ones.
-    applied: tokio::sync::Mutex<i64>,
-    store: Arc<dyn Store>,
-    master_keys: Arc<MasterKeys>,
-    default_issuer: String,
-    strict_hosts: bool,
-}
-
-impl std::fmt::Debug for Registry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("default_issuer", &self.default_issuer)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Registry {
-    /// Loads the whole registry. Only reads: `latchkey_manage::keys::prepare` makes the keys a
-    /// first start lacks.
-    pub async fn load(
-        store: Arc<dyn Store>,
-        master_keys: Arc<MasterKeys>,
-        default_issuer: &str,
-        strict_hosts: bool,
-        now: i64,
-    ) -> Result<Registry, RegistryError> {
-        // Read the sequence first: a change landing during the load is then applied again by
-        // the first catch-up, which is harmless (applying a change is idempotent).
-        let seq = store.latest_change().await?;
-        let registry = Registry {
-            current: ArcSwap::from_pointee(Snapshot::default()),
-            applied: tokio::sync::Mutex::new(seq),
-            store,
-            master_keys,
-            default_issuer: normalize_issuer(default_issuer),
-            strict_hosts,
-        };
-        let started = std::time::Instant::now();
-        let snapshot = registry.build(now).await?;
-        tracing::info!(
-            apps = snapshot.client_count(),
-            revocations = snapshot.revocation_count(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "loaded apps, keys and revocations"
-        );
-        registry.current.store(Arc::new(snapshot));
-        Ok(registry)
-    }
-
-    async fn build(&self, now: i64) -> Result<Snapshot, RegistryError> {
-        let mut snapshot = Snapshot {
-            strict_hosts: self.strict_hosts,
-            ..Snapshot::default()
-        };
-        for tenant in self.store.tenants().await? {
-            let keys = self.tenant_keys(&tenant.name, now).await?;
-            let state = self.tenant_state(&tenant, keys);
-            snapshot.add_hosts(&state.name, &tenant.domains);
-            snapshot
-                .tenants
-                .insert(tenant.name.clone(), Arc::new(state));
-        }
-        let apps = usize::try_from(self.store.app_count().await?).unwrap_or(0);
-        snapshot.clients.reserve(apps);
-        self.store
-            .scan_clients(&mut |scanned| {
-                snapshot.add_client(&scanned.tenant, scanned.client);
-            })
-            .await?;
-        for revocation in self.store.live_revocations(now).await? {
-            snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
-        }
-        Ok(snapshot)
-    }
-
-    /// The current snapshot. Cheap: no lock, one atomic load.
-    pub fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
-        self.current.load()
-    }
-
-    /// The current snapshot as an owned `Arc`, for holding across an await.
-    pub fn current_full(&self) -> Arc<Snapshot> {
-        self.current.load_full()
-    }
-
-    /// The store behind the registry.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    /// The master keys that open the signing keys.
-    pub fn master_keys(&self) -> &Arc<MasterKeys> {
-        &self.master_keys
-    }
-
-    /// A tenant's stored keys, parsed, as they stand at `now`.
-    async fn tenant_keys(&self, tenant: &str, now: i64) -> Result<TenantKeys, RegistryError> {
-        Ok(keys::parse_keys(
-            &self.store.signing_keys(tenant).await?,
-            &self.master_keys,
-            now,
-        )?)
-    }
-
-    fn issuer_of(&self, tenant: &TenantRecord) -> String {
-        tenant
-            .effective_issuer()
-            .map(|issuer| normalize_issuer(&issuer))
-            .unwrap_or_else(|| self.default_issuer.clone())
-    }
-
-    fn tenant_state(&self, tenant: &TenantRecord, keys: TenantKeys) -> TenantState {
-        TenantState {
-            name: Arc::from(tenant.name.as_str()),
-            issuer: self.issuer_of(tenant),
-            jwks_body: jwks_body(&keys),
-            keys,
-            token_profile: tenant.token_profile,
-            publish_scopes: tenant.publish_scopes,
-            scope_counts: BTreeMap::new(),
-        }
-    }
-
-    /// Applies every change logged since the last one applied, in order; returns how many.
-    /// The refresh task calls this every poll, and a request that wrote calls it before
-    /// answering, so that this node serves the change from the next request on.
-    pub async fn catch_up(&self, now: i64) -> Result<usize, RegistryError> {
-        let mut applied = self.applied.lock().await;
-        let mut count = 0;
-        loop {
-            let changes = self.store.changes_since(*applied, CHANGE_BATCH).await?;
-            let Some(last) = changes.last() else {
-                return Ok(count);
-            };
-            self.apply(&changes, now).await?;
-            *applied = last.seq;
-            count += changes.len();
-            if changes.len() < CHANGE_BATCH as usize {
-                return Ok(count);
-            }
-        }
-    }
-
-    /// Applies a batch of change log rows: reloads exactly the apps, keys, tenants and
-    /// revocations they name, then swaps in the new snapshot.
-    async fn apply(&self, changes: &[Change], now: i64) -> Result<(), RegistryError> {
-        let mut app_ids: HashSet<&str> = HashSet::new();
-        let mut key_tenants: HashSet<&str> = HashSet::new();
-        let mut jtis: HashSet<&str> = HashSet::new();
-        let mut tenants_changed = false;
-        for change in changes {
-            match change.entity {
-                ChangedEntity::App => app_ids.insert(&change.id),
-                ChangedEntity::Key => key_tenants.insert(&change.tenant),
-                ChangedEntity::Revocation => jtis.insert(&change.id),
-                ChangedEntity::Tenant => {
-                    tenants_changed = true;
-                    true
-                }
-            };
-        }
-        let mut fetched = Fetched::default();
-        if tenants_changed {
-            let current = self.current.load_full();
-            let mut states = Vec::new();
-            for record in self.store.tenants().await? {
-                // A known tenant keeps its parsed keys unless they changed too (then the key
-                // changes below reload them): a change to one tenant costs no key parsing for
-                // the others. A new issuer or token profile takes new `Signer`s, since reused
-                // tokens are valid only with the signer they were issued with and carry the old
-                // issuer and shape.
-                let issuer = self.issuer_of(&record);
-                let unchanged = current.tenants.get(&record.name).is_some_and(|state| {
-                    state.issuer == issuer && state.token_profile == record.token_profile
-                });
-                let (keys, keys_loaded) = if unchanged {
-                    (TenantKeys::default(), false)
-                } else {
-                    key_tenants.remove(record.name.as_str());
-                    match self.tenant_keys(&record.name, now).await {
-                        Ok(keys) => (keys, true),
-                        // Keep the keys already parsed, if any (a new tenant answers 503),
-                        // rather than stop following changes.
-                        Err(error) => {
-                            tracing::error!(tenant = record.name, error = %error, "could not load a tenant's signing keys");
-                            (TenantKeys::default(), false)
-                        }
-                    }
-                };
-                states.push(FetchedTenant {
-                    state: self.tenant_state(&record, keys),
-                    domains: record.domains,
-                    keys_loaded,
-                });
-            }
-            fetched.tenants = Some(states);
-        }
-        for tenant in key_tenants {
-            match self.tenant_keys(tenant, now).await {
-                Ok(keys) => fetched.keys.push((tenant.to_owned(), keys)),
-                // Keep signing with the keys already parsed rather than stop following changes.
-                Err(error) => {
-                    tracing::error!(tenant, error = %error, "could not load changed signing keys; keeping the current ones")
-                }
-            }
-        }
-        if !app_ids.is_empty() {
-            let ids: Vec<String> = app_ids.iter().map(|id| (*id).to_owned()).collect();
-            fetched.apps = self.store.apps_by_id(&ids).await?;
-            let found: HashSet<&str> = fetched
-                .apps
-                .iter()
-                .map(|app| app.client_id.as_str())
-                .collect();
-            fetched.missing_apps = ids
-                .iter()
-                .filter(|id| !found.contains(id.as_str()))
-                .cloned()
-                .collect();
-        }
-        if !jtis.is_empty() {
-            let jtis: Vec<String> = jtis.iter().map(|jti| (*jti).to_owned()).collect();
-            fetched.revocations = self.store.revocations(&jtis).await?;
-        }
-        self.current.rcu(|current| {
-            let mut snapshot = Snapshot::clone(current);
-            fetched.apply_to(&mut snapshot);
-            snapshot
-        });
-        Ok(())
-    }
-
-    /// Switches `tenant` to its pending key `kid` if the key's instant has come: the swap a
-    /// scheduled rotation makes on every node at that instant. Returns whether the snapshot
-    /// now signs with `kid` because of this call.
-    pub fn activate(&self, tenant: &str, kid: &str, now: i64) -> bool {
-        let mut activated = false;
-        self.current.rcu(|current| {
-            let mut snapshot = Snapshot::clone(current);
-            activated = snapshot.tenants.get_mut(tenant).is_some_and(|state| {
-                let mut keys = state.keys.clone();
-                keys.activate(kid, now) && {
-                    Arc::make_mut(state).keys = keys;
-                    true
-                }
-            });
-            snapshot
-        });
-        activated
-    }
-
-    /// Records a revocation made by this node at once (other nodes learn it from the change log).
-    pub fn note_revocation(&self, tenant: &str, jti: &str, expires_at: i64) {
-        self.current.rcu(|current| {
-            let mut snapshot = Snapshot::clone(current);
-            snapshot.add_revocation(tenant, jti, expires_at);
-            snapshot
-        });
-    }
-
-    /// Forgets revocations of tokens that have expired (an expired token is inactive anyway).
-    pub fn prune_revocations(&self, now: i64) -> usize {
-        if !self.current.load().has_expired_revocations(now) {
-            return 0;
-        }
-        let mut pruned = 0;
-        self.current.rcu(|current| {
-            let mut snapshot = Snapshot::clone(current);
-            pruned = snapshot.prune_revocations(now);
-            snapshot
-        });
-        pruned
-    }
-
-    /// Rebuilds everything from the store (after a long outage, when the change log may have
-    /// been purged past what this server applied).
-    pub async fn reload(&self, now: i64) -> Result<(), RegistryError> {
-        let mut applied = self.applied.lock().await;
-        let seq = self.store.latest_change().await?;
-        let snapshot = self.build(now).await?;
-        self.current.store(Arc::new(snapshot));
-        *applied = seq;
-        Ok(())
-    }
-}
-
 /// A client entry for tests: `Client::m2m` in the `default` tenant.
 #[cfg(test)]
 pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
@@ -716,7 +430,7 @@ pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
 
 #[cfg(test)]
 mod tests {
-    use super::{Snapshot, TenantState};
+    use super::{Snapshot, TenantState, host_name};
     use latchkey_protocol::{Client, Scope};
     use std::sync::Arc;
 
@@ -746,6 +460,84 @@ mod tests {
         };
         snapshot.tenants.insert("default".into(), Arc::new(tenant));
         snapshot
+    }
+
+    fn routed(snapshot: &Snapshot, host: Option<&str>) -> Option<String> {
+        snapshot
+            .tenant_for_host(host)
+            .map(|tenant| tenant.name.to_string())
+    }
+
+    fn with_acme(strict_hosts: bool) -> Snapshot {
+        let mut snapshot = with_default_tenant(true);
+        snapshot.strict_hosts = strict_hosts;
+        let acme: Arc<str> = Arc::from("acme");
+        let state = TenantState::new(
+            "acme",
+            String::new(),
+            Default::default(),
+            Default::default(),
+            true,
+        );
+        snapshot.tenants.insert("acme".into(), Arc::new(state));
+        snapshot.add_hosts(
+            &acme,
+            &["auth.acme.test".into(), "[::1]".into(), "10.0.0.7".into()],
+        );
+        snapshot
+    }
+
+    #[test]
+    fn a_host_name_drops_its_port_and_trailing_dot_and_keeps_ipv6_brackets() {
+        for (host, name) in [
+            ("auth.acme.test", "auth.acme.test"),
+            ("auth.acme.test:8443", "auth.acme.test"),
+            ("auth.acme.test.", "auth.acme.test"),
+            ("auth.acme.test.:443", "auth.acme.test"),
+            (" auth.acme.test ", "auth.acme.test"),
+            ("[::1]", "[::1]"),
+            ("[::1]:8080", "[::1]"),
+            ("[2001:db8::1]:443", "[2001:db8::1]"),
+            ("10.0.0.7:80", "10.0.0.7"),
+        ] {
+            assert_eq!(host_name(host), name, "{host}");
+        }
+    }
+
+    #[test]
+    fn a_request_finds_the_tenant_claiming_its_host_whatever_the_port_case_or_trailing_dot() {
+        let snapshot = with_acme(false);
+        for host in [
+            "auth.acme.test",
+            "AUTH.Acme.Test:8443",
+            "auth.acme.test.",
+            "[::1]:8080",
+            "10.0.0.7:80",
+        ] {
+            assert_eq!(
+                routed(&snapshot, Some(host)).as_deref(),
+                Some("acme"),
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unclaimed_or_missing_host_gets_the_default_tenant_or_none_with_strict_hosts() {
+        let lenient = with_acme(false);
+        let strict = with_acme(true);
+        for host in [Some("other.test"), Some("[::2]"), Some("acme.test"), None] {
+            assert_eq!(
+                routed(&lenient, host).as_deref(),
+                Some("default"),
+                "{host:?}"
+            );
+            assert_eq!(routed(&strict, host), None, "{host:?}");
+        }
+        assert_eq!(
+            routed(&strict, Some("auth.acme.test")).as_deref(),
+            Some("acme")
+        );
     }
 
     #[test]

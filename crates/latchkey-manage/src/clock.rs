@@ -1,5 +1,5 @@
-//! Time as a dependency: the server reads the current time only through a `Clock`, so tests can
-//! control it.
+//! Time as a dependency: the server and the CLI read the current time only through a `Clock`,
+//! so tests can control it; the management functions take `now` as a parameter.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,0 +1,67 @@
+//! What a CLI user does about an error: the management layer's errors are neutral (the admin
+//! API gives the same ones), and the CLI adds the command or flag that helps.
+
+use latchkey_manage::apps::AppError;
+use latchkey_manage::tenants::TenantError;
+use latchkey_protocol::client::ClientConfigError;
+
+/// The hint for the first error in `error`'s chain that has one.
+pub(crate) fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    error.chain().find_map(|cause| {
+        if let Some(error) = cause.downcast_ref::<AppError>() {
+            app_hint(error)
+        } else if let Some(error) = cause.downcast_ref::<TenantError>() {
+            tenant_hint(error)
+        } else {
+            cause
+                .downcast_ref::<ClientConfigError>()
+                .and_then(settings_hint)
+        }
+    })
+}
+
+fn app_hint(error: &AppError) -> Option<&'static str> {
+    match error {
+        AppError::Invalid(settings) => settings_hint(settings),
+        AppError::NotFound(..) => Some("see `latchkey app list`"),
+        AppError::TenantNotFound(_) => Some("see `latchkey tenant list`"),
+        _ => None,
+    }
+}
+
+fn tenant_hint(error: &TenantError) -> Option<&'static str> {
+    match error {
+        TenantError::NotFound(_) => Some("see `latchkey tenant list`"),
+        TenantError::NoDomains(_) => Some("give one with --domain"),
+        TenantError::HasApps(_) => Some("delete them first, or delete the tenant with --force"),
+        _ => None,
+    }
+}
+
+fn settings_hint(error: &ClientConfigError) -> Option<&'static str> {
+    match error {
+        ClientConfigError::PublicClientCredentials(_) => Some("use --type m2m or web"),
+        ClientConfigError::DefaultNotAllowed(_) => Some("add it with --scope"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+    use anyhow::Context;
+    use latchkey_manage::apps::AppError;
+
+    #[test]
+    fn a_hint_is_found_under_the_context_the_cli_adds() {
+        let error = Err::<(), _>(AppError::NotFound("c".into(), "default".into()))
+            .context("could not update the app")
+            .unwrap_err();
+        assert_eq!(hint(&error), Some("see `latchkey app list`"));
+    }
+
+    #[test]
+    fn an_error_without_a_hint_gets_none() {
+        assert_eq!(hint(&anyhow::anyhow!("disk on fire")), None);
+    }
+}
