@@ -76,40 +76,11 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
-        match unavailable_cause(&error) {
+        // Which database errors mean "not now" is each backend's to say, by its own codes.
+        match sqlite::unavailable_cause(&error) {
             Some(cause) => StoreError::Unavailable(cause.to_owned()),
             None => StoreError::Query(error),
         }
-    }
-}
-
-/// What makes a database refuse work for a while, from SQLite's primary result codes (the low
-/// byte of the extended code sqlx reports).
-fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(database) = error else {
-        return None;
-    };
-    let code: i64 = database.code()?.parse().ok()?;
-    match code & 0xff {
-        5 | 6 => Some("another writer holds the database lock; try again"),
-        8 => Some("the database file is read-only"),
-        10 => Some("an I/O error on the database file (is the disk full or failing?)"),
-        13 => Some("the disk holding the database is full"),
-        14 => Some("the database file cannot be opened"),
-        _ => None,
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> StoreError {
-        StoreError::Scan(error.to_string())
-    }
-}
-
-impl From<rusqlite::types::FromSqlError> for StoreError {
-    fn from(error: rusqlite::types::FromSqlError) -> StoreError {
-        // A column of an unexpected type: the row was not written by latchkey.
-        StoreError::Corrupt(error.to_string())
     }
 }
 

@@ -20,7 +20,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteError, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::path::PathBuf;
@@ -84,6 +85,24 @@ impl SqliteStore {
             scan::Source::File(PathBuf::from(file))
         };
         Ok(SqliteStore { pool, scan_source })
+    }
+}
+
+/// What makes a database refuse work for a while, from SQLite's primary result codes (the low
+/// byte of the extended code sqlx reports); `None` for any other error, or another database's.
+pub(crate) fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    database.try_downcast_ref::<SqliteError>()?;
+    let code: i64 = database.code()?.parse().ok()?;
+    match code & 0xff {
+        5 | 6 => Some("another writer holds the database lock; try again"),
+        8 => Some("the database file is read-only"),
+        10 => Some("an I/O error on the database file (is the disk full or failing?)"),
+        13 => Some("the disk holding the database is full"),
+        14 => Some("the database file cannot be opened"),
+        _ => None,
     }
 }
 
@@ -265,5 +284,32 @@ impl Store for SqliteStore {
 
     async fn purge_changes(&self, before: i64) -> StoreResult<u64> {
         changes::purge(&self.pool, before).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::StoreError;
+
+    #[tokio::test]
+    async fn a_refused_write_is_unavailable_and_other_errors_stay_query_errors() {
+        let pool = super::write::tests::pool().await;
+        // What SQLite answers for a read-only file, without needing one.
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let refused = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(StoreError::from(refused), StoreError::Unavailable(ref cause) if cause == "the database file is read-only")
+        );
+        let missing = sqlx::query("SELECT nope FROM t")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(matches!(StoreError::from(missing), StoreError::Query(_)));
     }
 }

@@ -151,6 +151,19 @@ fn columns<'r>(row: &'r Row<'_>) -> StoreResult<ClientColumns<'r>> {
     })
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Scan(error.to_string())
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(error: rusqlite::types::FromSqlError) -> StoreError {
+        // A column of an unexpected type: the row was not written by latchkey.
+        StoreError::Corrupt(error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{SqliteStore, Store, StoreError};
