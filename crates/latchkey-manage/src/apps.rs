@@ -325,7 +325,7 @@ pub async fn update(
                 .await;
                 return Ok(app);
             }
-            Err(StoreError::Conflict(_)) if attempts < 5 => attempts += 1,
+            Err(StoreError::ChangedConcurrently(_)) if attempts < 5 => attempts += 1,
             Err(error) => return Err(AppError::from_store(error, tenant, client_id)),
         }
     }

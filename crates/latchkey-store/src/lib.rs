@@ -5,6 +5,7 @@
 //! calls it. Every write also appends to a change log (by database triggers), which running
 //! servers follow to apply only what changed.
 
+mod columns;
 mod records;
 mod sqlite;
 
@@ -57,9 +58,14 @@ pub enum StoreError {
     /// The operation would break something that depends on the row; the message says what.
     #[error("{0}")]
     InUse(String),
-    /// The row changed between read and write; the caller may retry.
+    /// A record with this id already exists (the message names it). The message is kept from
+    /// when this and `ChangedConcurrently` were one variant.
     #[error("{0} was changed concurrently; try again")]
-    Conflict(String),
+    AlreadyExists(String),
+    /// Another writer changed the row between this writer's read and its write; nothing was
+    /// written and the caller may read again and retry.
+    #[error("{0} was changed concurrently; try again")]
+    ChangedConcurrently(String),
     /// A stored value does not parse (a row written by something else than latchkey).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -70,40 +76,11 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
-        match unavailable_cause(&error) {
+        // Which database errors mean "not now" is each backend's to say, by its own codes.
+        match sqlite::unavailable_cause(&error) {
             Some(cause) => StoreError::Unavailable(cause.to_owned()),
             None => StoreError::Query(error),
         }
-    }
-}
-
-/// What makes a database refuse work for a while, from SQLite's primary result codes (the low
-/// byte of the extended code sqlx reports).
-fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(database) = error else {
-        return None;
-    };
-    let code: i64 = database.code()?.parse().ok()?;
-    match code & 0xff {
-        5 | 6 => Some("another writer holds the database lock; try again"),
-        8 => Some("the database file is read-only"),
-        10 => Some("an I/O error on the database file (is the disk full or failing?)"),
-        13 => Some("the disk holding the database is full"),
-        14 => Some("the database file cannot be opened"),
-        _ => None,
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> StoreError {
-        StoreError::Scan(error.to_string())
-    }
-}
-
-impl From<rusqlite::types::FromSqlError> for StoreError {
-    fn from(error: rusqlite::types::FromSqlError) -> StoreError {
-        // A column of an unexpected type: the row was not written by latchkey.
-        StoreError::Corrupt(error.to_string())
     }
 }
 
@@ -112,6 +89,37 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything latchkey persists. Implementations: `SqliteStore` (embedded default); the trait is
 /// shaped for a PostgreSQL implementation beside it.
+///
+/// # The change log's ordering contract
+///
+/// Running servers follow the change log by remembering one number: the `seq` of the last
+/// change they applied. That is only sound if every backend keeps these promises:
+///
+/// 1. Every write that commits appends its changes in the same transaction: a reader sees a
+///    write's changes exactly when it can see the write.
+/// 2. Sequence numbers are unique and never reused, also after `purge_changes`, and
+///    `changes_since` returns changes in strictly increasing `seq`.
+/// 3. Sequence order is commit order: once a change with seq N is visible, every change with
+///    a lower seq that will ever exist is visible too. So a reader that has applied up to N
+///    and asks for changes after N never later finds a change with seq <= N appear; it misses
+///    nothing by remembering N alone.
+/// 4. Every change up to the seq `latest_change` returns is visible by the time it returns,
+///    so state read afterwards includes all of them (a snapshot load reads the seq first,
+///    then the state, then catches up from the seq).
+///
+/// Not promised: that sequence numbers are contiguous (a rolled-back write or a purge leaves
+/// gaps), or any relation between seq and the `at` time of a row.
+///
+/// SQLite keeps promise 3 by having one writer at a time: a write holds the database's write
+/// lock from its first write to its commit, and triggers take the next `AUTOINCREMENT` seq
+/// inside it, so numbers are handed out in commit order. A backend with concurrent writers must do
+/// something on purpose, because a plain sequence is not enough: a transaction that drew 7 may
+/// commit after one that drew 8, and a reader that saw 8 would skip 7 for good. PostgreSQL, for
+/// example, can serialise the drawing with the commit: every writing transaction takes the
+/// same transaction-level lock (an advisory lock, or the row of a one-row counter it
+/// increments to get its seq) before appending its changes, and holds it until it commits or
+/// rolls back. The conformance suite checks the contract with concurrent writers and a reader
+/// polling while they write (`conformance::changes`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// All tenants, by name, with their domains.
@@ -132,7 +140,8 @@ pub trait Store: Send + Sync + 'static {
     /// without, a tenant that still has apps is refused with `InUse`. Audit events stay.
     async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()>;
 
-    /// Inserts an app and, for confidential apps, its first secret hash.
+    /// Inserts an app and, for confidential apps, its first secret hash. `NotFound` when the
+    /// tenant does not exist, `AlreadyExists` when the client id is taken.
     async fn create_app(&self, app: &AppRecord) -> StoreResult<()>;
     /// One app of a tenant, with its secret hashes.
     async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>>;
@@ -141,7 +150,8 @@ pub trait Store: Send + Sync + 'static {
     /// One page of a tenant's apps that pass the query's filters, in the order of `apps`.
     async fn list_apps(&self, tenant: &str, query: &AppQuery) -> StoreResult<Vec<AppRecord>>;
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
-    /// Secrets are not touched. `Conflict` when another writer got there first.
+    /// Secrets are not touched. `ChangedConcurrently` when another writer got there first,
+    /// `NotFound` when the app is gone.
     async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
     /// The longest token TTL any app of the tenant has ever had (a TTL lowered later still
     /// counts: tokens issued before live that long); `None` before the tenant's first app.
@@ -216,9 +226,11 @@ pub trait Store: Send + Sync + 'static {
     async fn app_count(&self) -> StoreResult<u64>;
     /// The apps with these client ids (those that still exist).
     async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>>;
-    /// The newest change's sequence number (0 when the log is empty).
+    /// The newest change's sequence number (0 when the log is empty), under the ordering
+    /// contract above.
     async fn latest_change(&self) -> StoreResult<i64>;
-    /// Changes after `seq`, oldest first, at most `limit`.
+    /// Changes after `seq`, oldest first (strictly increasing seq), at most `limit`; under the
+    /// ordering contract above, a reader that asks again from the last seq it got misses none.
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Deletes change log rows older than `before` (unix seconds); returns how many.
     async fn purge_changes(&self, before: i64) -> StoreResult<u64>;

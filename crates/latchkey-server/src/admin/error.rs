@@ -141,7 +141,7 @@ impl From<StoreError> for AdminError {
         match error {
             StoreError::NotFound(what) => AdminError::NotFound(format!("{what} not found")),
             StoreError::Duplicate(why) | StoreError::InUse(why) => AdminError::Conflict(why),
-            StoreError::Conflict(what) => {
+            StoreError::AlreadyExists(what) | StoreError::ChangedConcurrently(what) => {
                 AdminError::Conflict(format!("{what} was changed concurrently; try again"))
             }
             // The cause says nothing secret (which of full, read-only, locked, failing), and

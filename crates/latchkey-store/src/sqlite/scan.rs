@@ -10,14 +10,11 @@
 //! Decoded clients cross to the caller in batches. At a million apps this halved the time to
 //! ready (docs/benchmarks.md).
 
-use super::{app_type, items, reuse_percent, scope, token_ttl};
+use crate::columns::{ClientColumns, ClientDecoder, secret_hash};
 use crate::{ScannedClient, StoreError, StoreResult};
-use latchkey_protocol::client::{self, Client, GrantTypes};
-use latchkey_protocol::{Scope, SecretHash, StoredSecret};
+use latchkey_protocol::StoredSecret;
 use rusqlite::{Connection, OpenFlags, Row};
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -88,7 +85,7 @@ fn read(source: &Source, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<
     db.busy_timeout(Duration::from_secs(10))?;
     let mut statement = db.prepare(SCAN)?;
     let mut rows = statement.query([])?;
-    let mut decoder = Decoder::default();
+    let mut decoder = ClientDecoder::default();
     let mut batch = Vec::with_capacity(BATCH);
     // The app being read (by rowid) and the secrets seen for it so far.
     let mut current: Option<(i64, ScannedClient)> = None;
@@ -102,12 +99,11 @@ fn read(source: &Source, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<
                     return Ok(());
                 }
             }
-            current = Some((rowid, decoder.client(row)?));
+            current = Some((rowid, decoder.client(&columns(row)?)?));
         }
         if let Some(hash) = row.get_ref(14)?.as_blob_or_null()? {
             secrets.push(StoredSecret {
-                hash: SecretHash::from_bytes(hash)
-                    .ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?,
+                hash: secret_hash(hash)?,
                 expires_at: row.get(15)?,
             });
         }
@@ -136,80 +132,35 @@ fn text<'r>(row: &'r Row<'_>, index: usize) -> StoreResult<&'r str> {
     Ok(row.get_ref(index)?.as_str()?)
 }
 
-/// Distinct scope lists the decoder remembers; past that, lists are decoded each time.
-const MAX_LISTS: usize = 4096;
-
-/// Decodes app rows, sharing one copy of each tenant name and each scope text across the scan.
-#[derive(Default)]
-struct Decoder {
-    tenants: Vec<Arc<str>>,
-    scopes: HashSet<Scope>,
-    /// Scope lists decoded so far, by their column text: apps mostly repeat a few lists, and
-    /// cloning a decoded one costs a fraction of splitting and looking up each scope again.
-    lists: HashMap<Box<str>, Box<[Scope]>, foldhash::fast::RandomState>,
+/// An app's columns in place, by their position in `SCAN`.
+fn columns<'r>(row: &'r Row<'_>) -> StoreResult<ClientColumns<'r>> {
+    Ok(ClientColumns {
+        client_id: text(row, 1)?,
+        tenant: text(row, 2)?,
+        app_type: text(row, 3)?,
+        enabled: row.get::<_, i64>(4)? != 0,
+        scopes: text(row, 5)?,
+        default_scopes: text(row, 6)?,
+        grant_types: text(row, 7)?,
+        token_ttl: row.get(8)?,
+        can_introspect: row.get::<_, i64>(9)? != 0,
+        tokens_revoked_before: row.get(10)?,
+        token_reuse_percent: row.get(11)?,
+        audiences: text(row, 12)?,
+        custom_claims: row.get_ref(13)?.as_str_or_null()?,
+    })
 }
 
-impl Decoder {
-    fn client(&mut self, row: &Row<'_>) -> StoreResult<ScannedClient> {
-        let text = |index| text(row, index);
-        let tenant = self.tenant(text(2)?);
-        let client = Client {
-            client_id: text(1)?.to_owned(),
-            client_type: app_type(text(3)?)?,
-            enabled: row.get::<_, i64>(4)? != 0,
-            scopes: self.scopes(text(5)?)?,
-            default_scopes: self.scopes(text(6)?)?,
-            grant_types: items(text(7)?, "grant type").collect::<StoreResult<GrantTypes>>()?,
-            token_ttl: token_ttl(row.get(8)?)?,
-            can_introspect: row.get::<_, i64>(9)? != 0,
-            tokens_revoked_before: row.get(10)?,
-            token_reuse_percent: reuse_percent(row.get(11)?)?,
-            audiences: items(text(12)?, "audience").collect::<StoreResult<_>>()?,
-            custom_claims: row
-                .get_ref(13)?
-                .as_str_or_null()?
-                .and_then(client::claims_fragment),
-            secrets: Box::default(),
-        };
-        Ok(ScannedClient { tenant, client })
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Scan(error.to_string())
     }
+}
 
-    fn tenant(&mut self, name: &str) -> Arc<str> {
-        // A handful of tenants at most: a linear search beats hashing.
-        if let Some(tenant) = self.tenants.iter().find(|tenant| ***tenant == *name) {
-            return Arc::clone(tenant);
-        }
-        let tenant: Arc<str> = Arc::from(name);
-        self.tenants.push(Arc::clone(&tenant));
-        tenant
-    }
-
-    fn scopes(&mut self, text: &str) -> StoreResult<Box<[Scope]>> {
-        if text.is_empty() {
-            return Ok(Box::default());
-        }
-        if let Some(list) = self.lists.get(text) {
-            return Ok(list.clone());
-        }
-        let list = self.decode_scopes(text)?;
-        if self.lists.len() < MAX_LISTS {
-            self.lists.insert(text.into(), list.clone());
-        }
-        Ok(list)
-    }
-
-    fn decode_scopes(&mut self, text: &str) -> StoreResult<Box<[Scope]>> {
-        text.split(' ')
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                if let Some(scope) = self.scopes.get(item) {
-                    return Ok(scope.clone());
-                }
-                let scope = scope(item)?;
-                self.scopes.insert(scope.clone());
-                Ok(scope)
-            })
-            .collect()
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(error: rusqlite::types::FromSqlError) -> StoreError {
+        // A column of an unexpected type: the row was not written by latchkey.
+        StoreError::Corrupt(error.to_string())
     }
 }
 

@@ -70,12 +70,13 @@ impl Drop for WriteTx {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use sqlx::sqlite::SqlitePoolOptions;
 
-    /// One connection, so that the next acquire gets the same one back if it was returned.
-    async fn pool() -> SqlitePool {
+    /// An in-memory database with one table `t`, on one connection, so that the next acquire
+    /// gets the same one back if it was returned (and pool-wide pragmas reach every statement).
+    pub(in crate::sqlite) async fn pool() -> SqlitePool {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect("sqlite::memory:")

@@ -1,0 +1,58 @@
+//! The audit trail in SQLite: appended to, never changed.
+
+use crate::{AuditEvent, AuditQuery, StoreResult};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+pub(super) async fn record(pool: &SqlitePool, event: &AuditEvent) -> StoreResult<i64> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO audit_events (at, tenant, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(event.at)
+    .bind(&event.tenant)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.target)
+    .bind(&event.details)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn events(pool: &SqlitePool, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "SELECT id, at, tenant, actor, action, target, details FROM audit_events WHERE 1 = 1",
+    );
+    if let Some(since) = query.since {
+        sql.push(" AND at >= ").push_bind(since);
+    }
+    if let Some(tenant) = &query.tenant {
+        sql.push(" AND tenant = ").push_bind(tenant.as_str());
+    }
+    if let Some(after) = query.after_id {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    // The latest events are the last `limit` by id, still handed back oldest first.
+    let order = if query.latest {
+        " ORDER BY id DESC LIMIT "
+    } else {
+        " ORDER BY id LIMIT "
+    };
+    sql.push(order).push_bind(i64::from(query.limit));
+    let mut rows = sql.build().fetch_all(pool).await?;
+    if query.latest {
+        rows.reverse();
+    }
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                tenant: row.try_get("tenant")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                details: row.try_get("details")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! Revoked tokens in SQLite, one row per (tenant, jti).
+
+use super::rows_in;
+use crate::{RevocationRecord, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
+
+fn revocation_from_row(row: &SqliteRow) -> StoreResult<RevocationRecord> {
+    Ok(RevocationRecord {
+        jti: row.try_get("jti")?,
+        tenant: row.try_get("tenant")?,
+        client_id: row.try_get("client_id")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub(super) async fn revoke(pool: &SqlitePool, record: &RevocationRecord) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, jti) DO NOTHING"
+    ))
+    .bind(&record.jti)
+    .bind(&record.tenant)
+    .bind(&record.client_id)
+    .bind(record.expires_at)
+    .bind(record.revoked_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn of_tokens(
+    pool: &SqlitePool,
+    jtis: &[String],
+) -> StoreResult<Vec<RevocationRecord>> {
+    let select = format!("SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE jti IN (");
+    let rows = rows_in(pool, &select, jtis).await?;
+    rows.iter().map(revocation_from_row).collect()
+}
+
+pub(super) async fn live(pool: &SqlitePool, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= ?"
+    ))
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(revocation_from_row).collect()
+}
+
+pub(super) async fn purge(pool: &SqlitePool, before: i64) -> StoreResult<u64> {
+    let result = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+        .bind(before)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected())
+}
