@@ -10,7 +10,7 @@
 
 use crate::registry::ClientEntry;
 use latchkey_keys::Signer;
-use latchkey_protocol::token::reusable;
+use latchkey_protocol::token::{Grant, reusable};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
@@ -21,18 +21,68 @@ const SHARDS: usize = 64;
 const SHARD_CAPACITY: usize = 1024;
 
 /// A token handed out earlier, and what it was issued under.
-#[derive(Clone)]
-pub struct CachedToken {
-    /// The signed JWT.
-    pub token: Arc<str>,
-    /// Its jti.
-    pub jti: Arc<str>,
-    /// Issued at.
-    pub issued_at: i64,
-    /// Expiry.
-    pub expires_at: i64,
+struct CachedToken {
+    token: Arc<str>,
+    jti: Arc<str>,
+    issued_at: i64,
+    expires_at: i64,
     client: Arc<ClientEntry>,
     signer: Arc<Signer>,
+}
+
+/// What `TokenCache::lookup` found for a grant.
+pub enum Lookup<'g> {
+    /// A token the client already holds, to be handed out again.
+    Hit(Reused),
+    /// Nothing to hand out: sign a new token and `fill` the slot with it.
+    Miss(Slot<'g>),
+}
+
+/// A token handed out again.
+#[derive(Debug, Clone)]
+pub struct Reused {
+    /// The signed JWT.
+    pub token: Arc<str>,
+    /// Its expiry, unix seconds.
+    pub expires_at: i64,
+}
+
+/// Where the token about to be signed for a grant goes; empty for an app without token reuse.
+/// It holds the hashed key from the lookup, so remembering the token hashes nothing again.
+#[must_use = "fill the slot with the token signed for the grant"]
+pub struct Slot<'g> {
+    place: Option<Place<'g>>,
+}
+
+struct Place<'g> {
+    cache: &'g TokenCache,
+    shard: usize,
+    key: String,
+    client: &'g Arc<ClientEntry>,
+    signer: &'g Arc<Signer>,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+impl Slot<'_> {
+    /// Remembers the token just signed for the grant (nothing, for an app without token reuse).
+    pub fn fill(self, jwt: &str, jti: &str) {
+        let Some(place) = self.place else {
+            return;
+        };
+        place.cache.insert(
+            place.shard,
+            place.key,
+            CachedToken {
+                token: Arc::from(jwt),
+                jti: Arc::from(jti),
+                issued_at: place.issued_at,
+                expires_at: place.expires_at,
+                client: Arc::clone(place.client),
+                signer: Arc::clone(place.signer),
+            },
+        );
+    }
 }
 
 /// The per-node cache of reusable tokens.
@@ -58,7 +108,7 @@ impl std::fmt::Debug for TokenCache {
 
 /// The cache key of a request: client id, audience and granted scopes, so a token is never
 /// handed out for another audience (or none) than it was issued for.
-pub fn key(client_id: &str, scopes: &[&str], audience: Option<&str>) -> String {
+fn key(client_id: &str, scopes: &[&str], audience: Option<&str>) -> String {
     let audience = audience.unwrap_or_default();
     let mut key = String::with_capacity(
         client_id.len() + 1 + audience.len() + scopes.iter().map(|s| s.len() + 1).sum::<usize>(),
@@ -76,76 +126,75 @@ pub fn key(client_id: &str, scopes: &[&str], audience: Option<&str>) -> String {
 }
 
 impl TokenCache {
-    fn shard(&self, key: &str) -> &Mutex<HashMap<String, CachedToken>> {
-        let index = (self.hasher.hash_one(key) as usize) % SHARDS;
-        &self.shards[index]
-    }
-
-    /// The cached token for `key`, if it may be handed out again now.
-    pub fn get(
-        &self,
-        key: &str,
-        client: &Arc<ClientEntry>,
-        signer: &Arc<Signer>,
-        percent: u8,
-        now: i64,
+    /// A token `grant` may be answered with again, or the slot for the one about to be signed.
+    /// `client` is the snapshot entry `grant` was decided on and `signer` the tenant's active
+    /// key: a cached token counts only while both are the very ones it was issued under, and
+    /// while `is_revoked` does not name its jti. An app without token reuse (or no entry,
+    /// which a grant never has) always misses, with an empty slot and without a lock.
+    pub fn lookup<'g>(
+        &'g self,
+        grant: &Grant<'_>,
+        client: Option<&'g Arc<ClientEntry>>,
+        signer: &'g Arc<Signer>,
         is_revoked: impl Fn(&str) -> bool,
-    ) -> Option<CachedToken> {
-        // A poisoned shard only means a panic elsewhere mid-insert; the map itself is intact.
-        let shard = self
-            .shard(key)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let cached = shard.get(key)?;
-        let still_valid = Arc::ptr_eq(&cached.client, client)
-            && Arc::ptr_eq(&cached.signer, signer)
-            && reusable(cached.issued_at, cached.expires_at, percent, now)
-            && !is_revoked(&cached.jti);
-        still_valid.then(|| cached.clone())
-    }
-
-    /// Remembers a token just issued.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert(
-        &self,
-        key: String,
-        token: Arc<str>,
-        jti: Arc<str>,
-        issued_at: i64,
-        expires_at: i64,
-        client: Arc<ClientEntry>,
-        signer: Arc<Signer>,
-    ) {
-        let mut shard = self
-            .shard(&key)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&key) {
-            shard.retain(|_, cached| cached.expires_at > issued_at);
-            if shard.len() >= SHARD_CAPACITY {
-                shard.clear();
+    ) -> Lookup<'g> {
+        let (Some(percent), Some(client)) = (grant.client.token_reuse_percent, client) else {
+            return Lookup::Miss(Slot { place: None });
+        };
+        let key = key(&grant.client.client_id, &grant.scopes, grant.audience);
+        let shard = (self.hasher.hash_one(key.as_str()) as usize) % SHARDS;
+        let now = grant.issued_at;
+        {
+            let entries = self.lock(shard);
+            let reused = entries.get(&key).filter(|cached| {
+                Arc::ptr_eq(&cached.client, client)
+                    && Arc::ptr_eq(&cached.signer, signer)
+                    && reusable(cached.issued_at, cached.expires_at, percent, now)
+                    && !is_revoked(&cached.jti)
+            });
+            if let Some(cached) = reused {
+                return Lookup::Hit(Reused {
+                    token: Arc::clone(&cached.token),
+                    expires_at: cached.expires_at,
+                });
             }
         }
-        shard.insert(
-            key,
-            CachedToken {
-                token,
-                jti,
-                issued_at,
-                expires_at,
+        Lookup::Miss(Slot {
+            place: Some(Place {
+                cache: self,
+                shard,
+                key,
                 client,
                 signer,
-            },
-        );
+                issued_at: grant.issued_at,
+                expires_at: grant.expires_at,
+            }),
+        })
+    }
+
+    fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, HashMap<String, CachedToken>> {
+        // A poisoned shard only means a panic elsewhere mid-insert; the map itself is intact.
+        self.shards[shard]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn insert(&self, shard: usize, key: String, token: CachedToken) {
+        let mut entries = self.lock(shard);
+        if entries.len() >= SHARD_CAPACITY && !entries.contains_key(&key) {
+            let issued_at = token.issued_at;
+            entries.retain(|_, cached| cached.expires_at > issued_at);
+            if entries.len() >= SHARD_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, token);
     }
 
     /// Drops expired entries (run by the maintenance task).
     pub fn prune(&self, now: i64) {
-        for shard in &self.shards {
-            let mut shard = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            shard.retain(|_, cached| cached.expires_at > now);
+        for shard in 0..SHARDS {
+            self.lock(shard).retain(|_, cached| cached.expires_at > now);
         }
     }
 }
@@ -155,9 +204,9 @@ mod tests {
     use super::*;
     use latchkey_keys::{Algorithm, generate_private_key};
 
-    fn entry() -> Arc<ClientEntry> {
+    fn entry(reuse: Option<u8>) -> Arc<ClientEntry> {
         let mut entry = crate::registry::test_entry("app");
-        entry.client.token_reuse_percent = Some(80);
+        entry.client.token_reuse_percent = reuse;
         Arc::new(entry)
     }
 
@@ -166,65 +215,155 @@ mod tests {
         Arc::new(Signer::from_pkcs8("k", Algorithm::EdDsa, &pkcs8).unwrap())
     }
 
-    fn insert(cache: &TokenCache, key: &str, client: &Arc<ClientEntry>, signer: &Arc<Signer>) {
-        let (client, signer) = (Arc::clone(client), Arc::clone(signer));
-        cache.insert(
-            key.into(),
-            "t".into(),
-            "j".into(),
-            1000,
-            1300,
-            client,
-            signer,
-        );
+    /// A grant of `scopes` to the entry's client at `now`, for five minutes.
+    fn grant<'c>(client: &'c ClientEntry, scopes: &[&'c str], now: i64) -> Grant<'c> {
+        Grant {
+            client: &client.client,
+            scopes: scopes.to_vec(),
+            audience: None,
+            issued_at: now,
+            expires_at: now + 300,
+        }
+    }
+
+    /// Whether `grant` is answered with the cached token, which is "t" whenever there is one.
+    fn hit(
+        cache: &TokenCache,
+        grant: &Grant<'_>,
+        client: &Arc<ClientEntry>,
+        signer: &Arc<Signer>,
+        revoked: bool,
+    ) -> bool {
+        match cache.lookup(grant, Some(client), signer, |_| revoked) {
+            Lookup::Hit(reused) => {
+                assert_eq!(&*reused.token, "t");
+                assert_eq!(reused.expires_at, 1300);
+                true
+            }
+            Lookup::Miss(_) => false,
+        }
+    }
+
+    fn fill(
+        cache: &TokenCache,
+        grant: &Grant<'_>,
+        client: &Arc<ClientEntry>,
+        signer: &Arc<Signer>,
+    ) {
+        match cache.lookup(grant, Some(client), signer, |_| false) {
+            Lookup::Miss(slot) => slot.fill("t", "j"),
+            Lookup::Hit(_) => panic!("a hit where a miss was expected"),
+        }
     }
 
     #[test]
-    fn hit_needs_the_same_client_entry_key_and_an_unrevoked_fresh_token() {
-        let (cache, client, signer) = (TokenCache::default(), entry(), signer());
-        insert(&cache, "app\na", &client, &signer);
+    fn a_filled_slot_is_a_hit_for_the_same_client_entry_scopes_and_key() {
+        let (cache, client, signer) = (TokenCache::default(), entry(Some(80)), signer());
+        fill(&cache, &grant(&client, &["a"], 1000), &client, &signer);
+        assert!(hit(
+            &cache,
+            &grant(&client, &["a"], 1010),
+            &client,
+            &signer,
+            false
+        ));
         assert!(
-            cache
-                .get("app\na", &client, &signer, 80, 1010, |_| false)
-                .is_some()
-        );
-        assert!(
-            cache
-                .get("app\nb", &client, &signer, 80, 1010, |_| false)
-                .is_none(),
+            !hit(
+                &cache,
+                &grant(&client, &["b"], 1010),
+                &client,
+                &signer,
+                false
+            ),
             "other scopes"
         );
+        let changed = entry(Some(80));
         assert!(
-            cache
-                .get("app\na", &entry(), &signer, 80, 1010, |_| false)
-                .is_none(),
+            !hit(
+                &cache,
+                &grant(&changed, &["a"], 1010),
+                &changed,
+                &signer,
+                false
+            ),
             "app changed"
         );
         assert!(
-            cache
-                .get("app\na", &client, &self::signer(), 80, 1010, |_| false)
-                .is_none(),
+            !hit(
+                &cache,
+                &grant(&client, &["a"], 1010),
+                &client,
+                &self::signer(),
+                false
+            ),
             "key rotated"
         );
         assert!(
-            cache
-                .get("app\na", &client, &signer, 80, 1010, |_| true)
-                .is_none(),
+            !hit(
+                &cache,
+                &grant(&client, &["a"], 1010),
+                &client,
+                &signer,
+                true
+            ),
             "revoked"
         );
         assert!(
-            cache
-                .get("app\na", &client, &signer, 80, 1061, |_| false)
-                .is_none(),
+            !hit(
+                &cache,
+                &grant(&client, &["a"], 1061),
+                &client,
+                &signer,
+                false
+            ),
             "too old"
         );
     }
 
     #[test]
+    fn a_revocation_check_sees_the_cached_jti() {
+        let (cache, client, signer) = (TokenCache::default(), entry(Some(80)), signer());
+        fill(&cache, &grant(&client, &["a"], 1000), &client, &signer);
+        let looked_up = cache.lookup(
+            &grant(&client, &["a"], 1010),
+            Some(&client),
+            &signer,
+            |jti| jti == "j",
+        );
+        assert!(matches!(looked_up, Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn an_app_without_token_reuse_gets_an_empty_slot() {
+        let (cache, client, signer) = (TokenCache::default(), entry(None), signer());
+        fill(&cache, &grant(&client, &["a"], 1000), &client, &signer);
+        assert!(
+            cache
+                .shards
+                .iter()
+                .all(|shard| shard.lock().unwrap().is_empty())
+        );
+        let reusing = entry(Some(80));
+        let looked_up = cache.lookup(&grant(&reusing, &["a"], 1000), None, &signer, |_| false);
+        assert!(
+            matches!(looked_up, Lookup::Miss(Slot { place: None })),
+            "no entry"
+        );
+    }
+
+    #[test]
     fn the_cache_never_holds_more_than_its_capacity() {
-        let (cache, client, signer) = (TokenCache::default(), entry(), signer());
-        for index in 0..(SHARDS * SHARD_CAPACITY * 2) {
-            insert(&cache, &format!("app-{index}"), &client, &signer);
+        let (cache, client, signer) = (TokenCache::default(), entry(Some(80)), signer());
+        let scopes: Vec<String> = (0..(SHARDS * SHARD_CAPACITY * 2))
+            .map(|index| format!("s{index}"))
+            .collect();
+        for scope in &scopes {
+            fill(
+                &cache,
+                &grant(&client, &[scope.as_str()], 1000),
+                &client,
+                &signer,
+            );
         }
         let held: usize = cache
             .shards

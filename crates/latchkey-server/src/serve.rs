@@ -1,10 +1,12 @@
 //! Starting and stopping a server: load the registry, bind, follow the change log, and shut
 //! down gracefully (in-flight requests finish).
 
+use crate::admin;
 use crate::http::{self, AppState};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
+use axum::Router;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::clock::Clock;
 use latchkey_manage::keys::MasterKeys;
@@ -15,6 +17,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
 
 /// Per-node server settings.
 #[derive(Debug, Clone)]
@@ -123,7 +127,7 @@ impl RunningServer {
             },
             shutdown_rx.clone(),
         ));
-        let app = http::router(AppState {
+        let app = app(AppState {
             registry: Arc::clone(&registry),
             clock,
             reuse,
@@ -165,6 +169,24 @@ impl RunningServer {
         let _ = self.refreshing.await;
         served
     }
+}
+
+/// Every route a server answers: the OAuth routes, the admin API and a 404 for the rest, behind
+/// the layers every request passes.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(http::oauth::router())
+        .merge(admin::router())
+        .fallback(http::response::not_found)
+        .layer(layers())
+        .with_state(state)
+}
+
+/// What every request passes through, outermost first. Each concern that is about requests
+/// rather than about one endpoint (throttling, metrics, request ids, logs) is one layer here,
+/// reading what it needs from the request or from the answer's extensions (`http::ErrorCode`).
+fn layers() -> ServiceBuilder<Stack<http::trace::RequestSpanLayer, Identity>> {
+    ServiceBuilder::new().layer(http::trace::layer())
 }
 
 /// Loads the registry a server starts with, after making the store ready for it (the only

@@ -348,3 +348,67 @@ pub(crate) async fn rotate_secret(
     state.serve_own_write().await;
     Ok(Json(SecretView::new(client_id, &rotated)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AdminError, decode_cursor, encode_cursor};
+
+    fn round_trip(name: &str, client_id: &str) {
+        let cursor = encode_cursor(name, client_id);
+        // Cursors travel in a query string as they are.
+        assert!(
+            cursor
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'),
+            "{cursor}"
+        );
+        let decoded = decode_cursor(&cursor).unwrap();
+        assert_eq!(decoded, (name.to_owned(), client_id.to_owned()));
+    }
+
+    fn refused(cursor: &str) {
+        match decode_cursor(cursor) {
+            Err(AdminError::BadRequest(why)) => {
+                assert_eq!(why, "cursor is not a next_cursor this API returned");
+            }
+            other => panic!("{cursor:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cursor_is_the_unpadded_base64url_of_the_last_name_and_client_id() {
+        assert_eq!(encode_cursor("a", "b"), "WyJhIiwiYiJd");
+        assert_eq!(
+            decode_cursor("WyJhIiwiYiJd").unwrap(),
+            ("a".into(), "b".into())
+        );
+    }
+
+    #[test]
+    fn every_name_survives_the_round_trip() {
+        round_trip("billing", "c1a2b3");
+        round_trip("", "");
+        round_trip("quotes \" and \\ backslashes", "id");
+        round_trip("commas, [brackets] and ünïcödé ✓", "id");
+        round_trip("line\nbreak", "id");
+    }
+
+    #[test]
+    fn text_that_is_not_base64url_is_refused() {
+        refused("!!!");
+        refused("WyJhIiwiYiJd=");
+        refused("WyJhIiwiYiJd+/");
+        refused("not a cursor");
+    }
+
+    #[test]
+    fn base64url_of_anything_but_two_strings_is_refused() {
+        refused("");
+        refused("e30");
+        refused("WyJhIl0");
+        refused("WyJhIiwxXQ");
+        refused("WyJhIiwiYiIsImMiXQ");
+        // A cursor the API returned, but padded.
+        refused("WyJiaWxsaW5nIFwic3ZjXCIiLCJpZC0xIl0=");
+    }
+}

@@ -96,3 +96,37 @@ impl FromRequestParts<AppState> for Admin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+    use axum::http::Request;
+    use axum::http::header::AUTHORIZATION;
+
+    fn check(authorization: Option<&str>, expected: Option<&str>) {
+        let mut request = Request::builder();
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let (parts, ()) = request.body(()).unwrap().into_parts();
+        assert_eq!(bearer(&parts), expected, "{authorization:?}");
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_whatever_the_schemes_case() {
+        check(Some("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        check(Some("bearer abc"), Some("abc"));
+        check(Some("BEARER abc"), Some("abc"));
+        check(Some("Bearer  abc "), Some("abc"));
+    }
+
+    #[test]
+    fn anything_but_a_bearer_token_is_none() {
+        check(None, None);
+        check(Some("Basic YWRtaW46c2VjcmV0"), None);
+        check(Some("Bearer"), None);
+        check(Some("Bearer "), None);
+        check(Some("Bearer    "), None);
+        check(Some("Bearerabc"), None);
+    }
+}

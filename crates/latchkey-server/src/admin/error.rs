@@ -1,7 +1,8 @@
 //! Admin API errors: `{"error", "error_description"}` bodies with the status each failure
-//! deserves. Server-side causes are logged here and never sent.
+//! deserves, each answer carrying its `ErrorCode` in the response extensions as the OAuth
+//! endpoints' do. Server-side causes are logged here and never sent.
 
-use crate::http::response;
+use crate::http::{ErrorCode, response};
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -132,6 +133,7 @@ impl IntoResponse for AdminError {
                 ),
             );
         }
+        answer.extensions_mut().insert(ErrorCode(error));
         answer
     }
 }
@@ -223,6 +225,112 @@ impl From<RevokeError> for AdminError {
             }
             RevokeError::Store(store) => store.into(),
             RevokeError::Keys(keys) => keys.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    /// Checks the answer's status, its body, and that its extensions carry the body's code;
+    /// returns its headers.
+    fn check(error: AdminError, status: u16, body: &str) -> HeaderMap {
+        let label = format!("{error:?}");
+        let answer = error.into_response();
+        assert_eq!(answer.status().as_u16(), status, "{label}");
+        let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            answer.extensions().get::<ErrorCode>().map(|code| code.0),
+            sent["error"].as_str(),
+            "{label}"
+        );
+        let headers = answer.headers().clone();
+        assert_eq!(response::body_text(answer), body, "{label}");
+        headers
+    }
+
+    #[test]
+    fn a_missing_or_inactive_token_is_401_with_a_bearer_challenge() {
+        let headers = check(
+            AdminError::InvalidToken("the access token is not active"),
+            401,
+            r#"{"error":"invalid_token","error_description":"the access token is not active"}"#,
+        );
+        assert_eq!(
+            headers[WWW_AUTHENTICATE],
+            "Bearer realm=\"latchkey-admin\", error=\"invalid_token\""
+        );
+    }
+
+    #[test]
+    fn a_token_without_the_admin_scope_is_403_naming_the_scope() {
+        let headers = check(
+            AdminError::InsufficientScope,
+            403,
+            r#"{"error":"insufficient_scope","error_description":"the token must be granted the latchkey:admin scope"}"#,
+        );
+        assert_eq!(
+            headers[WWW_AUTHENTICATE],
+            "Bearer realm=\"latchkey-admin\", error=\"insufficient_scope\", scope=\"latchkey:admin\""
+        );
+    }
+
+    #[test]
+    fn an_unavailable_database_is_503_with_retry_after() {
+        let headers = check(
+            AdminError::Unavailable("the disk is full".into()),
+            503,
+            r#"{"error":"temporarily_unavailable","error_description":"the database is unavailable: the disk is full"}"#,
+        );
+        assert_eq!(headers[RETRY_AFTER], "5");
+        assert_eq!(headers.get(WWW_AUTHENTICATE), None);
+    }
+
+    #[test]
+    fn other_failures_are_their_status_and_code_alone() {
+        for (error, status, body) in [
+            (
+                AdminError::BadRequest("limit must be 1 to 1000".into()),
+                400,
+                r#"{"error":"invalid_request","error_description":"limit must be 1 to 1000"}"#,
+            ),
+            (
+                AdminError::OtherTenant,
+                403,
+                r#"{"error":"access_denied","error_description":"an admin app manages only its own tenant"}"#,
+            ),
+            (
+                AdminError::AllTenantsOnly,
+                403,
+                r#"{"error":"access_denied","error_description":"only admin apps of the default tenant may do this"}"#,
+            ),
+            (
+                AdminError::NotFound("app x not found".into()),
+                404,
+                r#"{"error":"not_found","error_description":"app x not found"}"#,
+            ),
+            (
+                AdminError::Conflict("the name is taken".into()),
+                409,
+                r#"{"error":"conflict","error_description":"the name is taken"}"#,
+            ),
+            (
+                AdminError::Invalid("scopes must not be empty".into()),
+                422,
+                r#"{"error":"invalid_settings","error_description":"scopes must not be empty"}"#,
+            ),
+            // The cause was logged; the answer says nothing of it.
+            (
+                AdminError::Server,
+                500,
+                r#"{"error":"server_error","error_description":"the server could not complete the request"}"#,
+            ),
+        ] {
+            let headers = check(error, status, body);
+            assert_eq!(headers.get(WWW_AUTHENTICATE), None, "{body}");
+            assert_eq!(headers.get(RETRY_AFTER), None, "{body}");
         }
     }
 }

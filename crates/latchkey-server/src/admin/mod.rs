@@ -232,6 +232,19 @@ async fn unknown_path() -> AdminError {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_page_is_100_unless_a_limit_from_1_to_1000_says_otherwise() {
+        assert_eq!(page_size(None).unwrap(), DEFAULT_PAGE);
+        assert_eq!(page_size(Some(1)).unwrap(), 1);
+        assert_eq!(page_size(Some(MAX_PAGE)).unwrap(), MAX_PAGE);
+        for limit in [0, MAX_PAGE + 1, u32::MAX] {
+            match page_size(Some(limit)) {
+                Err(AdminError::BadRequest(why)) => assert_eq!(why, "limit must be 1 to 1000"),
+                other => panic!("{limit}: {other:?}"),
+            }
+        }
+    }
+
     /// The checked-in document, for people and client generators reading the repository.
     const CHECKED_IN: &str = include_str!("../../../../docs/admin-openapi.json");
 

@@ -1,9 +1,11 @@
 //! Authorization server metadata (RFC 8414), served at both well-known paths.
 
+use super::error::OAuthError;
+use super::extract::TenantHost;
 use super::{AppState, paths, response};
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, HOST};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use latchkey_protocol::GrantType;
 use latchkey_protocol::client_auth::SUPPORTED_AUTH_METHODS;
@@ -30,12 +32,12 @@ struct Metadata<'a> {
     token_signing_alg_values_supported: Vec<&'static str>,
 }
 
-pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn metadata(
+    State(state): State<AppState>,
+    host: TenantHost,
+) -> Result<Response, OAuthError> {
     let snapshot = state.registry.current();
-    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
-    let Some(tenant) = snapshot.tenant_for_host(host) else {
-        return response::not_found().await;
-    };
+    let tenant = host.tenant(&snapshot)?;
     let issuer = tenant.issuer.as_str();
     let auth_methods: Vec<&'static str> = SUPPORTED_AUTH_METHODS
         .iter()
@@ -60,5 +62,5 @@ pub(crate) async fn metadata(State(state): State<AppState>, headers: HeaderMap) 
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    response
+    Ok(response)
 }

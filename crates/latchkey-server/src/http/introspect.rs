@@ -1,9 +1,10 @@
 //! `POST /oauth2/introspect`: token introspection (RFC 7662). Off the database like the token
 //! endpoint: keys, clients and the revocation list are all in the snapshot.
 
+use super::error::OAuthError;
+use super::extract::{FormBody, TenantHost};
 use super::presented::{self, Presented};
 use super::{AppState, paths, response};
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,19 +13,17 @@ use latchkey_protocol::wire::IntrospectionResponse;
 
 pub(crate) async fn introspect(
     State(state): State<AppState>,
+    host: TenantHost,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
+    FormBody(body): FormBody,
+) -> Result<Response, OAuthError> {
     let Presented {
         snapshot,
         tenant,
         request,
         requester,
         now,
-    } = match presented::authenticate(paths::INTROSPECT, &state, &headers, body).await {
-        Ok(presented) => presented,
-        Err(response) => return response,
-    };
+    } = presented::authenticate(paths::INTROSPECT, &state, &host, &headers, &body)?;
     let answer = match tenant.verify(&request.token) {
         None => IntrospectionResponse::inactive(),
         Some(claims) => introspection::decide(
@@ -38,5 +37,8 @@ pub(crate) async fn introspect(
             },
         ),
     };
-    response::no_store(response::json_value(StatusCode::OK, &answer))
+    Ok(response::no_store(response::json_value(
+        StatusCode::OK,
+        &answer,
+    )))
 }

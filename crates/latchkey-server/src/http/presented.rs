@@ -1,12 +1,13 @@
 //! What introspection and revocation both start with: a form presenting a token, a tenant, and
 //! an authenticated client asking (RFC 7662 §2.1, RFC 7009 §2.1).
 
-use super::{AppState, form_body, header, response};
+use super::error::OAuthError;
+use super::extract::{TenantHost, header};
+use super::{AppState, response};
 use crate::registry::{ClientEntry, Snapshot, TenantState};
-use axum::body::Body;
+use axum::body::Bytes;
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use axum::response::Response;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use latchkey_protocol::client_auth::{self, AuthFailure};
 use latchkey_protocol::introspection::{self, PresentedToken};
 use std::sync::Arc;
@@ -25,24 +26,21 @@ pub(crate) struct Presented {
     pub(crate) now: i64,
 }
 
-/// Reads the form, finds the tenant and authenticates the client; the error is the answer.
-/// `endpoint` names the endpoint in the log line of a failed authentication.
-pub(crate) async fn authenticate(
+/// Finds the tenant, reads the form and authenticates the client. `endpoint` names the
+/// endpoint in the log line of a failed authentication.
+pub(crate) fn authenticate(
     endpoint: &'static str,
     state: &AppState,
+    host: &TenantHost,
     headers: &HeaderMap,
-    body: Body,
-) -> Result<Presented, Response> {
-    let body = form_body(headers, body).await?;
+    body: &Bytes,
+) -> Result<Presented, OAuthError> {
     let snapshot = state.registry.current_full();
-    let tenant = snapshot
-        .tenant_for_host(header(headers, HOST))
-        .cloned()
-        .ok_or_else(response::not_found_response)?;
+    let tenant = Arc::clone(host.tenant(&snapshot)?);
     let request = introspection::parse_request(
         header(headers, CONTENT_TYPE),
         header(headers, AUTHORIZATION),
-        &body,
+        body,
     )
     .map_err(|error| response::client_refused(endpoint, &snapshot, &tenant, None, error))?;
     let now = state.clock.now();

@@ -1,14 +1,14 @@
-//! Response building: the exact JSON content type of the seed, OAuth error bodies, and the one
-//! place server-side failures are logged.
+//! Response building: the exact JSON content type of the seed, and the one place server-side
+//! failures and refused client authentications are logged (each becoming an `OAuthError`).
 
+use super::error::OAuthError;
 use crate::registry::{Snapshot, TenantState};
 use axum::body::Body;
-use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use latchkey_protocol::TokenError;
 use latchkey_protocol::client_auth::AuthFailure;
-use latchkey_protocol::wire::ErrorResponse;
 use latchkey_store::StoreError;
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response {
 pub(crate) fn json_value<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => json(status, body),
-        Err(error) => server_error("serializing a response", &error),
+        Err(error) => server_error("serializing a response", &error).into_response(),
     }
 }
 
@@ -36,24 +36,6 @@ pub(crate) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-/// An OAuth error response for a token endpoint error.
-pub(crate) fn token_error(error: TokenError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = no_store(json_value(status, &error.to_wire()));
-    if error.www_authenticate() {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"latchkey\""),
-        );
-    }
-    if error == TokenError::MethodNotAllowed {
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST"));
-    }
     response
 }
 
@@ -71,7 +53,7 @@ pub(crate) fn client_refused(
     tenant: &TenantState,
     client_id: Option<&str>,
     error: TokenError,
-) -> Response {
+) -> OAuthError {
     if let TokenError::InvalidClient { reason, .. } = error {
         let reason = match client_id {
             Some(id)
@@ -92,7 +74,7 @@ pub(crate) fn client_refused(
             "client authentication failed"
         );
     }
-    token_error(error)
+    OAuthError::Token(error)
 }
 
 /// At most `LOGGED_CLIENT_ID_BYTES` of `text`, cut at a character boundary.
@@ -105,58 +87,41 @@ fn bounded(text: &str) -> &str {
 }
 
 /// A 500 `server_error`. The cause is logged here, once, and never sent to the client.
-pub(crate) fn server_error(doing: &str, cause: &dyn std::error::Error) -> Response {
+pub(crate) fn server_error(doing: &str, cause: &dyn std::error::Error) -> OAuthError {
     tracing::error!(error = %cause, "{doing} failed");
-    let body = ErrorResponse {
-        error: "server_error".into(),
-        error_description: None,
-    };
-    no_store(json(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        serde_json::to_vec(&body).unwrap_or_default(),
-    ))
+    OAuthError::Server
 }
 
 /// A store failure: 503 `temporarily_unavailable` saying what is wrong when the database cannot
 /// take the write for now (its disk full, read-only, locked), else a 500 `server_error`.
-pub(crate) fn store_error(doing: &str, error: &StoreError) -> Response {
+pub(crate) fn store_error(doing: &str, error: &StoreError) -> OAuthError {
     let StoreError::Unavailable(cause) = error else {
         return server_error(doing, error);
     };
     tracing::error!(error = %error, "{doing} failed");
-    let body = ErrorResponse {
-        error: "temporarily_unavailable".into(),
-        error_description: Some(format!("the database is unavailable: {cause}")),
-    };
-    no_store(json_value(StatusCode::SERVICE_UNAVAILABLE, &body))
-}
-
-/// 503 while the tenant cannot sign (no usable key).
-pub(crate) fn temporarily_unavailable() -> Response {
-    let body = ErrorResponse {
-        error: "temporarily_unavailable".into(),
-        error_description: Some("the server has no signing key yet; retry shortly".into()),
-    };
-    no_store(json_value(StatusCode::SERVICE_UNAVAILABLE, &body))
+    OAuthError::StoreUnavailable(cause.clone())
 }
 
 /// 405 for the token endpoint, which only accepts POST.
-pub(crate) async fn method_not_allowed_post() -> Response {
-    token_error(TokenError::MethodNotAllowed)
+pub(crate) async fn method_not_allowed_post() -> OAuthError {
+    OAuthError::Token(TokenError::MethodNotAllowed)
 }
 
 /// 404 for any other path.
-pub(crate) async fn not_found() -> Response {
-    not_found_response()
+pub(crate) async fn not_found() -> OAuthError {
+    OAuthError::NotFound
 }
 
-/// The 404 answer: no such endpoint, or (with tenants) a host no tenant serves.
-pub(crate) fn not_found_response() -> Response {
-    let body = ErrorResponse {
-        error: "not_found".into(),
-        error_description: Some("no such endpoint".into()),
-    };
-    json_value(StatusCode::NOT_FOUND, &body)
+/// A response's body as text, for the unit tests of answers.
+#[cfg(test)]
+pub(crate) fn body_text(answer: Response) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime for reading a body");
+    let bytes = runtime
+        .block_on(axum::body::to_bytes(answer.into_body(), usize::MAX))
+        .expect("a body in memory");
+    String::from_utf8(bytes.to_vec()).expect("a UTF-8 body")
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! revocation is stored (so it survives restarts and reaches other nodes through the change log)
 //! and applied to this node's snapshot at once.
 
+use super::error::OAuthError;
+use super::extract::{FormBody, TenantHost};
 use super::presented::{self, Presented};
 use super::{AppState, paths, response};
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -13,24 +14,21 @@ use latchkey_store::RevocationRecord;
 
 pub(crate) async fn revoke(
     State(state): State<AppState>,
+    host: TenantHost,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
+    FormBody(body): FormBody,
+) -> Result<Response, OAuthError> {
     let Presented {
         tenant,
         request,
         requester,
         now,
         ..
-    } = match presented::authenticate(paths::REVOKE, &state, &headers, body).await {
-        Ok(presented) => presented,
-        Err(response) => return response,
-    };
+    } = presented::authenticate(paths::REVOKE, &state, &host, &headers, &body)?;
     let claims = tenant.verify(&request.token);
-    match revocation::decide(claims.as_ref(), &requester.client, &tenant.issuer, now) {
-        Err(error) => return response::token_error(error),
-        Ok(Revocation::Nothing) => {}
-        Ok(Revocation::Revoke { jti, expires_at }) => {
+    match revocation::decide(claims.as_ref(), &requester.client, &tenant.issuer, now)? {
+        Revocation::Nothing => {}
+        Revocation::Revoke { jti, expires_at } => {
             let record = RevocationRecord {
                 jti,
                 tenant: tenant.name.to_string(),
@@ -38,9 +36,12 @@ pub(crate) async fn revoke(
                 expires_at,
                 revoked_at: now,
             };
-            if let Err(error) = state.registry.store().revoke_token(&record).await {
-                return response::store_error("storing a revocation", &error);
-            }
+            state
+                .registry
+                .store()
+                .revoke_token(&record)
+                .await
+                .map_err(|error| response::store_error("storing a revocation", &error))?;
             state
                 .registry
                 .note_revocation(&record.tenant, &record.jti, record.expires_at);
@@ -48,5 +49,8 @@ pub(crate) async fn revoke(
         }
     }
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
-    response::no_store(response::json(StatusCode::OK, Vec::new()))
+    Ok(response::no_store(response::json(
+        StatusCode::OK,
+        Vec::new(),
+    )))
 }

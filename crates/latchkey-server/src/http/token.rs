@@ -1,92 +1,71 @@
 //! `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), the seed's endpoint.
 
-use super::{AppState, form_body, header, paths, response};
-use crate::reuse;
-use axum::body::Body;
+use super::error::OAuthError;
+use super::extract::{FormBody, TenantHost, header};
+use super::{AppState, paths, response};
+use crate::reuse::Lookup;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_keys::random;
 use latchkey_protocol::token;
-use std::sync::Arc;
 
 /// Issues a token. Reads the snapshot (no lock, no database), decides with the protocol core,
 /// and signs once.
 pub(crate) async fn token(
     State(state): State<AppState>,
+    host: TenantHost,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let body = match form_body(&headers, body).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    FormBody(body): FormBody,
+) -> Result<Response, OAuthError> {
     let snapshot = state.registry.current();
-    let Some(tenant) = snapshot.tenant_for_host(header(&headers, HOST)) else {
-        return response::not_found().await;
+    let tenant = host.tenant(&snapshot)?;
+    let refused = |client_id, error| {
+        response::client_refused(paths::TOKEN, &snapshot, tenant, client_id, error)
     };
-    let request = match token::parse(
+    let request = token::parse(
         header(&headers, CONTENT_TYPE),
         header(&headers, AUTHORIZATION),
         &body,
-    ) {
-        Ok(request) => request,
-        Err(error) => {
-            return response::client_refused(paths::TOKEN, &snapshot, tenant, None, error);
-        }
-    };
-    let entry = snapshot.client_entry(tenant, &request.credentials.client_id);
-    let now = state.clock.now();
-    let grant = match token::decide(entry.map(|entry| &entry.client), &request, now) {
-        Ok(grant) => grant,
-        Err(error) => {
-            let client_id = Some(request.credentials.client_id.as_str());
-            return response::client_refused(paths::TOKEN, &snapshot, tenant, client_id, error);
-        }
-    };
-    let Some(signer) = &tenant.keys.active else {
-        return response::temporarily_unavailable();
-    };
+    )
+    .map_err(|error| refused(None, error))?;
+    let client_id = request.credentials.client_id.as_str();
+    let entry = snapshot.client_entry(tenant, client_id);
+    let grant = token::decide(
+        entry.map(|entry| &entry.client),
+        &request,
+        state.clock.now(),
+    )
+    .map_err(|error| refused(Some(client_id), error))?;
+    let signer = tenant
+        .keys
+        .active
+        .as_ref()
+        .ok_or(OAuthError::NoSigningKey)?;
     // Token reuse, for apps that opted in: only after authentication and the scope decision,
     // so a reused token is exactly what a new one would grant.
-    let reuse = grant
-        .client
-        .token_reuse_percent
-        .zip(entry)
-        .map(|(percent, entry)| {
-            let key = reuse::key(&grant.client.client_id, &grant.scopes, grant.audience);
-            let cached = state.reuse.get(&key, entry, signer, percent, now, |jti| {
-                snapshot.is_revoked(&tenant.name, jti)
-            });
-            (key, entry, cached)
-        });
-    if let Some((_, _, Some(cached))) = &reuse {
-        let body = grant.reused_response(cached.token.to_string(), cached.expires_at);
-        return response::no_store(response::json_value(StatusCode::OK, &body));
-    }
+    let is_revoked = |jti: &str| snapshot.is_revoked(&tenant.name, jti);
+    let slot = match state.reuse.lookup(&grant, entry, signer, is_revoked) {
+        Lookup::Hit(reused) => {
+            let answer = grant.reused_response(reused.token.to_string(), reused.expires_at);
+            return Ok(answer_with(&answer));
+        }
+        Lookup::Miss(slot) => slot,
+    };
     let jti = random::uuid_v4();
-    let payload = match grant.payload(tenant.token_profile, &tenant.issuer, &jti) {
-        Ok(payload) => payload,
-        Err(error) => return response::server_error("serializing token claims", &error),
-    };
-    let jwt = match signer.sign_payload_as(tenant.jwt_type(), &payload) {
-        Ok(jwt) => jwt,
-        Err(error) => return response::server_error("signing a token", &error),
-    };
+    let payload = grant
+        .payload(tenant.token_profile, &tenant.issuer, &jti)
+        .map_err(|error| response::server_error("serializing token claims", &error))?;
+    let jwt = signer
+        .sign_payload_as(tenant.jwt_type(), &payload)
+        .map_err(|error| response::server_error("signing a token", &error))?;
     tracing::debug!(client_id = %grant.client.client_id, jti, "issued a token");
-    if let Some((key, entry, None)) = reuse {
-        let token: Arc<str> = Arc::from(jwt.as_str());
-        let (issued_at, expires_at) = (grant.issued_at, grant.expires_at);
-        state.reuse.insert(
-            key,
-            token,
-            jti.into(),
-            issued_at,
-            expires_at,
-            Arc::clone(entry),
-            Arc::clone(signer),
-        );
-    }
-    response::no_store(response::json_value(StatusCode::OK, &grant.response(jwt)))
+    slot.fill(&jwt, &jti);
+    Ok(answer_with(&grant.response(jwt)))
+}
+
+/// RFC 6749 §5.1: a token answer is never cached.
+fn answer_with(token: &latchkey_protocol::wire::TokenResponse) -> Response {
+    response::no_store(response::json_value(StatusCode::OK, token))
 }
