@@ -34,5 +34,6 @@ mod serve;
 mod tenant_creation;
 mod tenants;
 mod token;
+mod token_errors;
 mod token_profile;
 mod token_reuse;

@@ -61,13 +61,7 @@ async fn create_and_probe(app: Arc<TestApp>, root: String, outsider: Value, inde
 async fn tenants_created_at_once_through_the_cli_and_the_admin_api_never_answer_as_the_default_tenant()
  {
     let app = spawn_app().await;
-    let outsider = app
-        .seed_app(new_app("ops").scopes(&["latchkey:admin"]))
-        .await;
-    let root = app
-        .token_for(&outsider, Some("latchkey:admin"))
-        .await
-        .access_token();
+    let (outsider, root) = app.admin_token().await;
     let app = Arc::new(app);
     // One thread, like the test's runtime: the tasks interleave at every request.
     let local = tokio::task::LocalSet::new();

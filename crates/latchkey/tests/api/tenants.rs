@@ -6,7 +6,6 @@ use crate::harness::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 /// The domain of the `acme` tenant most tests create.
 const ACME_HOST: &str = "auth.acme.test";
@@ -14,8 +13,6 @@ const ACME_HOST: &str = "auth.acme.test";
 const ACME_ISSUER: &str = "https://auth.acme.test";
 /// A host no tenant claims.
 const UNCLAIMED_HOST: &str = "unclaimed.test";
-/// How soon the contract promises that a CLI change to a tenant is served.
-const LIVE_LIMIT: Duration = Duration::from_secs(1);
 const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
 const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 
@@ -999,36 +996,21 @@ async fn a_tenant_recreated_under_a_deleted_name_does_not_get_the_old_apps_back(
     );
 }
 
-// --- changes reach a running server within a second ------------------------------------------
-
-/// Waits at most `LIVE_LIMIT` from `since` for `host` to answer as `issuer`.
-async fn served_within_limit(app: &TestApp, since: Instant, host: &str, issuer: &str) {
-    let left = LIVE_LIMIT.saturating_sub(since.elapsed());
-    eventually_within(
-        left,
-        &format!("{host} to answer as {issuer}"),
-        async || match app.at(host).issuer().await {
-            Ok(seen) if seen == issuer => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .await;
-}
+// --- changes reach a running server without a restart -------------------------------------
 
 #[tokio::test]
-async fn a_tenant_created_while_serving_answers_its_host_within_a_second() {
+async fn a_tenant_created_while_serving_answers_its_host_without_a_restart() {
     let app = spawn_app().await;
     assert_eq!(app.at(ACME_HOST).issuer().await, Ok(ISSUER.to_owned()));
 
     app.cli_ok(&["tenant", "create", "acme", "--domain", ACME_HOST]);
-    let created = Instant::now();
 
-    served_within_limit(&app, created, ACME_HOST, ACME_ISSUER).await;
+    app.at(ACME_HOST).wait_for_issuer(ACME_ISSUER).await;
     assert!(!app.at(ACME_HOST).jwks_kids().await.is_empty());
 }
 
 #[tokio::test]
-async fn a_domain_added_or_removed_while_serving_is_routed_within_a_second() {
+async fn a_domain_added_or_removed_while_serving_is_routed_without_a_restart() {
     let app = spawn_app().await;
     acme(&app).await;
     let worker = app.seed_app(new_app("w").tenant("acme", ACME_HOST)).await;
@@ -1042,8 +1024,7 @@ async fn a_domain_added_or_removed_while_serving_is_routed_within_a_second() {
         "--domain",
         "api.acme.test",
     ]);
-    let added = Instant::now();
-    served_within_limit(&app, added, "api.acme.test", ACME_ISSUER).await;
+    app.at("api.acme.test").wait_for_issuer(ACME_ISSUER).await;
     let token = app
         .at("api.acme.test")
         .token_for(&worker, None)
@@ -1052,10 +1033,11 @@ async fn a_domain_added_or_removed_while_serving_is_routed_within_a_second() {
     assert_eq!(jwt_parts(&token).1["iss"], ACME_ISSUER);
 
     app.cli_ok(&["tenant", "update", "acme", "--domain", "api.acme.test"]);
-    let removed = Instant::now();
     // The issuer follows the new first domain, and the dropped domain falls to default.
-    served_within_limit(&app, removed, "api.acme.test", "https://api.acme.test").await;
-    served_within_limit(&app, removed, ACME_HOST, ISSUER).await;
+    app.at("api.acme.test")
+        .wait_for_issuer("https://api.acme.test")
+        .await;
+    app.at(ACME_HOST).wait_for_issuer(ISSUER).await;
     app.at(ACME_HOST)
         .token_for(&worker, None)
         .await
@@ -1063,7 +1045,7 @@ async fn a_domain_added_or_removed_while_serving_is_routed_within_a_second() {
 }
 
 #[tokio::test]
-async fn an_issuer_changed_while_serving_is_in_new_tokens_within_a_second() {
+async fn an_issuer_changed_while_serving_is_in_new_tokens_without_a_restart() {
     let app = spawn_app().await;
     acme(&app).await;
     let worker = app.seed_app(new_app("w").tenant("acme", ACME_HOST)).await;
@@ -1075,9 +1057,10 @@ async fn an_issuer_changed_while_serving_is_in_new_tokens_within_a_second() {
         "--issuer",
         "https://id.acme.example",
     ]);
-    let changed = Instant::now();
 
-    served_within_limit(&app, changed, ACME_HOST, "https://id.acme.example").await;
+    app.at(ACME_HOST)
+        .wait_for_issuer("https://id.acme.example")
+        .await;
     let token = app
         .at(ACME_HOST)
         .token_for(&worker, None)
@@ -1089,14 +1072,13 @@ async fn an_issuer_changed_while_serving_is_in_new_tokens_within_a_second() {
 }
 
 #[tokio::test]
-async fn a_tenant_deleted_while_serving_stops_answering_its_host_within_a_second() {
+async fn a_tenant_deleted_while_serving_stops_answering_its_host_without_a_restart() {
     let app = spawn_app().await;
     acme(&app).await;
 
     app.cli_ok(&["tenant", "delete", "acme"]);
-    let deleted = Instant::now();
 
-    served_within_limit(&app, deleted, ACME_HOST, ISSUER).await;
+    app.at(ACME_HOST).wait_for_issuer(ISSUER).await;
 }
 
 #[tokio::test]

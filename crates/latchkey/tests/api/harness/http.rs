@@ -3,7 +3,7 @@
 //! `at(host)` names another (the Host is what routes a request to its tenant). Every request
 //! is built by `Http::request`, so that a request at another host is the same request.
 
-use super::{JSON_CONTENT_TYPE, JWKS_PATH, TOKEN_PATH, WAIT, basic_header, eventually};
+use super::{FORM, JSON_CONTENT_TYPE, JWKS_PATH, TOKEN_PATH, WAIT, basic_header, eventually};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -245,6 +245,52 @@ impl Http {
         })
         .await
         .expect("the raw HTTP exchange")
+    }
+
+    /// `raw_exchange` of a request the server answers with a `Content-Length` body, read as a
+    /// `Reply`.
+    pub(crate) async fn raw_reply(&self, request: Vec<u8>) -> Reply {
+        let response = self.raw_exchange(request, false).await;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no end of the head in {response:?}"));
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.strip_prefix("HTTP/1.1 "))
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| StatusCode::from_bytes(code.as_bytes()).ok())
+            .unwrap_or_else(|| panic!("no status line in {response:?}"));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line
+                .split_once(':')
+                .unwrap_or_else(|| panic!("a header line without ':' in {response:?}"));
+            headers.append(
+                HeaderName::from_bytes(name.trim().as_bytes()).expect("a header name"),
+                HeaderValue::from_str(value.trim()).expect("a header value"),
+            );
+        }
+        Reply {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    /// The head of a token request declaring a body of `length` bytes and waiting for
+    /// `100 Continue` before it sends any: a server that refuses the length answers with no
+    /// body on the wire. (A body sent at once and left unread when the server answers early
+    /// and closes can make the client's TCP stack drop that answer for a reset.)
+    pub(crate) fn declared_length_request(&self, length: usize) -> Vec<u8> {
+        format!(
+            "POST {TOKEN_PATH} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+             Content-Type: {FORM}\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n",
+            self.host
+                .clone()
+                .unwrap_or_else(|| self.address.to_string())
+        )
+        .into_bytes()
     }
 
     /// A client_credentials request with `client_secret_post` and an optional scope.
