@@ -224,6 +224,17 @@ mod tests {
         check(Some("é"), &["a"], &[], Err("invalid_scope"));
     }
 
+    #[test]
+    fn scope_with_a_backslash_is_invalid_scope() {
+        check(Some("a\\b"), &["a"], &[], Err("invalid_scope"));
+        check(Some("a \\"), &["a"], &[], Err("invalid_scope"));
+    }
+
+    #[test]
+    fn scopes_are_compared_case_sensitively() {
+        check(Some("A"), &["a"], &[], Err("invalid_scope"));
+    }
+
     fn refusal(requested: &str, allowed: &[&str]) -> String {
         match decide(Some(requested), &scopes(allowed), &[]) {
             Err(TokenError::InvalidScope(refusal)) => refusal.description(),

@@ -360,10 +360,22 @@ mod tests {
 
     #[test]
     fn other_grant_type_is_unsupported() {
-        assert_eq!(
-            parse_body("grant_type=password&client_id=a&client_secret=b").unwrap_err(),
-            TokenError::UnsupportedGrantType
-        );
+        // Grant type names are case-sensitive (RFC 6749 §3.1.2's ABNF names them exactly).
+        for grant in [
+            "password",
+            "authorization_code",
+            "refresh_token",
+            "CLIENT_CREDENTIALS",
+        ] {
+            assert_eq!(
+                parse_body(&format!(
+                    "grant_type={grant}&client_id=a&client_secret=b&username=u&password=p"
+                ))
+                .unwrap_err(),
+                TokenError::UnsupportedGrantType,
+                "{grant}"
+            );
+        }
     }
 
     #[test]

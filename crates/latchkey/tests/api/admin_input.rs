@@ -2,7 +2,7 @@
 //! would read a struct from an array), and query parameters with a value they cannot take.
 
 use crate::admin::{Admins, admins, assert_admin_error, names};
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ fn body_operations(app: &str) -> Vec<(Method, String)> {
 #[tokio::test]
 async fn every_body_that_is_not_a_json_object_is_400_invalid_request_at_every_endpoint() {
     let admins = admins().await;
-    let target = admins.app.create_app(&["--name", "target"]).await;
+    let target = admins.app.seed_app(new_app("target")).await;
     let not_objects = [
         json!(["array-app"]),
         json!(["arraytenant", ["array-tenant.test"]]),
@@ -75,7 +75,7 @@ async fn every_body_that_is_not_a_json_object_is_400_invalid_request_at_every_en
 #[tokio::test]
 async fn an_object_body_and_an_empty_optional_body_are_still_read() {
     let admins = admins().await;
-    let target = admins.app.create_app(&["--name", "target"]).await;
+    let target = admins.app.seed_app(new_app("target")).await;
     let rotate = format!(
         "/admin/v1/tenants/default/apps/{}/rotate-secret",
         client_id(&target)

@@ -2,7 +2,7 @@
 //! `client_secret`, every other success, every error, and paths under `/admin/` that do not exist.
 
 use crate::admin::{admins, assert_admin_error, call};
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -6,7 +6,7 @@
 //! unavailable database a test can cause.
 
 use crate::admin::{admins_on, assert_admin_error, names};
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 
@@ -17,7 +17,7 @@ async fn a_full_database_answers_503_temporarily_unavailable_until_space_is_free
     };
     let admins = admins_on(spawn_app_in(tmpfs.folder(), Setup::default()).await).await;
     let app = &admins.app;
-    let worker = app.create_app(&["--name", "worker"]).await;
+    let worker = app.seed_app(new_app("worker")).await;
     let apps = "/admin/v1/tenants/default/apps";
     let new_app = json!({"name": "written-later"});
 

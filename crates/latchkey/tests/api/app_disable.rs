@@ -3,7 +3,7 @@
 //! revokes them for good while new tokens work after enabling.
 
 use crate::admin::admins_on;
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_manage::clock::{Clock, ManualClock};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,11 +22,8 @@ struct Scene {
 async fn scene() -> Scene {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let admins = admins_on(spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await).await;
-    let owner = admins.app.create_app(&["--name", "owner"]).await;
-    let resource = admins
-        .app
-        .create_app(&["--name", "resource", "--introspect"])
-        .await;
+    let owner = admins.app.seed_app(new_app("owner")).await;
+    let resource = admins.app.seed_app(new_app("resource").introspect()).await;
     let old = admins.app.token_for(&owner, None).await.access_token();
     Scene {
         clock,

@@ -3,7 +3,7 @@
 //! API's answer. Apps it can serve get none.
 
 use crate::admin::admins;
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 

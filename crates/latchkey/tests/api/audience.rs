@@ -1,6 +1,6 @@
 //! Per-app audiences (RFC 8707 `resource`, or `audience`) and static custom claims.
 
-use crate::helpers::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 
 const API: &str = "https://api.example.test";
@@ -20,14 +20,12 @@ async fn token_with(app: &TestApp, client: &Value, extra: &[(&str, &str)]) -> Re
 #[tokio::test]
 async fn resource_names_the_tokens_aud_verified_against_the_jwks() {
     let app = spawn_app().await;
-    let client = app
-        .create_app(&["--name", "svc", "--audience", API, "--audience", ORDERS])
-        .await;
+    let client = app.seed_app(new_app("svc").audiences(&[API, ORDERS])).await;
 
     let reply = token_with(&app, &client, &[("resource", API)]).await;
 
     assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     let claims = verify_token(&jwks, &reply.access_token(), API, ISSUER).unwrap();
     assert_eq!(claims["aud"], API);
     assert_eq!(claims["sub"], client_id(&client));
@@ -36,9 +34,7 @@ async fn resource_names_the_tokens_aud_verified_against_the_jwks() {
 #[tokio::test]
 async fn the_audience_parameter_works_like_resource() {
     let app = spawn_app().await;
-    let client = app
-        .create_app(&["--name", "svc", "--audience", ORDERS])
-        .await;
+    let client = app.seed_app(new_app("svc").audiences(&[ORDERS])).await;
 
     let reply = token_with(&app, &client, &[("audience", ORDERS)]).await;
 
@@ -49,7 +45,7 @@ async fn the_audience_parameter_works_like_resource() {
 #[tokio::test]
 async fn without_a_resource_aud_stays_the_client_id() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
 
     let reply = token_with(&app, &client, &[]).await;
 
@@ -60,8 +56,8 @@ async fn without_a_resource_aud_stays_the_client_id() {
 #[tokio::test]
 async fn a_resource_the_app_is_not_allowed_is_invalid_target() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
-    let without = app.create_app(&["--name", "plain"]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
+    let without = app.seed_app(new_app("plain")).await;
 
     token_with(&app, &client, &[("resource", "https://other.test")])
         .await
@@ -74,7 +70,7 @@ async fn a_resource_the_app_is_not_allowed_is_invalid_target() {
 #[tokio::test]
 async fn a_resource_that_is_not_an_absolute_uri_is_invalid_target() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
 
     for bad in ["api.example.test", "https://api.example.test#part"] {
         token_with(&app, &client, &[("resource", bad)])
@@ -86,9 +82,7 @@ async fn a_resource_that_is_not_an_absolute_uri_is_invalid_target() {
 #[tokio::test]
 async fn resource_and_audience_naming_different_audiences_is_invalid_request() {
     let app = spawn_app().await;
-    let client = app
-        .create_app(&["--name", "svc", "--audience", API, "--audience", ORDERS])
-        .await;
+    let client = app.seed_app(new_app("svc").audiences(&[API, ORDERS])).await;
 
     token_with(&app, &client, &[("resource", API), ("audience", ORDERS)])
         .await
@@ -98,7 +92,7 @@ async fn resource_and_audience_naming_different_audiences_is_invalid_request() {
 #[tokio::test]
 async fn a_wrong_secret_with_a_resource_is_invalid_client_not_invalid_target() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
 
     let reply = app
         .post_token(&[
@@ -116,25 +110,12 @@ async fn a_wrong_secret_with_a_resource_is_invalid_client_not_invalid_target() {
 async fn custom_claims_of_every_json_type_follow_the_standard_claims() {
     let app = spawn_app().await;
     let client = app
-        .create_app(&[
-            "--name",
-            "svc",
-            "--claim",
-            "tier=gold",
-            "--claim",
-            "level=3",
-            "--claim",
-            "beta=true",
-            "--claim",
-            r#"roles=["reader","writer"]"#,
-            "--claim",
-            r#"org={"id":7}"#,
-        ])
+        .seed_app(new_app("svc").claims(json!({"tier": "gold", "level": 3, "beta": true, "roles": ["reader","writer"], "org": {"id":7}})))
         .await;
 
     let token = token_with(&app, &client, &[]).await.access_token();
 
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     let claims = verify_token(&jwks, &token, client_id(&client), ISSUER).unwrap();
     assert_eq!(claims["tier"], "gold");
     assert_eq!(claims["level"], 3);
@@ -195,7 +176,7 @@ async fn registered_claim_names_are_refused_by_the_cli() {
 #[tokio::test]
 async fn a_bad_audience_is_refused_by_the_cli_and_the_app_keeps_its_settings() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
 
     let output = app.cli(&[
         "app",
@@ -215,7 +196,7 @@ async fn a_bad_audience_is_refused_by_the_cli_and_the_app_keeps_its_settings() {
 async fn app_update_of_audiences_and_claims_reaches_the_running_server() {
     let app = spawn_app().await;
     let client = app
-        .create_app(&["--name", "svc", "--claim", "tier=gold"])
+        .seed_app(new_app("svc").claims(json!({"tier": "gold"})))
         .await;
     let id = client_id(&client).to_owned();
 
@@ -228,24 +209,23 @@ async fn app_update_of_audiences_and_claims_reaches_the_running_server() {
         "--claim",
         "tier=silver",
     ]);
-    let token = app
-        .eventually("the new audience and claim to be served", async || {
-            let reply = token_with(&app, &client, &[("resource", ORDERS)]).await;
-            if reply.status.as_u16() != 200 {
-                return Err(format!("{reply:?}"));
-            }
-            let (_, claims) = jwt_parts(&reply.access_token());
-            if claims["tier"] == "silver" {
-                Ok(claims)
-            } else {
-                Err(format!("{claims}"))
-            }
-        })
-        .await;
+    let token = eventually("the new audience and claim to be served", async || {
+        let reply = token_with(&app, &client, &[("resource", ORDERS)]).await;
+        if reply.status.as_u16() != 200 {
+            return Err(format!("{reply:?}"));
+        }
+        let (_, claims) = jwt_parts(&reply.access_token());
+        if claims["tier"] == "silver" {
+            Ok(claims)
+        } else {
+            Err(format!("{claims}"))
+        }
+    })
+    .await;
     assert_eq!(token["aud"], ORDERS);
 
     app.cli_ok(&["app", "update", &id, "--no-audiences", "--no-claims"]);
-    app.eventually("audiences and claims to be removed", async || {
+    eventually("audiences and claims to be removed", async || {
         let reply = token_with(&app, &client, &[("resource", ORDERS)]).await;
         if reply.status.as_u16() == 400 && reply.error() == "invalid_target" {
             Ok(())
@@ -267,16 +247,7 @@ async fn app_update_of_audiences_and_claims_reaches_the_running_server() {
 async fn token_reuse_never_hands_a_token_for_one_audience_to_another() {
     let app = spawn_app().await;
     let client = app
-        .create_app(&[
-            "--name",
-            "svc",
-            "--token-reuse",
-            "80%",
-            "--audience",
-            API,
-            "--audience",
-            ORDERS,
-        ])
+        .seed_app(new_app("svc").audiences(&[API, ORDERS]).token_reuse(80))
         .await;
 
     let for_api = token_with(&app, &client, &[("resource", API)])
@@ -300,8 +271,8 @@ async fn token_reuse_never_hands_a_token_for_one_audience_to_another() {
 #[tokio::test]
 async fn a_token_for_a_resource_introspects_active_with_that_aud() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "svc", "--audience", API]).await;
-    let resource_server = app.create_app(&["--name", "rs", "--introspect"]).await;
+    let client = app.seed_app(new_app("svc").audiences(&[API])).await;
+    let resource_server = app.seed_app(new_app("rs").introspect()).await;
 
     let token = token_with(&app, &client, &[("resource", API)])
         .await

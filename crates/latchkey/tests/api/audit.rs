@@ -2,7 +2,7 @@
 //! actor `cli`, the tenant, the action and its target; filters by time and tenant; never a
 //! secret.
 
-use crate::helpers::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 
 const ACME_HOST: &str = "auth.acme.test";
@@ -218,7 +218,7 @@ async fn app_changes_without_tenant_are_audited_in_default() {
 #[tokio::test]
 async fn key_rotate_is_audited_with_the_new_kid_in_its_tenant() {
     let app = spawn_app().await;
-    app.create_tenant("acme", &[ACME_HOST], &[]).await;
+    app.seed_tenant(new_tenant("acme", &[ACME_HOST])).await;
     let before = audit(&app, &[]).len();
 
     let rotated = app.cli_json(&["key", "rotate", "--tenant", "acme", "--json"]);

@@ -2,7 +2,7 @@
 //! `key` command prints, that secrets appear only where they are minted, and that failures go to
 //! stderr with a non-zero exit and a message that says what to do.
 
-use crate::helpers::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -461,7 +461,7 @@ async fn key_list_json_shows_the_active_signing_key_of_the_jwks() {
     }
     assert_eq!(key["alg"], "RS256");
     assert_eq!(key["status"], "active");
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     assert_eq!(
         key["kid"], jwks["keys"][0]["kid"],
         "the CLI and the JWKS name the same key"

@@ -1,7 +1,7 @@
 //! How the CLI takes its options and writes its output: durations for `--token-ttl`, short
 //! help for the global options below the top level, and a reader that goes away early.
 
-use crate::helpers::*;
+use crate::harness::*;
 use std::process::Stdio;
 
 #[tokio::test]
@@ -76,7 +76,7 @@ fn global_options_have_a_short_line_on_subcommand_help_and_their_long_text_on_th
 #[tokio::test]
 async fn a_closed_output_pipe_ends_every_command_quietly() {
     let app = spawn_app().await;
-    app.create_app(&["--name", "orders"]).await;
+    app.seed_app(new_app("orders")).await;
     let commands: [&[&str]; 6] = [
         &["app", "list", "--json"],
         &["app", "list"],

@@ -2,15 +2,14 @@
 //! form-urlencoding of id and secret inside the Basic credentials) and `client_secret_post`, and
 //! what happens when they are mixed or malformed.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const GRANT: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
 async fn m2m(app: &TestApp) -> Value {
-    app.create_app(&["--name", "worker", "--scope", "jobs:run"])
-        .await
+    app.seed_app(new_app("worker").scopes(&["jobs:run"])).await
 }
 
 #[tokio::test]
@@ -296,7 +295,7 @@ async fn basic_with_the_same_client_id_in_the_body_is_accepted() {
 async fn basic_with_another_client_id_in_the_body_is_invalid_request() {
     let app = spawn_app().await;
     let worker = m2m(&app).await;
-    let other = app.create_app(&["--name", "other"]).await;
+    let other = app.seed_app(new_app("other")).await;
 
     let reply = app
         .post_token_basic(

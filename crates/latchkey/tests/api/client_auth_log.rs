@@ -3,7 +3,7 @@
 //! (bounded, control characters escaped) and which check failed, never the presented secret,
 //! while the client still gets only `invalid_client`.
 
-use crate::helpers::*;
+use crate::harness::*;
 use serde_json::Value;
 
 const LINE: &str = "client authentication failed";

@@ -2,7 +2,7 @@
 //! migrations exactly once, and write transactions wait for the write lock instead of failing
 //! with "database is locked".
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::{Method, StatusCode};
 use std::process::{Child, Stdio};
 
@@ -55,7 +55,7 @@ fn processes_creating_apps_at_once_on_a_new_database_all_succeed_and_migrate_it_
 async fn concurrent_secret_rotations_through_the_api_all_succeed() {
     let app = spawn_app().await;
     let (_, admin) = app.admin_token().await;
-    let target = app.create_app(&["--name", "rotated"]).await;
+    let target = app.seed_app(new_app("rotated")).await;
     let path = format!(
         "/admin/v1/tenants/default/apps/{}/rotate-secret",
         client_id(&target)

@@ -2,7 +2,7 @@
 //! deployment create a database, every other one refuses a path with none, and a URL this
 //! build cannot use says so first.
 
-use crate::helpers::*;
+use crate::harness::*;
 use std::path::Path;
 use std::process::Output;
 

@@ -1,6 +1,6 @@
 //! Discovery (RFC 8414 metadata at both well-known paths) and the health check.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -56,8 +56,7 @@ async fn authorization_server_metadata_describes_the_token_endpoint_and_jwks() {
 #[tokio::test]
 async fn openid_configuration_serves_the_same_metadata() {
     let app = spawn_app().await;
-    app.create_app(&["--name", "worker", "--scope", "jobs:run"])
-        .await;
+    app.seed_app(new_app("worker").scopes(&["jobs:run"])).await;
 
     let openid = app.get(OPENID_CONFIGURATION).await;
     let oauth = app.get(OAUTH_METADATA).await;
@@ -70,24 +69,10 @@ async fn openid_configuration_serves_the_same_metadata() {
 #[tokio::test]
 async fn scopes_supported_lists_the_scopes_of_created_apps() {
     let app = spawn_app().await;
-    app.create_app(&[
-        "--name",
-        "billing",
-        "--scope",
-        "invoices:read",
-        "--scope",
-        "invoices:write",
-    ])
-    .await;
-    app.create_app(&[
-        "--name",
-        "reports",
-        "--scope",
-        "reports:read",
-        "--scope",
-        "invoices:read",
-    ])
-    .await;
+    app.seed_app(new_app("billing").scopes(&["invoices:read", "invoices:write"]))
+        .await;
+    app.seed_app(new_app("reports").scopes(&["reports:read", "invoices:read"]))
+        .await;
 
     for path in [OAUTH_METADATA, OPENID_CONFIGURATION] {
         let metadata = app.get(path).await.json();
@@ -113,7 +98,7 @@ async fn healthz_answers_200() {
 #[tokio::test]
 async fn token_iss_and_metadata_issuer_agree_even_when_the_issuer_has_a_trailing_slash() {
     let app = spawn_app_with_issuer("https://auth.example.test/tenant/").await;
-    let worker = app.create_app(&["--name", "worker"]).await;
+    let worker = app.seed_app(new_app("worker")).await;
 
     let metadata = app.get(OAUTH_METADATA).await.json();
     let token = app.token_for(&worker, None).await.access_token();
@@ -140,7 +125,7 @@ async fn token_iss_and_metadata_issuer_agree_even_when_the_issuer_has_a_trailing
         format!("{base}/oauth2/jwks"),
         "{metadata}"
     );
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     verify_token(&jwks, &token, client_id(&worker), issuer)
         .unwrap_or_else(|error| panic!("{error}"));
 }
@@ -148,15 +133,8 @@ async fn token_iss_and_metadata_issuer_agree_even_when_the_issuer_has_a_trailing
 #[tokio::test]
 async fn scopes_supported_never_lists_the_admin_scope() {
     let app = spawn_app().await;
-    app.create_app(&[
-        "--name",
-        "ops",
-        "--scope",
-        "latchkey:admin",
-        "--scope",
-        "reports:read",
-    ])
-    .await;
+    app.seed_app(new_app("ops").scopes(&["latchkey:admin", "reports:read"]))
+        .await;
 
     let metadata = app.get(OAUTH_METADATA).await.json();
 
@@ -170,7 +148,7 @@ async fn scopes_supported_never_lists_the_admin_scope() {
 #[tokio::test]
 async fn a_tenant_that_does_not_publish_scopes_leaves_scopes_supported_out_until_it_does_again() {
     let app = spawn_app().await;
-    app.create_app(&["--name", "billing", "--scope", "invoices:read"])
+    app.seed_app(new_app("billing").scopes(&["invoices:read"]))
         .await;
 
     let hidden = app.cli_json(&[
@@ -180,17 +158,16 @@ async fn a_tenant_that_does_not_publish_scopes_leaves_scopes_supported_out_until
         "--no-publish-scopes",
         "--json",
     ]);
-    let without = app
-        .eventually("discovery to leave scopes_supported out", async || {
-            let metadata = app.get(OAUTH_METADATA).await.json();
-            match metadata.get("scopes_supported") {
-                None => Ok(metadata),
-                Some(scopes) => Err(scopes.to_string()),
-            }
-        })
-        .await;
+    let without = eventually("discovery to leave scopes_supported out", async || {
+        let metadata = app.get(OAUTH_METADATA).await.json();
+        match metadata.get("scopes_supported") {
+            None => Ok(metadata),
+            Some(scopes) => Err(scopes.to_string()),
+        }
+    })
+    .await;
     app.cli_ok(&["tenant", "update", "default", "--publish-scopes"]);
-    app.eventually("discovery to list the scopes again", async || {
+    eventually("discovery to list the scopes again", async || {
         let metadata = app.get(OPENID_CONFIGURATION).await.json();
         if metadata["scopes_supported"] == serde_json::json!(["invoices:read"]) {
             Ok(())

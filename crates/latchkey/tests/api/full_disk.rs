@@ -4,7 +4,7 @@
 //! holding the database, filled with dd, apps created through the admin API with a large scope,
 //! the filler removed, more apps created, then a restart.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -48,9 +48,7 @@ async fn a_full_disk_never_acknowledges_a_write_it_did_not_store_and_writes_resu
     };
     let mut app = spawn_app_in(disk.folder(), Setup::default()).await;
     let (_, admin) = app.admin_token().await;
-    let holder = app
-        .create_app(&["--name", "holder", "--scope", "read"])
-        .await;
+    let holder = app.seed_app(new_app("holder").scopes(&["read"])).await;
     let mut tokens = Vec::new();
     for _ in 0..6 {
         tokens.push(app.token_for(&holder, None).await.access_token());

@@ -1,7 +1,7 @@
 //! `POST /oauth2/introspect` (RFC 7662): who may see what, and every token that must answer
 //! exactly `{"active": false}`.
 
-use crate::helpers::*;
+use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_keys::{Algorithm, Signer, generate_private_key};
@@ -15,12 +15,12 @@ fn inactive() -> Value {
 }
 
 async fn owner(app: &TestApp) -> Value {
-    app.create_app(&["--name", "orders", "--scope", "read", "--scope", "write"])
+    app.seed_app(new_app("orders").scopes(&["read", "write"]))
         .await
 }
 
 async fn resource_server(app: &TestApp) -> Value {
-    app.create_app(&["--name", "api", "--introspect"]).await
+    app.seed_app(new_app("api").introspect()).await
 }
 
 fn b64(text: &str) -> String {
@@ -119,7 +119,7 @@ async fn introspection_without_a_token_is_invalid_request() {
 async fn another_apps_token_needs_the_introspect_permission() {
     let app = spawn_app().await;
     let owner = owner(&app).await;
-    let other = app.create_app(&["--name", "other"]).await;
+    let other = app.seed_app(new_app("other")).await;
     let api = resource_server(&app).await;
     assert_eq!(api["introspect"], true);
     let token = app.token_for(&owner, None).await.access_token();
@@ -151,7 +151,7 @@ async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
         b64(&format!(r#"{{"kid":"{kid}","typ":"JWT","alg":"none"}}"#))
     );
     // Algorithm confusion: HS256 keyed with what a verifier knows of the RSA public key.
-    let jwk = app.get_jwks().await["keys"][0].clone();
+    let jwk = app.jwks().await["keys"][0].clone();
     let modulus_text = jwk["n"].as_str().expect("an RSA modulus").to_owned();
     let modulus = URL_SAFE_NO_PAD
         .decode(&modulus_text)
@@ -227,9 +227,7 @@ async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
 async fn expired_token_is_inactive() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = app
-        .create_app(&["--name", "short", "--token-ttl", "60"])
-        .await;
+    let owner = app.seed_app(new_app("short").token_ttl(60)).await;
     let token = app.token_for(&owner, None).await.access_token();
     clock.advance(59);
     assert_eq!(app.introspect(&owner, &token).await["active"], true);

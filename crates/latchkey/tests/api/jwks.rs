@@ -1,7 +1,7 @@
 //! `GET /oauth2/jwks`: the published signing key, and independent verification of access tokens
 //! with `jsonwebtoken` using only what the JWKS publishes.
 
-use crate::helpers::*;
+use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
@@ -9,9 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 async fn token_and_app(app: &TestApp) -> (String, Value) {
-    let worker = app
-        .create_app(&["--name", "worker", "--scope", "jobs:run"])
-        .await;
+    let worker = app.seed_app(new_app("worker").scopes(&["jobs:run"])).await;
     let token = app.token_for(&worker, None).await.access_token();
     (token, worker)
 }
@@ -70,7 +68,7 @@ async fn token_kid_is_in_the_jwks() {
     let app = spawn_app().await;
     let (token, _) = token_and_app(&app).await;
 
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
 
     let kid = jwt_kid(&token);
     let kids: Vec<&str> = jwks["keys"]
@@ -86,7 +84,7 @@ async fn token_kid_is_in_the_jwks() {
 async fn token_signature_verifies_with_jsonwebtoken_against_the_jwks() {
     let app = spawn_app().await;
     let (token, worker) = token_and_app(&app).await;
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
 
     let claims = verify_token(&jwks, &token, client_id(&worker), ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
@@ -99,7 +97,7 @@ async fn token_signature_verifies_with_jsonwebtoken_against_the_jwks() {
 async fn independent_verification_refuses_a_tampered_token_or_the_wrong_audience_or_issuer() {
     let app = spawn_app().await;
     let (token, worker) = token_and_app(&app).await;
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     let id = client_id(&worker);
 
     // Same signature, claims changed: the scope widened.
@@ -130,6 +128,6 @@ async fn jwks_is_the_same_on_every_request_and_for_every_token() {
     let (first, worker) = token_and_app(&app).await;
     let second = app.token_for(&worker, None).await.access_token();
 
-    assert_eq!(app.get_jwks().await, app.get_jwks().await);
+    assert_eq!(app.jwks().await, app.jwks().await);
     assert_eq!(jwt_kid(&first), jwt_kid(&second));
 }

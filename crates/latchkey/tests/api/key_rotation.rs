@@ -2,7 +2,7 @@
 //! publishes the next key ahead of use, rotates once per interval and survives restarts. A
 //! retiring key stays published until every token it signed has expired.
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_server::{Clock, ManualClock};
 use serde_json::Value;
 use std::sync::Arc;
@@ -15,8 +15,7 @@ const PUBLISH_AHEAD: i64 = 600;
 const CLOCK_SKEW: i64 = 60;
 
 async fn owner(app: &TestApp) -> Value {
-    app.create_app(&["--name", "orders", "--scope", "read"])
-        .await
+    app.seed_app(new_app("orders").scopes(&["read"])).await
 }
 
 fn status_of(keys: &[Value], kid: &str) -> String {
@@ -48,7 +47,7 @@ async fn signing_algs(app: &TestApp) -> Vec<Value> {
 
 /// Polls the token endpoint until tokens carry `kid`.
 async fn wait_for_signing_kid(app: &TestApp, owner: &Value, kid: &str) -> String {
-    app.eventually(&format!("tokens signed by {kid}"), async || {
+    eventually(&format!("tokens signed by {kid}"), async || {
         let token = app.token_for(owner, None).await.access_token();
         if jwt_kid(&token) == kid {
             Ok(token)
@@ -61,7 +60,7 @@ async fn wait_for_signing_kid(app: &TestApp, owner: &Value, kid: &str) -> String
 
 /// Polls the JWKS until a key other than `known` appears, and returns its kid.
 async fn wait_for_another_key(app: &TestApp, known: &str) -> String {
-    app.eventually("a second key in the JWKS", async || {
+    eventually("a second key in the JWKS", async || {
         let kids = app.jwks_kids().await;
         kids.iter()
             .find(|kid| *kid != known)
@@ -73,7 +72,7 @@ async fn wait_for_another_key(app: &TestApp, known: &str) -> String {
 
 /// Polls `key list` until `kid` has `status`; returns the list.
 async fn wait_for_status(app: &TestApp, kid: &str, status: &str) -> Vec<Value> {
-    app.eventually(&format!("key {kid} to be {status}"), async || {
+    eventually(&format!("key {kid} to be {status}"), async || {
         let keys = app.key_list();
         if status_of(&keys, kid) == status {
             Ok(keys)
@@ -105,7 +104,7 @@ async fn manual_rotation_signs_new_tokens_with_a_new_key_and_old_tokens_keep_ver
         kids.contains(&old_kid) && kids.contains(&new_kid),
         "{kids:?}"
     );
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     for token in [&before, &after] {
         verify_token(&jwks, token, client_id(&owner), ISSUER).expect("verifies against the JWKS");
         assert_eq!(app.introspect(&owner, token).await["active"], true);
@@ -117,9 +116,7 @@ async fn a_retiring_key_is_published_until_the_longest_token_ttl_plus_a_minute_t
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = owner(&app).await;
-    let long = app
-        .create_app(&["--name", "long", "--token-ttl", "900"])
-        .await;
+    let long = app.seed_app(new_app("long").token_ttl(900)).await;
     let before = app.token_for(&long, None).await.access_token();
     let old_kid = jwt_kid(&before);
 
@@ -139,7 +136,7 @@ async fn a_retiring_key_is_published_until_the_longest_token_ttl_plus_a_minute_t
         jwt_parts(&before).1["exp"].as_i64().expect("exp") - 1,
     );
     assert_eq!(app.introspect(&long, &before).await["active"], true);
-    verify_token(&app.get_jwks().await, &before, client_id(&long), ISSUER)
+    verify_token(&app.jwks().await, &before, client_id(&long), ISSUER)
         .expect("an unexpired token of the retiring key verifies");
 
     advance_to(&clock, retire_at + 1);
@@ -155,24 +152,21 @@ async fn a_retiring_key_is_published_until_the_longest_token_ttl_plus_a_minute_t
 async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_was_shortened() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = app
-        .create_app(&["--name", "long", "--token-ttl", "3600"])
-        .await;
+    let owner = app.seed_app(new_app("long").token_ttl(3600)).await;
     let long_lived = app.token_for(&owner, None).await.access_token();
     let old_kid = jwt_kid(&long_lived);
     let exp = jwt_parts(&long_lived).1["exp"].as_i64().expect("exp");
 
     app.cli_ok(&["app", "update", client_id(&owner), "--token-ttl", "60"]);
-    let short_lived = app
-        .eventually("the shorter TTL to reach the server", async || {
-            let reply = app.token_for(&owner, None).await;
-            if reply.json()["expires_in"] == 60 {
-                Ok(reply.access_token())
-            } else {
-                Err(format!("{reply:?}"))
-            }
-        })
-        .await;
+    let short_lived = eventually("the shorter TTL to reach the server", async || {
+        let reply = app.token_for(&owner, None).await;
+        if reply.json()["expires_in"] == 60 {
+            Ok(reply.access_token())
+        } else {
+            Err(format!("{reply:?}"))
+        }
+    })
+    .await;
     app.cli_ok(&["key", "rotate"]);
 
     // A revocation of a 60 s token witnesses the maintenance pass: the same pass that runs the
@@ -189,7 +183,7 @@ async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_w
     let store = latchkey_store::open(&app.db_url)
         .await
         .expect("opening the database");
-    app.eventually("a maintenance pass after the clock moved", async || {
+    eventually("a maintenance pass after the clock moved", async || {
         let left = store
             .revocations(std::slice::from_ref(&witness))
             .await
@@ -213,13 +207,8 @@ async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_w
         clock.now()
     );
     assert_eq!(app.introspect(&owner, &long_lived).await["active"], true);
-    verify_token(
-        &app.get_jwks().await,
-        &long_lived,
-        client_id(&owner),
-        ISSUER,
-    )
-    .expect("an unexpired token verifies against the JWKS");
+    verify_token(&app.jwks().await, &long_lived, client_id(&owner), ISSUER)
+        .expect("an unexpired token verifies against the JWKS");
 }
 
 #[tokio::test]
@@ -236,7 +225,7 @@ async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks(
         assert_eq!(app.listed_key(&kid)["alg"], alg);
         let token = wait_for_signing_kid(&app, &owner, &kid).await;
         assert_eq!(header_alg(&token), alg);
-        let jwks = app.get_jwks().await;
+        let jwks = app.jwks().await;
         verify_token(&jwks, &token, client_id(&owner), ISSUER)
             .unwrap_or_else(|error| panic!("{alg}: {error}"));
         assert_eq!(app.introspect(&owner, &token).await["active"], true);
@@ -331,7 +320,7 @@ async fn automatic_rotation_publishes_ahead_then_rotates_once_per_interval() {
     );
     // (Only the token issued by the wall clock can go to `jsonwebtoken`, which checks times by
     // the wall clock; the one issued 30 days ahead by the test clock is checked by the server.)
-    verify_token(&app.get_jwks().await, &first, client_id(&owner), ISSUER)
+    verify_token(&app.jwks().await, &first, client_id(&owner), ISSUER)
         .expect("the retiring key's token verifies against the JWKS");
     assert_eq!(app.introspect(&owner, &second).await["active"], true);
 
@@ -413,20 +402,8 @@ fn rotate_in(app: &TestApp, duration: &str) -> (Value, String, i64) {
 }
 
 /// A token request at a peer server, which must succeed; the token.
-async fn token_at_peer(
-    app: &TestApp,
-    peer: &latchkey_server::RunningServer,
-    owner: &Value,
-) -> String {
-    let url = format!("http://{}{TOKEN_PATH}", peer.local_addr());
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", client_id(owner)),
-        ("client_secret", client_secret(owner)),
-    ];
-    app.send(app.client.post(&url).form(&form))
-        .await
-        .access_token()
+async fn token_at_peer(peer: &Node, owner: &Value) -> String {
+    peer.http().token_for(owner, None).await.access_token()
 }
 
 #[tokio::test]
@@ -454,12 +431,12 @@ async fn a_rotation_scheduled_with_in_publishes_the_key_at_once_and_every_server
         jwt_kid(&app.token_for(&owner, None).await.access_token()),
         old_kid
     );
-    assert_eq!(jwt_kid(&token_at_peer(&app, &peer, &owner).await), old_kid);
+    assert_eq!(jwt_kid(&token_at_peer(&peer, &owner).await), old_kid);
 
     advance_to(&clock, at);
     wait_for_signing_kid(&app, &owner, &new_kid).await;
-    app.eventually("the peer to sign with the scheduled key", async || {
-        let kid = jwt_kid(&token_at_peer(&app, &peer, &owner).await);
+    eventually("the peer to sign with the scheduled key", async || {
+        let kid = jwt_kid(&token_at_peer(&peer, &owner).await);
         (kid == new_kid).then_some(()).ok_or(kid)
     })
     .await;

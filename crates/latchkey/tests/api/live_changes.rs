@@ -1,7 +1,7 @@
 //! Changes made by the CLI on the database reach a running server without a restart. The server
 //! follows a change log, so every wait here polls with a bounded deadline.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -18,8 +18,7 @@ fn post_form<'a>(id: &'a str, secret: &'a str) -> [(&'a str, &'a str); 3] {
 }
 
 async fn worker(app: &TestApp) -> Value {
-    app.create_app(&["--name", "worker", "--scope", "jobs:run"])
-        .await
+    app.seed_app(new_app("worker").scopes(&["jobs:run"])).await
 }
 
 #[tokio::test]
@@ -51,7 +50,7 @@ async fn disabling_an_app_refuses_its_tokens_and_enabling_it_restores_them() {
 async fn deleting_an_app_refuses_its_tokens() {
     let app = spawn_app().await;
     let worker = worker(&app).await;
-    let other = app.create_app(&["--name", "other"]).await;
+    let other = app.seed_app(new_app("other")).await;
     let form = post_form(client_id(&worker), client_secret(&worker));
 
     app.cli_ok(&["app", "delete", client_id(&worker)]);
@@ -207,7 +206,7 @@ async fn a_new_app_gets_tokens_without_a_restart() {
         .token_until("the new app to get a token", &form, is_ok)
         .await;
     assert_eq!(reply.json()["scope"], "late:work");
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     verify_token(&jwks, &reply.access_token(), client_id(&created), ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
 }
@@ -215,7 +214,7 @@ async fn a_new_app_gets_tokens_without_a_restart() {
 #[tokio::test]
 async fn granting_client_credentials_to_a_web_app_lets_it_get_tokens() {
     let app = spawn_app().await;
-    let web = app.create_app(&["--name", "portal", "--type", "web"]).await;
+    let web = app.seed_app(new_app("portal").kind("web")).await;
     app.token_for(&web, None)
         .await
         .assert_error(400, "unauthorized_client");

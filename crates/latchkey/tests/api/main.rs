@@ -1,8 +1,8 @@
 //! Black-box tests of latchkey: the real router on an ephemeral 127.0.0.1 port with a temporary
 //! SQLite file, the `latchkey` binary on the same file, `jsonwebtoken` as an independent verifier
-//! and the `oauth2` crate as a real client. One test binary; `helpers` has the harness.
+//! and the `oauth2` crate as a real client. One test binary; `harness` has what the tests share.
 
-mod helpers;
+mod harness;
 
 mod admin;
 mod admin_input;
@@ -34,5 +34,6 @@ mod serve;
 mod tenant_creation;
 mod tenants;
 mod token;
+mod token_errors;
 mod token_profile;
 mod token_reuse;

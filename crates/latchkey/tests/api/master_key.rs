@@ -2,7 +2,7 @@
 //! cannot sign. The master key comes from a file, the environment, or a private file latchkey
 //! creates beside an SQLite database; it can be rotated while servers run.
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_keys::master_key::generate_text;
 use latchkey_keys::{Algorithm, Keyring, Signer};
 use serde_json::Value;
@@ -37,7 +37,7 @@ async fn stored_private_keys_are_sealed_and_useless_without_the_master_key() {
 #[tokio::test]
 async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() {
     let mut app = spawn_app().await;
-    let owner = app.create_app(&["--name", "orders"]).await;
+    let owner = app.seed_app(new_app("orders")).await;
     let before = app.token_for(&owner, None).await.access_token();
     let original = std::fs::read_to_string(&app.master_key_file).expect("the master key file");
     let old_ids: Vec<String> = app
@@ -76,19 +76,18 @@ async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() 
     // The running server re-reads the file when it meets the new master key id.
     let rotated = app.cli_json(&["key", "rotate", "--json"]);
     let new_kid = rotated["kid"].as_str().expect("the new kid").to_owned();
-    let after = app
-        .eventually(
-            "a token signed with the key sealed by the new master key",
-            async || {
-                let token = app.token_for(&owner, None).await.access_token();
-                if jwt_kid(&token) == new_kid {
-                    Ok(token)
-                } else {
-                    Err(jwt_kid(&token))
-                }
-            },
-        )
-        .await;
+    let after = eventually(
+        "a token signed with the key sealed by the new master key",
+        async || {
+            let token = app.token_for(&owner, None).await.access_token();
+            if jwt_kid(&token) == new_kid {
+                Ok(token)
+            } else {
+                Err(jwt_kid(&token))
+            }
+        },
+    )
+    .await;
     assert_eq!(app.introspect(&owner, &before).await["active"], true);
     assert_eq!(app.introspect(&owner, &after).await["active"], true);
 

@@ -1,7 +1,7 @@
 //! The `oauth2` crate (v5) as a real client of the token endpoint, with both of its client
 //! authentication types: `BasicAuth` (client_secret_basic) and `RequestBody` (client_secret_post).
 
-use crate::helpers::*;
+use crate::harness::*;
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenType};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde_json::Value;
@@ -40,16 +40,11 @@ async fn request_token(
 }
 
 async fn billing(app: &TestApp) -> Value {
-    app.create_app(&[
-        "--name",
-        "billing",
-        "--scope",
-        "invoices:read",
-        "--scope",
-        "invoices:write",
-        "--default-scope",
-        "invoices:read",
-    ])
+    app.seed_app(
+        new_app("billing")
+            .scopes(&["invoices:read", "invoices:write"])
+            .default_scopes(&["invoices:read"]),
+    )
     .await
 }
 
@@ -57,7 +52,7 @@ async fn billing(app: &TestApp) -> Value {
 async fn oauth2_crate_gets_a_bearer_token_that_verifies_with_both_auth_types() {
     let app = spawn_app().await;
     let billing = billing(&app).await;
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
 
     for auth_type in AUTH_TYPES {
         let token = request_token(
@@ -189,7 +184,7 @@ async fn oauth2_crate_sees_invalid_scope_with_both_auth_types() {
 #[tokio::test]
 async fn oauth2_crate_sees_unauthorized_client_for_a_web_app_without_the_grant() {
     let app = spawn_app().await;
-    let web = app.create_app(&["--name", "portal", "--type", "web"]).await;
+    let web = app.seed_app(new_app("portal").kind("web")).await;
 
     for auth_type in AUTH_TYPES {
         let error = request_token(

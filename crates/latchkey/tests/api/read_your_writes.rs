@@ -3,7 +3,7 @@
 //! 2xx. The server here never polls the change log during a test, so nothing but that can
 //! make the next request see the change, and no request waits or retries.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -153,7 +153,7 @@ async fn a_tenant_created_changed_or_deleted_through_the_admin_api_is_served_so_
     node.admin(Method::POST, "/admin/v1/tenants", Some(&body), 201)
         .await;
     assert_eq!(
-        node.app.issuer_at(ACME).await,
+        node.app.at(ACME).issuer().await,
         Ok(format!("https://{ACME}"))
     );
     let body = json!({"name": "svc", "scopes": ["read"]});
@@ -166,7 +166,8 @@ async fn a_tenant_created_changed_or_deleted_through_the_admin_api_is_served_so_
         )
         .await;
     node.app
-        .token_for_at(ACME, &acme_app, None)
+        .at(ACME)
+        .token_for(&acme_app, None)
         .await
         .access_token();
 
@@ -174,7 +175,7 @@ async fn a_tenant_created_changed_or_deleted_through_the_admin_api_is_served_so_
     node.admin(Method::PATCH, "/admin/v1/tenants/acme", Some(&patch), 200)
         .await;
     assert_eq!(
-        node.app.issuer_at(ACME).await,
+        node.app.at(ACME).issuer().await,
         Ok("https://login.acme.test".to_owned())
     );
 
@@ -185,7 +186,7 @@ async fn a_tenant_created_changed_or_deleted_through_the_admin_api_is_served_so_
         204,
     )
     .await;
-    assert_eq!(node.app.issuer_at(ACME).await, Ok(ISSUER.to_owned()));
+    assert_eq!(node.app.at(ACME).issuer().await, Ok(ISSUER.to_owned()));
 }
 
 #[tokio::test]

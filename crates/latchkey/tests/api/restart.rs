@@ -1,21 +1,19 @@
 //! A restart (graceful stop, new process state on the same database) keeps apps, secrets and the
 //! signing key: tokens issued before it still verify against the JWKS served after it.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn restart_keeps_the_signing_key_so_old_tokens_still_verify() {
     let mut app = spawn_app().await;
-    let worker = app
-        .create_app(&["--name", "worker", "--scope", "jobs:run"])
-        .await;
+    let worker = app.seed_app(new_app("worker").scopes(&["jobs:run"])).await;
     let old_token = app.token_for(&worker, None).await.access_token();
-    let old_jwks = app.get_jwks().await;
+    let old_jwks = app.jwks().await;
 
     app.restart().await;
 
-    let new_jwks = app.get_jwks().await;
+    let new_jwks = app.jwks().await;
     assert_eq!(new_jwks, old_jwks, "the same keys are published");
     let kids: Vec<&str> = new_jwks["keys"]
         .as_array()
@@ -32,14 +30,7 @@ async fn restart_keeps_the_signing_key_so_old_tokens_still_verify() {
 async fn restart_keeps_apps_and_their_secrets() {
     let mut app = spawn_app().await;
     let worker = app
-        .create_app(&[
-            "--name",
-            "worker",
-            "--scope",
-            "jobs:run",
-            "--token-ttl",
-            "90",
-        ])
+        .seed_app(new_app("worker").scopes(&["jobs:run"]).token_ttl(90))
         .await;
     let old_token = app.token_for(&worker, None).await.access_token();
 
@@ -63,7 +54,7 @@ async fn restart_keeps_apps_and_their_secrets() {
         jwt_kid(&old_token),
         "the new process signs with the same key"
     );
-    let jwks = app.get_jwks().await;
+    let jwks = app.jwks().await;
     verify_token(&jwks, &new_token, client_id(&worker), ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
 }
@@ -71,7 +62,7 @@ async fn restart_keeps_apps_and_their_secrets() {
 #[tokio::test]
 async fn restart_keeps_a_disabled_app_disabled() {
     let mut app = spawn_app().await;
-    let worker = app.create_app(&["--name", "worker"]).await;
+    let worker = app.seed_app(new_app("worker")).await;
     app.cli_ok(&["app", "disable", client_id(&worker)]);
 
     app.restart().await;

@@ -1,15 +1,14 @@
 //! `POST /oauth2/revoke` (RFC 7009) and `latchkey token revoke`: what may be revoked, how fast
 //! every server learns of it, and that the list is purged once tokens expire.
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_server::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 async fn owner(app: &TestApp) -> Value {
-    app.create_app(&["--name", "orders", "--scope", "read"])
-        .await
+    app.seed_app(new_app("orders").scopes(&["read"])).await
 }
 
 fn jti(token: &str) -> String {
@@ -50,9 +49,7 @@ async fn revoking_an_own_token_makes_it_inactive_also_after_a_restart() {
 async fn revoking_unknown_malformed_or_expired_tokens_answers_200() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = app
-        .create_app(&["--name", "short", "--token-ttl", "30"])
-        .await;
+    let owner = app.seed_app(new_app("short").token_ttl(30)).await;
     let expired = app.token_for(&owner, None).await.access_token();
     clock.advance(31);
     for token in ["not-a-token", "a.b.c", expired.as_str()] {
@@ -77,7 +74,7 @@ async fn revocation_needs_client_authentication() {
 async fn an_app_cannot_revoke_another_apps_token() {
     let app = spawn_app().await;
     let owner = owner(&app).await;
-    let other = app.create_app(&["--name", "other", "--introspect"]).await;
+    let other = app.seed_app(new_app("other").introspect()).await;
     let token = app.token_for(&owner, None).await.access_token();
 
     let reply = app
@@ -94,18 +91,7 @@ async fn a_revocation_reaches_another_server_on_the_same_database() {
     let owner = owner(&app).await;
     let token = app.token_for(&owner, None).await.access_token();
     let second = app.start_peer().await;
-    let second_url = format!("http://{}/oauth2/introspect", second.local_addr());
-    let introspect_on_second = async || {
-        let reply = app
-            .send(
-                app.client
-                    .post(&second_url)
-                    .basic_auth(client_id(&owner), Some(client_secret(&owner)))
-                    .form(&[("token", token.as_str())]),
-            )
-            .await;
-        reply.json()
-    };
+    let introspect_on_second = async || second.http().introspect(&owner, &token).await;
     assert_eq!(introspect_on_second().await["active"], true);
 
     let reply = app
@@ -113,7 +99,7 @@ async fn a_revocation_reaches_another_server_on_the_same_database() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
 
-    app.eventually("the second server to see the revocation", async || {
+    eventually("the second server to see the revocation", async || {
         let answer = introspect_on_second().await;
         if answer == json!({ "active": false }) {
             Ok(())
@@ -140,7 +126,7 @@ async fn cli_revocation_by_app_revokes_every_token_issued_until_then_only() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = owner(&app).await;
-    let bystander = app.create_app(&["--name", "bystander"]).await;
+    let bystander = app.seed_app(new_app("bystander")).await;
     let first = app.token_for(&owner, None).await.access_token();
     let second = app.token_for(&owner, None).await.access_token();
     let unrelated = app.token_for(&bystander, None).await.access_token();
@@ -202,9 +188,7 @@ async fn revocation_without_a_token_is_invalid_request() {
 async fn revocations_are_purged_once_their_token_has_expired() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = app
-        .create_app(&["--name", "short", "--token-ttl", "60"])
-        .await;
+    let owner = app.seed_app(new_app("short").token_ttl(60)).await;
     let token = app.token_for(&owner, None).await.access_token();
     let jti = jti(&token);
     let reply = app
@@ -226,7 +210,7 @@ async fn revocations_are_purged_once_their_token_has_expired() {
     // (That a live token's record survives a purge is the store conformance suite's
     // `revocations_are_kept_until_their_token_expires`.)
     clock.advance(61);
-    app.eventually("the expired token's revocation to be purged", async || {
+    eventually("the expired token's revocation to be purged", async || {
         let left = store
             .revocations(std::slice::from_ref(&jti))
             .await
@@ -244,9 +228,9 @@ async fn revocations_are_purged_once_their_token_has_expired() {
 async fn cli_revocation_of_a_whole_token_finds_its_tenant_and_lasts_as_long_as_the_token() {
     let app = spawn_app().await;
     let host = "auth.acme.test";
-    app.create_tenant("acme", &[host], &[]).await;
-    let owner = app.create_app_at("acme", host, &["--name", "orders"]).await;
-    let token = app.token_for_at(host, &owner, None).await.access_token();
+    app.seed_tenant(new_tenant("acme", &[host])).await;
+    let owner = app.seed_app(new_app("orders").tenant("acme", host)).await;
+    let token = app.at(host).token_for(&owner, None).await.access_token();
     let claims = jwt_parts(&token).1;
 
     // No --tenant: the token's signature says it is acme's.
@@ -268,8 +252,8 @@ async fn cli_revocation_of_a_whole_token_finds_its_tenant_and_lasts_as_long_as_t
         (stored[0].tenant.as_str(), stored[0].expires_at),
         ("acme", claims["exp"].as_i64().expect("a numeric exp"))
     );
-    app.eventually("the revoked token to introspect inactive", async || {
-        let answer = app.introspect_at(host, &owner, &token).await;
+    eventually("the revoked token to introspect inactive", async || {
+        let answer = app.at(host).introspect(&owner, &token).await;
         if answer["active"] == false {
             Ok(())
         } else {

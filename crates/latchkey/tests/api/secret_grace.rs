@@ -2,7 +2,7 @@
 //! one until the grace period ends, by the server's clock. (Without `--grace` the old secret
 //! stops at once: `live_changes::rotating_a_secret_refuses_the_old_one_and_accepts_the_new_one`.)
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_server::ManualClock;
 use reqwest::StatusCode;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = app.create_app(&["--name", "orders"]).await;
+    let owner = app.seed_app(new_app("orders")).await;
     let (id, old) = (client_id(&owner), client_secret(&owner));
 
     let started = unix_now();
@@ -78,7 +78,7 @@ async fn the_old_secret_works_beside_the_new_one_for_an_hour_then_stops() {
 #[tokio::test]
 async fn app_show_and_rotate_secret_say_until_when_the_previous_secret_works() {
     let app = spawn_app().await;
-    let owner = app.create_app(&["--name", "orders"]).await;
+    let owner = app.seed_app(new_app("orders")).await;
     let id = client_id(&owner);
     assert_eq!(
         app.cli_json(&["app", "show", id, "--json"])["previous_secret_expires_at"],

@@ -1,7 +1,7 @@
 //! The real `latchkey serve` process: it announces its address as the first line on stdout,
 //! binds port 0 when asked, serves tokens for apps the CLI created, and exits 0 on SIGTERM.
 
-use crate::helpers::*;
+use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::process::Stdio;

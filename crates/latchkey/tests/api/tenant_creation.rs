@@ -3,7 +3,7 @@
 //! `default` tenant once the server knows the tenant, not even while many are created at once;
 //! and a tenant that is visible without a usable key answers 503, never as another tenant.
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_store::{DEFAULT_TENANT, TenantRecord};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -41,15 +41,15 @@ async fn create_and_probe(app: Arc<TestApp>, root: String, outsider: Value, inde
         assert!(output.status.success(), "{}", describe(&output));
         // This server learns of a tenant the CLI made at its next poll: until then the host is
         // one no tenant claims.
-        app.wait_for_issuer_at(&host, &issuer).await;
+        app.at(&host).wait_for_issuer(&issuer).await;
     }
     for round in 0..ROUNDS {
         assert_eq!(
-            app.issuer_at(&host).await,
+            app.at(&host).issuer().await,
             Ok(issuer.clone()),
             "round {round} at {host}"
         );
-        let reply = app.token_for_at(&host, &outsider, None).await;
+        let reply = app.at(&host).token_for(&outsider, None).await;
         assert!(
             reply.is_invalid_client(),
             "round {round}: default's app at {host} got {reply:?}"
@@ -61,13 +61,7 @@ async fn create_and_probe(app: Arc<TestApp>, root: String, outsider: Value, inde
 async fn tenants_created_at_once_through_the_cli_and_the_admin_api_never_answer_as_the_default_tenant()
  {
     let app = spawn_app().await;
-    let outsider = app
-        .create_app(&["--name", "ops", "--scope", "latchkey:admin"])
-        .await;
-    let root = app
-        .token_for(&outsider, Some("latchkey:admin"))
-        .await
-        .access_token();
+    let (outsider, root) = app.admin_token().await;
     let app = Arc::new(app);
     // One thread, like the test's runtime: the tasks interleave at every request.
     let local = tokio::task::LocalSet::new();
@@ -98,10 +92,10 @@ async fn tenants_created_at_once_through_the_cli_and_the_admin_api_never_answer_
         let own = app
             .admin_ok(Method::POST, &path, &root, Some(&body), 201)
             .await;
-        let token = app.token_for_at(&host, &own, None).await.access_token();
+        let token = app.at(&host).token_for(&own, None).await.access_token();
         let (_, claims) = jwt_parts(&token);
         assert_eq!(claims["iss"], format!("https://{host}"));
-        assert!(app.jwks_kids_at(&host).await.contains(&jwt_kid(&token)));
+        assert!(app.at(&host).jwks_kids().await.contains(&jwt_kid(&token)));
         assert!(!app.jwks_kids().await.contains(&jwt_kid(&token)));
     }
 }
@@ -157,13 +151,15 @@ async fn a_visible_tenant_without_a_signing_key_answers_503_and_never_as_the_def
         .await;
 
     assert_eq!(
-        app.issuer_at("legacy.test").await,
+        app.at("legacy.test").issuer().await,
         Ok("https://legacy.test".to_owned())
     );
-    app.token_for_at("legacy.test", &own, None)
+    app.at("legacy.test")
+        .token_for(&own, None)
         .await
         .assert_error(503, "temporarily_unavailable");
-    app.token_for_at("legacy.test", &outsider, None)
+    app.at("legacy.test")
+        .token_for(&outsider, None)
         .await
         .assert_error(401, "invalid_client");
     assert!(app.stored_keys_of("legacy").await.is_empty());
@@ -176,15 +172,14 @@ async fn a_following_server_gets_a_key_made_for_a_tenant_stored_without_one() {
     let own = app.cli_json(&[
         "app", "create", "--tenant", "legacy", "--name", "svc", "--json",
     ]);
-    let token = app
-        .eventually("the tenant to get a signing key", async || {
-            let reply = app.token_for_at("legacy.test", &own, None).await;
-            match reply.status.as_u16() {
-                200 => Ok(reply.access_token()),
-                _ => Err(format!("{reply:?}")),
-            }
-        })
-        .await;
+    let token = eventually("the tenant to get a signing key", async || {
+        let reply = app.at("legacy.test").token_for(&own, None).await;
+        match reply.status.as_u16() {
+            200 => Ok(reply.access_token()),
+            _ => Err(format!("{reply:?}")),
+        }
+    })
+    .await;
     let (_, claims) = jwt_parts(&token);
     assert_eq!(claims["iss"], "https://legacy.test");
     assert_eq!(app.stored_keys_of("legacy").await.len(), 1);

@@ -2,14 +2,13 @@
 //! `rfc9068` (RFC 9068 JWT access tokens), chosen per tenant with `tenant create|update
 //! --token-profile`, checked by the independent verifiers, introspection and oauth4webapi.
 
-use crate::helpers::*;
+use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 async fn worker_with_scopes_a_and_b(app: &TestApp) -> Value {
-    app.create_app(&["--name", "worker", "--scope", "a", "--scope", "b"])
-        .await
+    app.seed_app(new_app("worker").scopes(&["a", "b"])).await
 }
 
 fn header_of(token: &str) -> Value {
@@ -43,7 +42,7 @@ async fn the_default_profile_is_the_seeds_header_and_claims() {
         ),
         "the seed's claims in the seed's order, no client_id"
     );
-    verify_token(&app.get_jwks().await, &token, client_id(&worker), ISSUER)
+    verify_token(&app.jwks().await, &token, client_id(&worker), ISSUER)
         .unwrap_or_else(|error| panic!("{error}"));
 }
 
@@ -83,8 +82,7 @@ async fn an_rfc9068_tenant_issues_at_jwt_tokens_with_client_id_and_a_space_separ
     let scope = claims["scope"].as_str().expect("scope is a string");
     assert_eq!(scope.split(' ').collect::<Vec<_>>(), ["a", "b"]);
     // The independent verifier accepts it as it accepts the seed's tokens.
-    verify_token(&app.get_jwks().await, &token, id, ISSUER)
-        .unwrap_or_else(|error| panic!("{error}"));
+    verify_token(&app.jwks().await, &token, id, ISSUER).unwrap_or_else(|error| panic!("{error}"));
 }
 
 #[tokio::test]
@@ -106,9 +104,7 @@ async fn introspection_agrees_with_either_profile_and_keeps_tokens_of_the_other_
 #[tokio::test]
 async fn switching_back_to_seed_ends_at_jwt_tokens_even_for_an_app_with_token_reuse() {
     let app = spawn_app().await;
-    let worker = app
-        .create_app(&["--name", "worker", "--token-reuse", "90%"])
-        .await;
+    let worker = app.seed_app(new_app("worker").token_reuse(90)).await;
     app.cli_ok(&["tenant", "update", "default", "--token-profile", "rfc9068"]);
     app.token_with_typ(&worker, None, "at+jwt").await;
 
@@ -125,7 +121,7 @@ async fn tenant_create_takes_a_token_profile_and_refuses_an_unknown_one() {
     let app = spawn_app().await;
 
     let created = app
-        .create_tenant("acme", &["acme.test"], &["--token-profile", "rfc9068"])
+        .seed_tenant(new_tenant("acme", &["acme.test"]).token_profile("rfc9068"))
         .await;
     let refused = app.cli(&[
         "tenant",
@@ -138,11 +134,10 @@ async fn tenant_create_takes_a_token_profile_and_refuses_an_unknown_one() {
     ]);
 
     assert_eq!(created["token_profile"], "rfc9068", "{created}");
-    let worker = app
-        .create_app_at("acme", "acme.test", &["--name", "w"])
-        .await;
+    let worker = app.seed_app(new_app("w").tenant("acme", "acme.test")).await;
     let token = app
-        .token_for_at("acme.test", &worker, None)
+        .at("acme.test")
+        .token_for(&worker, None)
         .await
         .access_token();
     assert_eq!(header_of(&token)["typ"], "at+jwt");
@@ -159,28 +154,22 @@ async fn oauth4webapi_validates_rfc9068_tokens_and_refuses_seed_tokens() {
     let app = spawn_app().await;
     // The tenant answering on 127.0.0.1, with the issuer the verifier reaches it at.
     let issuer = app.url("");
-    app.create_tenant(
-        "verified",
-        &["127.0.0.1"],
-        &["--issuer", &issuer, "--token-profile", "rfc9068"],
+    app.seed_tenant(
+        new_tenant("verified", &["127.0.0.1"])
+            .issuer(&issuer)
+            .token_profile("rfc9068"),
     )
     .await;
     let worker = app
-        .create_app_at(
-            "verified",
-            "127.0.0.1",
-            &[
-                "--name",
-                "w",
-                "--scope",
-                "orders:read",
-                "--scope",
-                "orders:write",
-            ],
+        .seed_app(
+            new_app("w")
+                .tenant("verified", "127.0.0.1")
+                .scopes(&["orders:read", "orders:write"]),
         )
         .await;
     let token = app
-        .token_for_at("127.0.0.1", &worker, Some("orders:read orders:write"))
+        .at("127.0.0.1")
+        .token_for(&worker, Some("orders:read orders:write"))
         .await
         .access_token();
     let verify = async |token: &str| {
@@ -206,20 +195,20 @@ async fn oauth4webapi_validates_rfc9068_tokens_and_refuses_seed_tokens() {
     );
 
     app.cli_ok(&["tenant", "update", "verified", "--token-profile", "seed"]);
-    let seed_token = app
-        .eventually("the tenant's tokens to be the seed's again", async || {
-            let token = app
-                .token_for_at("127.0.0.1", &worker, None)
-                .await
-                .access_token();
-            let typ = header_of(&token)["typ"].clone();
-            if typ == "JWT" {
-                Ok(token)
-            } else {
-                Err(format!("typ {typ}"))
-            }
-        })
-        .await;
+    let seed_token = eventually("the tenant's tokens to be the seed's again", async || {
+        let token = app
+            .at("127.0.0.1")
+            .token_for(&worker, None)
+            .await
+            .access_token();
+        let typ = header_of(&token)["typ"].clone();
+        if typ == "JWT" {
+            Ok(token)
+        } else {
+            Err(format!("typ {typ}"))
+        }
+    })
+    .await;
     let refused = verify(&seed_token).await.expect("the verifier ran before");
     assert_eq!(refused["ok"], false, "{refused}");
 }

@@ -2,7 +2,7 @@
 //! while enough of its life remains; anything that changes what the token was issued under ends
 //! reuse at once.
 
-use crate::helpers::*;
+use crate::harness::*;
 use latchkey_server::ManualClock;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -17,17 +17,8 @@ async fn clocked_app() -> (TestApp, Arc<ManualClock>) {
 }
 
 async fn reusing_app(app: &TestApp) -> Value {
-    app.create_app(&[
-        "--name",
-        "chatty",
-        "--scope",
-        "a",
-        "--scope",
-        "b",
-        "--token-reuse",
-        "80%",
-    ])
-    .await
+    app.seed_app(new_app("chatty").scopes(&["a", "b"]).token_reuse(80))
+        .await
 }
 
 async fn token(app: &TestApp, client: &Value, scope: Option<&str>) -> (String, i64) {
@@ -42,7 +33,7 @@ async fn token(app: &TestApp, client: &Value, scope: Option<&str>) -> (String, i
 #[tokio::test]
 async fn without_token_reuse_every_request_gets_a_new_token() {
     let app = spawn_app().await;
-    let client = app.create_app(&["--name", "plain", "--scope", "a"]).await;
+    let client = app.seed_app(new_app("plain").scopes(&["a"])).await;
     let (first, _) = token(&app, &client, None).await;
     let (second, _) = token(&app, &client, None).await;
     assert_ne!(first, second);

@@ -1,0 +1,346 @@
+//! The harness: `spawn_app` starts the real router in-process on an ephemeral 127.0.0.1 port with
+//! a temporary SQLite file. `TestApp` dereferences to `Http`, which sends HTTP requests to it
+//! (`app.at(host)` sends them with another `Host`); `seed` writes apps and tenants through the
+//! management code; `cli` runs the `latchkey` binary on the same database, as a user would.
+//! Waits poll with a bounded deadline (`eventually`); nothing sleeps and then asserts.
+
+mod cli;
+mod encode;
+mod http;
+mod js;
+mod jwt;
+mod node;
+mod seed;
+mod system;
+
+pub(crate) use cli::*;
+pub(crate) use encode::*;
+pub(crate) use http::*;
+pub(crate) use js::*;
+pub(crate) use jwt::*;
+pub(crate) use node::Node;
+pub(crate) use seed::*;
+pub(crate) use system::*;
+
+use latchkey_keys::lifecycle::RotationPolicy;
+use latchkey_manage::keys::MasterKeys;
+use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// The issuer the in-process server is configured with.
+pub(crate) const ISSUER: &str = "http://issuer.test";
+/// The token endpoint path.
+pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
+/// The JWKS path.
+pub(crate) const JWKS_PATH: &str = "/oauth2/jwks";
+/// The exact content type of every JSON answer (pinned by the contract).
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+/// The challenge a 401 after HTTP Basic carries.
+pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"latchkey\"";
+/// The form content type.
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
+/// How long a poll waits for a change to reach the server before failing: generous, since
+/// what it bounds is a test's patience on a loaded machine, not a promise of the server.
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+/// How often a poll retries.
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(20);
+
+static LOGGING: Once = Once::new();
+
+/// Logs of the in-process server go to the test output only when `TEST_LOG` is set (its value
+/// is an env-filter directive; `1` means `debug`).
+fn init_logging() {
+    LOGGING.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter.is_empty() || filter == "1" {
+                "debug".to_owned()
+            } else {
+                filter
+            };
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// A server under test with its own database.
+pub(crate) struct TestApp {
+    /// Requests to the server as it runs now (a restart changes its address).
+    http: Http,
+    /// The database URL shared by the server and the CLI.
+    pub(crate) db_url: String,
+    /// The master key file beside the database: the one the CLI finds on its own.
+    pub(crate) master_key_file: PathBuf,
+    setup: Setup,
+    server: Option<Node>,
+    seeder: tokio::sync::OnceCell<Seeder>,
+    /// Keeps the database directory alive as long as the app.
+    _dir: TempDir,
+}
+
+impl Deref for TestApp {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+/// How a test server is configured.
+#[derive(Clone)]
+pub(crate) struct Setup {
+    /// The default tenant's issuer.
+    pub(crate) issuer: String,
+    /// The server's clock.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The key life cycle.
+    pub(crate) key_rotation: RotationPolicy,
+    /// Whether Hosts no tenant claims get 404.
+    pub(crate) strict_hosts: bool,
+    /// How often the server polls the change log.
+    pub(crate) refresh_interval: Duration,
+    /// How often the server runs maintenance (key life cycle steps, purges).
+    pub(crate) maintenance_interval: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            issuer: ISSUER.to_owned(),
+            clock: Arc::new(SystemClock),
+            key_rotation: RotationPolicy::every_days(30),
+            strict_hosts: false,
+            refresh_interval: Duration::from_millis(50),
+            maintenance_interval: Duration::from_millis(50),
+        }
+    }
+}
+
+impl Setup {
+    /// A setup whose server reads `clock`.
+    pub(crate) fn with_clock(clock: Arc<ManualClock>) -> Setup {
+        Setup {
+            clock,
+            ..Setup::default()
+        }
+    }
+
+    /// A setup whose server never polls the change log while a test runs: what it serves after
+    /// a write it answered is then what it applied before answering, and nothing else.
+    pub(crate) fn without_polling() -> Setup {
+        Setup {
+            refresh_interval: Duration::from_secs(3600),
+            maintenance_interval: Duration::from_secs(3600),
+            ..Setup::default()
+        }
+    }
+
+    /// This setup, with maintenance only at start: key life cycle steps that happen anyway are
+    /// then a node's own doing, not a maintenance tick's.
+    pub(crate) fn without_maintenance(self) -> Setup {
+        Setup {
+            maintenance_interval: Duration::from_secs(3600),
+            ..self
+        }
+    }
+}
+
+fn settings(setup: &Setup) -> ServerSettings {
+    ServerSettings {
+        listen: "127.0.0.1:0".into(),
+        issuer: setup.issuer.clone(),
+        refresh_interval: setup.refresh_interval,
+        maintenance_interval: setup.maintenance_interval,
+        key_rotation: setup.key_rotation,
+        strict_hosts: setup.strict_hosts,
+    }
+}
+
+/// Starts the real server in-process on a new temporary database.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(Setup::default()).await
+}
+
+/// A server that never polls the change log (`Setup::without_polling`), and an admin token of
+/// an app of `default`, seeded before the server started.
+pub(crate) async fn spawn_unpolled_app_with_admin() -> (TestApp, String) {
+    let app = spawn_seeded(Setup::without_polling(), async |seed| {
+        seed.app(new_app("ops").scopes(&["latchkey:admin"])).await
+    })
+    .await;
+    let (app, ops) = app;
+    let token = app
+        .token_for(&ops, Some("latchkey:admin"))
+        .await
+        .access_token();
+    (app, token)
+}
+
+/// `spawn_app` with another configured issuer.
+pub(crate) async fn spawn_app_with_issuer(issuer: &str) -> TestApp {
+    spawn_app_with(Setup {
+        issuer: issuer.to_owned(),
+        ..Setup::default()
+    })
+    .await
+}
+
+/// `spawn_app` with a given setup. The master key is written where the CLI looks for it when
+/// none is given (beside the database), so the CLI and the server share it.
+pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
+    spawn_app_in(
+        tempfile::tempdir().expect("creating a temporary directory"),
+        setup,
+    )
+    .await
+}
+
+/// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
+/// test's choosing).
+pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
+    let (db_url, master_key_file) = prepare(&dir);
+    start(dir, db_url, master_key_file, setup).await
+}
+
+/// A server whose database `seeding` fills before it starts: the server's first snapshot holds
+/// what was seeded, with no wait for the change log. Returns what `seeding` returned.
+pub(crate) async fn spawn_seeded<T>(
+    setup: Setup,
+    seeding: impl AsyncFnOnce(&Seeder) -> T,
+) -> (TestApp, T) {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let (db_url, master_key_file) = prepare(&dir);
+    let seeder = Seeder::open(&db_url, &master_key_file).await;
+    let seeded = seeding(&seeder).await;
+    let app = start(dir, db_url, master_key_file, setup).await;
+    app.seeder
+        .set(seeder)
+        .unwrap_or_else(|_| unreachable!("a new app has no seeder yet"));
+    (app, seeded)
+}
+
+fn prepare(dir: &TempDir) -> (String, PathBuf) {
+    init_logging();
+    let db_path = dir.path().join("latchkey.db");
+    let db_url = format!("sqlite://{}", db_path.display());
+    let master_key_file = dir.path().join("latchkey.db.master-key");
+    std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
+        .expect("writing the master key");
+    (db_url, master_key_file)
+}
+
+async fn start(dir: TempDir, db_url: String, master_key_file: PathBuf, setup: Setup) -> TestApp {
+    let server = Node::start(&db_url, &master_key_file, &setup).await;
+    TestApp {
+        http: Http::new(server.local_addr()),
+        db_url,
+        master_key_file,
+        setup,
+        server: Some(server),
+        seeder: tokio::sync::OnceCell::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and starts a new one on the same database (a new store
+    /// connection, a new port): what an operator's restart does.
+    pub(crate) async fn restart(&mut self) {
+        let server = self.server.take().expect("the server is running");
+        server.stop().await.expect("the server stopped cleanly");
+        let server = Node::start(&self.db_url, &self.master_key_file, &self.setup).await;
+        self.http = Http::new(server.local_addr());
+        self.server = Some(server);
+    }
+
+    /// Starts a second server on the same database, master key file and setup: another node of
+    /// the same deployment. The caller stops it.
+    pub(crate) async fn start_peer(&self) -> Node {
+        Node::start(&self.db_url, &self.master_key_file, &self.setup).await
+    }
+
+    /// A new connection to the test database, for what no command shows.
+    pub(crate) async fn store(&self) -> Arc<dyn latchkey_store::Store> {
+        latchkey_store::open(&self.db_url)
+            .await
+            .expect("opening the database")
+    }
+
+    /// The default tenant's stored signing keys, newest first.
+    pub(crate) async fn stored_keys(&self) -> Vec<latchkey_store::KeyRecord> {
+        self.stored_keys_of(latchkey_store::DEFAULT_TENANT).await
+    }
+
+    /// A tenant's stored signing keys, newest first.
+    pub(crate) async fn stored_keys_of(&self, tenant: &str) -> Vec<latchkey_store::KeyRecord> {
+        self.store()
+            .await
+            .signing_keys(tenant)
+            .await
+            .expect("reading the signing keys")
+    }
+
+    /// The stored record of an app of the default tenant, secrets included.
+    pub(crate) async fn stored_app(&self, client_id: &str) -> latchkey_store::AppRecord {
+        self.store()
+            .await
+            .app(latchkey_store::DEFAULT_TENANT, client_id)
+            .await
+            .expect("reading the app")
+            .expect("the app exists")
+    }
+
+    /// The master keys the server and the CLI share.
+    pub(crate) fn master_keys(&self) -> MasterKeys {
+        MasterKeys::from_file(self.master_key_file.clone()).expect("reading the master key file")
+    }
+}
+
+/// Retries `attempt` every `POLL_EVERY` until it returns `Ok`, for at most `WAIT`; then fails
+/// with `what` and the last observation.
+pub(crate) async fn eventually<T>(
+    what: &str,
+    attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    eventually_within(WAIT, what, attempt).await
+}
+
+/// `eventually` with another deadline: for a wait whose end the test itself computes (such as
+/// a scheduled instant plus some slack).
+pub(crate) async fn eventually_within<T>(
+    limit: Duration,
+    what: &str,
+    mut attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        let last = match attempt().await {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        if Instant::now() >= deadline {
+            panic!("gave up after {limit:?} waiting for {what}; last observation: {last}");
+        }
+        tokio::time::sleep(POLL_EVERY.min(limit / 10)).await;
+    }
+}
+
+/// Seconds since the unix epoch, by this process's clock.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64
+}
+
+/// Moves a test clock forward to `at` (a test clock never goes back).
+pub(crate) fn advance_to(clock: &ManualClock, at: i64) {
+    let now = clock.now();
+    assert!(at >= now, "the clock reads {now}, past {at} already");
+    clock.advance(at - now);
+}
