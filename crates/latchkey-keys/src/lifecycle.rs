@@ -3,7 +3,7 @@
 //! and how long a retired key is kept. The management layer carries the steps out.
 
 use crate::Algorithm;
-use latchkey_protocol::client::DEFAULT_TOKEN_TTL;
+use latchkey_protocol::app_settings::DEFAULT_TOKEN_TTL;
 use latchkey_store::{KeyRecord, KeyStatus};
 
 /// How long verifiers may cache the JWKS (its `Cache-Control: max-age`). A fact of the life

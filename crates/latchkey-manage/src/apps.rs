@@ -5,10 +5,9 @@
 use crate::audit::{self, Actor};
 use crate::revocations;
 use latchkey_keys::random;
-use latchkey_protocol::client::{
-    self, ClientConfigError, ClientType, DEFAULT_TOKEN_TTL, GrantType,
-};
-use latchkey_protocol::{ClientSecret, Scope};
+use latchkey_protocol::app_settings::{self, ClientConfigError};
+use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::{AppSettings, AppSettingsPatch, ClientSecret, Scope};
 use latchkey_store::{AppRecord, SecretRecord, Store, StoreError};
 use serde_json::{Value, json};
 
@@ -47,7 +46,7 @@ impl AppError {
     }
 }
 
-/// Settings for a new app.
+/// A new app.
 #[derive(Debug, Clone)]
 pub struct NewApp {
     /// Tenant to create it in.
@@ -56,49 +55,21 @@ pub struct NewApp {
     pub name: String,
     /// App type.
     pub app_type: ClientType,
-    /// Allowed scopes.
-    pub scopes: Vec<Scope>,
-    /// Default scopes.
-    pub default_scopes: Vec<Scope>,
-    /// Grant types; `None` for the type's defaults.
-    pub grant_types: Option<Vec<GrantType>>,
-    /// Token lifetime; `None` for the default (300 s).
-    pub token_ttl: Option<u32>,
-    /// Whether it may introspect other apps' tokens.
-    pub can_introspect: bool,
-    /// Token reuse share in percent; `None` for off.
-    pub token_reuse_percent: Option<u8>,
-    /// Audiences a token request may name.
-    pub audiences: Vec<String>,
-    /// Static claims for its tokens, as a JSON object text.
-    pub custom_claims: Option<String>,
+    /// Its settings, over the defaults of its type (`AppSettings::new`).
+    pub settings: AppSettingsPatch,
 }
 
-/// Changes to an app; each list given replaces the old one.
+/// Changes to an app.
 #[derive(Debug, Clone, Default)]
 pub struct AppChanges {
     /// New name.
     pub name: Option<String>,
-    /// New allowed scopes.
-    pub scopes: Option<Vec<Scope>>,
-    /// New default scopes.
-    pub default_scopes: Option<Vec<Scope>>,
-    /// New grant types.
-    pub grant_types: Option<Vec<GrantType>>,
-    /// New token lifetime.
-    pub token_ttl: Option<u32>,
     /// Enable or disable.
     pub enabled: Option<bool>,
-    /// Grant or withdraw the introspect permission.
-    pub can_introspect: Option<bool>,
     /// Revoke every token issued at or before this time.
     pub tokens_revoked_before: Option<i64>,
-    /// Turn token reuse on with this share (`Some(Some(percent))`) or off (`Some(None)`).
-    pub token_reuse_percent: Option<Option<u8>>,
-    /// New allowed audiences.
-    pub audiences: Option<Vec<String>>,
-    /// New static claims (`Some(None)` removes them).
-    pub custom_claims: Option<Option<String>>,
+    /// New settings.
+    pub settings: AppSettingsPatch,
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
@@ -113,48 +84,28 @@ fn check_name(name: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn dedup<T: PartialEq + Clone>(items: &[T]) -> Vec<T> {
-    let mut unique: Vec<T> = Vec::with_capacity(items.len());
-    for item in items {
-        if !unique.contains(item) {
-            unique.push(item.clone());
-        }
-    }
-    unique
-}
-
-/// Checks an app's settings, and normalizes its custom claims (compact JSON; none for `{}`).
-fn validate(app: &mut AppRecord) -> Result<(), AppError> {
+/// Checks an app's name and settings.
+fn validate(app: &AppRecord) -> Result<(), AppError> {
     check_name(&app.name)?;
-    client::check_audiences(&app.audiences)?;
-    if let Some(claims) = &app.custom_claims {
-        app.custom_claims = client::normalize_custom_claims(claims)?;
-    }
-    client::validate_settings(
-        app.app_type,
-        &app.grant_types,
-        &app.scopes,
-        &app.default_scopes,
-        app.token_ttl,
-        app.token_reuse_percent,
-    )?;
+    app_settings::validate(&app.settings)?;
     Ok(())
 }
 
 /// The settings of an app as the audit trail records them (never a secret or its hash).
 fn settings(app: &AppRecord) -> Value {
+    let settings = &app.settings;
     let strings = |items: &[Scope]| items.iter().map(Scope::to_string).collect::<Vec<_>>();
     json!({
         "name": app.name,
-        "type": app.app_type.as_str(),
+        "type": settings.app_type.as_str(),
         "enabled": app.enabled,
-        "scopes": strings(&app.scopes),
-        "default_scopes": strings(&app.default_scopes),
-        "grant_types": app.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "token_ttl": app.token_ttl,
-        "introspect": app.can_introspect,
-        "token_reuse_percent": app.token_reuse_percent,
-        "audiences": app.audiences,
+        "scopes": strings(&settings.scopes),
+        "default_scopes": strings(&settings.default_scopes),
+        "grant_types": settings.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "token_ttl": settings.token_ttl,
+        "introspect": settings.can_introspect,
+        "token_reuse_percent": settings.token_reuse_percent,
+        "audiences": settings.audiences,
         "tokens_revoked_before": app.tokens_revoked_before,
     })
 }
@@ -162,30 +113,8 @@ fn settings(app: &AppRecord) -> Value {
 impl AppChanges {
     /// The audit action of this change: enabling, disabling and revoking tokens have their own.
     fn action(&self) -> &'static str {
-        // Destructured so that a new setting cannot be forgotten here.
-        let AppChanges {
-            name,
-            scopes,
-            default_scopes,
-            grant_types,
-            token_ttl,
-            enabled,
-            can_introspect,
-            tokens_revoked_before,
-            token_reuse_percent,
-            audiences,
-            custom_claims,
-        } = self;
-        let settings = name.is_some()
-            || scopes.is_some()
-            || default_scopes.is_some()
-            || grant_types.is_some()
-            || token_ttl.is_some()
-            || can_introspect.is_some()
-            || token_reuse_percent.is_some()
-            || audiences.is_some()
-            || custom_claims.is_some();
-        match (settings, enabled, tokens_revoked_before) {
+        let renamed_or_set = self.name.is_some() || !self.settings.is_empty();
+        match (renamed_or_set, self.enabled, self.tokens_revoked_before) {
             (false, Some(true), None) => "app.enable",
             (false, Some(false), None) => "app.disable",
             (false, None, Some(_)) => "token.revoke_all",
@@ -206,24 +135,13 @@ pub async fn create(
         .app_type
         .is_confidential()
         .then(|| ClientSecret::new(random::client_secret()));
-    let mut app = AppRecord {
+    let app = AppRecord {
         client_id: random::client_id(),
         tenant: new.tenant,
         name: new.name,
-        app_type: new.app_type,
         enabled: true,
-        scopes: dedup(&new.scopes),
-        default_scopes: dedup(&new.default_scopes),
-        grant_types: dedup(
-            &new.grant_types
-                .unwrap_or_else(|| new.app_type.default_grant_types()),
-        ),
-        token_ttl: new.token_ttl.unwrap_or(DEFAULT_TOKEN_TTL),
-        can_introspect: new.can_introspect,
+        settings: AppSettings::new(new.app_type).patched(new.settings),
         tokens_revoked_before: None,
-        token_reuse_percent: new.token_reuse_percent,
-        audiences: dedup(&new.audiences),
-        custom_claims: new.custom_claims,
         revision: 1,
         created_at: now,
         updated_at: now,
@@ -236,7 +154,7 @@ pub async fn create(
             })
             .collect(),
     };
-    validate(&mut app)?;
+    validate(&app)?;
     store.create_app(&app).await.map_err(|error| match error {
         StoreError::NotFound(_) => AppError::TenantNotFound(app.tenant.clone()),
         other => AppError::Store(other),
@@ -278,38 +196,15 @@ pub async fn update(
         if let Some(name) = &changes.name {
             app.name = name.clone();
         }
-        if let Some(scopes) = &changes.scopes {
-            app.scopes = dedup(scopes);
-        }
-        if let Some(default_scopes) = &changes.default_scopes {
-            app.default_scopes = dedup(default_scopes);
-        }
-        if let Some(grant_types) = &changes.grant_types {
-            app.grant_types = dedup(grant_types);
-        }
-        if let Some(token_ttl) = changes.token_ttl {
-            app.token_ttl = token_ttl;
-        }
         if let Some(enabled) = changes.enabled {
             app.enabled = enabled;
-        }
-        if let Some(can_introspect) = changes.can_introspect {
-            app.can_introspect = can_introspect;
-        }
-        if let Some(token_reuse_percent) = changes.token_reuse_percent {
-            app.token_reuse_percent = token_reuse_percent;
-        }
-        if let Some(audiences) = &changes.audiences {
-            app.audiences = dedup(audiences);
-        }
-        if let Some(custom_claims) = &changes.custom_claims {
-            app.custom_claims = custom_claims.clone();
         }
         if let Some(revoked_before) = changes.tokens_revoked_before {
             app.tokens_revoked_before = Some(revoked_before);
         }
+        app.settings = app.settings.patched(changes.settings.clone());
         app.updated_at = now;
-        validate(&mut app)?;
+        validate(&app)?;
         match store.update_app(&app).await {
             Ok(()) => {
                 app.revision += 1;
@@ -361,6 +256,7 @@ pub async fn disable(
 /// recorded but unused, and an app without client credentials can get no token at all.
 pub fn warnings(app: &AppRecord) -> Vec<String> {
     let unserved: Vec<&str> = app
+        .settings
         .grant_types
         .iter()
         .filter(|grant| **grant != GrantType::ClientCredentials)
@@ -368,11 +264,15 @@ pub fn warnings(app: &AppRecord) -> Vec<String> {
         .collect();
     let why =
         "this server has no authorization endpoint and serves only the client_credentials grant";
-    if !app.grant_types.contains(&GrantType::ClientCredentials) {
+    if !app
+        .settings
+        .grant_types
+        .contains(&GrantType::ClientCredentials)
+    {
         vec![format!(
             "app {:?} ({} app, grant types: {}) can get no token from this server: {why}",
             app.name,
-            app.app_type,
+            app.settings.app_type,
             if unserved.is_empty() {
                 "none".to_owned()
             } else {
@@ -426,8 +326,8 @@ pub async fn rotate_secret(
     now: i64,
 ) -> Result<RotatedSecret, AppError> {
     let app = show(store, tenant, client_id).await?;
-    if !app.app_type.is_confidential() {
-        return Err(AppError::PublicClient(app.client_id, app.app_type));
+    if !app.settings.app_type.is_confidential() {
+        return Err(AppError::PublicClient(app.client_id, app.settings.app_type));
     }
     let secret = ClientSecret::new(random::client_secret());
     let record = SecretRecord {

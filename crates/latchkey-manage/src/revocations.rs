@@ -5,7 +5,7 @@ use crate::apps::{self, AppChanges, AppError};
 use crate::audit::{self, Actor};
 use crate::keys::{self, MasterKeys, SigningKeyError};
 use latchkey_keys::random;
-use latchkey_protocol::client::MAX_TOKEN_TTL;
+use latchkey_protocol::app_settings::MAX_TOKEN_TTL;
 use latchkey_store::{AppRecord, RevocationRecord, Store, StoreError};
 use serde_json::json;
 

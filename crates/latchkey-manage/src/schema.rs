@@ -8,9 +8,8 @@ use crate::tenants;
 use crate::views::MAX_PAGE;
 use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
-use latchkey_protocol::client::{
-    ClientType, GrantType, MAX_TOKEN_TTL, MIN_TOKEN_TTL, TOKEN_REUSE_PERCENT,
-};
+use latchkey_protocol::app_settings::{MAX_TOKEN_TTL, MIN_TOKEN_TTL, TOKEN_REUSE_PERCENT};
+use latchkey_protocol::client::{ClientType, GrantType};
 use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};

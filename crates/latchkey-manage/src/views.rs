@@ -130,25 +130,26 @@ pub struct AppView {
 
 impl From<&AppRecord> for AppView {
     fn from(app: &AppRecord) -> AppView {
+        let settings = &app.settings;
         let strings =
             |items: &[latchkey_protocol::Scope]| items.iter().map(ToString::to_string).collect();
         AppView {
             client_id: app.client_id.clone(),
             name: app.name.clone(),
-            app_type: app.app_type.as_str().to_owned(),
+            app_type: settings.app_type.as_str().to_owned(),
             enabled: app.enabled,
-            scopes: strings(&app.scopes),
-            default_scopes: strings(&app.default_scopes),
-            grant_types: app
+            scopes: strings(&settings.scopes),
+            default_scopes: strings(&settings.default_scopes),
+            grant_types: settings
                 .grant_types
                 .iter()
                 .map(|grant| grant.as_str().to_owned())
                 .collect(),
-            token_ttl: app.token_ttl,
-            introspect: app.can_introspect,
-            token_reuse_percent: app.token_reuse_percent,
-            audiences: app.audiences.clone(),
-            claims: app
+            token_ttl: settings.token_ttl,
+            introspect: settings.can_introspect,
+            token_reuse_percent: settings.token_reuse_percent,
+            audiences: settings.audiences.clone(),
+            claims: settings
                 .custom_claims
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())

@@ -1,6 +1,8 @@
-//! What the token endpoint knows of a client (an "app" in the product's words), and the rules
-//! that keep an app's settings consistent.
+//! What the token endpoint knows of a client (an "app" in the product's words), in the compact
+//! form a snapshot of a million apps holds; the settings an operator gives an app, and their
+//! rules, are `app_settings`.
 
+use crate::app_settings::ClientConfigError;
 use crate::scope::Scope;
 use crate::secret::StoredSecret;
 use std::fmt;
@@ -153,135 +155,6 @@ impl FromIterator<GrantType> for GrantTypes {
     }
 }
 
-/// Why a set of app settings is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientConfigError {
-    /// Not one of m2m, web, spa, native.
-    #[error("unknown app type {0:?}: use one of m2m, web, spa, native")]
-    UnknownType(String),
-    /// Not a known grant type.
-    #[error(
-        "unknown grant type {0:?}: use client_credentials, authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:device_code"
-    )]
-    UnknownGrantType(String),
-    /// A public client asked for client_credentials.
-    #[error(
-        "a {0} app is a public client and cannot use client_credentials (m2m and web apps can)"
-    )]
-    PublicClientCredentials(ClientType),
-    /// A default scope that is not an allowed scope.
-    #[error("default scope {0:?} is not one of the app's scopes")]
-    DefaultNotAllowed(String),
-    /// A token reuse share outside 1..=100 percent.
-    #[error("token reuse must be a percentage from 1% to 100% of the token's life")]
-    TokenReuse,
-    /// An audience that is not an absolute URI.
-    #[error(
-        "audience {0:?} is invalid: use an absolute URI (such as https://api.example.com or urn:example:orders) without a fragment, spaces or control characters, at most 2048 bytes"
-    )]
-    BadAudience(String),
-    /// More audiences than `MAX_AUDIENCES`.
-    #[error("an app may have at most {MAX_AUDIENCES} audiences")]
-    TooManyAudiences,
-    /// Custom claims that are not a JSON object.
-    #[error("custom claims must be a JSON object, such as {{\"tier\": \"gold\"}}")]
-    ClaimsNotObject,
-    /// A custom claim with a name latchkey sets itself.
-    #[error(
-        "claim {0:?} is set by latchkey and cannot be overridden: choose another name (registered names: iss, sub, aud, exp, nbf, iat, jti, scope, client_id)"
-    )]
-    RegisteredClaim(String),
-    /// Custom claims larger than `MAX_CLAIMS_BYTES`.
-    #[error("custom claims are at most {MAX_CLAIMS_BYTES} bytes of JSON")]
-    ClaimsTooLarge,
-    /// A token lifetime outside the accepted range.
-    #[error("token TTL must be between {min} and {max} seconds", min = MIN_TOKEN_TTL, max = MAX_TOKEN_TTL)]
-    TokenTtl,
-}
-
-/// Shortest accepted token lifetime, in seconds.
-pub const MIN_TOKEN_TTL: u32 = 1;
-/// Longest accepted token lifetime, in seconds (one day).
-pub const MAX_TOKEN_TTL: u32 = 86_400;
-/// Token lifetime when none is given, as in the seed document.
-pub const DEFAULT_TOKEN_TTL: u32 = 300;
-
-/// The token reuse shares an app may have, in percent of a token's life.
-pub const TOKEN_REUSE_PERCENT: std::ops::RangeInclusive<u8> = 1..=100;
-/// Most audiences one app may have.
-pub const MAX_AUDIENCES: usize = 100;
-/// Longest accepted audience, in bytes.
-pub const MAX_AUDIENCE_BYTES: usize = 2048;
-/// Largest accepted custom claims object, serialized.
-pub const MAX_CLAIMS_BYTES: usize = 8 * 1024;
-/// Claims latchkey sets itself; custom claims may not use these names.
-pub const REGISTERED_CLAIMS: [&str; 9] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "scope",
-    "client_id",
-];
-
-/// Whether `text` is an absolute URI (RFC 3986 §4.3: a scheme, then `:`, no fragment) without
-/// spaces or control characters. RFC 8707 requires this of a `resource`.
-pub fn is_absolute_uri(text: &str) -> bool {
-    let Some((scheme, rest)) = text.split_once(':') else {
-        return false;
-    };
-    let scheme_ok = scheme
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    scheme_ok
-        && !rest.is_empty()
-        && !text.contains('#')
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Checks an app's allowed audiences.
-pub fn check_audiences(audiences: &[String]) -> Result<(), ClientConfigError> {
-    if audiences.len() > MAX_AUDIENCES {
-        return Err(ClientConfigError::TooManyAudiences);
-    }
-    match audiences
-        .iter()
-        .find(|audience| audience.len() > MAX_AUDIENCE_BYTES || !is_absolute_uri(audience))
-    {
-        Some(bad) => Err(ClientConfigError::BadAudience(bad.clone())),
-        None => Ok(()),
-    }
-}
-
-/// Checks custom claims given as JSON text and returns them normalized (compact JSON), or
-/// `None` for an empty object.
-pub fn normalize_custom_claims(text: &str) -> Result<Option<String>, ClientConfigError> {
-    let Ok(serde_json::Value::Object(claims)) = serde_json::from_str(text) else {
-        return Err(ClientConfigError::ClaimsNotObject);
-    };
-    if let Some(name) = claims
-        .keys()
-        .find(|name| REGISTERED_CLAIMS.contains(&name.as_str()))
-    {
-        return Err(ClientConfigError::RegisteredClaim(name.clone()));
-    }
-    if claims.is_empty() {
-        return Ok(None);
-    }
-    let normalized = serde_json::Value::Object(claims).to_string();
-    if normalized.len() > MAX_CLAIMS_BYTES {
-        return Err(ClientConfigError::ClaimsTooLarge);
-    }
-    Ok(Some(normalized))
-}
-
 /// The members of a normalized claims object without its braces (`"tier":"gold","n":3`), ready
 /// to be spliced into a token payload.
 pub fn claims_fragment(normalized: &str) -> Option<Box<str>> {
@@ -290,30 +163,6 @@ pub fn claims_fragment(normalized: &str) -> Option<Box<str>> {
         .and_then(|inner| inner.strip_suffix('}'))
         .filter(|inner| !inner.is_empty())
         .map(Box::from)
-}
-
-/// Checks that an app's settings agree with each other.
-pub fn validate_settings(
-    client_type: ClientType,
-    grant_types: &[GrantType],
-    scopes: &[Scope],
-    default_scopes: &[Scope],
-    token_ttl: u32,
-    token_reuse_percent: Option<u8>,
-) -> Result<(), ClientConfigError> {
-    if token_reuse_percent.is_some_and(|percent| !TOKEN_REUSE_PERCENT.contains(&percent)) {
-        return Err(ClientConfigError::TokenReuse);
-    }
-    if !client_type.is_confidential() && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(ClientConfigError::PublicClientCredentials(client_type));
-    }
-    if let Some(extra) = default_scopes.iter().find(|scope| !scopes.contains(scope)) {
-        return Err(ClientConfigError::DefaultNotAllowed(extra.to_string()));
-    }
-    if !(MIN_TOKEN_TTL..=MAX_TOKEN_TTL).contains(&token_ttl) {
-        return Err(ClientConfigError::TokenTtl);
-    }
-    Ok(())
 }
 
 /// A client as the token endpoint sees it: everything needed to authenticate it and decide its
@@ -377,10 +226,6 @@ impl Client {
 mod tests {
     use super::*;
 
-    fn scopes(list: &[&str]) -> Vec<Scope> {
-        list.iter().map(|s| Scope::parse(s).unwrap()).collect()
-    }
-
     #[test]
     fn every_grant_type_has_a_bit_of_its_own() {
         for grant in GrantType::ALL {
@@ -408,63 +253,6 @@ mod tests {
     }
 
     #[test]
-    fn public_clients_cannot_have_client_credentials() {
-        for kind in [ClientType::Spa, ClientType::Native] {
-            let got = validate_settings(kind, &[GrantType::ClientCredentials], &[], &[], 300, None);
-            assert_eq!(got, Err(ClientConfigError::PublicClientCredentials(kind)));
-        }
-        assert!(
-            validate_settings(
-                ClientType::Web,
-                &[GrantType::ClientCredentials],
-                &[],
-                &[],
-                300,
-                None
-            )
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn default_scopes_must_be_allowed() {
-        let got = validate_settings(
-            ClientType::M2m,
-            &[],
-            &scopes(&["a"]),
-            &scopes(&["b"]),
-            300,
-            None,
-        );
-        assert_eq!(got, Err(ClientConfigError::DefaultNotAllowed("b".into())));
-    }
-
-    #[test]
-    fn ttl_must_be_in_range() {
-        assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], 0, None),
-            Err(ClientConfigError::TokenTtl)
-        );
-        assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], MAX_TOKEN_TTL + 1, None),
-            Err(ClientConfigError::TokenTtl)
-        );
-    }
-
-    #[test]
-    fn token_reuse_share_must_be_a_percentage() {
-        assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(0)),
-            Err(ClientConfigError::TokenReuse)
-        );
-        assert_eq!(
-            validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(101)),
-            Err(ClientConfigError::TokenReuse)
-        );
-        assert!(validate_settings(ClientType::M2m, &[], &[], &[], 300, Some(80)).is_ok());
-    }
-
-    #[test]
     fn names_round_trip() {
         for kind in ClientType::ALL {
             assert_eq!(kind.as_str().parse::<ClientType>(), Ok(kind));
@@ -474,64 +262,6 @@ mod tests {
         }
         assert!("password".parse::<GrantType>().is_err());
         assert!("daemon".parse::<ClientType>().is_err());
-    }
-
-    #[test]
-    fn audiences_are_absolute_uris_without_fragments() {
-        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert!(check_audiences(&list(&["https://api.test/v1", "urn:example:orders"])).is_ok());
-        for bad in [
-            "api.test",
-            "https://a#frag",
-            "https://a b",
-            ":x",
-            "1http://a",
-            "https:",
-        ] {
-            assert!(
-                matches!(
-                    check_audiences(&list(&[bad])),
-                    Err(ClientConfigError::BadAudience(_))
-                ),
-                "{bad:?}"
-            );
-        }
-        let long = format!("https://a/{}", "x".repeat(MAX_AUDIENCE_BYTES));
-        assert!(check_audiences(&[long]).is_err());
-        let many: Vec<String> = (0..=MAX_AUDIENCES).map(|i| format!("urn:a:{i}")).collect();
-        assert_eq!(
-            check_audiences(&many),
-            Err(ClientConfigError::TooManyAudiences)
-        );
-    }
-
-    #[test]
-    fn custom_claims_are_an_object_without_registered_names() {
-        assert_eq!(
-            normalize_custom_claims(r#"{ "tier" : "gold", "n": [1, 2] }"#)
-                .unwrap()
-                .as_deref(),
-            Some(r#"{"n":[1,2],"tier":"gold"}"#)
-        );
-        assert_eq!(normalize_custom_claims("{}"), Ok(None));
-        for bad in ["[]", "3", "\"x\"", "not json"] {
-            assert_eq!(
-                normalize_custom_claims(bad),
-                Err(ClientConfigError::ClaimsNotObject),
-                "{bad}"
-            );
-        }
-        for name in REGISTERED_CLAIMS {
-            assert_eq!(
-                normalize_custom_claims(&format!(r#"{{"{name}": 1}}"#)),
-                Err(ClientConfigError::RegisteredClaim(name.to_owned()))
-            );
-        }
-        let big = format!(r#"{{"x": "{}"}}"#, "y".repeat(MAX_CLAIMS_BYTES));
-        assert_eq!(
-            normalize_custom_claims(&big),
-            Err(ClientConfigError::ClaimsTooLarge)
-        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! serializes what they return.
 
 pub mod admin;
+pub mod app_settings;
 pub mod claims;
 pub mod client;
 pub mod client_auth;
@@ -19,6 +20,7 @@ pub mod secret;
 pub mod token;
 pub mod wire;
 
+pub use app_settings::{AppSettings, AppSettingsPatch};
 pub use claims::{AccessTokenClaims, TokenProfile};
 pub use client::{Client, ClientType, GrantType};
 pub use error::TokenError;

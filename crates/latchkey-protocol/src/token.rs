@@ -2,7 +2,7 @@
 //! `TokenRequest`, and `decide` turns a request and the client it names into a `Grant`.
 
 use crate::claims::{AccessTokenClaims, Rfc9068Claims, SpaceSeparated, TokenProfile};
-use crate::client::{self, Client, GrantType};
+use crate::client::{Client, GrantType};
 use crate::client_auth::{self, ClientCredentials};
 use crate::error::TokenError;
 use crate::secret::ClientSecret;
@@ -142,7 +142,7 @@ pub fn decide<'c>(
     )?;
     let audience = match request.audience.as_deref() {
         None => None,
-        Some(asked) if !client::is_absolute_uri(asked) => {
+        Some(asked) if !crate::app_settings::is_absolute_uri(asked) => {
             return Err(TokenError::InvalidTarget(
                 "resource must be an absolute URI without a fragment",
             ));

@@ -6,7 +6,7 @@
 
 use crate::{AppRecord, ChangedEntity, KeyStatus, ScannedClient, StoreError, StoreResult};
 use latchkey_protocol::client::{self, Client, ClientType, GrantTypes};
-use latchkey_protocol::{Scope, SecretHash, TokenProfile};
+use latchkey_protocol::{AppSettings, Scope, SecretHash, TokenProfile};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -85,48 +85,108 @@ pub(crate) fn changed_entity(text: &str) -> StoreResult<ChangedEntity> {
     }
 }
 
-/// An app's columns as stored, checked into an `AppRecord` (without its secrets, which live in
-/// their own rows) by `into_record`.
-pub(crate) struct AppColumns {
-    pub(crate) client_id: String,
-    pub(crate) tenant: String,
-    pub(crate) name: String,
-    pub(crate) app_type: String,
-    pub(crate) enabled: bool,
-    pub(crate) scopes: String,
-    pub(crate) default_scopes: String,
-    pub(crate) grant_types: String,
+/// The columns an app's settings are stored in, in the order every statement that reads or
+/// writes them lists them (`SettingsColumns` holds them in this order too).
+pub(crate) const SETTINGS_COLUMNS: [&str; 9] = [
+    "app_type",
+    "scopes",
+    "default_scopes",
+    "grant_types",
+    "token_ttl",
+    "can_introspect",
+    "token_reuse_percent",
+    "audiences",
+    "custom_claims",
+];
+
+/// An app's settings as stored: encoded from `AppSettings` (`String` texts) to be bound, or read
+/// from a row (texts borrowed in place) to be decoded. Each backend binds and reads these in
+/// one helper of its own, shared by create, update and the snapshot scan.
+pub(crate) struct SettingsColumns<T> {
+    pub(crate) app_type: T,
+    pub(crate) scopes: T,
+    pub(crate) default_scopes: T,
+    pub(crate) grant_types: T,
     pub(crate) token_ttl: i64,
     pub(crate) can_introspect: bool,
-    pub(crate) tokens_revoked_before: Option<i64>,
     pub(crate) token_reuse_percent: Option<i64>,
-    pub(crate) audiences: String,
-    pub(crate) custom_claims: Option<String>,
+    pub(crate) audiences: T,
+    pub(crate) custom_claims: Option<T>,
+}
+
+impl SettingsColumns<String> {
+    pub(crate) fn encode(settings: &AppSettings) -> SettingsColumns<String> {
+        // Destructured so that a new setting cannot be left unstored.
+        let AppSettings {
+            app_type,
+            scopes,
+            default_scopes,
+            grant_types,
+            token_ttl,
+            can_introspect,
+            token_reuse_percent,
+            audiences,
+            custom_claims,
+        } = settings;
+        SettingsColumns {
+            app_type: app_type.as_str().to_owned(),
+            scopes: join(scopes),
+            default_scopes: join(default_scopes),
+            grant_types: join(grant_types),
+            token_ttl: i64::from(*token_ttl),
+            can_introspect: *can_introspect,
+            token_reuse_percent: token_reuse_percent.map(i64::from),
+            audiences: join(audiences),
+            custom_claims: custom_claims.clone(),
+        }
+    }
+}
+
+impl<T: AsRef<str>> SettingsColumns<T> {
+    pub(crate) fn decode(&self) -> StoreResult<AppSettings> {
+        Ok(AppSettings {
+            app_type: app_type(self.app_type.as_ref())?,
+            scopes: scopes(self.scopes.as_ref())?,
+            default_scopes: scopes(self.default_scopes.as_ref())?,
+            grant_types: split(self.grant_types.as_ref(), "grant type")?,
+            token_ttl: token_ttl(self.token_ttl)?,
+            can_introspect: self.can_introspect,
+            token_reuse_percent: reuse_percent(self.token_reuse_percent)?,
+            audiences: split(self.audiences.as_ref(), "audience")?,
+            custom_claims: self
+                .custom_claims
+                .as_ref()
+                .map(|text| text.as_ref().to_owned()),
+        })
+    }
+}
+
+/// An app's columns as stored, checked into an `AppRecord` (without its secrets, which live in
+/// their own rows) by `into_record`.
+pub(crate) struct AppColumns<'r> {
+    pub(crate) client_id: &'r str,
+    pub(crate) tenant: &'r str,
+    pub(crate) name: &'r str,
+    pub(crate) enabled: bool,
+    pub(crate) settings: SettingsColumns<&'r str>,
+    pub(crate) tokens_revoked_before: Option<i64>,
     pub(crate) revision: i64,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
 }
 
-impl AppColumns {
+impl AppColumns<'_> {
     pub(crate) fn into_record(self) -> StoreResult<AppRecord> {
         Ok(AppRecord {
-            app_type: app_type(&self.app_type)?,
+            client_id: self.client_id.to_owned(),
+            tenant: self.tenant.to_owned(),
+            name: self.name.to_owned(),
             enabled: self.enabled,
-            scopes: scopes(&self.scopes)?,
-            default_scopes: scopes(&self.default_scopes)?,
-            grant_types: split(&self.grant_types, "grant type")?,
-            token_ttl: token_ttl(self.token_ttl)?,
-            can_introspect: self.can_introspect,
+            settings: self.settings.decode()?,
             tokens_revoked_before: self.tokens_revoked_before,
-            token_reuse_percent: reuse_percent(self.token_reuse_percent)?,
-            audiences: split(&self.audiences, "audience")?,
-            custom_claims: self.custom_claims,
             revision: self.revision,
             created_at: self.created_at,
             updated_at: self.updated_at,
-            client_id: self.client_id,
-            tenant: self.tenant,
-            name: self.name,
             secrets: Vec::new(),
         })
     }
@@ -137,17 +197,9 @@ impl AppColumns {
 pub(crate) struct ClientColumns<'r> {
     pub(crate) client_id: &'r str,
     pub(crate) tenant: &'r str,
-    pub(crate) app_type: &'r str,
     pub(crate) enabled: bool,
-    pub(crate) scopes: &'r str,
-    pub(crate) default_scopes: &'r str,
-    pub(crate) grant_types: &'r str,
-    pub(crate) token_ttl: i64,
-    pub(crate) can_introspect: bool,
     pub(crate) tokens_revoked_before: Option<i64>,
-    pub(crate) token_reuse_percent: Option<i64>,
-    pub(crate) audiences: &'r str,
-    pub(crate) custom_claims: Option<&'r str>,
+    pub(crate) settings: SettingsColumns<&'r str>,
 }
 
 /// Distinct scope lists the decoder remembers; past that, lists are decoded each time.
@@ -167,20 +219,23 @@ pub(crate) struct ClientDecoder {
 impl ClientDecoder {
     pub(crate) fn client(&mut self, columns: &ClientColumns<'_>) -> StoreResult<ScannedClient> {
         let tenant = self.tenant(columns.tenant);
+        // The same columns `SettingsColumns::decode` reads, decoded straight into the compact
+        // form (and scope lists shared) rather than through `AppSettings`.
+        let settings = &columns.settings;
         let client = Client {
             client_id: columns.client_id.to_owned(),
-            client_type: app_type(columns.app_type)?,
+            client_type: app_type(settings.app_type)?,
             enabled: columns.enabled,
-            scopes: self.scopes(columns.scopes)?,
-            default_scopes: self.scopes(columns.default_scopes)?,
-            grant_types: items(columns.grant_types, "grant type")
+            scopes: self.scopes(settings.scopes)?,
+            default_scopes: self.scopes(settings.default_scopes)?,
+            grant_types: items(settings.grant_types, "grant type")
                 .collect::<StoreResult<GrantTypes>>()?,
-            token_ttl: token_ttl(columns.token_ttl)?,
-            can_introspect: columns.can_introspect,
+            token_ttl: token_ttl(settings.token_ttl)?,
+            can_introspect: settings.can_introspect,
             tokens_revoked_before: columns.tokens_revoked_before,
-            token_reuse_percent: reuse_percent(columns.token_reuse_percent)?,
-            audiences: items(columns.audiences, "audience").collect::<StoreResult<_>>()?,
-            custom_claims: columns.custom_claims.and_then(client::claims_fragment),
+            token_reuse_percent: reuse_percent(settings.token_reuse_percent)?,
+            audiences: items(settings.audiences, "audience").collect::<StoreResult<_>>()?,
+            custom_claims: settings.custom_claims.and_then(client::claims_fragment),
             secrets: Box::default(),
         };
         Ok(ScannedClient { tenant, client })
@@ -230,22 +285,28 @@ mod tests {
     use super::*;
     use latchkey_protocol::client::GrantType;
 
-    fn columns() -> AppColumns {
-        AppColumns {
-            client_id: "c1".into(),
-            tenant: "default".into(),
-            name: "one".into(),
-            app_type: "m2m".into(),
-            enabled: true,
-            scopes: "read write".into(),
-            default_scopes: "read".into(),
-            grant_types: "client_credentials".into(),
+    fn settings() -> SettingsColumns<&'static str> {
+        SettingsColumns {
+            app_type: "m2m",
+            scopes: "read write",
+            default_scopes: "read",
+            grant_types: "client_credentials",
             token_ttl: 300,
             can_introspect: false,
-            tokens_revoked_before: Some(150),
             token_reuse_percent: Some(80),
-            audiences: "https://api.test urn:orders".into(),
-            custom_claims: Some(r#"{"tier":"gold"}"#.into()),
+            audiences: "https://api.test urn:orders",
+            custom_claims: Some(r#"{"tier":"gold"}"#),
+        }
+    }
+
+    fn columns() -> AppColumns<'static> {
+        AppColumns {
+            client_id: "c1",
+            tenant: "default",
+            name: "one",
+            enabled: true,
+            settings: settings(),
+            tokens_revoked_before: Some(150),
             revision: 3,
             created_at: 100,
             updated_at: 200,
@@ -256,17 +317,16 @@ mod tests {
         ClientColumns {
             client_id: "c1",
             tenant: "acme",
-            app_type: "m2m",
             enabled: true,
-            scopes: "read write",
-            default_scopes: "read",
-            grant_types: "client_credentials refresh_token",
-            token_ttl: 300,
-            can_introspect: true,
             tokens_revoked_before: None,
-            token_reuse_percent: None,
-            audiences: "",
-            custom_claims: None,
+            settings: SettingsColumns {
+                grant_types: "client_credentials refresh_token",
+                can_introspect: true,
+                token_reuse_percent: None,
+                audiences: "",
+                custom_claims: None,
+                ..settings()
+            },
         }
     }
 
@@ -292,23 +352,28 @@ mod tests {
     #[test]
     fn app_columns_decode_into_the_record_they_store() {
         let record = columns().into_record().unwrap();
+        let settings = &record.settings;
         assert_eq!(
-            (record.client_id.as_str(), record.app_type, record.revision),
+            (
+                record.client_id.as_str(),
+                settings.app_type,
+                record.revision
+            ),
             ("c1", ClientType::M2m, 3)
         );
         assert_eq!(
-            record.scopes,
+            settings.scopes,
             vec![
                 Scope::parse("read").unwrap(),
                 Scope::parse("write").unwrap()
             ]
         );
-        assert_eq!(record.grant_types, vec![GrantType::ClientCredentials]);
-        assert_eq!(record.audiences, ["https://api.test", "urn:orders"]);
+        assert_eq!(settings.grant_types, vec![GrantType::ClientCredentials]);
+        assert_eq!(settings.audiences, ["https://api.test", "urn:orders"]);
         assert_eq!(
             (
-                record.token_ttl,
-                record.token_reuse_percent,
+                settings.token_ttl,
+                settings.token_reuse_percent,
                 record.tokens_revoked_before
             ),
             (300, Some(80), Some(150))
@@ -317,15 +382,23 @@ mod tests {
     }
 
     #[test]
+    fn settings_read_back_as_they_were_encoded() {
+        let settings = columns().into_record().unwrap().settings;
+        let encoded = SettingsColumns::encode(&settings);
+        assert_eq!(encoded.scopes, "read write");
+        assert_eq!(encoded.decode().unwrap(), settings);
+    }
+
+    #[test]
     fn a_value_latchkey_never_writes_is_corrupt_and_named() {
-        let with = |change: fn(&mut AppColumns)| {
+        let with = |change: fn(&mut SettingsColumns<&'static str>)| {
             let mut columns = columns();
-            change(&mut columns);
+            change(&mut columns.settings);
             corrupt(columns.into_record())
         };
-        assert_eq!(with(|c| c.app_type = "robot".into()), "app type \"robot\"");
+        assert_eq!(with(|c| c.app_type = "robot"), "app type \"robot\"");
         assert_eq!(
-            with(|c| c.grant_types = "password".into()),
+            with(|c| c.grant_types = "password"),
             "grant type \"password\""
         );
         assert_eq!(with(|c| c.token_ttl = -1), "token ttl -1");
@@ -333,7 +406,7 @@ mod tests {
             with(|c| c.token_reuse_percent = Some(300)),
             "token reuse 300"
         );
-        assert!(with(|c| c.scopes = "read \"x".into()).contains("\"x"));
+        assert!(with(|c| c.scopes = "read \"x").contains("\"x"));
         assert_eq!(corrupt(token_profile("jwt")), "token profile \"jwt\"");
         assert_eq!(corrupt(key_status("lost")), "unknown key status \"lost\"");
         assert_eq!(corrupt(secret_hash(&[1, 2, 3])), "secret hash length");
@@ -372,7 +445,10 @@ mod tests {
         let second = decoder
             .client(&ClientColumns {
                 client_id: "c2",
-                default_scopes: "write",
+                settings: SettingsColumns {
+                    default_scopes: "write",
+                    ..client_columns().settings
+                },
                 ..client_columns()
             })
             .unwrap();
@@ -396,25 +472,20 @@ mod tests {
     fn the_scan_decoder_reads_the_app_as_its_record_would_be_read() {
         let columns = columns();
         let borrowed = ClientColumns {
-            client_id: &columns.client_id,
-            tenant: &columns.tenant,
-            app_type: &columns.app_type,
+            client_id: columns.client_id,
+            tenant: columns.tenant,
             enabled: columns.enabled,
-            scopes: &columns.scopes,
-            default_scopes: &columns.default_scopes,
-            grant_types: &columns.grant_types,
-            token_ttl: columns.token_ttl,
-            can_introspect: columns.can_introspect,
             tokens_revoked_before: columns.tokens_revoked_before,
-            token_reuse_percent: columns.token_reuse_percent,
-            audiences: &columns.audiences,
-            custom_claims: columns.custom_claims.as_deref(),
+            settings: settings(),
         };
         let scanned = ClientDecoder::default().client(&borrowed).unwrap();
         assert_eq!(&*scanned.tenant, "default");
         assert_eq!(scanned.client, columns.into_record().unwrap().into_client());
         let odd = ClientColumns {
-            grant_types: "implicit",
+            settings: SettingsColumns {
+                grant_types: "implicit",
+                ..settings()
+            },
             ..client_columns()
         };
         assert_eq!(

@@ -1,7 +1,7 @@
 //! The records the store reads and writes.
 
-use latchkey_protocol::client::{self, Client, ClientType, GrantType};
-use latchkey_protocol::{Scope, SecretHash, StoredSecret, TokenProfile};
+use latchkey_protocol::client::{self, Client, ClientType};
+use latchkey_protocol::{AppSettings, SecretHash, StoredSecret, TokenProfile};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -116,29 +116,12 @@ pub struct AppRecord {
     pub tenant: String,
     /// Display name.
     pub name: String,
-    /// App type.
-    pub app_type: ClientType,
     /// Whether it may get tokens.
     pub enabled: bool,
-    /// Allowed scopes.
-    pub scopes: Vec<Scope>,
-    /// Scopes granted when a request names none.
-    pub default_scopes: Vec<Scope>,
-    /// Allowed grant types.
-    pub grant_types: Vec<GrantType>,
-    /// Token lifetime in seconds.
-    pub token_ttl: u32,
-    /// Whether the app may introspect other apps' tokens.
-    pub can_introspect: bool,
+    /// What the operator configured.
+    pub settings: AppSettings,
     /// Every token of the app issued at or before this time (unix seconds) is revoked.
     pub tokens_revoked_before: Option<i64>,
-    /// Token reuse share in percent; `None` when off.
-    pub token_reuse_percent: Option<u8>,
-    /// Audiences a token request may name (RFC 8707 `resource`); the token's `aud` is the
-    /// client id when it names none.
-    pub audiences: Vec<String>,
-    /// Static claims added to the app's tokens, as a JSON object text; `None` for none.
-    pub custom_claims: Option<String>,
     /// Optimistic concurrency counter.
     pub revision: i64,
     /// Creation time.
@@ -153,21 +136,22 @@ impl AppRecord {
     /// The token endpoint's view of this app, taking the record apart (no copies: a snapshot
     /// load makes a million of these).
     pub fn into_client(self) -> Client {
+        let settings = self.settings;
         // `into_boxed_slice` trims the lists' growth slack (room for 4 scopes, 8 grant types
         // while decoding): a snapshot holds them for good.
         Client {
             client_id: self.client_id,
-            client_type: self.app_type,
+            client_type: settings.app_type,
             enabled: self.enabled,
-            grant_types: self.grant_types.iter().copied().collect(),
-            scopes: self.scopes.into_boxed_slice(),
-            default_scopes: self.default_scopes.into_boxed_slice(),
-            token_ttl: self.token_ttl,
-            can_introspect: self.can_introspect,
+            grant_types: settings.grant_types.iter().copied().collect(),
+            scopes: settings.scopes.into_boxed_slice(),
+            default_scopes: settings.default_scopes.into_boxed_slice(),
+            token_ttl: settings.token_ttl,
+            can_introspect: settings.can_introspect,
             tokens_revoked_before: self.tokens_revoked_before,
-            token_reuse_percent: self.token_reuse_percent,
-            audiences: self.audiences.into_boxed_slice(),
-            custom_claims: self
+            token_reuse_percent: settings.token_reuse_percent,
+            audiences: settings.audiences.into_boxed_slice(),
+            custom_claims: settings
                 .custom_claims
                 .as_deref()
                 .and_then(client::claims_fragment),

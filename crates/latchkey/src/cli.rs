@@ -2,7 +2,8 @@
 //! contract (scripts and tests drive them): add freely, rename never.
 
 use clap::{Args, Parser, Subcommand};
-use latchkey_protocol::client::{ClientType, GrantType, TOKEN_REUSE_PERCENT};
+use latchkey_protocol::app_settings::TOKEN_REUSE_PERCENT;
+use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::{Scope, TokenProfile};
 use std::time::Duration;
 
@@ -290,12 +291,12 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 
 fn parse_type(text: &str) -> Result<ClientType, String> {
     text.parse()
-        .map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+        .map_err(|error: latchkey_protocol::app_settings::ClientConfigError| error.to_string())
 }
 
 fn parse_grant(text: &str) -> Result<GrantType, String> {
     text.parse()
-        .map_err(|error: latchkey_protocol::client::ClientConfigError| error.to_string())
+        .map_err(|error: latchkey_protocol::app_settings::ClientConfigError| error.to_string())
 }
 
 fn parse_percent(text: &str) -> Result<u8, String> {

@@ -3,7 +3,7 @@
 
 use latchkey_manage::apps::AppError;
 use latchkey_manage::tenants::TenantError;
-use latchkey_protocol::client::ClientConfigError;
+use latchkey_protocol::app_settings::ClientConfigError;
 
 /// The hint for the first error in `error`'s chain that has one.
 pub(crate) fn hint(error: &anyhow::Error) -> Option<&'static str> {

@@ -101,15 +101,15 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
             secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
         ),
         ("name", app.name.clone()),
-        ("type", app.app_type.to_string()),
+        ("type", app.settings.app_type.to_string()),
         ("enabled", if app.enabled { "yes" } else { "no" }.to_owned()),
-        ("scopes", list_or_dash(&app.scopes)),
-        ("default_scopes", list_or_dash(&app.default_scopes)),
-        ("grant_types", list_or_dash(&app.grant_types)),
-        ("token_ttl", format!("{} s", app.token_ttl)),
+        ("scopes", list_or_dash(&app.settings.scopes)),
+        ("default_scopes", list_or_dash(&app.settings.default_scopes)),
+        ("grant_types", list_or_dash(&app.settings.grant_types)),
+        ("token_ttl", format!("{} s", app.settings.token_ttl)),
         (
             "introspect",
-            if app.can_introspect {
+            if app.settings.can_introspect {
                 "yes: may introspect other apps' tokens"
             } else {
                 "own tokens only"
@@ -118,14 +118,18 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         ),
         (
             "token_reuse",
-            app.token_reuse_percent
+            app.settings
+                .token_reuse_percent
                 .map(|percent| format!("while {percent}% of a token's life remains"))
                 .unwrap_or_else(|| "off".to_owned()),
         ),
-        ("audiences", list_or_dash(&app.audiences)),
+        ("audiences", list_or_dash(&app.settings.audiences)),
         (
             "claims",
-            app.custom_claims.clone().unwrap_or_else(|| "-".to_owned()),
+            app.settings
+                .custom_claims
+                .clone()
+                .unwrap_or_else(|| "-".to_owned()),
         ),
         (
             "previous_secret",
@@ -158,10 +162,10 @@ pub(crate) fn print_app_table(apps: &[AppRecord]) {
             vec![
                 app.client_id.clone(),
                 app.name.clone(),
-                app.app_type.to_string(),
+                app.settings.app_type.to_string(),
                 if app.enabled { "enabled" } else { "disabled" }.to_owned(),
-                list_or_dash(&app.scopes),
-                app.token_ttl.to_string(),
+                list_or_dash(&app.settings.scopes),
+                app.settings.token_ttl.to_string(),
             ]
         })
         .collect();

@@ -11,12 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_manage::apps::{self, AppChanges, NewApp};
+use latchkey_manage::apps::{self, AppChanges};
 use latchkey_manage::schema::{AppTypeName, PageLimit};
 use latchkey_manage::tenants;
 use latchkey_manage::views::{AppPage, AppView, SecretView};
-use latchkey_protocol::Scope;
-use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::client::ClientType;
 use latchkey_store::AppQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -54,35 +53,6 @@ fn decode_cursor(cursor: &str) -> Result<(String, String), AdminError> {
         .ok_or_else(|| {
             AdminError::BadRequest("cursor is not a next_cursor this API returned".into())
         })
-}
-
-fn scopes(list: Vec<String>) -> Result<Vec<Scope>, AdminError> {
-    list.iter()
-        .map(|scope| Scope::parse(scope).map_err(|error| AdminError::Invalid(error.to_string())))
-        .collect()
-}
-
-fn grant_types(list: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
-    list.iter()
-        .map(|grant| {
-            grant
-                .parse()
-                .map_err(|error: latchkey_protocol::client::ClientConfigError| {
-                    AdminError::Invalid(error.to_string())
-                })
-        })
-        .collect()
-}
-
-fn app_type(text: &str) -> Result<ClientType, AdminError> {
-    text.parse()
-        .map_err(|error: latchkey_protocol::client::ClientConfigError| {
-            AdminError::Invalid(error.to_string())
-        })
-}
-
-fn claims_text(claims: serde_json::Map<String, serde_json::Value>) -> Option<String> {
-    (!claims.is_empty()).then(|| serde_json::Value::Object(claims).to_string())
 }
 
 /// Lists a tenant's apps, a page at a time.
@@ -144,24 +114,7 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody<NewAppBody>,
 ) -> Result<(StatusCode, Json<AppView>), AdminError> {
     admin.may_manage(&tenant)?;
-    let new = NewApp {
-        tenant,
-        name: body.name,
-        app_type: body
-            .app_type
-            .as_deref()
-            .map(app_type)
-            .transpose()?
-            .unwrap_or(ClientType::M2m),
-        scopes: scopes(body.scopes)?,
-        default_scopes: scopes(body.default_scopes)?,
-        grant_types: body.grant_types.map(grant_types).transpose()?,
-        token_ttl: body.token_ttl,
-        can_introspect: body.introspect,
-        token_reuse_percent: body.token_reuse_percent,
-        audiences: body.audiences,
-        custom_claims: body.claims.and_then(claims_text),
-    };
+    let new = body.into_new_app(tenant)?;
     let (app, secret) = apps::create(
         state.registry.store().as_ref(),
         new,
@@ -208,19 +161,7 @@ pub(crate) async fn update(
     JsonBody(body): JsonBody<AppPatch>,
 ) -> Result<Json<AppView>, AdminError> {
     admin.may_manage(&tenant)?;
-    let changes = AppChanges {
-        name: body.name,
-        scopes: body.scopes.map(scopes).transpose()?,
-        default_scopes: body.default_scopes.map(scopes).transpose()?,
-        grant_types: body.grant_types.map(grant_types).transpose()?,
-        token_ttl: body.token_ttl,
-        enabled: body.enabled,
-        can_introspect: body.introspect,
-        tokens_revoked_before: None,
-        token_reuse_percent: body.token_reuse_percent,
-        audiences: body.audiences,
-        custom_claims: body.claims.map(|claims| claims.and_then(claims_text)),
-    };
+    let changes = body.into_changes()?;
     change(&state, &admin, &tenant, &client_id, &changes).await
 }
 

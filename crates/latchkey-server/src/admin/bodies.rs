@@ -1,11 +1,16 @@
 //! The bodies the admin API accepts. Each names the constrained schema of its fields (from
-//! `latchkey_manage::schema`), so the OpenAPI document states what the server enforces.
+//! `latchkey_manage::schema`), so the OpenAPI document states what the server enforces, and
+//! converts into what the management layer takes in one place.
 
+use super::error::AdminError;
+use latchkey_manage::apps::{AppChanges, NewApp};
 use latchkey_manage::schema::{
     AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
     token_profile_change_schema, token_profile_schema,
 };
-use latchkey_protocol::TokenProfile;
+use latchkey_protocol::app_settings::ClientConfigError;
+use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::{AppSettingsPatch, Scope, TokenProfile};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -138,6 +143,75 @@ pub(crate) struct AppPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub(crate) claims: Option<Option<serde_json::Map<String, Value>>>,
+}
+
+impl NewAppBody {
+    /// The app this body asks for, in `tenant`.
+    pub(crate) fn into_new_app(self, tenant: String) -> Result<NewApp, AdminError> {
+        Ok(NewApp {
+            tenant,
+            name: self.name,
+            app_type: self
+                .app_type
+                .as_deref()
+                .map(app_type)
+                .transpose()?
+                .unwrap_or(ClientType::M2m),
+            settings: AppSettingsPatch {
+                scopes: Some(scopes(self.scopes)?),
+                default_scopes: Some(scopes(self.default_scopes)?),
+                grant_types: self.grant_types.map(grant_types).transpose()?,
+                token_ttl: self.token_ttl,
+                can_introspect: Some(self.introspect),
+                token_reuse_percent: Some(self.token_reuse_percent),
+                audiences: Some(self.audiences),
+                custom_claims: self.claims,
+            },
+        })
+    }
+}
+
+impl AppPatch {
+    /// The changes this body asks for.
+    pub(crate) fn into_changes(self) -> Result<AppChanges, AdminError> {
+        Ok(AppChanges {
+            name: self.name,
+            enabled: self.enabled,
+            tokens_revoked_before: None,
+            settings: AppSettingsPatch {
+                scopes: self.scopes.map(scopes).transpose()?,
+                default_scopes: self.default_scopes.map(scopes).transpose()?,
+                grant_types: self.grant_types.map(grant_types).transpose()?,
+                token_ttl: self.token_ttl,
+                can_introspect: self.introspect,
+                token_reuse_percent: self.token_reuse_percent,
+                audiences: self.audiences,
+                // `null` and `{}` both leave the app without custom claims.
+                custom_claims: self.claims.map(Option::unwrap_or_default),
+            },
+        })
+    }
+}
+
+fn scopes(list: Vec<String>) -> Result<Vec<Scope>, AdminError> {
+    list.iter()
+        .map(|scope| Scope::parse(scope).map_err(|error| AdminError::Invalid(error.to_string())))
+        .collect()
+}
+
+fn grant_types(list: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
+    list.iter()
+        .map(|grant| {
+            grant
+                .parse()
+                .map_err(|error: ClientConfigError| AdminError::Invalid(error.to_string()))
+        })
+        .collect()
+}
+
+fn app_type(text: &str) -> Result<ClientType, AdminError> {
+    text.parse()
+        .map_err(|error: ClientConfigError| AdminError::Invalid(error.to_string()))
 }
 
 /// Options of a secret rotation.

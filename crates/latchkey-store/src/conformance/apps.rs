@@ -138,10 +138,9 @@ pub(super) async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn
     assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
     store.create_app(&app("c1", "one")).await.unwrap();
     store
-        .create_app(&AppRecord {
-            token_ttl: 900,
-            ..app("c2", "two")
-        })
+        .create_app(&with_settings(app("c2", "two"), |settings| {
+            settings.token_ttl = 900;
+        }))
         .await
         .unwrap();
     assert_eq!(
@@ -150,7 +149,7 @@ pub(super) async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn
     );
     // Tokens issued at 900 s outlive a later, shorter TTL or the app itself.
     let mut shortened = store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap();
-    shortened.token_ttl = 60;
+    shortened.settings.token_ttl = 60;
     store.update_app(&shortened).await.unwrap();
     assert_eq!(
         store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
@@ -238,38 +237,40 @@ pub(super) async fn replace_secret_with_grace_keeps_the_old_one_until_its_end(st
 
 pub(super) async fn audiences_and_claims_are_stored(store: &dyn Store) {
     let mut record = app("c1", "one");
-    record.audiences = vec!["https://api.test".into(), "urn:orders".into()];
-    record.custom_claims = Some(r#"{"tier":"gold"}"#.into());
+    record.settings.audiences = vec!["https://api.test".into(), "urn:orders".into()];
+    record.settings.custom_claims = Some(r#"{"tier":"gold"}"#.into());
     store.create_app(&record).await.unwrap();
     assert_eq!(
         store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap(),
         record
     );
-    record.audiences = vec![];
-    record.custom_claims = None;
+    record.settings.audiences = vec![];
+    record.settings.custom_claims = None;
     store.update_app(&record).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
-    assert_eq!((read.audiences.len(), read.custom_claims), (0, None));
+    assert_eq!(
+        (read.settings.audiences.len(), read.settings.custom_claims),
+        (0, None)
+    );
 }
 
 pub(super) async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
     let record = AppRecord {
-        can_introspect: true,
         tokens_revoked_before: Some(150),
-        ..app("c1", "one")
+        ..with_settings(app("c1", "one"), |settings| settings.can_introspect = true)
     };
     store.create_app(&record).await.unwrap();
     let mut read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
-        (read.can_introspect, read.tokens_revoked_before),
+        (read.settings.can_introspect, read.tokens_revoked_before),
         (true, Some(150))
     );
-    read.can_introspect = false;
+    read.settings.can_introspect = false;
     read.tokens_revoked_before = Some(300);
     store.update_app(&read).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
-        (read.can_introspect, read.tokens_revoked_before),
+        (read.settings.can_introspect, read.tokens_revoked_before),
         (false, Some(300))
     );
 }

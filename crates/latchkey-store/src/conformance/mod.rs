@@ -12,27 +12,23 @@ mod tenants;
 
 use crate::*;
 use latchkey_protocol::client::{ClientType, GrantType};
-use latchkey_protocol::{Scope, SecretHash, TokenProfile};
+use latchkey_protocol::{AppSettings, Scope, SecretHash, TokenProfile};
 
 pub(crate) fn app(client_id: &str, name: &str) -> AppRecord {
     AppRecord {
         client_id: client_id.into(),
         tenant: DEFAULT_TENANT.into(),
         name: name.into(),
-        app_type: ClientType::M2m,
         enabled: true,
-        scopes: vec![
-            Scope::parse("read").unwrap(),
-            Scope::parse("write").unwrap(),
-        ],
-        default_scopes: vec![Scope::parse("read").unwrap()],
-        grant_types: vec![GrantType::ClientCredentials],
-        token_ttl: 300,
-        can_introspect: false,
+        settings: AppSettings {
+            scopes: vec![
+                Scope::parse("read").unwrap(),
+                Scope::parse("write").unwrap(),
+            ],
+            default_scopes: vec![Scope::parse("read").unwrap()],
+            ..AppSettings::new(ClientType::M2m)
+        },
         tokens_revoked_before: None,
-        token_reuse_percent: None,
-        audiences: Vec::new(),
-        custom_claims: None,
         revision: 1,
         created_at: 100,
         updated_at: 100,
@@ -42,6 +38,15 @@ pub(crate) fn app(client_id: &str, name: &str) -> AppRecord {
             expires_at: None,
         }],
     }
+}
+
+/// `app` with its settings changed.
+pub(super) fn with_settings(
+    mut app: AppRecord,
+    change: impl FnOnce(&mut AppSettings),
+) -> AppRecord {
+    change(&mut app.settings);
+    app
 }
 
 pub(super) fn key(kid: &str) -> KeyRecord {

@@ -25,8 +25,10 @@ pub(super) async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn S
     // Apps without secrets and with two next to apps with one, created out of id order.
     store.create_app(&app("c2", "two")).await.unwrap();
     let public = AppRecord {
-        app_type: ClientType::Spa,
-        grant_types: vec![],
+        settings: AppSettings {
+            grant_types: vec![],
+            ..AppSettings::new(ClientType::Spa)
+        },
         secrets: vec![],
         ..app("c3", "spa")
     };
@@ -76,14 +78,14 @@ pub(super) async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store
             record.tenant = "acme".into();
         }
         record.enabled = i % 2 == 0;
-        record.can_introspect = i % 3 == 0;
-        record.token_reuse_percent = (i == 5).then_some(80);
+        record.settings.can_introspect = i % 3 == 0;
+        record.settings.token_reuse_percent = (i == 5).then_some(80);
         record.tokens_revoked_before = (i == 7).then_some(150);
-        record.audiences = vec![format!("urn:app:{i}")];
-        record.custom_claims = (i == 4).then(|| r#"{"n":4}"#.to_owned());
+        record.settings.audiences = vec![format!("urn:app:{i}")];
+        record.settings.custom_claims = (i == 4).then(|| r#"{"n":4}"#.to_owned());
         if i == 6 {
-            record.scopes.push(Scope::parse("admin").unwrap());
-            record.grant_types.push(GrantType::RefreshToken);
+            record.settings.scopes.push(Scope::parse("admin").unwrap());
+            record.settings.grant_types.push(GrantType::RefreshToken);
         }
         store.create_app(&record).await.unwrap();
         expected.push(scanned(&record));

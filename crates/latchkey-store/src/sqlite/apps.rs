@@ -3,32 +3,93 @@
 
 use super::write::WriteTx;
 use super::{MAX_BINDS, rows_in};
-use crate::columns::{AppColumns, join, secret_hash};
+use crate::columns::{AppColumns, SETTINGS_COLUMNS, SettingsColumns, secret_hash};
 use crate::{AppQuery, AppRecord, SecretRecord, StoreError, StoreResult};
-use sqlx::sqlite::SqliteRow;
+use latchkey_protocol::AppSettings;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-const APP_COLUMNS: &str = "client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-     grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, audiences, \
-     custom_claims, revision, created_at, updated_at";
+/// The columns of an app that are not its settings, in the order `app_from_row` and the
+/// statements below list them.
+const APP_OWN_COLUMNS: &str =
+    "client_id, tenant, name, enabled, tokens_revoked_before, revision, created_at, updated_at";
+
+/// Every column of an app, for the SELECTs.
+static APP_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| format!("{APP_OWN_COLUMNS}, {}", SETTINGS_COLUMNS.join(", ")));
+
+static INSERT_APP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO apps ({APP_OWN_COLUMNS}, {}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, {})",
+        SETTINGS_COLUMNS.join(", "),
+        ["?"; SETTINGS_COLUMNS.len()].join(", ")
+    )
+});
+
+static UPDATE_APP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE apps SET name = ?, enabled = ?, tokens_revoked_before = ?, updated_at = ?, {}, \
+         revision = revision + 1 WHERE tenant = ? AND client_id = ? AND revision = ?",
+        SETTINGS_COLUMNS
+            .map(|column| format!("{column} = ?"))
+            .join(", ")
+    )
+});
+
+/// Binds an app's settings in `SETTINGS_COLUMNS` order: the one place a write states them.
+fn bind_settings<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    settings: &AppSettings,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    let SettingsColumns {
+        app_type,
+        scopes,
+        default_scopes,
+        grant_types,
+        token_ttl,
+        can_introspect,
+        token_reuse_percent,
+        audiences,
+        custom_claims,
+    } = SettingsColumns::encode(settings);
+    query
+        .bind(app_type)
+        .bind(scopes)
+        .bind(default_scopes)
+        .bind(grant_types)
+        .bind(token_ttl)
+        .bind(can_introspect)
+        .bind(token_reuse_percent)
+        .bind(audiences)
+        .bind(custom_claims)
+}
+
+/// Reads an app's settings columns from a row, by name.
+fn settings_from_row(row: &SqliteRow) -> StoreResult<SettingsColumns<&str>> {
+    Ok(SettingsColumns {
+        app_type: row.try_get("app_type")?,
+        scopes: row.try_get("scopes")?,
+        default_scopes: row.try_get("default_scopes")?,
+        grant_types: row.try_get("grant_types")?,
+        token_ttl: row.try_get("token_ttl")?,
+        can_introspect: row.try_get::<i64, _>("can_introspect")? != 0,
+        token_reuse_percent: row.try_get("token_reuse_percent")?,
+        audiences: row.try_get("audiences")?,
+        custom_claims: row.try_get("custom_claims")?,
+    })
+}
 
 fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
     AppColumns {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
         name: row.try_get("name")?,
-        app_type: row.try_get("app_type")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
-        scopes: row.try_get("scopes")?,
-        default_scopes: row.try_get("default_scopes")?,
-        grant_types: row.try_get("grant_types")?,
-        token_ttl: row.try_get("token_ttl")?,
-        can_introspect: row.try_get::<i64, _>("can_introspect")? != 0,
+        settings: settings_from_row(row)?,
         tokens_revoked_before: row.try_get("tokens_revoked_before")?,
-        token_reuse_percent: row.try_get("token_reuse_percent")?,
-        audiences: row.try_get("audiences")?,
-        custom_claims: row.try_get("custom_claims")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -93,27 +154,17 @@ async fn load_secrets(pool: &SqlitePool, mut apps: Vec<AppRecord>) -> StoreResul
 
 pub(super) async fn create(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO apps (client_id, tenant, name, app_type, enabled, scopes, default_scopes, \
-         grant_types, token_ttl, can_introspect, tokens_revoked_before, token_reuse_percent, audiences, \
-         custom_claims, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+    let inserted = bind_settings(
+        sqlx::query(&INSERT_APP)
+            .bind(&app.client_id)
+            .bind(&app.tenant)
+            .bind(&app.name)
+            .bind(app.enabled)
+            .bind(app.tokens_revoked_before)
+            .bind(app.created_at)
+            .bind(app.updated_at),
+        &app.settings,
     )
-    .bind(&app.client_id)
-    .bind(&app.tenant)
-    .bind(&app.name)
-    .bind(app.app_type.as_str())
-    .bind(app.enabled)
-    .bind(join(&app.scopes))
-    .bind(join(&app.default_scopes))
-    .bind(join(&app.grant_types))
-    .bind(i64::from(app.token_ttl))
-    .bind(app.can_introspect)
-    .bind(app.tokens_revoked_before)
-    .bind(app.token_reuse_percent.map(i64::from))
-    .bind(join(&app.audiences))
-    .bind(&app.custom_claims)
-    .bind(app.created_at)
-    .bind(app.updated_at)
     .execute(tx.conn())
     .await;
     match inserted {
@@ -155,7 +206,8 @@ pub(super) async fn one(
     client_id: &str,
 ) -> StoreResult<Option<AppRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? AND client_id = ?"
+        "SELECT {} FROM apps WHERE tenant = ? AND client_id = ?",
+        *APP_COLUMNS
     ))
     .bind(tenant)
     .bind(client_id)
@@ -167,7 +219,8 @@ pub(super) async fn one(
 
 pub(super) async fn of_tenant(pool: &SqlitePool, tenant: &str) -> StoreResult<Vec<AppRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {APP_COLUMNS} FROM apps WHERE tenant = ? ORDER BY name, client_id"
+        "SELECT {} FROM apps WHERE tenant = ? ORDER BY name, client_id",
+        *APP_COLUMNS
     ))
     .bind(tenant)
     .fetch_all(pool)
@@ -181,7 +234,7 @@ pub(super) async fn list(
     query: &AppQuery,
 ) -> StoreResult<Vec<AppRecord>> {
     let mut sql =
-        QueryBuilder::<Sqlite>::new(format!("SELECT {APP_COLUMNS} FROM apps WHERE tenant = "));
+        QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM apps WHERE tenant = ", *APP_COLUMNS));
     sql.push_bind(tenant);
     if let Some(text) = &query.name_contains {
         sql.push(" AND instr(lower(name), lower(")
@@ -208,30 +261,20 @@ pub(super) async fn list(
 }
 
 pub(super) async fn by_id(pool: &SqlitePool, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
-    let select = format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id IN (");
+    let select = format!("SELECT {} FROM apps WHERE client_id IN (", *APP_COLUMNS);
     let rows = rows_in(pool, &select, client_ids).await?;
     with_secrets(pool, &rows).await
 }
 
 pub(super) async fn update(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE apps SET name = ?, enabled = ?, scopes = ?, default_scopes = ?, grant_types = ?, \
-         token_ttl = ?, can_introspect = ?, tokens_revoked_before = ?, token_reuse_percent = ?, audiences = ?, \
-         custom_claims = ?, updated_at = ?, \
-         revision = revision + 1 WHERE tenant = ? AND client_id = ? AND revision = ?",
+    let result = bind_settings(
+        sqlx::query(&UPDATE_APP)
+            .bind(&app.name)
+            .bind(app.enabled)
+            .bind(app.tokens_revoked_before)
+            .bind(app.updated_at),
+        &app.settings,
     )
-    .bind(&app.name)
-    .bind(app.enabled)
-    .bind(join(&app.scopes))
-    .bind(join(&app.default_scopes))
-    .bind(join(&app.grant_types))
-    .bind(i64::from(app.token_ttl))
-    .bind(app.can_introspect)
-    .bind(app.tokens_revoked_before)
-    .bind(app.token_reuse_percent.map(i64::from))
-    .bind(join(&app.audiences))
-    .bind(&app.custom_claims)
-    .bind(app.updated_at)
     .bind(&app.tenant)
     .bind(&app.client_id)
     .bind(app.revision)

@@ -10,21 +10,33 @@
 //! Decoded clients cross to the caller in batches. At a million apps this halved the time to
 //! ready (docs/benchmarks.md).
 
-use crate::columns::{ClientColumns, ClientDecoder, secret_hash};
+use crate::columns::{
+    ClientColumns, ClientDecoder, SETTINGS_COLUMNS, SettingsColumns, secret_hash,
+};
 use crate::{ScannedClient, StoreError, StoreResult};
 use latchkey_protocol::StoredSecret;
 use rusqlite::{Connection, OpenFlags, Row};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One row per secret (or one with NULL secret columns for an app without any), an app's rows
 /// next to each other: the join walks `app_secrets_by_client`, whose entries for one client are
 /// in id order, so no sort is needed. Columns are read by position, in this order.
-const SCAN: &str = "SELECT a.rowid, a.client_id, a.tenant, a.app_type, a.enabled, a.scopes, \
-     a.default_scopes, a.grant_types, a.token_ttl, a.can_introspect, a.tokens_revoked_before, \
-     a.token_reuse_percent, a.audiences, a.custom_claims, s.secret_hash, s.expires_at \
-     FROM apps a LEFT JOIN app_secrets s ON s.client_id = a.client_id ORDER BY a.rowid, s.id";
+static SCAN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT a.rowid, a.client_id, a.tenant, a.enabled, a.tokens_revoked_before, \
+         s.secret_hash, s.expires_at, {} \
+         FROM apps a LEFT JOIN app_secrets s ON s.client_id = a.client_id ORDER BY a.rowid, s.id",
+        SETTINGS_COLUMNS
+            .map(|column| format!("a.{column}"))
+            .join(", ")
+    )
+});
+
+/// Where `SCAN`'s settings columns start.
+const SETTINGS_AT: usize = 7;
 
 /// Clients per batch sent to the caller: enough to make the hand-over negligible, few enough to
 /// keep memory flat.
@@ -83,7 +95,7 @@ fn read(source: &Source, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<
     let db = source.open()?;
     // A reader never waits for a WAL writer, but may wait for a checkpoint's brief lock.
     db.busy_timeout(Duration::from_secs(10))?;
-    let mut statement = db.prepare(SCAN)?;
+    let mut statement = db.prepare(&SCAN)?;
     let mut rows = statement.query([])?;
     let mut decoder = ClientDecoder::default();
     let mut batch = Vec::with_capacity(BATCH);
@@ -101,10 +113,10 @@ fn read(source: &Source, out: &mpsc::Sender<Vec<ScannedClient>>) -> StoreResult<
             }
             current = Some((rowid, decoder.client(&columns(row)?)?));
         }
-        if let Some(hash) = row.get_ref(14)?.as_blob_or_null()? {
+        if let Some(hash) = row.get_ref(5)?.as_blob_or_null()? {
             secrets.push(StoredSecret {
                 hash: secret_hash(hash)?,
-                expires_at: row.get(15)?,
+                expires_at: row.get(6)?,
             });
         }
     }
@@ -137,17 +149,24 @@ fn columns<'r>(row: &'r Row<'_>) -> StoreResult<ClientColumns<'r>> {
     Ok(ClientColumns {
         client_id: text(row, 1)?,
         tenant: text(row, 2)?,
-        app_type: text(row, 3)?,
-        enabled: row.get::<_, i64>(4)? != 0,
-        scopes: text(row, 5)?,
-        default_scopes: text(row, 6)?,
-        grant_types: text(row, 7)?,
-        token_ttl: row.get(8)?,
-        can_introspect: row.get::<_, i64>(9)? != 0,
-        tokens_revoked_before: row.get(10)?,
-        token_reuse_percent: row.get(11)?,
-        audiences: text(row, 12)?,
-        custom_claims: row.get_ref(13)?.as_str_or_null()?,
+        enabled: row.get::<_, i64>(3)? != 0,
+        tokens_revoked_before: row.get(4)?,
+        settings: settings(row, SETTINGS_AT)?,
+    })
+}
+
+/// An app's settings in place, the `SETTINGS_COLUMNS` from position `at` on.
+fn settings<'r>(row: &'r Row<'_>, at: usize) -> StoreResult<SettingsColumns<&'r str>> {
+    Ok(SettingsColumns {
+        app_type: text(row, at)?,
+        scopes: text(row, at + 1)?,
+        default_scopes: text(row, at + 2)?,
+        grant_types: text(row, at + 3)?,
+        token_ttl: row.get(at + 4)?,
+        can_introspect: row.get::<_, i64>(at + 5)? != 0,
+        token_reuse_percent: row.get(at + 6)?,
+        audiences: text(row, at + 7)?,
+        custom_claims: row.get_ref(at + 8)?.as_str_or_null()?,
     })
 }
 

@@ -8,6 +8,7 @@ use anyhow::Context;
 use latchkey_manage::apps::{self, AppChanges, NewApp};
 use latchkey_manage::audit::Actor;
 use latchkey_manage::views::SecretView;
+use latchkey_protocol::AppSettingsPatch;
 use latchkey_store::Store;
 use serde_json::json;
 
@@ -62,14 +63,16 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         tenant: tenant.to_owned(),
         name: args.name,
         app_type: args.app_type,
-        scopes: args.scopes,
-        default_scopes: args.default_scopes,
-        grant_types: (!args.grant_types.is_empty()).then_some(args.grant_types),
-        token_ttl: args.token_ttl,
-        can_introspect: args.introspect,
-        token_reuse_percent: args.token_reuse,
-        audiences: args.audiences,
-        custom_claims: claims_text(args.claims),
+        settings: AppSettingsPatch {
+            scopes: Some(args.scopes),
+            default_scopes: Some(args.default_scopes),
+            grant_types: (!args.grant_types.is_empty()).then_some(args.grant_types),
+            token_ttl: args.token_ttl,
+            can_introspect: Some(args.introspect),
+            token_reuse_percent: Some(args.token_reuse),
+            audiences: Some(args.audiences),
+            custom_claims: Some(claims_object(args.claims)),
+        },
     };
     let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
     // On stderr, so that `--json` output stays one JSON document.
@@ -89,40 +92,43 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
     } else {
         outln!(
             "\nA {} app is a public client: it has no secret and cannot use client_credentials.",
-            app.app_type
+            app.settings.app_type
         );
     }
     Ok(())
 }
 
 async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow::Result<()> {
+    // A `--no-*` flag clears its setting; clap refuses it beside the flag that sets it.
     let changes = AppChanges {
         name: args.name,
-        scopes: args.scopes,
-        default_scopes: args.default_scopes,
-        grant_types: args.grant_types,
-        token_ttl: args.token_ttl,
         enabled: None,
-        can_introspect: match (args.introspect, args.no_introspect) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        },
         tokens_revoked_before: None,
-        token_reuse_percent: match (args.token_reuse, args.no_token_reuse) {
-            (Some(percent), _) => Some(Some(percent)),
-            (None, true) => Some(None),
-            (None, false) => None,
-        },
-        audiences: match (args.audiences, args.no_audiences) {
-            (Some(audiences), _) => Some(audiences),
-            (None, true) => Some(Vec::new()),
-            (None, false) => None,
-        },
-        custom_claims: match (args.claims, args.no_claims) {
-            (Some(claims), _) => Some(claims_text(claims)),
-            (None, true) => Some(None),
-            (None, false) => None,
+        settings: AppSettingsPatch {
+            scopes: args.scopes,
+            default_scopes: args.default_scopes,
+            grant_types: args.grant_types,
+            token_ttl: args.token_ttl,
+            can_introspect: match (args.introspect, args.no_introspect) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            token_reuse_percent: match (args.token_reuse, args.no_token_reuse) {
+                (Some(percent), _) => Some(Some(percent)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            },
+            audiences: match (args.audiences, args.no_audiences) {
+                (Some(audiences), _) => Some(audiences),
+                (None, true) => Some(Vec::new()),
+                (None, false) => None,
+            },
+            custom_claims: match (args.claims, args.no_claims) {
+                (Some(claims), _) => Some(claims_object(claims)),
+                (None, true) => Some(serde_json::Map::new()),
+                (None, false) => None,
+            },
         },
     };
     let app = apps::update(store, tenant, &args.id, &changes, Actor::CLI, now()).await?;
@@ -135,16 +141,12 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
     Ok(())
 }
 
-/// `--claim` flags as a JSON object text (a later claim of the same name wins); `None` for none.
-fn claims_text(claims: Vec<Claim>) -> Option<String> {
-    if claims.is_empty() {
-        return None;
-    }
-    let object: serde_json::Map<String, serde_json::Value> = claims
+/// `--claim` flags as a JSON object (a later claim of the same name wins).
+fn claims_object(claims: Vec<Claim>) -> serde_json::Map<String, serde_json::Value> {
+    claims
         .into_iter()
         .map(|Claim(key, value)| (key, value))
-        .collect();
-    Some(serde_json::Value::Object(object).to_string())
+        .collect()
 }
 
 async fn enable(store: &dyn Store, tenant: &str, id: &str, json: bool) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::apps::{self, NewApp};
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
-use latchkey_protocol::{ClientSecret, Scope};
+use latchkey_protocol::{AppSettingsPatch, ClientSecret, Scope};
 use latchkey_server::{RunningServer, ServerSettings, SystemClock};
 use latchkey_store::{DEFAULT_TENANT, Store};
 use std::io::Write;
@@ -182,14 +182,10 @@ pub(crate) async fn quickstart(
                 tenant: DEFAULT_TENANT.to_owned(),
                 name: DEMO_APP.to_owned(),
                 app_type: latchkey_protocol::ClientType::M2m,
-                scopes: vec![Scope::parse(DEMO_SCOPE)?],
-                default_scopes: vec![],
-                grant_types: None,
-                token_ttl: None,
-                can_introspect: false,
-                token_reuse_percent: None,
-                audiences: Vec::new(),
-                custom_claims: None,
+                settings: AppSettingsPatch {
+                    scopes: Some(vec![Scope::parse(DEMO_SCOPE)?]),
+                    ..AppSettingsPatch::default()
+                },
             };
             let (app, secret) = apps::create(store.as_ref(), new, Actor::CLI, now).await?;
             let secret = secret.context("an m2m app always gets a secret")?;

@@ -11,8 +11,8 @@ use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_manage::views::{AppView, TenantView};
 use latchkey_manage::{apps, tenants};
-use latchkey_protocol::Scope;
 use latchkey_protocol::claims::TokenProfile;
+use latchkey_protocol::{AppSettingsPatch, Scope};
 use latchkey_store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -33,14 +33,7 @@ pub(crate) fn new_app(name: &str) -> AppSpec {
             tenant: latchkey_store::DEFAULT_TENANT.to_owned(),
             name: name.to_owned(),
             app_type: latchkey_protocol::client::ClientType::M2m,
-            scopes: Vec::new(),
-            default_scopes: Vec::new(),
-            grant_types: None,
-            token_ttl: None,
-            can_introspect: false,
-            token_reuse_percent: None,
-            audiences: Vec::new(),
-            custom_claims: None,
+            settings: AppSettingsPatch::default(),
         },
         host: None,
     }
@@ -69,13 +62,13 @@ impl AppSpec {
 
     /// Allowed these scopes.
     pub(crate) fn scopes(mut self, names: &[&str]) -> AppSpec {
-        self.new.scopes = scopes(names);
+        self.new.settings.scopes = Some(scopes(names));
         self
     }
 
     /// Granted these scopes when a request names none.
     pub(crate) fn default_scopes(mut self, names: &[&str]) -> AppSpec {
-        self.new.default_scopes = scopes(names);
+        self.new.settings.default_scopes = Some(scopes(names));
         self
     }
 
@@ -85,38 +78,40 @@ impl AppSpec {
             .iter()
             .map(|name| name.parse().expect("a grant type"))
             .collect();
-        self.new.grant_types = Some(grants);
+        self.new.settings.grant_types = Some(grants);
         self
     }
 
     /// Tokens living `seconds`.
     pub(crate) fn token_ttl(mut self, seconds: u32) -> AppSpec {
-        self.new.token_ttl = Some(seconds);
+        self.new.settings.token_ttl = Some(seconds);
         self
     }
 
     /// Allowed to introspect other apps' tokens.
     pub(crate) fn introspect(mut self) -> AppSpec {
-        self.new.can_introspect = true;
+        self.new.settings.can_introspect = Some(true);
         self
     }
 
     /// Reusing its token while `percent` of its life remains.
     pub(crate) fn token_reuse(mut self, percent: u8) -> AppSpec {
-        self.new.token_reuse_percent = Some(percent);
+        self.new.settings.token_reuse_percent = Some(Some(percent));
         self
     }
 
     /// Allowed these audiences.
     pub(crate) fn audiences(mut self, audiences: &[&str]) -> AppSpec {
-        self.new.audiences = audiences.iter().map(|&text| text.to_owned()).collect();
+        self.new.settings.audiences = Some(audiences.iter().map(|&text| text.to_owned()).collect());
         self
     }
 
     /// With these static claims (a JSON object).
     pub(crate) fn claims(mut self, claims: Value) -> AppSpec {
-        assert!(claims.is_object(), "claims are a JSON object: {claims}");
-        self.new.custom_claims = Some(claims.to_string());
+        let Value::Object(claims) = claims else {
+            panic!("claims are a JSON object: {claims}");
+        };
+        self.new.settings.custom_claims = Some(claims);
         self
     }
 }

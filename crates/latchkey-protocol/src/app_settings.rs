@@ -1,0 +1,482 @@
+//! An app's settings (what an operator configures about a client) as one type, and the rules
+//! that keep them consistent. The store, the management layer, the CLI and the admin API all
+//! carry this type, so a new setting is declared here once; the token endpoint's compact view
+//! of an app is `client::Client`.
+
+use crate::client::{ClientType, GrantType};
+use crate::scope::Scope;
+use serde_json::{Map, Value};
+
+/// The settings of an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSettings {
+    /// App type; fixed when the app is created.
+    pub app_type: ClientType,
+    /// Allowed scopes.
+    pub scopes: Vec<Scope>,
+    /// Scopes granted when a request names none.
+    pub default_scopes: Vec<Scope>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Token lifetime in seconds.
+    pub token_ttl: u32,
+    /// Whether the app may introspect other apps' tokens.
+    pub can_introspect: bool,
+    /// Token reuse share in percent; `None` when off.
+    pub token_reuse_percent: Option<u8>,
+    /// Audiences a token request may name (RFC 8707 `resource`); the token's `aud` is the
+    /// client id when it names none.
+    pub audiences: Vec<String>,
+    /// Static claims added to the app's tokens, as compact JSON object text; `None` for none.
+    pub custom_claims: Option<String>,
+}
+
+/// Changes to an app's settings: each field given replaces the old value (lists as a whole).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSettingsPatch {
+    /// New allowed scopes.
+    pub scopes: Option<Vec<Scope>>,
+    /// New default scopes.
+    pub default_scopes: Option<Vec<Scope>>,
+    /// New grant types.
+    pub grant_types: Option<Vec<GrantType>>,
+    /// New token lifetime.
+    pub token_ttl: Option<u32>,
+    /// Grant or withdraw the introspect permission.
+    pub can_introspect: Option<bool>,
+    /// Turn token reuse on with this share (`Some(Some(percent))`) or off (`Some(None)`).
+    pub token_reuse_percent: Option<Option<u8>>,
+    /// New allowed audiences.
+    pub audiences: Option<Vec<String>>,
+    /// New static claims; an empty object removes them.
+    pub custom_claims: Option<Map<String, Value>>,
+}
+
+impl AppSettings {
+    /// The settings of a new app of `app_type` before any is given: its type's grant types,
+    /// tokens of `DEFAULT_TOKEN_TTL`, nothing else.
+    pub fn new(app_type: ClientType) -> AppSettings {
+        AppSettings {
+            app_type,
+            scopes: Vec::new(),
+            default_scopes: Vec::new(),
+            grant_types: app_type.default_grant_types(),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            can_introspect: false,
+            token_reuse_percent: None,
+            audiences: Vec::new(),
+            custom_claims: None,
+        }
+    }
+
+    /// These settings with `patch` applied: lists lose repeated items, claims become compact
+    /// JSON. The result is not validated (see `validate`).
+    pub fn patched(mut self, patch: AppSettingsPatch) -> AppSettings {
+        // Destructured so that a new setting cannot be left out here.
+        let AppSettingsPatch {
+            scopes,
+            default_scopes,
+            grant_types,
+            token_ttl,
+            can_introspect,
+            token_reuse_percent,
+            audiences,
+            custom_claims,
+        } = patch;
+        if let Some(scopes) = scopes {
+            self.scopes = dedup(scopes);
+        }
+        if let Some(default_scopes) = default_scopes {
+            self.default_scopes = dedup(default_scopes);
+        }
+        if let Some(grant_types) = grant_types {
+            self.grant_types = dedup(grant_types);
+        }
+        if let Some(token_ttl) = token_ttl {
+            self.token_ttl = token_ttl;
+        }
+        if let Some(can_introspect) = can_introspect {
+            self.can_introspect = can_introspect;
+        }
+        if let Some(token_reuse_percent) = token_reuse_percent {
+            self.token_reuse_percent = token_reuse_percent;
+        }
+        if let Some(audiences) = audiences {
+            self.audiences = dedup(audiences);
+        }
+        if let Some(claims) = custom_claims {
+            self.custom_claims = (!claims.is_empty()).then(|| Value::Object(claims).to_string());
+        }
+        self
+    }
+}
+
+impl AppSettingsPatch {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == AppSettingsPatch::default()
+    }
+}
+
+/// The items in their first order, each once.
+fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut unique: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !unique.contains(&item) {
+            unique.push(item);
+        }
+    }
+    unique
+}
+
+/// Checks that an app's settings are within their limits and agree with each other. The
+/// messages name the rule, not a command or a field of one interface: the CLI and the admin
+/// API add their own hints.
+pub fn validate(settings: &AppSettings) -> Result<(), ClientConfigError> {
+    check_audiences(&settings.audiences)?;
+    if let Some(claims) = &settings.custom_claims {
+        normalize_custom_claims(claims)?;
+    }
+    if settings
+        .token_reuse_percent
+        .is_some_and(|percent| !TOKEN_REUSE_PERCENT.contains(&percent))
+    {
+        return Err(ClientConfigError::TokenReuse);
+    }
+    if !settings.app_type.is_confidential()
+        && settings.grant_types.contains(&GrantType::ClientCredentials)
+    {
+        return Err(ClientConfigError::PublicClientCredentials(
+            settings.app_type,
+        ));
+    }
+    if let Some(extra) = settings
+        .default_scopes
+        .iter()
+        .find(|scope| !settings.scopes.contains(scope))
+    {
+        return Err(ClientConfigError::DefaultNotAllowed(extra.to_string()));
+    }
+    if !(MIN_TOKEN_TTL..=MAX_TOKEN_TTL).contains(&settings.token_ttl) {
+        return Err(ClientConfigError::TokenTtl);
+    }
+    Ok(())
+}
+
+/// Why a set of app settings is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientConfigError {
+    /// Not one of m2m, web, spa, native.
+    #[error("unknown app type {0:?}: use one of m2m, web, spa, native")]
+    UnknownType(String),
+    /// Not a known grant type.
+    #[error(
+        "unknown grant type {0:?}: use client_credentials, authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:device_code"
+    )]
+    UnknownGrantType(String),
+    /// A public client asked for client_credentials.
+    #[error(
+        "a {0} app is a public client and cannot use client_credentials (m2m and web apps can)"
+    )]
+    PublicClientCredentials(ClientType),
+    /// A default scope that is not an allowed scope.
+    #[error("default scope {0:?} is not one of the app's scopes")]
+    DefaultNotAllowed(String),
+    /// A token reuse share outside 1..=100 percent.
+    #[error("token reuse must be a percentage from 1% to 100% of the token's life")]
+    TokenReuse,
+    /// An audience that is not an absolute URI.
+    #[error(
+        "audience {0:?} is invalid: use an absolute URI (such as https://api.example.com or urn:example:orders) without a fragment, spaces or control characters, at most 2048 bytes"
+    )]
+    BadAudience(String),
+    /// More audiences than `MAX_AUDIENCES`.
+    #[error("an app may have at most {MAX_AUDIENCES} audiences")]
+    TooManyAudiences,
+    /// Custom claims that are not a JSON object.
+    #[error("custom claims must be a JSON object, such as {{\"tier\": \"gold\"}}")]
+    ClaimsNotObject,
+    /// A custom claim with a name latchkey sets itself.
+    #[error(
+        "claim {0:?} is set by latchkey and cannot be overridden: choose another name (registered names: iss, sub, aud, exp, nbf, iat, jti, scope, client_id)"
+    )]
+    RegisteredClaim(String),
+    /// Custom claims larger than `MAX_CLAIMS_BYTES`.
+    #[error("custom claims are at most {MAX_CLAIMS_BYTES} bytes of JSON")]
+    ClaimsTooLarge,
+    /// A token lifetime outside the accepted range.
+    #[error("token TTL must be between {min} and {max} seconds", min = MIN_TOKEN_TTL, max = MAX_TOKEN_TTL)]
+    TokenTtl,
+}
+
+/// Shortest accepted token lifetime, in seconds.
+pub const MIN_TOKEN_TTL: u32 = 1;
+/// Longest accepted token lifetime, in seconds (one day).
+pub const MAX_TOKEN_TTL: u32 = 86_400;
+/// Token lifetime when none is given, as in the seed document.
+pub const DEFAULT_TOKEN_TTL: u32 = 300;
+
+/// The token reuse shares an app may have, in percent of a token's life.
+pub const TOKEN_REUSE_PERCENT: std::ops::RangeInclusive<u8> = 1..=100;
+/// Most audiences one app may have.
+pub const MAX_AUDIENCES: usize = 100;
+/// Longest accepted audience, in bytes.
+pub const MAX_AUDIENCE_BYTES: usize = 2048;
+/// Largest accepted custom claims object, serialized.
+pub const MAX_CLAIMS_BYTES: usize = 8 * 1024;
+/// Claims latchkey sets itself; custom claims may not use these names.
+pub const REGISTERED_CLAIMS: [&str; 9] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "scope",
+    "client_id",
+];
+
+/// Whether `text` is an absolute URI (RFC 3986 §4.3: a scheme, then `:`, no fragment) without
+/// spaces or control characters. RFC 8707 requires this of a `resource`.
+pub fn is_absolute_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let scheme_ok = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    scheme_ok
+        && !rest.is_empty()
+        && !text.contains('#')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Checks an app's allowed audiences.
+pub fn check_audiences(audiences: &[String]) -> Result<(), ClientConfigError> {
+    if audiences.len() > MAX_AUDIENCES {
+        return Err(ClientConfigError::TooManyAudiences);
+    }
+    match audiences
+        .iter()
+        .find(|audience| audience.len() > MAX_AUDIENCE_BYTES || !is_absolute_uri(audience))
+    {
+        Some(bad) => Err(ClientConfigError::BadAudience(bad.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Checks custom claims given as JSON text and returns them normalized (compact JSON), or
+/// `None` for an empty object.
+pub fn normalize_custom_claims(text: &str) -> Result<Option<String>, ClientConfigError> {
+    let Ok(serde_json::Value::Object(claims)) = serde_json::from_str(text) else {
+        return Err(ClientConfigError::ClaimsNotObject);
+    };
+    if let Some(name) = claims
+        .keys()
+        .find(|name| REGISTERED_CLAIMS.contains(&name.as_str()))
+    {
+        return Err(ClientConfigError::RegisteredClaim(name.clone()));
+    }
+    if claims.is_empty() {
+        return Ok(None);
+    }
+    let normalized = serde_json::Value::Object(claims).to_string();
+    if normalized.len() > MAX_CLAIMS_BYTES {
+        return Err(ClientConfigError::ClaimsTooLarge);
+    }
+    Ok(Some(normalized))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(list: &[&str]) -> Vec<Scope> {
+        list.iter().map(|s| Scope::parse(s).unwrap()).collect()
+    }
+
+    fn with(app_type: ClientType, patch: AppSettingsPatch) -> Result<(), ClientConfigError> {
+        validate(&AppSettings::new(app_type).patched(patch))
+    }
+
+    #[test]
+    fn a_new_app_gets_its_types_grant_types_and_the_default_ttl_and_is_valid() {
+        for kind in ClientType::ALL {
+            let settings = AppSettings::new(kind);
+            assert_eq!(settings.grant_types, kind.default_grant_types());
+            assert_eq!(settings.token_ttl, DEFAULT_TOKEN_TTL);
+            assert_eq!(validate(&settings), Ok(()), "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_patch_replaces_what_it_names_drops_repeats_and_compacts_claims() {
+        let read = scopes(&["read"]);
+        let before = AppSettings::new(ClientType::M2m).patched(AppSettingsPatch {
+            scopes: Some(scopes(&["read", "write", "read"])),
+            token_reuse_percent: Some(Some(80)),
+            ..AppSettingsPatch::default()
+        });
+        assert_eq!(before.scopes, scopes(&["read", "write"]));
+        let claims = serde_json::json!({ "tier": "gold", "n": [1, 2] });
+        let after = before.clone().patched(AppSettingsPatch {
+            default_scopes: Some(read.clone()),
+            token_reuse_percent: Some(None),
+            custom_claims: claims.as_object().cloned(),
+            ..AppSettingsPatch::default()
+        });
+        assert_eq!(after.scopes, before.scopes);
+        assert_eq!(after.default_scopes, read);
+        assert_eq!(after.token_reuse_percent, None);
+        assert_eq!(
+            after.custom_claims.as_deref(),
+            Some(r#"{"n":[1,2],"tier":"gold"}"#)
+        );
+        let cleared = after.patched(AppSettingsPatch {
+            custom_claims: Some(Map::new()),
+            ..AppSettingsPatch::default()
+        });
+        assert_eq!(cleared.custom_claims, None);
+        assert!(AppSettingsPatch::default().is_empty());
+    }
+
+    #[test]
+    fn public_clients_cannot_have_client_credentials() {
+        let client_credentials = || AppSettingsPatch {
+            grant_types: Some(vec![GrantType::ClientCredentials]),
+            ..AppSettingsPatch::default()
+        };
+        for kind in [ClientType::Spa, ClientType::Native] {
+            assert_eq!(
+                with(kind, client_credentials()),
+                Err(ClientConfigError::PublicClientCredentials(kind))
+            );
+        }
+        assert!(with(ClientType::Web, client_credentials()).is_ok());
+    }
+
+    #[test]
+    fn default_scopes_must_be_allowed() {
+        let got = with(
+            ClientType::M2m,
+            AppSettingsPatch {
+                scopes: Some(scopes(&["a"])),
+                default_scopes: Some(scopes(&["b"])),
+                ..AppSettingsPatch::default()
+            },
+        );
+        assert_eq!(got, Err(ClientConfigError::DefaultNotAllowed("b".into())));
+    }
+
+    #[test]
+    fn ttl_must_be_in_range() {
+        let ttl = |seconds| {
+            with(
+                ClientType::M2m,
+                AppSettingsPatch {
+                    token_ttl: Some(seconds),
+                    ..AppSettingsPatch::default()
+                },
+            )
+        };
+        assert_eq!(ttl(0), Err(ClientConfigError::TokenTtl));
+        assert_eq!(ttl(MAX_TOKEN_TTL + 1), Err(ClientConfigError::TokenTtl));
+        assert_eq!(ttl(MIN_TOKEN_TTL), Ok(()));
+        assert_eq!(ttl(MAX_TOKEN_TTL), Ok(()));
+    }
+
+    #[test]
+    fn token_reuse_share_must_be_a_percentage() {
+        let reuse = |percent| {
+            with(
+                ClientType::M2m,
+                AppSettingsPatch {
+                    token_reuse_percent: Some(Some(percent)),
+                    ..AppSettingsPatch::default()
+                },
+            )
+        };
+        assert_eq!(reuse(0), Err(ClientConfigError::TokenReuse));
+        assert_eq!(reuse(101), Err(ClientConfigError::TokenReuse));
+        assert_eq!(reuse(80), Ok(()));
+    }
+
+    #[test]
+    fn settings_with_audiences_or_claims_out_of_bounds_are_refused() {
+        let mut settings = AppSettings::new(ClientType::M2m);
+        settings.audiences = vec!["not a uri".into()];
+        assert!(matches!(
+            validate(&settings),
+            Err(ClientConfigError::BadAudience(_))
+        ));
+        let mut settings = AppSettings::new(ClientType::M2m);
+        settings.custom_claims = Some(r#"{"sub":"x"}"#.into());
+        assert_eq!(
+            validate(&settings),
+            Err(ClientConfigError::RegisteredClaim("sub".into()))
+        );
+    }
+
+    #[test]
+    fn audiences_are_absolute_uris_without_fragments() {
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(check_audiences(&list(&["https://api.test/v1", "urn:example:orders"])).is_ok());
+        for bad in [
+            "api.test",
+            "https://a#frag",
+            "https://a b",
+            ":x",
+            "1http://a",
+            "https:",
+        ] {
+            assert!(
+                matches!(
+                    check_audiences(&list(&[bad])),
+                    Err(ClientConfigError::BadAudience(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let long = format!("https://a/{}", "x".repeat(MAX_AUDIENCE_BYTES));
+        assert!(check_audiences(&[long]).is_err());
+        let many: Vec<String> = (0..=MAX_AUDIENCES).map(|i| format!("urn:a:{i}")).collect();
+        assert_eq!(
+            check_audiences(&many),
+            Err(ClientConfigError::TooManyAudiences)
+        );
+    }
+
+    #[test]
+    fn custom_claims_are_an_object_without_registered_names() {
+        assert_eq!(
+            normalize_custom_claims(r#"{ "tier" : "gold", "n": [1, 2] }"#)
+                .unwrap()
+                .as_deref(),
+            Some(r#"{"n":[1,2],"tier":"gold"}"#)
+        );
+        assert_eq!(normalize_custom_claims("{}"), Ok(None));
+        for bad in ["[]", "3", "\"x\"", "not json"] {
+            assert_eq!(
+                normalize_custom_claims(bad),
+                Err(ClientConfigError::ClaimsNotObject),
+                "{bad}"
+            );
+        }
+        for name in REGISTERED_CLAIMS {
+            assert_eq!(
+                normalize_custom_claims(&format!(r#"{{"{name}": 1}}"#)),
+                Err(ClientConfigError::RegisteredClaim(name.to_owned()))
+            );
+        }
+        let big = format!(r#"{{"x": "{}"}}"#, "y".repeat(MAX_CLAIMS_BYTES));
+        assert_eq!(
+            normalize_custom_claims(&big),
+            Err(ClientConfigError::ClaimsTooLarge)
+        );
+    }
+}
