@@ -5,10 +5,13 @@
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
+
+/// A task, or a step of one.
+type Task = fn() -> anyhow::Result<()>;
 
 /// The tasks, by the name `cargo xtask NAME` takes, with what each does.
-const TASKS: &[(&str, &str, fn() -> anyhow::Result<()>)] = &[
+const TASKS: &[(&str, &str, Task)] = &[
     ("ci", "every step CI runs, in order (see CI_STEPS)", ci),
     (
         "tidy",
@@ -24,7 +27,7 @@ enum Step {
     /// A program on the `PATH` and its arguments, run in the workspace root.
     Run(&'static str, &'static [&'static str]),
     /// A task of this file's.
-    Task(fn() -> anyhow::Result<()>),
+    Task(Task),
 }
 
 /// What CI runs, in order of how fast each step fails: a step is one entry here.
@@ -63,16 +66,20 @@ const CI_STEPS: &[(&str, Step)] = &[
     ),
 ];
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let name = std::env::args().nth(1).unwrap_or_default();
-    match TASKS.iter().find(|(task, _, _)| *task == name) {
-        Some((_, _, task)) => task(),
-        None => {
-            eprintln!("usage: cargo xtask <task>");
-            for (task, what, _) in TASKS {
-                eprintln!("  {task:<12}{what}");
-            }
-            std::process::exit(2);
+    let Some((_, _, task)) = TASKS.iter().find(|(task, _, _)| *task == name) else {
+        eprintln!("usage: cargo xtask <task>");
+        for (task, what, _) in TASKS {
+            eprintln!("  {task:<12}{what}");
+        }
+        return ExitCode::from(2);
+    };
+    match task() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }
