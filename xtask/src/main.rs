@@ -91,11 +91,30 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `program` with `args` from the workspace root; fails unless it exits 0.
+/// The variables besides `CARGO_PKG_*` that `cargo run` sets for the package it runs.
+const PACKAGE_VARIABLES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+/// Runs `program` with `args` from the workspace root, in the environment this task was
+/// started in less what describes its own package; fails unless it exits 0.
 fn run(program: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<()> {
     let program = program.as_ref();
     eprintln!("$ {} {}", program.display(), args.join(" "));
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    // What `cargo run` told this task about its own package is not the step's business, and can
+    // mislead it: cargo-machete takes `CARGO_PKG_NAME` as the sign that cargo did not start it.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_") || PACKAGE_VARIABLES.contains(&&*name) {
+            command.env_remove(&*name);
+        }
+    }
+    let status = command
         .args(args)
         .current_dir(root())
         .status()
