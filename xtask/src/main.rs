@@ -1,21 +1,85 @@
-//! Project automation: `cargo xtask ci` runs exactly what CI runs; `cargo xtask tidy` checks the
-//! conventions a compiler cannot (every module documented, every crate on the map, the declared
-//! minimum Rust version no lower than what the locked dependencies need).
+//! Project automation: `cargo xtask ci` runs exactly what CI runs, step by step (`.ci/run` only
+//! installs what the steps need, then calls it); `cargo xtask tidy` checks the conventions a
+//! compiler cannot (every module documented, every crate on the map, the declared minimum Rust
+//! version no lower than what the locked dependencies need).
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
-fn main() -> anyhow::Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    match task.as_str() {
-        "ci" => ci(),
-        "tidy" => tidy(),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask <ci|tidy>\n  ci    fmt check, clippy -D warnings, tidy, all tests\n  tidy  module docs and ARCHITECTURE.md coverage"
-            );
-            std::process::exit(2);
+/// A task, or a step of one.
+type Task = fn() -> anyhow::Result<()>;
+
+/// The tasks, by the name `cargo xtask NAME` takes, with what each does.
+const TASKS: &[(&str, &str, Task)] = &[
+    ("ci", "every step CI runs, in order (see CI_STEPS)", ci),
+    (
+        "tidy",
+        "module docs, ARCHITECTURE.md coverage, rust-version",
+        tidy,
+    ),
+];
+
+/// What one CI step runs.
+enum Step {
+    /// `cargo ARGS`, with the cargo running this task.
+    Cargo(&'static [&'static str]),
+    /// A program on the `PATH` and its arguments, run in the workspace root.
+    Run(&'static str, &'static [&'static str]),
+    /// A task of this file's.
+    Task(Task),
+}
+
+/// What CI runs, in order of how fast each step fails: a step is one entry here.
+const CI_STEPS: &[(&str, Step)] = &[
+    (
+        "cargo fmt --check",
+        Step::Cargo(&["fmt", "--all", "--", "--check"]),
+    ),
+    ("tidy", Step::Task(tidy)),
+    (
+        "cargo clippy -D warnings",
+        Step::Cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ),
+    (
+        "cargo machete (unused dependencies)",
+        Step::Cargo(&["machete"]),
+    ),
+    (
+        "cargo test --workspace (the README's test command)",
+        Step::Cargo(&["test", "--workspace"]),
+    ),
+    (
+        "openapi-spec-validator docs/admin-openapi.json",
+        Step::Task(validate_openapi),
+    ),
+    (
+        "schemathesis: the admin API against docs/admin-openapi.json",
+        Step::Run("bash", &[".ci/schemathesis.sh"]),
+    ),
+];
+
+fn main() -> ExitCode {
+    let name = std::env::args().nth(1).unwrap_or_default();
+    let Some((_, _, task)) = TASKS.iter().find(|(task, _, _)| *task == name) else {
+        eprintln!("usage: cargo xtask <task>");
+        for (task, what, _) in TASKS {
+            eprintln!("  {task:<12}{what}");
+        }
+        return ExitCode::from(2);
+    };
+    match task() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -27,32 +91,92 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO"))
+/// The variables besides `CARGO_PKG_*` that `cargo run` sets for the package it runs.
+const PACKAGE_VARIABLES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+/// Runs `program` with `args` from the workspace root, in the environment this task was
+/// started in less what describes its own package; fails unless it exits 0.
+fn run(program: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<()> {
+    let program = program.as_ref();
+    eprintln!("$ {} {}", program.display(), args.join(" "));
+    let mut command = Command::new(program);
+    // What `cargo run` told this task about its own package is not the step's business, and can
+    // mislead it: cargo-machete takes `CARGO_PKG_NAME` as the sign that cargo did not start it.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_") || PACKAGE_VARIABLES.contains(&&*name) {
+            command.env_remove(&*name);
+        }
+    }
+    let status = command
         .args(args)
         .current_dir(root())
         .status()
-        .context("running cargo")?;
+        .with_context(|| format!("running {}", program.display()))?;
     if !status.success() {
-        bail!("cargo {} failed", args.join(" "));
+        bail!("{} {} failed ({status})", program.display(), args.join(" "));
     }
     Ok(())
 }
 
-/// What CI runs, in order of how fast each step fails.
+/// Whether `program` runs and exits 0, its output discarded.
+fn runs(program: &Path, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 fn ci() -> anyhow::Result<()> {
-    cargo(&["fmt", "--all", "--", "--check"])?;
-    tidy()?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    cargo(&["test", "--workspace"])
+    for (name, step) in CI_STEPS {
+        eprintln!("== {name}");
+        match step {
+            Step::Cargo(args) => run(env!("CARGO"), args),
+            Step::Run(program, args) => run(program, args),
+            Step::Task(task) => task(),
+        }
+        .with_context(|| format!("CI step `{name}`"))?;
+    }
+    eprintln!("ci: every step passed");
+    Ok(())
+}
+
+/// The admin API's OpenAPI document is generated from the handlers and kept equal to
+/// docs/admin-openapi.json by a test; an independent validator checks that it is valid OpenAPI
+/// 3.1. The validator lives in a venv under target/ (which `.ci/schemathesis.sh` shares).
+fn validate_openapi() -> anyhow::Result<()> {
+    let venv = root().join("target/ci-venv");
+    let validator = venv.join("bin/openapi-spec-validator");
+    // A venv left half made (an interrupted run) is made again rather than trusted.
+    if !runs(&validator, &["--help"]) {
+        match std::fs::remove_dir_all(&venv) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| format!("removing {}", venv.display()));
+            }
+            _ => {}
+        }
+        let venv_arg = venv.to_str().context("a UTF-8 target directory")?;
+        run("python3", &["-m", "venv", venv_arg])?;
+        run(
+            venv.join("bin/pip"),
+            &[
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "openapi-spec-validator==0.9.*",
+            ],
+        )?;
+    }
+    run(&validator, &["docs/admin-openapi.json"])
 }
 
 /// A `major.minor[.patch]` version as numbers, for comparing (`1.89` is `1.89.0`).

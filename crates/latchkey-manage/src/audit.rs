@@ -1,5 +1,6 @@
 //! The audit trail: every admin change and every secret rotation, by the CLI or the admin API,
-//! is recorded with who made it, what it was, when, and in which tenant.
+//! is recorded with who made it, what it was, when, and in which tenant. Details hold the
+//! settings a change wrote, never a secret, a secret hash or a key.
 
 use latchkey_store::{AuditEvent, Store};
 use serde_json::Value;

@@ -1,7 +1,8 @@
 //! The JSON shapes of latchkey's records, shared by the admin API and the CLI's `--json`
-//! output (so the two always agree): views of stored records, never a secret hash or a private
-//! key. The bodies the admin API accepts are the admin API's own (`latchkey-server`'s
-//! `admin::bodies`).
+//! output, so a record (an app, a tenant, a key, an audit event, a new secret) reads the same
+//! from both: views of stored records, never a secret hash or a private key. Answers that are
+//! not a record (a deletion, a revocation, `key rotate --json`) are shaped by each caller. The
+//! bodies the admin API accepts are the admin API's own (`latchkey-server`'s `admin::bodies`).
 
 use crate::schema::{AlgName, AppTypeName, GrantTypeName, TokenTtl, token_profile_schema};
 use latchkey_protocol::TokenProfile;

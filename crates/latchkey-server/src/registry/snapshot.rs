@@ -5,6 +5,16 @@
 //! Clients live in a `ClientMap` (a hash set built by the load plus a persistent overlay of
 //! changes, see `clients`) and revocations in a persistent hash map (`imbl`): cloning a
 //! snapshot is O(1) and replacing one entry costs the same with ten apps or a million.
+//!
+//! At a million apps the clients are most of a snapshot's memory, so an app costs little here:
+//! its slot in the set is one pointer and holds the only copy of its client id, its scope texts
+//! are the one copy its tenant's clients share (the keys of `TenantState::scope_counts`), and
+//! its grant types are a bit set (`GrantTypes`).
+//!
+//! Hosts route through `hosts` (every tenant domain to its tenant), rebuilt when a tenant
+//! change arrives through the change log: a server that has not yet applied the creation of a
+//! tenant answers its domains as unclaimed ones (the `default` tenant, or 404 with
+//! `--strict-hosts`) until its next poll.
 
 use super::clients::ClientMap;
 use latchkey_keys::{JwkSet, JwtType, TenantKeys};
