@@ -1,17 +1,21 @@
-//! Persistence for latchkey: the `Store` trait, the records it reads and writes, and its SQLite
-//! implementation. Only this crate knows SQL.
+//! Persistence for latchkey: the `Store` trait, the records it reads and writes, and its two
+//! implementations, SQLite (embedded, the default) and PostgreSQL (for many nodes on one
+//! database). Only this crate knows SQL.
 //!
 //! The store serves admin paths (CLI, admin API) and snapshot loads; nothing on the token path
 //! calls it. Every write also appends to a change log (by database triggers), which running
 //! servers follow to apply only what changed.
 
 mod columns;
+mod delegate;
+mod postgres;
 mod records;
 mod sqlite;
 
 #[cfg(test)]
 mod conformance;
 
+pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -28,8 +32,8 @@ use std::sync::Arc;
 pub enum StoreError {
     /// The database URL has a scheme no store handles (the scheme is given).
     #[error(
-        "database URLs starting with {0:?} are not supported: this build supports only sqlite URLs \
-         (sqlite://PATH, for example sqlite://latchkey.db); PostgreSQL support is planned"
+        "database URLs starting with {0:?} are not supported: use sqlite://PATH (for example \
+         sqlite://latchkey.db) or postgres://USER@HOST/DATABASE"
     )]
     UnsupportedUrl(String),
     /// `open` was told not to create a database, and there is none at this path.
@@ -77,7 +81,13 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
         // Which database errors mean "not now" is each backend's to say, by its own codes.
-        match sqlite::unavailable_cause(&error) {
+        let cause = match &error {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                Some("database unreachable")
+            }
+            _ => sqlite::unavailable_cause(&error).or_else(|| postgres::unavailable_cause(&error)),
+        };
+        match cause {
             Some(cause) => StoreError::Unavailable(cause.to_owned()),
             None => StoreError::Query(error),
         }
@@ -87,8 +97,8 @@ impl From<sqlx::Error> for StoreError {
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything latchkey persists. Implementations: `SqliteStore` (embedded default); the trait is
-/// shaped for a PostgreSQL implementation beside it.
+/// Everything latchkey persists. Implementations: `SqliteStore` (embedded default) and
+/// `PostgresStore`.
 ///
 /// # The change log's ordering contract
 ///
@@ -114,11 +124,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// lock from its first write to its commit, and triggers take the next `AUTOINCREMENT` seq
 /// inside it, so numbers are handed out in commit order. A backend with concurrent writers must do
 /// something on purpose, because a plain sequence is not enough: a transaction that drew 7 may
-/// commit after one that drew 8, and a reader that saw 8 would skip 7 for good. PostgreSQL, for
-/// example, can serialise the drawing with the commit: every writing transaction takes the
-/// same transaction-level lock (an advisory lock, or the row of a one-row counter it
-/// increments to get its seq) before appending its changes, and holds it until it commits or
-/// rolls back. The conformance suite checks the contract with concurrent writers and a reader
+/// commit after one that drew 8, and a reader that saw 8 would skip 7 for good. `PostgresStore`
+/// serialises the drawing with the commit: every writing transaction takes the same
+/// transaction-level advisory lock before its first write, and holds it until it commits or
+/// rolls back (PostgreSQL releases it only after the commit is visible). The conformance suite checks the contract with concurrent writers and a reader
 /// polling while they write (`conformance::changes`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -256,6 +265,10 @@ pub async fn open_with(url: &str, create: Create) -> StoreResult<Arc<dyn Store>>
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(SqliteStore::open_with(url, create).await?));
     }
+    // A PostgreSQL database is the operator's to create; `create` is about SQLite's file.
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Ok(Arc::new(PostgresStore::open(url).await?));
+    }
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     Err(StoreError::UnsupportedUrl(format!("{scheme}:")))
 }
@@ -288,14 +301,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_url_of_another_scheme_names_its_scheme() {
-        let refused = open_with("postgres://u:pw@db/latchkey", Create::IfMissing).await;
+        let refused = open_with("mysql://u:pw@db/latchkey", Create::IfMissing).await;
         let message = refused.err().map(|error| error.to_string());
         assert_eq!(
             message.as_deref(),
             Some(
-                "database URLs starting with \"postgres:\" are not supported: this build supports \
-                 only sqlite URLs (sqlite://PATH, for example sqlite://latchkey.db); PostgreSQL \
-                 support is planned"
+                "database URLs starting with \"mysql:\" are not supported: use sqlite://PATH \
+                 (for example sqlite://latchkey.db) or postgres://USER@HOST/DATABASE"
             )
         );
     }

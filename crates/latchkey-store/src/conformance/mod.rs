@@ -170,3 +170,5 @@ conformance_suite!(sqlite, || async {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     (crate::SqliteStore::open(&url).await.unwrap(), dir)
 });
+
+conformance_suite!(postgres, crate::postgres::testing::store);

@@ -56,6 +56,10 @@ pub(super) async fn insert_row<'c>(
     }
 }
 
+pub(super) async fn insert(pool: &SqlitePool, key: &KeyRecord) -> StoreResult<bool> {
+    insert_row(pool, key).await
+}
+
 pub(super) async fn of_tenant(pool: &SqlitePool, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {KEY_COLUMNS} FROM signing_keys WHERE tenant = ? ORDER BY created_at DESC, rowid DESC"

@@ -14,11 +14,7 @@ mod scan;
 mod tenants;
 mod write;
 
-use crate::{
-    AppQuery, AppRecord, AuditEvent, AuditQuery, Change, Create, KeyRecord, RevocationRecord,
-    ScannedClient, SecretRecord, Store, StoreError, StoreResult, TenantRecord,
-};
-use async_trait::async_trait;
+use crate::{Create, ScannedClient, StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteError, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -121,171 +117,13 @@ async fn rows_in(pool: &SqlitePool, select: &str, ids: &[String]) -> StoreResult
     Ok(rows)
 }
 
-// One delegation per operation: the trait's documentation is the contract, each entity's
-// module the SQL that keeps it.
-#[async_trait]
-impl Store for SqliteStore {
-    async fn tenants(&self) -> StoreResult<Vec<TenantRecord>> {
-        tenants::all(&self.pool).await
-    }
-
-    async fn tenant(&self, name: &str) -> StoreResult<Option<TenantRecord>> {
-        tenants::one(&self.pool, name).await
-    }
-
-    async fn create_tenant(
-        &self,
-        tenant: &TenantRecord,
-        first_key: Option<&KeyRecord>,
-    ) -> StoreResult<()> {
-        tenants::create(&self.pool, tenant, first_key).await
-    }
-
-    async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()> {
-        tenants::update(&self.pool, tenant).await
-    }
-
-    async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()> {
-        tenants::delete(&self.pool, name, force).await
-    }
-
-    async fn create_app(&self, app: &AppRecord) -> StoreResult<()> {
-        apps::create(&self.pool, app).await
-    }
-
-    async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>> {
-        apps::one(&self.pool, tenant, client_id).await
-    }
-
-    async fn apps(&self, tenant: &str) -> StoreResult<Vec<AppRecord>> {
-        apps::of_tenant(&self.pool, tenant).await
-    }
-
-    async fn list_apps(&self, tenant: &str, query: &AppQuery) -> StoreResult<Vec<AppRecord>> {
-        apps::list(&self.pool, tenant, query).await
-    }
-
-    async fn update_app(&self, app: &AppRecord) -> StoreResult<()> {
-        apps::update(&self.pool, app).await
-    }
-
-    async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>> {
-        apps::max_token_ttl(&self.pool, tenant).await
-    }
-
-    async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()> {
-        apps::delete(&self.pool, tenant, client_id).await
-    }
-
-    async fn replace_secret(
-        &self,
-        tenant: &str,
-        client_id: &str,
-        secret: SecretRecord,
-        old_expires_at: Option<i64>,
-    ) -> StoreResult<()> {
-        apps::replace_secret(&self.pool, tenant, client_id, secret, old_expires_at).await
-    }
-
-    async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
-        keys::of_tenant(&self.pool, tenant).await
-    }
-
-    async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>> {
-        keys::all(&self.pool).await
-    }
-
-    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool> {
-        keys::insert_row(&self.pool, key).await
-    }
-
-    async fn promote_key(
-        &self,
-        tenant: &str,
-        kid: &str,
-        now: i64,
-        retire_at: i64,
-    ) -> StoreResult<bool> {
-        keys::promote(&self.pool, tenant, kid, now, retire_at).await
-    }
-
-    async fn schedule_key(&self, tenant: &str, kid: &str, activate_at: i64) -> StoreResult<bool> {
-        keys::schedule(&self.pool, tenant, kid, activate_at).await
-    }
-
-    async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
-        keys::retire(&self.pool, kid, now).await
-    }
-
-    async fn delete_key(&self, kid: &str) -> StoreResult<bool> {
-        keys::delete(&self.pool, kid).await
-    }
-
-    async fn reseal_key(
-        &self,
-        kid: &str,
-        old_master_key_id: Option<&str>,
-        private_key: &[u8],
-        master_key_id: &str,
-    ) -> StoreResult<bool> {
-        keys::reseal(
-            &self.pool,
-            kid,
-            old_master_key_id,
-            private_key,
-            master_key_id,
-        )
-        .await
-    }
-
-    async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()> {
-        revocations::revoke(&self.pool, record).await
-    }
-
-    async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>> {
-        revocations::of_tokens(&self.pool, jtis).await
-    }
-
-    async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>> {
-        revocations::live(&self.pool, now).await
-    }
-
-    async fn purge_revocations(&self, before: i64) -> StoreResult<u64> {
-        revocations::purge(&self.pool, before).await
-    }
-
-    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<i64> {
-        audit::record(&self.pool, event).await
-    }
-
-    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        audit::events(&self.pool, query).await
-    }
-
-    async fn scan_clients(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()> {
+impl SqliteStore {
+    async fn scan(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()> {
         scan::scan(&self.scan_source, visit).await
     }
-
-    async fn app_count(&self) -> StoreResult<u64> {
-        apps::count(&self.pool).await
-    }
-
-    async fn apps_by_id(&self, client_ids: &[String]) -> StoreResult<Vec<AppRecord>> {
-        apps::by_id(&self.pool, client_ids).await
-    }
-
-    async fn latest_change(&self) -> StoreResult<i64> {
-        changes::latest(&self.pool).await
-    }
-
-    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
-        changes::since(&self.pool, seq, limit).await
-    }
-
-    async fn purge_changes(&self, before: i64) -> StoreResult<u64> {
-        changes::purge(&self.pool, before).await
-    }
 }
+
+crate::delegate::entity_modules_store!(SqliteStore);
 
 #[cfg(test)]
 mod tests {

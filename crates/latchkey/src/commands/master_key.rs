@@ -90,6 +90,22 @@ pub(crate) struct MasterKeySource {
 }
 
 impl MasterKeySource {
+    /// Fails, saying how to make one, when the database is a server's (PostgreSQL: no file
+    /// beside it to keep a master key in) and none is given.
+    pub(crate) fn require_given(&self) -> anyhow::Result<()> {
+        if self.file.is_none()
+            && std::env::var_os(MASTER_KEY_ENV).is_none()
+            && !self.database_url.starts_with("sqlite:")
+        {
+            bail!(
+                "a master key is required with this database: give --master-key-file FILE or set \
+                 {MASTER_KEY_ENV}; make one with `latchkey master-key generate > FILE` (keep it \
+                 apart from the database, and give the same one to every node)"
+            );
+        }
+        Ok(())
+    }
+
     /// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY`, then a file
     /// beside the SQLite database (created on first use, with a warning, unless the database
     /// already holds sealed keys). `serving` adds a warning about the file's place.

@@ -21,11 +21,14 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         outln!("{}", latchkey_keys::master_key::generate_text());
         return Ok(());
     }
-    let store = open_store(&cli.database, creates_deployment(&cli.command)).await?;
     let master_keys = master_key::MasterKeySource {
         file: cli.master_key_file,
         database_url: cli.database,
     };
+    // Checked before the database is opened, so that nothing (not even a migration) is
+    // written by a command that could not go on.
+    master_keys.require_given()?;
+    let store = open_store(&master_keys.database_url, creates_deployment(&cli.command)).await?;
     match cli.command {
         Command::Serve(args) => {
             let keys = master_keys.resolve(store.as_ref(), true).await?;

@@ -80,14 +80,14 @@ fn the_first_write_of_a_new_deployment_creates_its_database() {
 }
 
 #[test]
-fn a_postgres_url_says_this_build_supports_only_sqlite_and_nothing_else() {
+fn a_postgres_url_without_a_master_key_says_how_to_make_one_and_touches_nothing() {
     let dir = tempfile::tempdir().expect("a temporary directory");
 
     let output = run_in(
         dir.path(),
         &[
             "--database",
-            "postgres://u:pw@db.example/latchkey",
+            "postgres://u:pw@127.0.0.1:1/latchkey",
             "app",
             "list",
         ],
@@ -96,16 +96,39 @@ fn a_postgres_url_says_this_build_supports_only_sqlite_and_nothing_else() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("error: database URLs starting with \"postgres:\" are not supported"),
-        "the cause comes first: {stderr}"
-    );
-    assert!(
-        stderr.contains("supports only sqlite URLs")
-            && stderr.contains("PostgreSQL support is planned"),
+        stderr.starts_with("error: a master key is required with this database")
+            && stderr.contains("latchkey master-key generate"),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("not supported").count(), 1, "{stderr}");
-    assert!(!stderr.contains("directory"), "no SQLite hint: {stderr}");
     assert!(!stderr.contains("pw"), "no password: {stderr}");
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn an_unreachable_postgres_names_the_cause_and_never_the_password() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let key = dir.path().join("master.key");
+    let generated = run_in(dir.path(), &["master-key", "generate"]);
+    std::fs::write(&key, &generated.stdout).expect("writing the master key");
+
+    let output = run_in(
+        dir.path(),
+        &[
+            "--database",
+            "postgres://u:secretpw@127.0.0.1:1/latchkey",
+            "--master-key-file",
+            key.to_str().expect("a UTF-8 path"),
+            "app",
+            "list",
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: could not open the database") && stderr.contains("refused"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(!stderr.contains("secretpw"), "no password: {stderr}");
 }

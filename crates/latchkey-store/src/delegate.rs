@@ -1,0 +1,220 @@
+//! The `Store` implementation both backends share: each backend keeps one module per entity
+//! (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`) with the same functions, and
+//! `entity_modules_store!` delegates every trait method to them, so the trait's documentation is
+//! the contract and each entity's module the SQL that keeps it.
+
+/// Implements `Store` for `$store` (a type with a `pool` field and a `scan` method) by
+/// delegating to the entity modules in scope where it is invoked.
+macro_rules! entity_modules_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            async fn tenants(&self) -> $crate::StoreResult<Vec<$crate::TenantRecord>> {
+                tenants::all(&self.pool).await
+            }
+
+            async fn tenant(
+                &self,
+                name: &str,
+            ) -> $crate::StoreResult<Option<$crate::TenantRecord>> {
+                tenants::one(&self.pool, name).await
+            }
+
+            async fn create_tenant(
+                &self,
+                tenant: &$crate::TenantRecord,
+                first_key: Option<&$crate::KeyRecord>,
+            ) -> $crate::StoreResult<()> {
+                tenants::create(&self.pool, tenant, first_key).await
+            }
+
+            async fn update_tenant(
+                &self,
+                tenant: &$crate::TenantRecord,
+            ) -> $crate::StoreResult<()> {
+                tenants::update(&self.pool, tenant).await
+            }
+
+            async fn delete_tenant(&self, name: &str, force: bool) -> $crate::StoreResult<()> {
+                tenants::delete(&self.pool, name, force).await
+            }
+
+            async fn create_app(&self, app: &$crate::AppRecord) -> $crate::StoreResult<()> {
+                apps::create(&self.pool, app).await
+            }
+
+            async fn app(
+                &self,
+                tenant: &str,
+                client_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::AppRecord>> {
+                apps::one(&self.pool, tenant, client_id).await
+            }
+
+            async fn apps(&self, tenant: &str) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
+                apps::of_tenant(&self.pool, tenant).await
+            }
+
+            async fn list_apps(
+                &self,
+                tenant: &str,
+                query: &$crate::AppQuery,
+            ) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
+                apps::list(&self.pool, tenant, query).await
+            }
+
+            async fn update_app(&self, app: &$crate::AppRecord) -> $crate::StoreResult<()> {
+                apps::update(&self.pool, app).await
+            }
+
+            async fn max_token_ttl(&self, tenant: &str) -> $crate::StoreResult<Option<u32>> {
+                apps::max_token_ttl(&self.pool, tenant).await
+            }
+
+            async fn delete_app(&self, tenant: &str, client_id: &str) -> $crate::StoreResult<()> {
+                apps::delete(&self.pool, tenant, client_id).await
+            }
+
+            async fn replace_secret(
+                &self,
+                tenant: &str,
+                client_id: &str,
+                secret: $crate::SecretRecord,
+                old_expires_at: Option<i64>,
+            ) -> $crate::StoreResult<()> {
+                apps::replace_secret(&self.pool, tenant, client_id, secret, old_expires_at).await
+            }
+
+            async fn signing_keys(
+                &self,
+                tenant: &str,
+            ) -> $crate::StoreResult<Vec<$crate::KeyRecord>> {
+                keys::of_tenant(&self.pool, tenant).await
+            }
+
+            async fn all_signing_keys(&self) -> $crate::StoreResult<Vec<$crate::KeyRecord>> {
+                keys::all(&self.pool).await
+            }
+
+            async fn insert_key(&self, key: &$crate::KeyRecord) -> $crate::StoreResult<bool> {
+                keys::insert(&self.pool, key).await
+            }
+
+            async fn promote_key(
+                &self,
+                tenant: &str,
+                kid: &str,
+                now: i64,
+                retire_at: i64,
+            ) -> $crate::StoreResult<bool> {
+                keys::promote(&self.pool, tenant, kid, now, retire_at).await
+            }
+
+            async fn schedule_key(
+                &self,
+                tenant: &str,
+                kid: &str,
+                activate_at: i64,
+            ) -> $crate::StoreResult<bool> {
+                keys::schedule(&self.pool, tenant, kid, activate_at).await
+            }
+
+            async fn retire_key(&self, kid: &str, now: i64) -> $crate::StoreResult<bool> {
+                keys::retire(&self.pool, kid, now).await
+            }
+
+            async fn delete_key(&self, kid: &str) -> $crate::StoreResult<bool> {
+                keys::delete(&self.pool, kid).await
+            }
+
+            async fn reseal_key(
+                &self,
+                kid: &str,
+                old_master_key_id: Option<&str>,
+                private_key: &[u8],
+                master_key_id: &str,
+            ) -> $crate::StoreResult<bool> {
+                keys::reseal(
+                    &self.pool,
+                    kid,
+                    old_master_key_id,
+                    private_key,
+                    master_key_id,
+                )
+                .await
+            }
+
+            async fn revoke_token(
+                &self,
+                record: &$crate::RevocationRecord,
+            ) -> $crate::StoreResult<()> {
+                revocations::revoke(&self.pool, record).await
+            }
+
+            async fn revocations(
+                &self,
+                jtis: &[String],
+            ) -> $crate::StoreResult<Vec<$crate::RevocationRecord>> {
+                revocations::of_tokens(&self.pool, jtis).await
+            }
+
+            async fn live_revocations(
+                &self,
+                now: i64,
+            ) -> $crate::StoreResult<Vec<$crate::RevocationRecord>> {
+                revocations::live(&self.pool, now).await
+            }
+
+            async fn purge_revocations(&self, before: i64) -> $crate::StoreResult<u64> {
+                revocations::purge(&self.pool, before).await
+            }
+
+            async fn record_audit(&self, event: &$crate::AuditEvent) -> $crate::StoreResult<i64> {
+                audit::record(&self.pool, event).await
+            }
+
+            async fn audit_events(
+                &self,
+                query: &$crate::AuditQuery,
+            ) -> $crate::StoreResult<Vec<$crate::AuditEvent>> {
+                audit::events(&self.pool, query).await
+            }
+
+            async fn scan_clients(
+                &self,
+                visit: &mut (dyn FnMut($crate::ScannedClient) + Send),
+            ) -> $crate::StoreResult<()> {
+                self.scan(visit).await
+            }
+
+            async fn app_count(&self) -> $crate::StoreResult<u64> {
+                apps::count(&self.pool).await
+            }
+
+            async fn apps_by_id(
+                &self,
+                client_ids: &[String],
+            ) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
+                apps::by_id(&self.pool, client_ids).await
+            }
+
+            async fn latest_change(&self) -> $crate::StoreResult<i64> {
+                changes::latest(&self.pool).await
+            }
+
+            async fn changes_since(
+                &self,
+                seq: i64,
+                limit: u32,
+            ) -> $crate::StoreResult<Vec<$crate::Change>> {
+                changes::since(&self.pool, seq, limit).await
+            }
+
+            async fn purge_changes(&self, before: i64) -> $crate::StoreResult<u64> {
+                changes::purge(&self.pool, before).await
+            }
+        }
+    };
+}
+
+pub(crate) use entity_modules_store;

@@ -1,0 +1,58 @@
+//! The audit trail on PostgreSQL.
+
+use crate::{AuditEvent, AuditQuery, StoreResult};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+
+pub(super) async fn record(pool: &PgPool, event: &AuditEvent) -> StoreResult<i64> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO audit_events (at, tenant, actor, action, target, details) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(event.at)
+    .bind(&event.tenant)
+    .bind(&event.actor)
+    .bind(&event.action)
+    .bind(&event.target)
+    .bind(&event.details)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn events(pool: &PgPool, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT id, at, tenant, actor, action, target, details FROM audit_events WHERE TRUE",
+    );
+    if let Some(since) = query.since {
+        sql.push(" AND at >= ").push_bind(since);
+    }
+    if let Some(tenant) = &query.tenant {
+        sql.push(" AND tenant = ").push_bind(tenant.as_str());
+    }
+    if let Some(after) = query.after_id {
+        sql.push(" AND id > ").push_bind(after);
+    }
+    let order = if query.latest {
+        " ORDER BY id DESC LIMIT "
+    } else {
+        " ORDER BY id LIMIT "
+    };
+    sql.push(order).push_bind(i64::from(query.limit));
+    let mut rows = sql.build().fetch_all(pool).await?;
+    if query.latest {
+        rows.reverse();
+    }
+    rows.iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                tenant: row.try_get("tenant")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                target: row.try_get("target")?,
+                details: row.try_get("details")?,
+            })
+        })
+        .collect()
+}
