@@ -155,20 +155,21 @@ pub async fn create(
             .collect(),
     };
     validate(&app)?;
-    store.create_app(&app).await.map_err(|error| match error {
-        StoreError::NotFound(_) => AppError::TenantNotFound(app.tenant.clone()),
-        other => AppError::Store(other),
-    })?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         &app.tenant,
         "app.create",
         &app.client_id,
         settings(&app),
         now,
-    )
-    .await;
+    );
+    store
+        .create_app(&app, Some(&event))
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound(_) => AppError::TenantNotFound(app.tenant.clone()),
+            other => AppError::Store(other),
+        })?;
     Ok((app, secret))
 }
 
@@ -205,19 +206,17 @@ pub async fn update(
         app.settings = app.settings.patched(changes.settings.clone());
         app.updated_at = now;
         validate(&app)?;
-        match store.update_app(&app).await {
+        let event = audit::event(
+            actor,
+            tenant,
+            changes.action(),
+            client_id,
+            settings(&app),
+            now,
+        );
+        match store.update_app(&app, Some(&event)).await {
             Ok(()) => {
                 app.revision += 1;
-                audit::record(
-                    store,
-                    actor,
-                    tenant,
-                    changes.action(),
-                    client_id,
-                    settings(&app),
-                    now,
-                )
-                .await;
                 return Ok(app);
             }
             Err(StoreError::ChangedConcurrently(_)) if attempts < 5 => attempts += 1,
@@ -299,21 +298,18 @@ pub async fn delete(
     now: i64,
 ) -> Result<(), AppError> {
     let app = show(store, tenant, client_id).await?;
-    store
-        .delete_app(tenant, client_id)
-        .await
-        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         tenant,
         "app.delete",
         client_id,
         json!({ "name": app.name }),
         now,
-    )
-    .await;
-    Ok(())
+    );
+    store
+        .delete_app(tenant, client_id, Some(&event))
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))
 }
 
 /// Gives an app a new secret. The old one stops working at once, or after `grace_seconds`.
@@ -336,20 +332,18 @@ pub async fn rotate_secret(
         expires_at: None,
     };
     let old_expires_at = grace_seconds.map(|grace| now + i64::from(grace));
-    store
-        .replace_secret(tenant, client_id, record, old_expires_at)
-        .await
-        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         tenant,
         "app.rotate_secret",
         client_id,
         json!({ "grace_seconds": grace_seconds }),
         now,
-    )
-    .await;
+    );
+    store
+        .replace_secret(tenant, client_id, record, old_expires_at, Some(&event))
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
     Ok(RotatedSecret {
         secret,
         previous_expires_at: old_expires_at,

@@ -1,8 +1,9 @@
 //! The audit trail: every admin change and every secret rotation, by the CLI or the admin API,
 //! is recorded with who made it, what it was, when, and in which tenant. Details hold the
-//! settings a change wrote, never a secret, a secret hash or a key.
+//! settings a change wrote, never a secret, a secret hash or a key. Each operation hands its
+//! event to the store with the write itself, which records both in one transaction.
 
-use latchkey_store::{AuditEvent, Store};
+use latchkey_store::AuditEvent;
 use serde_json::Value;
 
 /// The actor name of changes made with the `latchkey` CLI (directly on the database).
@@ -17,19 +18,17 @@ impl Actor<'static> {
     pub const CLI: Actor<'static> = Actor(CLI_ACTOR);
 }
 
-/// Records one event. The change it describes has already been written: a failure here is
-/// logged loudly rather than reported as a failure of the change (which would invite a retry
-/// that changes things twice).
-pub async fn record(
-    store: &dyn Store,
+/// The event of one change, for the store to record in the change's own transaction (so the
+/// trail holds exactly the changes that were made).
+pub fn event(
     actor: Actor<'_>,
     tenant: &str,
     action: &str,
     target: &str,
     details: Value,
     now: i64,
-) {
-    let event = AuditEvent {
+) -> AuditEvent {
+    AuditEvent {
         id: 0,
         at: now,
         tenant: tenant.to_owned(),
@@ -37,15 +36,5 @@ pub async fn record(
         action: action.to_owned(),
         target: target.to_owned(),
         details: details.to_string(),
-    };
-    if let Err(error) = store.record_audit(&event).await {
-        tracing::error!(
-            error = %error,
-            tenant,
-            action,
-            target,
-            actor = actor.0,
-            "could not record an audit event for a change that was made"
-        );
     }
 }

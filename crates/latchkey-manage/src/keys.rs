@@ -173,7 +173,7 @@ pub async fn ensure_active_key(
         return Ok(());
     }
     let record = new_key(master, tenant, Algorithm::default(), KeyStatus::Active, now).await?;
-    if store.insert_key(&record).await? {
+    if store.insert_key(&record, None).await? {
         tracing::info!(tenant, kid = %record.kid, alg = %record.alg, "created the tenant's first signing key");
     }
     Ok(())
@@ -314,12 +314,15 @@ pub async fn maintain(
         let applied = match &action {
             KeyAction::CreateNext(alg) => {
                 store
-                    .insert_key(&new_key(master, tenant, *alg, KeyStatus::Next, now).await?)
+                    .insert_key(
+                        &new_key(master, tenant, *alg, KeyStatus::Next, now).await?,
+                        None,
+                    )
                     .await?
             }
             KeyAction::Promote(kid) => {
                 let retire_at = retire_at(store, tenant, policy, now).await?;
-                store.promote_key(tenant, kid, now, retire_at).await?
+                store.promote_key(tenant, kid, now, retire_at, None).await?
             }
             KeyAction::Retire(kid) => store.retire_key(kid, now).await?,
             KeyAction::Remove(kid) => store.delete_key(kid).await?,
@@ -352,32 +355,35 @@ pub async fn rotate(
     }
     // Bounded just above, so it fits.
     let activate_at = (delay_seconds > 0).then(|| now + delay_seconds as i64);
-    let (kid, alg) = successor(store, master, tenant, alg, activate_at, now).await?;
-    let details = match activate_at {
-        Some(activate_at) => serde_json::json!({ "alg": alg.as_str(), "activate_at": activate_at }),
-        None => {
-            // Only the clock allowance of the policy matters for a rotation made by hand.
-            let policy = RotationPolicy::every_days(0);
-            let retire_at = retire_at(store, tenant, &policy, now).await?;
-            if !store.promote_key(tenant, &kid, now, retire_at).await? {
-                return Err(SigningKeyError::Concurrent(tenant.to_owned()));
-            }
-            serde_json::json!({ "alg": alg.as_str(), "previous_retire_at": retire_at })
+    let scheduled = activate_at.map(|at| (at, actor));
+    let (kid, alg) = successor(store, master, tenant, alg, scheduled, now).await?;
+    if activate_at.is_none() {
+        // Only the clock allowance of the policy matters for a rotation made by hand.
+        let policy = RotationPolicy::every_days(0);
+        let retire_at = retire_at(store, tenant, &policy, now).await?;
+        let details = serde_json::json!({ "alg": alg.as_str(), "previous_retire_at": retire_at });
+        let event = crate::audit::event(actor, tenant, "key.rotate", &kid, details, now);
+        if !store
+            .promote_key(tenant, &kid, now, retire_at, Some(&event))
+            .await?
+        {
+            return Err(SigningKeyError::Concurrent(tenant.to_owned()));
         }
-    };
-    crate::audit::record(store, actor, tenant, "key.rotate", &kid, details, now).await;
+    }
     Ok(kid)
 }
 
 /// The `next` key a rotation promotes, of `alg` (default: the active key's), with its
 /// activation instant set: the one already published when it has that algorithm (caches may
-/// hold it already), else a new one replacing it.
+/// hold it already), else a new one replacing it. A rotation scheduled ahead (`scheduled`: the
+/// instant and who asked) is complete once this key is written, so its audit event is recorded
+/// with that write.
 async fn successor(
     store: &dyn Store,
     master: &MasterKeys,
     tenant: &str,
     alg: Option<Algorithm>,
-    activate_at: Option<i64>,
+    scheduled: Option<(i64, crate::audit::Actor<'_>)>,
     now: i64,
 ) -> Result<(String, Algorithm), SigningKeyError> {
     let keys = store.signing_keys(tenant).await?;
@@ -387,12 +393,20 @@ async fn successor(
         .map(key_algorithm)
         .transpose()?;
     let alg = alg.or(active_alg).unwrap_or_default();
+    let event = |kid: &str| {
+        scheduled.map(|(at, actor)| {
+            let details = serde_json::json!({ "alg": alg.as_str(), "activate_at": at });
+            crate::audit::event(actor, tenant, "key.rotate", kid, details, now)
+        })
+    };
     let next = keys.iter().find(|key| key.status == KeyStatus::Next);
     if let Some(next) = next
         && key_algorithm(next)? == alg
     {
-        if let Some(at) = activate_at
-            && !store.schedule_key(tenant, &next.kid, at).await?
+        if let Some((at, _)) = scheduled
+            && !store
+                .schedule_key(tenant, &next.kid, at, event(&next.kid).as_ref())
+                .await?
         {
             return Err(SigningKeyError::Concurrent(tenant.to_owned()));
         }
@@ -402,8 +416,11 @@ async fn successor(
         store.delete_key(&next.kid).await?;
     }
     let mut record = new_key(master, tenant, alg, KeyStatus::Next, now).await?;
-    record.activate_at = activate_at;
-    if !store.insert_key(&record).await? {
+    record.activate_at = scheduled.map(|(at, _)| at);
+    if !store
+        .insert_key(&record, event(&record.kid).as_ref())
+        .await?
+    {
         return Err(SigningKeyError::Concurrent(tenant.to_owned()));
     }
     Ok((record.kid, alg))
@@ -420,7 +437,7 @@ pub async fn promote_scheduled(
 ) -> Result<bool, SigningKeyError> {
     let retire_at = retire_at(store, tenant, policy, activate_at).await?;
     Ok(store
-        .promote_key(tenant, kid, activate_at, retire_at)
+        .promote_key(tenant, kid, activate_at, retire_at, None)
         .await?)
 }
 

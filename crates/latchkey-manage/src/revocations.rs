@@ -105,7 +105,7 @@ pub async fn revoke_token(
     Err(RevokeError::NotVerified)
 }
 
-/// Stores a revocation and records it in the audit trail.
+/// Stores a revocation with its audit event.
 async fn keep(
     store: &dyn Store,
     actor: Actor<'_>,
@@ -113,18 +113,15 @@ async fn keep(
     details: serde_json::Value,
     now: i64,
 ) -> Result<(), StoreError> {
-    store.revoke_token(record).await?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         &record.tenant,
         "token.revoke",
         &record.jti,
         details,
         now,
-    )
-    .await;
-    Ok(())
+    );
+    store.revoke_token(record, Some(&event)).await
 }
 
 /// Revokes every token issued to an app until now (whole seconds: a token issued later in

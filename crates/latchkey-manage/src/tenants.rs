@@ -263,20 +263,18 @@ pub async fn create(
         now,
     )
     .await?;
-    store
-        .create_tenant(&tenant, Some(&key))
-        .await
-        .map_err(|error| TenantError::from_store(error, &tenant.name))?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         &tenant.name,
         "tenant.create",
         &tenant.name,
         details(&tenant),
         now,
-    )
-    .await;
+    );
+    store
+        .create_tenant(&tenant, Some(&key), Some(&event))
+        .await
+        .map_err(|error| TenantError::from_store(error, &tenant.name))?;
     Ok(tenant)
 }
 
@@ -314,20 +312,11 @@ pub async fn update(
         tenant.publish_scopes = publish;
     }
     tenant.updated_at = now;
+    let event = audit::event(actor, name, "tenant.update", name, details(&tenant), now);
     store
-        .update_tenant(&tenant)
+        .update_tenant(&tenant, Some(&event))
         .await
         .map_err(|error| TenantError::from_store(error, name))?;
-    audit::record(
-        store,
-        actor,
-        name,
-        "tenant.update",
-        name,
-        details(&tenant),
-        now,
-    )
-    .await;
     Ok(tenant)
 }
 
@@ -342,21 +331,18 @@ pub async fn delete(
     if name == DEFAULT_TENANT {
         return Err(TenantError::DefaultIsPermanent);
     }
-    store
-        .delete_tenant(name, force)
-        .await
-        .map_err(|error| TenantError::from_store(error, name))?;
-    audit::record(
-        store,
+    let event = audit::event(
         actor,
         name,
         "tenant.delete",
         name,
         json!({ "force": force }),
         now,
-    )
-    .await;
-    Ok(())
+    );
+    store
+        .delete_tenant(name, force, Some(&event))
+        .await
+        .map_err(|error| TenantError::from_store(error, name))
 }
 
 #[cfg(test)]

@@ -24,23 +24,34 @@ macro_rules! entity_modules_store {
                 &self,
                 tenant: &$crate::TenantRecord,
                 first_key: Option<&$crate::KeyRecord>,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                tenants::create(&self.pool, tenant, first_key).await
+                tenants::create(&self.pool, tenant, first_key, audit).await
             }
 
             async fn update_tenant(
                 &self,
                 tenant: &$crate::TenantRecord,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                tenants::update(&self.pool, tenant).await
+                tenants::update(&self.pool, tenant, audit).await
             }
 
-            async fn delete_tenant(&self, name: &str, force: bool) -> $crate::StoreResult<()> {
-                tenants::delete(&self.pool, name, force).await
+            async fn delete_tenant(
+                &self,
+                name: &str,
+                force: bool,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<()> {
+                tenants::delete(&self.pool, name, force, audit).await
             }
 
-            async fn create_app(&self, app: &$crate::AppRecord) -> $crate::StoreResult<()> {
-                apps::create(&self.pool, app).await
+            async fn create_app(
+                &self,
+                app: &$crate::AppRecord,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<()> {
+                apps::create(&self.pool, app, audit).await
             }
 
             async fn app(
@@ -63,16 +74,25 @@ macro_rules! entity_modules_store {
                 apps::list(&self.pool, tenant, query).await
             }
 
-            async fn update_app(&self, app: &$crate::AppRecord) -> $crate::StoreResult<()> {
-                apps::update(&self.pool, app).await
+            async fn update_app(
+                &self,
+                app: &$crate::AppRecord,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<()> {
+                apps::update(&self.pool, app, audit).await
             }
 
             async fn max_token_ttl(&self, tenant: &str) -> $crate::StoreResult<Option<u32>> {
                 apps::max_token_ttl(&self.pool, tenant).await
             }
 
-            async fn delete_app(&self, tenant: &str, client_id: &str) -> $crate::StoreResult<()> {
-                apps::delete(&self.pool, tenant, client_id).await
+            async fn delete_app(
+                &self,
+                tenant: &str,
+                client_id: &str,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<()> {
+                apps::delete(&self.pool, tenant, client_id, audit).await
             }
 
             async fn replace_secret(
@@ -81,8 +101,10 @@ macro_rules! entity_modules_store {
                 client_id: &str,
                 secret: $crate::SecretRecord,
                 old_expires_at: Option<i64>,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                apps::replace_secret(&self.pool, tenant, client_id, secret, old_expires_at).await
+                apps::replace_secret(&self.pool, tenant, client_id, secret, old_expires_at, audit)
+                    .await
             }
 
             async fn signing_keys(
@@ -96,8 +118,12 @@ macro_rules! entity_modules_store {
                 keys::all(&self.pool).await
             }
 
-            async fn insert_key(&self, key: &$crate::KeyRecord) -> $crate::StoreResult<bool> {
-                keys::insert(&self.pool, key).await
+            async fn insert_key(
+                &self,
+                key: &$crate::KeyRecord,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<bool> {
+                keys::insert(&self.pool, key, audit).await
             }
 
             async fn promote_key(
@@ -106,8 +132,9 @@ macro_rules! entity_modules_store {
                 kid: &str,
                 now: i64,
                 retire_at: i64,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<bool> {
-                keys::promote(&self.pool, tenant, kid, now, retire_at).await
+                keys::promote(&self.pool, tenant, kid, now, retire_at, audit).await
             }
 
             async fn schedule_key(
@@ -115,8 +142,9 @@ macro_rules! entity_modules_store {
                 tenant: &str,
                 kid: &str,
                 activate_at: i64,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<bool> {
-                keys::schedule(&self.pool, tenant, kid, activate_at).await
+                keys::schedule(&self.pool, tenant, kid, activate_at, audit).await
             }
 
             async fn retire_key(&self, kid: &str, now: i64) -> $crate::StoreResult<bool> {
@@ -147,8 +175,9 @@ macro_rules! entity_modules_store {
             async fn revoke_token(
                 &self,
                 record: &$crate::RevocationRecord,
+                audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                revocations::revoke(&self.pool, record).await
+                revocations::revoke(&self.pool, record, audit).await
             }
 
             async fn revocations(

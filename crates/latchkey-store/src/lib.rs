@@ -100,6 +100,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything latchkey persists. Implementations: `SqliteStore` (embedded default) and
 /// `PostgresStore`.
 ///
+/// A write that takes `audit` records the event in the same transaction as the change: a change
+/// without its audit event, or an event of a change that rolled back, cannot exist. Writes that
+/// report false or an error record nothing.
+///
 /// # The change log's ordering contract
 ///
 /// Running servers follow the change log by remembering one number: the `seq` of the last
@@ -141,17 +145,27 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &TenantRecord,
         first_key: Option<&KeyRecord>,
+        audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
     /// Replaces a tenant's domains, issuer and settings. `NotFound`, or `Duplicate` when a domain belongs
     /// to another tenant.
-    async fn update_tenant(&self, tenant: &TenantRecord) -> StoreResult<()>;
+    async fn update_tenant(
+        &self,
+        tenant: &TenantRecord,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
     /// Deletes a tenant. With `force`, its apps, signing keys and revocations go with it;
     /// without, a tenant that still has apps is refused with `InUse`. Audit events stay.
-    async fn delete_tenant(&self, name: &str, force: bool) -> StoreResult<()>;
+    async fn delete_tenant(
+        &self,
+        name: &str,
+        force: bool,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
 
     /// Inserts an app and, for confidential apps, its first secret hash. `NotFound` when the
     /// tenant does not exist, `AlreadyExists` when the client id is taken.
-    async fn create_app(&self, app: &AppRecord) -> StoreResult<()>;
+    async fn create_app(&self, app: &AppRecord, audit: Option<&AuditEvent>) -> StoreResult<()>;
     /// One app of a tenant, with its secret hashes.
     async fn app(&self, tenant: &str, client_id: &str) -> StoreResult<Option<AppRecord>>;
     /// The apps of a tenant, ordered by name then client id, with their secret hashes.
@@ -161,12 +175,17 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an app's settings if its revision is still `app.revision`, and bumps the revision.
     /// Secrets are not touched. `ChangedConcurrently` when another writer got there first,
     /// `NotFound` when the app is gone.
-    async fn update_app(&self, app: &AppRecord) -> StoreResult<()>;
+    async fn update_app(&self, app: &AppRecord, audit: Option<&AuditEvent>) -> StoreResult<()>;
     /// The longest token TTL any app of the tenant has ever had (a TTL lowered later still
     /// counts: tokens issued before live that long); `None` before the tenant's first app.
     async fn max_token_ttl(&self, tenant: &str) -> StoreResult<Option<u32>>;
     /// Deletes an app and its secrets. `NotFound` when there is no such app.
-    async fn delete_app(&self, tenant: &str, client_id: &str) -> StoreResult<()>;
+    async fn delete_app(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
     /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until
     /// `old_expires_at` when it is given (a rotation grace period).
     async fn replace_secret(
@@ -175,6 +194,7 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         secret: SecretRecord,
         old_expires_at: Option<i64>,
+        audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
 
     /// The signing keys of a tenant, newest first (in creation order within a second), private
@@ -184,7 +204,7 @@ pub trait Store: Send + Sync + 'static {
     async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRecord>>;
     /// Inserts a key with status `active` or `next`. Returns false, inserting nothing, when the
     /// tenant already has a key in that status (so concurrent nodes cannot both add one).
-    async fn insert_key(&self, key: &KeyRecord) -> StoreResult<bool>;
+    async fn insert_key(&self, key: &KeyRecord, audit: Option<&AuditEvent>) -> StoreResult<bool>;
     /// Makes the tenant's `next` key `kid` active and its active key retiring until
     /// `retire_at`, in one transaction. False when `kid` is not the tenant's next key.
     async fn promote_key(
@@ -193,10 +213,17 @@ pub trait Store: Send + Sync + 'static {
         kid: &str,
         now: i64,
         retire_at: i64,
+        audit: Option<&AuditEvent>,
     ) -> StoreResult<bool>;
     /// Sets when the tenant's `next` key `kid` starts signing. False when it is not the
     /// tenant's next key.
-    async fn schedule_key(&self, tenant: &str, kid: &str, activate_at: i64) -> StoreResult<bool>;
+    async fn schedule_key(
+        &self,
+        tenant: &str,
+        kid: &str,
+        activate_at: i64,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<bool>;
     /// Moves a retiring key to retired (it leaves the JWKS). False when it is not retiring.
     async fn retire_key(&self, kid: &str, now: i64) -> StoreResult<bool>;
     /// Deletes a key that is not active. False when there is no such key or it is active.
@@ -212,7 +239,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a revoked token; revoking one already revoked in the same tenant changes nothing.
     /// The same jti revoked in another tenant is another revocation.
-    async fn revoke_token(&self, record: &RevocationRecord) -> StoreResult<()>;
+    async fn revoke_token(
+        &self,
+        record: &RevocationRecord,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<()>;
     /// The revocations of these token ids (those that exist), in every tenant.
     async fn revocations(&self, jtis: &[String]) -> StoreResult<Vec<RevocationRecord>>;
     /// Revocations of tokens that have not expired at `now`.

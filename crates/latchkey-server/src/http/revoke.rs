@@ -39,7 +39,7 @@ pub(crate) async fn revoke(
             state
                 .registry
                 .store()
-                .revoke_token(&record)
+                .revoke_token(&record, None)
                 .await
                 .map_err(|error| response::store_error("storing a revocation", &error))?;
             state

@@ -3,16 +3,16 @@
 use super::*;
 
 pub(super) async fn created_app_reads_back_with_its_secret(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(read, app("c1", "one"));
     assert_eq!(store.app("other-tenant", "c1").await.unwrap(), None);
 }
 
 pub(super) async fn a_duplicate_client_id_already_exists(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     assert!(matches!(
-        store.create_app(&app("c1", "two")).await,
+        store.create_app(&app("c1", "two"), None).await,
         Err(StoreError::AlreadyExists(_))
     ));
 }
@@ -23,14 +23,14 @@ pub(super) async fn app_in_unknown_tenant_is_not_found(store: &dyn Store) {
         ..app("c1", "one")
     };
     assert!(matches!(
-        store.create_app(&record).await,
+        store.create_app(&record, None).await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 pub(super) async fn apps_list_in_name_order(store: &dyn Store) {
-    store.create_app(&app("c2", "beta")).await.unwrap();
-    store.create_app(&app("c1", "alpha")).await.unwrap();
+    store.create_app(&app("c2", "beta"), None).await.unwrap();
+    store.create_app(&app("c1", "alpha"), None).await.unwrap();
     let names: Vec<String> = store
         .apps(DEFAULT_TENANT)
         .await
@@ -49,7 +49,7 @@ pub(super) async fn app_listing_filters_and_pages(store: &dyn Store) {
     ] {
         let mut record = app(id, name);
         record.enabled = enabled;
-        store.create_app(&record).await.unwrap();
+        store.create_app(&record, None).await.unwrap();
     }
     let ids = |apps: Vec<AppRecord>| apps.into_iter().map(|a| a.client_id).collect::<Vec<_>>();
     let query = |limit| AppQuery {
@@ -108,8 +108,8 @@ pub(super) async fn app_listing_filters_and_pages(store: &dyn Store) {
 }
 
 pub(super) async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
-    store.create_app(&app("c2", "two")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
+    store.create_app(&app("c2", "two"), None).await.unwrap();
     let mut found = store
         .apps_by_id(&["c2".into(), "gone".into(), "c1".into()])
         .await
@@ -121,26 +121,29 @@ pub(super) async fn apps_by_id_returns_those_that_exist(store: &dyn Store) {
 pub(super) async fn app_count_counts_the_apps_of_every_tenant(store: &dyn Store) {
     assert_eq!(store.app_count().await.unwrap(), 0);
     store
-        .create_tenant(&tenant("acme", &["acme.test"]), None)
+        .create_tenant(&tenant("acme", &["acme.test"]), None, None)
         .await
         .unwrap();
-    store.create_app(&app("c1", "one")).await.unwrap();
-    store.create_app(&app("c2", "two")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
+    store.create_app(&app("c2", "two"), None).await.unwrap();
     let mut other = app("c3", "three");
     other.tenant = "acme".into();
-    store.create_app(&other).await.unwrap();
+    store.create_app(&other, None).await.unwrap();
     assert_eq!(store.app_count().await.unwrap(), 3);
-    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1", None).await.unwrap();
     assert_eq!(store.app_count().await.unwrap(), 2);
 }
 
 pub(super) async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn Store) {
     assert_eq!(store.max_token_ttl(DEFAULT_TENANT).await.unwrap(), None);
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     store
-        .create_app(&with_settings(app("c2", "two"), |settings| {
-            settings.token_ttl = 900;
-        }))
+        .create_app(
+            &with_settings(app("c2", "two"), |settings| {
+                settings.token_ttl = 900;
+            }),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -150,12 +153,12 @@ pub(super) async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn
     // Tokens issued at 900 s outlive a later, shorter TTL or the app itself.
     let mut shortened = store.app(DEFAULT_TENANT, "c2").await.unwrap().unwrap();
     shortened.settings.token_ttl = 60;
-    store.update_app(&shortened).await.unwrap();
+    store.update_app(&shortened, None).await.unwrap();
     assert_eq!(
         store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
         Some(900)
     );
-    store.delete_app(DEFAULT_TENANT, "c2").await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c2", None).await.unwrap();
     assert_eq!(
         store.max_token_ttl(DEFAULT_TENANT).await.unwrap(),
         Some(900)
@@ -164,11 +167,11 @@ pub(super) async fn max_token_ttl_is_the_longest_the_tenant_ever_had(store: &dyn
 }
 
 pub(super) async fn update_bumps_revision_and_refuses_stale_writes(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     let mut record = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     record.name = "renamed".into();
     record.enabled = false;
-    store.update_app(&record).await.unwrap();
+    store.update_app(&record, None).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
         (read.name.as_str(), read.enabled, read.revision),
@@ -176,7 +179,7 @@ pub(super) async fn update_bumps_revision_and_refuses_stale_writes(store: &dyn S
     );
     // `record` still carries revision 1: a second write from it lost the race.
     assert!(matches!(
-        store.update_app(&record).await,
+        store.update_app(&record, None).await,
         Err(StoreError::ChangedConcurrently(_))
     ));
     let missing = AppRecord {
@@ -184,49 +187,51 @@ pub(super) async fn update_bumps_revision_and_refuses_stale_writes(store: &dyn S
         ..record
     };
     assert!(matches!(
-        store.update_app(&missing).await,
+        store.update_app(&missing, None).await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 pub(super) async fn delete_removes_app_and_secrets(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
-    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1", None).await.unwrap();
     assert_eq!(store.app(DEFAULT_TENANT, "c1").await.unwrap(), None);
     assert!(matches!(
-        store.delete_app(DEFAULT_TENANT, "c1").await,
+        store.delete_app(DEFAULT_TENANT, "c1", None).await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 pub(super) async fn replace_secret_without_grace_drops_the_old_one(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     let new = SecretRecord {
         hash: SecretHash::of("s2"),
         created_at: 200,
         expires_at: None,
     };
     store
-        .replace_secret(DEFAULT_TENANT, "c1", new, None)
+        .replace_secret(DEFAULT_TENANT, "c1", new, None, None)
         .await
         .unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(read.secrets, vec![new]);
     assert!(matches!(
-        store.replace_secret(DEFAULT_TENANT, "zz", new, None).await,
+        store
+            .replace_secret(DEFAULT_TENANT, "zz", new, None, None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 pub(super) async fn replace_secret_with_grace_keeps_the_old_one_until_its_end(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     let new = SecretRecord {
         hash: SecretHash::of("s2"),
         created_at: 200,
         expires_at: None,
     };
     store
-        .replace_secret(DEFAULT_TENANT, "c1", new, Some(3800))
+        .replace_secret(DEFAULT_TENANT, "c1", new, Some(3800), None)
         .await
         .unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
@@ -239,14 +244,14 @@ pub(super) async fn audiences_and_claims_are_stored(store: &dyn Store) {
     let mut record = app("c1", "one");
     record.settings.audiences = vec!["https://api.test".into(), "urn:orders".into()];
     record.settings.custom_claims = Some(r#"{"tier":"gold"}"#.into());
-    store.create_app(&record).await.unwrap();
+    store.create_app(&record, None).await.unwrap();
     assert_eq!(
         store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap(),
         record
     );
     record.settings.audiences = vec![];
     record.settings.custom_claims = None;
-    store.update_app(&record).await.unwrap();
+    store.update_app(&record, None).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
         (read.settings.audiences.len(), read.settings.custom_claims),
@@ -259,7 +264,7 @@ pub(super) async fn introspection_permission_and_app_revocation_are_stored(store
         tokens_revoked_before: Some(150),
         ..with_settings(app("c1", "one"), |settings| settings.can_introspect = true)
     };
-    store.create_app(&record).await.unwrap();
+    store.create_app(&record, None).await.unwrap();
     let mut read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
         (read.settings.can_introspect, read.tokens_revoked_before),
@@ -267,7 +272,7 @@ pub(super) async fn introspection_permission_and_app_revocation_are_stored(store
     );
     read.settings.can_introspect = false;
     read.tokens_revoked_before = Some(300);
-    store.update_app(&read).await.unwrap();
+    store.update_app(&read, None).await.unwrap();
     let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
     assert_eq!(
         (read.settings.can_introspect, read.tokens_revoked_before),

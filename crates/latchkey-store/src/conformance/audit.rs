@@ -1,4 +1,4 @@
-//! The audit trail: order, filters and pages.
+//! The audit trail: order, filters and pages, and events stored only with their change.
 
 use super::*;
 
@@ -68,5 +68,88 @@ pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store
     assert_eq!(
         actions(store.audit_events(&page).await.unwrap()),
         ["tenant.create"]
+    );
+}
+
+/// A change and its audit event are one transaction: the event exists exactly when the change
+/// was made.
+pub(super) async fn an_audit_event_is_stored_with_its_change_and_never_without(store: &dyn Store) {
+    let event = |action: &str| AuditEvent {
+        id: 0,
+        at: 100,
+        tenant: DEFAULT_TENANT.into(),
+        actor: "cli".into(),
+        action: action.into(),
+        target: "c1".into(),
+        details: "{}".into(),
+    };
+    let trail = || async {
+        store
+            .audit_events(&AuditQuery {
+                limit: 100,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.action)
+            .collect::<Vec<_>>()
+    };
+    let created = app("c1", "one");
+    store
+        .create_app(&created, Some(&event("app.create")))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .create_app(&created, Some(&event("app.create.again")))
+            .await
+            .is_err()
+    );
+    let stale = AppRecord {
+        revision: 7,
+        ..created.clone()
+    };
+    assert!(matches!(
+        store
+            .update_app(&stale, Some(&event("app.update.stale")))
+            .await,
+        Err(StoreError::ChangedConcurrently(_))
+    ));
+    store
+        .update_app(&created, Some(&event("app.update")))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .delete_app(DEFAULT_TENANT, "nope", Some(&event("app.delete.missing")))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .insert_key(&key("k1"), Some(&event("key.first")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_key(&key("k2"), Some(&event("key.second.active")))
+            .await
+            .unwrap()
+    );
+    store
+        .revoke_token(&revocation("j1", 500), Some(&event("token.revoke")))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .create_tenant(&tenant("default", &[]), None, Some(&event("tenant.twice")))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        trail().await,
+        ["app.create", "app.update", "key.first", "token.revoke"]
     );
 }

@@ -4,10 +4,13 @@ use super::*;
 
 pub(super) async fn every_write_appends_a_change(store: &dyn Store) {
     let start = store.latest_change().await.unwrap();
-    store.create_app(&app("c1", "one")).await.unwrap();
-    store.insert_key(&key("k1")).await.unwrap();
-    store.revoke_token(&revocation("j1", 500)).await.unwrap();
-    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
+    store.insert_key(&key("k1"), None).await.unwrap();
+    store
+        .revoke_token(&revocation("j1", 500), None)
+        .await
+        .unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1", None).await.unwrap();
     let changes = store.changes_since(start, 100).await.unwrap();
     assert!(changes.windows(2).all(|pair| pair[0].seq < pair[1].seq));
     let seen: Vec<(ChangedEntity, &str)> =
@@ -23,13 +26,13 @@ pub(super) async fn every_write_appends_a_change(store: &dyn Store) {
 }
 
 pub(super) async fn purge_drops_old_changes_only(store: &dyn Store) {
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     assert_eq!(store.purge_changes(0).await.unwrap(), 0);
     assert!(store.purge_changes(i64::MAX).await.unwrap() >= 1);
     assert!(store.changes_since(0, 10).await.unwrap().is_empty());
     // Sequence numbers keep increasing after a purge.
     let before = store.latest_change().await.unwrap();
-    store.delete_app(DEFAULT_TENANT, "c1").await.unwrap();
+    store.delete_app(DEFAULT_TENANT, "c1", None).await.unwrap();
     let after = store.changes_since(0, 10).await.unwrap();
     assert!(
         after
@@ -59,9 +62,12 @@ pub(super) async fn a_reader_following_the_log_during_concurrent_writes_misses_n
             for i in 0..WRITES {
                 let id = format!("{name}-{i}");
                 if i % 2 == 0 {
-                    store.create_app(&app(&id, name)).await.unwrap();
+                    store.create_app(&app(&id, name), None).await.unwrap();
                 } else {
-                    store.revoke_token(&revocation(&id, 500)).await.unwrap();
+                    store
+                        .revoke_token(&revocation(&id, 500), None)
+                        .await
+                        .unwrap();
                 }
                 tokio::task::yield_now().await;
             }

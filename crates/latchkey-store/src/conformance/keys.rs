@@ -3,8 +3,8 @@
 use super::*;
 
 pub(super) async fn first_key_is_inserted_once(store: &dyn Store) {
-    assert!(store.insert_key(&key("k1")).await.unwrap());
-    assert!(!store.insert_key(&key("k2")).await.unwrap());
+    assert!(store.insert_key(&key("k1"), None).await.unwrap());
+    assert!(!store.insert_key(&key("k2"), None).await.unwrap());
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(
@@ -20,34 +20,34 @@ pub(super) async fn first_key_is_inserted_once(store: &dyn Store) {
 pub(super) async fn only_one_next_key_per_tenant(store: &dyn Store) {
     assert!(
         store
-            .insert_key(&key_with("n1", KeyStatus::Next))
+            .insert_key(&key_with("n1", KeyStatus::Next), None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .insert_key(&key_with("n2", KeyStatus::Next))
+            .insert_key(&key_with("n2", KeyStatus::Next), None)
             .await
             .unwrap()
     );
 }
 
 pub(super) async fn promotion_makes_next_active_and_active_retiring(store: &dyn Store) {
-    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key("k1"), None).await.unwrap();
     store
-        .insert_key(&key_with("k2", KeyStatus::Next))
+        .insert_key(&key_with("k2", KeyStatus::Next), None)
         .await
         .unwrap();
     assert!(
         !store
-            .promote_key(DEFAULT_TENANT, "k1", 200, 900)
+            .promote_key(DEFAULT_TENANT, "k1", 200, 900, None)
             .await
             .unwrap(),
         "k1 is not a next key"
     );
     assert!(
         store
-            .promote_key(DEFAULT_TENANT, "k2", 200, 900)
+            .promote_key(DEFAULT_TENANT, "k2", 200, 900, None)
             .await
             .unwrap()
     );
@@ -65,10 +65,10 @@ pub(super) async fn promotion_makes_next_active_and_active_retiring(store: &dyn 
 }
 
 pub(super) async fn only_a_next_key_is_scheduled_and_its_time_reads_back(store: &dyn Store) {
-    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key("k1"), None).await.unwrap();
     let mut scheduled = key_with("k2", KeyStatus::Next);
     scheduled.activate_at = Some(700);
-    store.insert_key(&scheduled).await.unwrap();
+    store.insert_key(&scheduled, None).await.unwrap();
     let activate_at = |keys: &[KeyRecord], kid: &str| {
         keys.iter()
             .find(|k| k.kid == kid)
@@ -77,22 +77,32 @@ pub(super) async fn only_a_next_key_is_scheduled_and_its_time_reads_back(store: 
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
     assert_eq!(activate_at(&keys, "k2"), Some(700));
 
-    assert!(!store.schedule_key(DEFAULT_TENANT, "k1", 800).await.unwrap());
-    assert!(!store.schedule_key("acme", "k2", 800).await.unwrap());
-    assert!(store.schedule_key(DEFAULT_TENANT, "k2", 800).await.unwrap());
+    assert!(
+        !store
+            .schedule_key(DEFAULT_TENANT, "k1", 800, None)
+            .await
+            .unwrap()
+    );
+    assert!(!store.schedule_key("acme", "k2", 800, None).await.unwrap());
+    assert!(
+        store
+            .schedule_key(DEFAULT_TENANT, "k2", 800, None)
+            .await
+            .unwrap()
+    );
     let keys = store.signing_keys(DEFAULT_TENANT).await.unwrap();
     assert_eq!(activate_at(&keys, "k1"), None);
     assert_eq!(activate_at(&keys, "k2"), Some(800));
 }
 
 pub(super) async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn Store) {
-    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key("k1"), None).await.unwrap();
     store
-        .insert_key(&key_with("k2", KeyStatus::Next))
+        .insert_key(&key_with("k2", KeyStatus::Next), None)
         .await
         .unwrap();
     store
-        .promote_key(DEFAULT_TENANT, "k2", 200, 900)
+        .promote_key(DEFAULT_TENANT, "k2", 200, 900, None)
         .await
         .unwrap();
     assert!(
@@ -109,9 +119,9 @@ pub(super) async fn retiring_keys_retire_and_inactive_keys_delete(store: &dyn St
 }
 
 pub(super) async fn keys_created_in_the_same_second_list_newest_first(store: &dyn Store) {
-    store.insert_key(&key("z-first")).await.unwrap();
+    store.insert_key(&key("z-first"), None).await.unwrap();
     store
-        .insert_key(&key_with("a-second", KeyStatus::Next))
+        .insert_key(&key_with("a-second", KeyStatus::Next), None)
         .await
         .unwrap();
     let kids: Vec<String> = store
@@ -125,7 +135,7 @@ pub(super) async fn keys_created_in_the_same_second_list_newest_first(store: &dy
 }
 
 pub(super) async fn reseal_replaces_only_keys_sealed_by_the_old_master_key(store: &dyn Store) {
-    store.insert_key(&key("k1")).await.unwrap();
+    store.insert_key(&key("k1"), None).await.unwrap();
     assert!(
         !store
             .reseal_key("k1", Some("other"), &[9], "mk2")

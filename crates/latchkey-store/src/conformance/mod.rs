@@ -139,7 +139,10 @@ macro_rules! conformance_suite {
                 revocations_are_kept_until_their_token_expires,
                 a_jti_revoked_in_two_tenants_is_two_revocations,
             ],
-            audit: [audit_events_read_back_in_order_and_filter],
+            audit: [
+                audit_events_read_back_in_order_and_filter,
+                an_audit_event_is_stored_with_its_change_and_never_without,
+            ],
             changes: [
                 every_write_appends_a_change,
                 purge_drops_old_changes_only,

@@ -3,9 +3,18 @@
 use super::*;
 
 pub(super) async fn revocations_are_kept_until_their_token_expires(store: &dyn Store) {
-    store.revoke_token(&revocation("j1", 500)).await.unwrap();
-    store.revoke_token(&revocation("j1", 500)).await.unwrap();
-    store.revoke_token(&revocation("j2", 900)).await.unwrap();
+    store
+        .revoke_token(&revocation("j1", 500), None)
+        .await
+        .unwrap();
+    store
+        .revoke_token(&revocation("j1", 500), None)
+        .await
+        .unwrap();
+    store
+        .revoke_token(&revocation("j2", 900), None)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .revocations(&["j1".into(), "zz".into()])
@@ -34,9 +43,12 @@ pub(super) async fn a_jti_revoked_in_two_tenants_is_two_revocations(store: &dyn 
         expires_at: 700,
         ..revocation("j1", 500)
     };
-    store.revoke_token(&other).await.unwrap();
-    store.revoke_token(&revocation("j1", 500)).await.unwrap();
-    store.revoke_token(&other).await.unwrap();
+    store.revoke_token(&other, None).await.unwrap();
+    store
+        .revoke_token(&revocation("j1", 500), None)
+        .await
+        .unwrap();
+    store.revoke_token(&other, None).await.unwrap();
     let mut found = store.revocations(&["j1".into()]).await.unwrap();
     found.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     assert_eq!(found, vec![other.clone(), revocation("j1", 500)]);

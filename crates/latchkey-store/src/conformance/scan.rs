@@ -23,7 +23,7 @@ fn scanned(record: &AppRecord) -> ScannedClient {
 
 pub(super) async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn Store) {
     // Apps without secrets and with two next to apps with one, created out of id order.
-    store.create_app(&app("c2", "two")).await.unwrap();
+    store.create_app(&app("c2", "two"), None).await.unwrap();
     let public = AppRecord {
         settings: AppSettings {
             grant_types: vec![],
@@ -32,18 +32,18 @@ pub(super) async fn scan_hands_over_every_app_with_all_its_secrets(store: &dyn S
         secrets: vec![],
         ..app("c3", "spa")
     };
-    store.create_app(&public).await.unwrap();
-    store.create_app(&app("c1", "one")).await.unwrap();
+    store.create_app(&public, None).await.unwrap();
+    store.create_app(&app("c1", "one"), None).await.unwrap();
     let new = SecretRecord {
         hash: SecretHash::of("s2"),
         created_at: 200,
         expires_at: None,
     };
     store
-        .replace_secret(DEFAULT_TENANT, "c2", new, Some(3800))
+        .replace_secret(DEFAULT_TENANT, "c2", new, Some(3800), None)
         .await
         .unwrap();
-    store.create_app(&app("c4", "four")).await.unwrap();
+    store.create_app(&app("c4", "four"), None).await.unwrap();
     let seen: Vec<(String, usize)> = scan(store)
         .await
         .iter()
@@ -68,7 +68,7 @@ pub(super) async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store
     // Apps in two tenants, created in an order unlike their ids', with every setting a snapshot
     // needs set somewhere.
     store
-        .create_tenant(&tenant("acme", &["acme.test"]), None)
+        .create_tenant(&tenant("acme", &["acme.test"]), None, None)
         .await
         .unwrap();
     let mut expected = Vec::new();
@@ -87,7 +87,7 @@ pub(super) async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store
             record.settings.scopes.push(Scope::parse("admin").unwrap());
             record.settings.grant_types.push(GrantType::RefreshToken);
         }
-        store.create_app(&record).await.unwrap();
+        store.create_app(&record, None).await.unwrap();
         expected.push(scanned(&record));
     }
     expected.sort_by(|a, b| a.client.client_id.cmp(&b.client.client_id));

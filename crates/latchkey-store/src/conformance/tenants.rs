@@ -19,7 +19,7 @@ pub(super) async fn default_tenant_exists(store: &dyn Store) {
 
 pub(super) async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["b.acme.test", "a.acme.test"]), None)
+        .create_tenant(&tenant("acme", &["b.acme.test", "a.acme.test"]), None, None)
         .await
         .unwrap();
     let read = store.tenant("acme").await.unwrap().unwrap();
@@ -40,11 +40,11 @@ pub(super) async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     changed.issuer = Some("https://issuer.acme.test".into());
     changed.token_profile = TokenProfile::Rfc9068;
     changed.publish_scopes = false;
-    store.update_tenant(&changed).await.unwrap();
+    store.update_tenant(&changed, None).await.unwrap();
     assert_eq!(store.tenant("acme").await.unwrap().unwrap(), changed);
     assert_eq!(store.tenant("nope").await.unwrap(), None);
     assert!(matches!(
-        store.update_tenant(&tenant("nope", &[])).await,
+        store.update_tenant(&tenant("nope", &[]), None).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -57,7 +57,7 @@ pub(super) async fn a_tenant_and_its_first_key_are_created_together_or_not_at_al
         ..key("acme-1")
     };
     store
-        .create_tenant(&tenant("acme", &["acme.test"]), Some(&first))
+        .create_tenant(&tenant("acme", &["acme.test"]), Some(&first), None)
         .await
         .unwrap();
     let keys = store.signing_keys("acme").await.unwrap();
@@ -77,7 +77,7 @@ pub(super) async fn a_tenant_and_its_first_key_are_created_together_or_not_at_al
     };
     assert!(matches!(
         store
-            .create_tenant(&tenant("globex", &["acme.test"]), Some(&refused))
+            .create_tenant(&tenant("globex", &["acme.test"]), Some(&refused), None)
             .await,
         Err(StoreError::Duplicate(_))
     ));
@@ -86,30 +86,30 @@ pub(super) async fn a_tenant_and_its_first_key_are_created_together_or_not_at_al
 
 pub(super) async fn a_domain_or_name_belongs_to_one_tenant(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["acme.test"]), None)
+        .create_tenant(&tenant("acme", &["acme.test"]), None, None)
         .await
         .unwrap();
     assert!(matches!(
         store
-            .create_tenant(&tenant("acme", &["other.test"]), None)
+            .create_tenant(&tenant("acme", &["other.test"]), None, None)
             .await,
         Err(StoreError::Duplicate(_))
     ));
     assert!(matches!(
         store
-            .create_tenant(&tenant("globex", &["acme.test"]), None)
+            .create_tenant(&tenant("globex", &["acme.test"]), None, None)
             .await,
         Err(StoreError::Duplicate(_))
     ));
     // The refused create left nothing behind.
     assert_eq!(store.tenant("globex").await.unwrap(), None);
     store
-        .create_tenant(&tenant("globex", &["globex.test"]), None)
+        .create_tenant(&tenant("globex", &["globex.test"]), None, None)
         .await
         .unwrap();
     assert!(matches!(
         store
-            .update_tenant(&tenant("globex", &["globex.test", "acme.test"]))
+            .update_tenant(&tenant("globex", &["globex.test", "acme.test"]), None)
             .await,
         Err(StoreError::Duplicate(_))
     ));
@@ -122,31 +122,31 @@ pub(super) async fn a_domain_or_name_belongs_to_one_tenant(store: &dyn Store) {
 
 pub(super) async fn deleting_a_tenant_with_apps_needs_force(store: &dyn Store) {
     store
-        .create_tenant(&tenant("acme", &["acme.test"]), None)
+        .create_tenant(&tenant("acme", &["acme.test"]), None, None)
         .await
         .unwrap();
     let mut acme_app = app("c1", "one");
     acme_app.tenant = "acme".into();
-    store.create_app(&acme_app).await.unwrap();
+    store.create_app(&acme_app, None).await.unwrap();
     let mut acme_key = key("k1");
     acme_key.tenant = "acme".into();
-    assert!(store.insert_key(&acme_key).await.unwrap());
+    assert!(store.insert_key(&acme_key, None).await.unwrap());
     assert!(matches!(
-        store.delete_tenant("acme", false).await,
+        store.delete_tenant("acme", false, None).await,
         Err(StoreError::InUse(_))
     ));
     assert!(store.app("acme", "c1").await.unwrap().is_some());
-    store.delete_tenant("acme", true).await.unwrap();
+    store.delete_tenant("acme", true, None).await.unwrap();
     assert_eq!(store.tenant("acme").await.unwrap(), None);
     assert_eq!(store.app("acme", "c1").await.unwrap(), None);
     assert!(store.signing_keys("acme").await.unwrap().is_empty());
     assert!(matches!(
-        store.delete_tenant("acme", true).await,
+        store.delete_tenant("acme", true, None).await,
         Err(StoreError::NotFound(_))
     ));
     // The domain is free again.
     store
-        .create_tenant(&tenant("globex", &["acme.test"]), None)
+        .create_tenant(&tenant("globex", &["acme.test"]), None, None)
         .await
         .unwrap();
 }

@@ -3,7 +3,7 @@
 
 use super::write::WriteTx;
 use crate::columns::{AppColumns, SETTINGS_COLUMNS, SettingsColumns, secret_hash};
-use crate::{AppQuery, AppRecord, SecretRecord, StoreError, StoreResult};
+use crate::{AppQuery, AppRecord, AuditEvent, SecretRecord, StoreError, StoreResult};
 use latchkey_protocol::AppSettings;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -144,7 +144,11 @@ async fn with_secrets(pool: &PgPool, rows: &[PgRow]) -> StoreResult<Vec<AppRecor
     Ok(apps)
 }
 
-pub(super) async fn create(pool: &PgPool, app: &AppRecord) -> StoreResult<()> {
+pub(super) async fn create(
+    pool: &PgPool,
+    app: &AppRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = bind_settings(
         sqlx::query(&INSERT_APP)
@@ -171,7 +175,7 @@ pub(super) async fn create(pool: &PgPool, app: &AppRecord) -> StoreResult<()> {
     for secret in &app.secrets {
         insert_secret(tx.conn(), &app.client_id, secret).await?;
     }
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
 async fn insert_secret(
@@ -262,7 +266,11 @@ pub(super) async fn by_id(pool: &PgPool, client_ids: &[String]) -> StoreResult<V
     with_secrets(pool, &rows).await
 }
 
-pub(super) async fn update(pool: &PgPool, app: &AppRecord) -> StoreResult<()> {
+pub(super) async fn update(
+    pool: &PgPool,
+    app: &AppRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let result = bind_settings(
         sqlx::query(&UPDATE_APP)
@@ -278,7 +286,7 @@ pub(super) async fn update(pool: &PgPool, app: &AppRecord) -> StoreResult<()> {
     .execute(tx.conn())
     .await?;
     if result.rows_affected() == 1 {
-        return tx.commit().await;
+        return tx.commit_with(audit).await;
     }
     let exists = sqlx::query("SELECT 1 FROM apps WHERE tenant = $1 AND client_id = $2")
         .bind(&app.tenant)
@@ -305,7 +313,12 @@ pub(super) async fn max_token_ttl(pool: &PgPool, tenant: &str) -> StoreResult<Op
         .and_then(|ttl| u32::try_from(ttl).ok()))
 }
 
-pub(super) async fn delete(pool: &PgPool, tenant: &str, client_id: &str) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &PgPool,
+    tenant: &str,
+    client_id: &str,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let result = sqlx::query("DELETE FROM apps WHERE tenant = $1 AND client_id = $2")
         .bind(tenant)
@@ -315,7 +328,7 @@ pub(super) async fn delete(pool: &PgPool, tenant: &str, client_id: &str) -> Stor
     if result.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("app {client_id}")));
     }
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn replace_secret(
@@ -324,6 +337,7 @@ pub(super) async fn replace_secret(
     client_id: &str,
     secret: SecretRecord,
     old_expires_at: Option<i64>,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM apps WHERE tenant = $1 AND client_id = $2")
@@ -364,7 +378,7 @@ pub(super) async fn replace_secret(
         .bind(client_id)
         .execute(tx.conn())
         .await?;
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn count(pool: &PgPool) -> StoreResult<u64> {

@@ -1,9 +1,14 @@
 //! The audit trail on PostgreSQL.
 
 use crate::{AuditEvent, AuditQuery, StoreResult};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 pub(super) async fn record(pool: &PgPool, event: &AuditEvent) -> StoreResult<i64> {
+    insert(&mut *pool.acquire().await?, event).await
+}
+
+/// Appends an event on `conn`, inside the transaction of the change it records when there is one.
+pub(super) async fn insert(conn: &mut PgConnection, event: &AuditEvent) -> StoreResult<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO audit_events (at, tenant, actor, action, target, details) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -14,7 +19,7 @@ pub(super) async fn record(pool: &PgPool, event: &AuditEvent) -> StoreResult<i64
     .bind(&event.action)
     .bind(&event.target)
     .bind(&event.details)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(id)
 }

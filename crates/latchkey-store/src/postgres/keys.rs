@@ -2,7 +2,7 @@
 
 use super::write::WriteTx;
 use crate::columns::key_status;
-use crate::{KeyRecord, StoreError, StoreResult};
+use crate::{AuditEvent, KeyRecord, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -53,11 +53,17 @@ pub(super) async fn insert_row(conn: &mut PgConnection, key: &KeyRecord) -> Stor
     }
 }
 
-pub(super) async fn insert(pool: &PgPool, key: &KeyRecord) -> StoreResult<bool> {
+pub(super) async fn insert(
+    pool: &PgPool,
+    key: &KeyRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<bool> {
     let mut tx = WriteTx::begin(pool).await?;
-    let inserted = insert_row(tx.conn(), key).await?;
-    tx.commit().await?;
-    Ok(inserted)
+    if !insert_row(tx.conn(), key).await? {
+        return Ok(false);
+    }
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn of_tenant(pool: &PgPool, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
@@ -85,6 +91,7 @@ pub(super) async fn promote(
     kid: &str,
     now: i64,
     retire_at: i64,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
     let mut tx = WriteTx::begin(pool).await?;
     // The active key steps aside first: one tenant has one active key (a unique index).
@@ -108,19 +115,23 @@ pub(super) async fn promote(
         // Dropping the transaction rolls the retirement back.
         return Ok(false);
     }
-    tx.commit().await?;
+    tx.commit_with(audit).await?;
     Ok(true)
 }
 
-/// Runs one conditional statement on one key in a write transaction; true when it changed it.
+/// Runs one conditional statement on one key in a write transaction, recording `audit` with it
+/// when it changed the key; true when it did.
 async fn change_one(
     pool: &PgPool,
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
     let mut tx = WriteTx::begin(pool).await?;
-    let changed = query.execute(tx.conn()).await?.rows_affected() == 1;
-    tx.commit().await?;
-    Ok(changed)
+    if query.execute(tx.conn()).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn schedule(
@@ -128,6 +139,7 @@ pub(super) async fn schedule(
     tenant: &str,
     kid: &str,
     activate_at: i64,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
     change_one(
         pool,
@@ -137,6 +149,7 @@ pub(super) async fn schedule(
         .bind(activate_at)
         .bind(tenant)
         .bind(kid),
+        audit
     )
     .await
 }
@@ -149,6 +162,7 @@ pub(super) async fn retire(pool: &PgPool, kid: &str, now: i64) -> StoreResult<bo
         )
         .bind(now)
         .bind(kid),
+        None
     )
     .await
 }
@@ -157,6 +171,7 @@ pub(super) async fn delete(pool: &PgPool, kid: &str) -> StoreResult<bool> {
     change_one(
         pool,
         sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND status <> 'active'").bind(kid),
+        None,
     )
     .await
 }
@@ -178,6 +193,7 @@ pub(super) async fn reseal(
         .bind(master_key_id)
         .bind(kid)
         .bind(old_master_key_id),
+        None,
     )
     .await
 }

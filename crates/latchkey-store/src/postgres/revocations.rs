@@ -1,7 +1,7 @@
 //! Revoked tokens on PostgreSQL.
 
 use super::write::WriteTx;
-use crate::{RevocationRecord, StoreResult};
+use crate::{AuditEvent, RevocationRecord, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
@@ -17,7 +17,11 @@ fn revocation_from_row(row: &PgRow) -> StoreResult<RevocationRecord> {
     })
 }
 
-pub(super) async fn revoke(pool: &PgPool, record: &RevocationRecord) -> StoreResult<()> {
+pub(super) async fn revoke(
+    pool: &PgPool,
+    record: &RevocationRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     sqlx::query(&format!(
         "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
@@ -30,7 +34,7 @@ pub(super) async fn revoke(pool: &PgPool, record: &RevocationRecord) -> StoreRes
     .bind(record.revoked_at)
     .execute(tx.conn())
     .await?;
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn of_tokens(

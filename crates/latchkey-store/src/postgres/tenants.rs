@@ -3,7 +3,7 @@
 use super::keys;
 use super::write::WriteTx;
 use crate::columns::token_profile;
-use crate::{KeyRecord, StoreError, StoreResult, TenantRecord};
+use crate::{AuditEvent, KeyRecord, StoreError, StoreResult, TenantRecord};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::collections::HashMap;
@@ -70,6 +70,7 @@ pub(super) async fn create(
     pool: &PgPool,
     tenant: &TenantRecord,
     first_key: Option<&KeyRecord>,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = sqlx::query(
@@ -102,10 +103,14 @@ pub(super) async fn create(
             tenant.name
         )));
     }
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
-pub(super) async fn update(pool: &PgPool, tenant: &TenantRecord) -> StoreResult<()> {
+pub(super) async fn update(
+    pool: &PgPool,
+    tenant: &TenantRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let updated = sqlx::query(
         "UPDATE tenants SET issuer = $1, token_profile = $2, publish_scopes = $3, updated_at = $4 \
@@ -126,10 +131,15 @@ pub(super) async fn update(pool: &PgPool, tenant: &TenantRecord) -> StoreResult<
         .execute(tx.conn())
         .await?;
     insert_domains(tx.conn(), &tenant.name, &tenant.domains).await?;
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
-pub(super) async fn delete(pool: &PgPool, name: &str, force: bool) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &PgPool,
+    name: &str,
+    force: bool,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let apps: i64 = sqlx::query_scalar("SELECT count(*) FROM apps WHERE tenant = $1")
         .bind(name)
@@ -154,7 +164,7 @@ pub(super) async fn delete(pool: &PgPool, name: &str, force: bool) -> StoreResul
     if deleted.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("tenant {name:?}")));
     }
-    tx.commit().await
+    tx.commit_with(audit).await
 }
 
 async fn insert_domains(

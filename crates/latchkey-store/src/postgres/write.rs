@@ -7,7 +7,7 @@
 //! deadlock (one holding a row and waiting for the log lock, the other the reverse). Taking the
 //! log lock first, before any row, rules that out: latchkey's writers queue on it in order.
 
-use crate::StoreResult;
+use crate::{AuditEvent, StoreResult};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 /// The advisory lock key of the change log (the same literal as in the migration).
@@ -34,6 +34,15 @@ impl WriteTx {
     /// The connection, for the transaction's statements.
     pub(super) fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    /// Records `audit` (when given) in this transaction, then commits: the change and its audit
+    /// event are stored together or not at all.
+    pub(super) async fn commit_with(mut self, audit: Option<&AuditEvent>) -> StoreResult<()> {
+        if let Some(event) = audit {
+            super::audit::insert(self.conn(), event).await?;
+        }
+        self.commit().await
     }
 
     /// Commits.

@@ -4,7 +4,7 @@
 use super::write::WriteTx;
 use super::{MAX_BINDS, rows_in};
 use crate::columns::{AppColumns, SETTINGS_COLUMNS, SettingsColumns, secret_hash};
-use crate::{AppQuery, AppRecord, SecretRecord, StoreError, StoreResult};
+use crate::{AppQuery, AppRecord, AuditEvent, SecretRecord, StoreError, StoreResult};
 use latchkey_protocol::AppSettings;
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -152,7 +152,11 @@ async fn load_secrets(pool: &SqlitePool, mut apps: Vec<AppRecord>) -> StoreResul
     Ok(apps)
 }
 
-pub(super) async fn create(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()> {
+pub(super) async fn create(
+    pool: &SqlitePool,
+    app: &AppRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = bind_settings(
         sqlx::query(&INSERT_APP)
@@ -179,8 +183,7 @@ pub(super) async fn create(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()
     for secret in &app.secrets {
         insert_secret(&mut tx, &app.client_id, secret).await?;
     }
-    tx.commit().await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
 async fn insert_secret(
@@ -266,7 +269,12 @@ pub(super) async fn by_id(pool: &SqlitePool, client_ids: &[String]) -> StoreResu
     with_secrets(pool, &rows).await
 }
 
-pub(super) async fn update(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()> {
+pub(super) async fn update(
+    pool: &SqlitePool,
+    app: &AppRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
+    let mut tx = WriteTx::begin(pool).await?;
     let result = bind_settings(
         sqlx::query(&UPDATE_APP)
             .bind(&app.name)
@@ -278,11 +286,12 @@ pub(super) async fn update(pool: &SqlitePool, app: &AppRecord) -> StoreResult<()
     .bind(&app.tenant)
     .bind(&app.client_id)
     .bind(app.revision)
-    .execute(pool)
+    .execute(tx.conn())
     .await?;
     if result.rows_affected() == 1 {
-        return Ok(());
+        return tx.commit_with(audit).await;
     }
+    tx.rollback().await?;
     match one(pool, &app.tenant, &app.client_id).await? {
         Some(_) => Err(StoreError::ChangedConcurrently(format!(
             "app {}",
@@ -303,16 +312,22 @@ pub(super) async fn max_token_ttl(pool: &SqlitePool, tenant: &str) -> StoreResul
         .and_then(|ttl| u32::try_from(ttl).ok()))
 }
 
-pub(super) async fn delete(pool: &SqlitePool, tenant: &str, client_id: &str) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    tenant: &str,
+    client_id: &str,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
+    let mut tx = WriteTx::begin(pool).await?;
     let result = sqlx::query("DELETE FROM apps WHERE tenant = ? AND client_id = ?")
         .bind(tenant)
         .bind(client_id)
-        .execute(pool)
+        .execute(tx.conn())
         .await?;
     if result.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("app {client_id}")));
     }
-    Ok(())
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn replace_secret(
@@ -321,6 +336,7 @@ pub(super) async fn replace_secret(
     client_id: &str,
     secret: SecretRecord,
     old_expires_at: Option<i64>,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let exists = sqlx::query("SELECT 1 FROM apps WHERE tenant = ? AND client_id = ?")
@@ -362,8 +378,7 @@ pub(super) async fn replace_secret(
         .bind(client_id)
         .execute(tx.conn())
         .await?;
-    tx.commit().await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn count(pool: &SqlitePool) -> StoreResult<u64> {

@@ -1,11 +1,17 @@
 //! The audit trail in SQLite: appended to, never changed.
 
 use crate::{AuditEvent, AuditQuery, StoreResult};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 pub(super) async fn record(pool: &SqlitePool, event: &AuditEvent) -> StoreResult<i64> {
+    insert(&mut *pool.acquire().await?, event).await
+}
+
+/// Appends an event on `conn`, inside the transaction of the change it records when there is one.
+pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> StoreResult<i64> {
     let id = sqlx::query_scalar(
-        "INSERT INTO audit_events (at, tenant, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO audit_events (at, tenant, actor, action, target, details) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(event.at)
     .bind(&event.tenant)
@@ -13,7 +19,7 @@ pub(super) async fn record(pool: &SqlitePool, event: &AuditEvent) -> StoreResult
     .bind(&event.action)
     .bind(&event.target)
     .bind(&event.details)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(id)
 }

@@ -3,7 +3,7 @@
 
 use super::write::WriteTx;
 use crate::columns::key_status;
-use crate::{KeyRecord, StoreError, StoreResult};
+use crate::{AuditEvent, KeyRecord, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool};
 
@@ -56,8 +56,18 @@ pub(super) async fn insert_row<'c>(
     }
 }
 
-pub(super) async fn insert(pool: &SqlitePool, key: &KeyRecord) -> StoreResult<bool> {
-    insert_row(pool, key).await
+pub(super) async fn insert(
+    pool: &SqlitePool,
+    key: &KeyRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<bool> {
+    let mut tx = WriteTx::begin(pool).await?;
+    if !insert_row(tx.conn(), key).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn of_tenant(pool: &SqlitePool, tenant: &str) -> StoreResult<Vec<KeyRecord>> {
@@ -85,6 +95,7 @@ pub(super) async fn promote(
     kid: &str,
     now: i64,
     retire_at: i64,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
     let mut tx = WriteTx::begin(pool).await?;
     sqlx::query("UPDATE signing_keys SET status = 'retiring', retire_at = ? WHERE tenant = ? AND status = 'active'")
@@ -104,7 +115,7 @@ pub(super) async fn promote(
         tx.rollback().await?;
         return Ok(false);
     }
-    tx.commit().await?;
+    tx.commit_with(audit).await?;
     Ok(true)
 }
 
@@ -113,16 +124,23 @@ pub(super) async fn schedule(
     tenant: &str,
     kid: &str,
     activate_at: i64,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
+    let mut tx = WriteTx::begin(pool).await?;
     let result = sqlx::query(
         "UPDATE signing_keys SET activate_at = ? WHERE tenant = ? AND kid = ? AND status = 'next'",
     )
     .bind(activate_at)
     .bind(tenant)
     .bind(kid)
-    .execute(pool)
+    .execute(tx.conn())
     .await?;
-    Ok(result.rows_affected() == 1)
+    if result.rows_affected() != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn retire(pool: &SqlitePool, kid: &str, now: i64) -> StoreResult<bool> {

@@ -1,7 +1,8 @@
 //! Revoked tokens in SQLite, one row per (tenant, jti).
 
 use super::rows_in;
-use crate::{RevocationRecord, StoreResult};
+use super::write::WriteTx;
+use crate::{AuditEvent, RevocationRecord, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
@@ -17,7 +18,12 @@ fn revocation_from_row(row: &SqliteRow) -> StoreResult<RevocationRecord> {
     })
 }
 
-pub(super) async fn revoke(pool: &SqlitePool, record: &RevocationRecord) -> StoreResult<()> {
+pub(super) async fn revoke(
+    pool: &SqlitePool,
+    record: &RevocationRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
+    let mut tx = WriteTx::begin(pool).await?;
     sqlx::query(&format!(
         "INSERT INTO revoked_tokens ({REVOCATION_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, jti) DO NOTHING"
     ))
@@ -26,9 +32,9 @@ pub(super) async fn revoke(pool: &SqlitePool, record: &RevocationRecord) -> Stor
     .bind(&record.client_id)
     .bind(record.expires_at)
     .bind(record.revoked_at)
-    .execute(pool)
+    .execute(tx.conn())
     .await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
 pub(super) async fn of_tokens(

@@ -191,7 +191,7 @@ mod tests {
     async fn an_in_memory_database_is_scanned_too() {
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         store
-            .create_app(&crate::conformance::app("c1", "one"))
+            .create_app(&crate::conformance::app("c1", "one"), None)
             .await
             .unwrap();
         let mut seen = Vec::new();

@@ -3,7 +3,7 @@
 use super::keys;
 use super::write::WriteTx;
 use crate::columns::token_profile;
-use crate::{KeyRecord, StoreError, StoreResult, TenantRecord};
+use crate::{AuditEvent, KeyRecord, StoreError, StoreResult, TenantRecord};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
@@ -70,6 +70,7 @@ pub(super) async fn create(
     pool: &SqlitePool,
     tenant: &TenantRecord,
     first_key: Option<&KeyRecord>,
+    audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = sqlx::query(
@@ -102,11 +103,14 @@ pub(super) async fn create(
             tenant.name
         )));
     }
-    tx.commit().await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
-pub(super) async fn update(pool: &SqlitePool, tenant: &TenantRecord) -> StoreResult<()> {
+pub(super) async fn update(
+    pool: &SqlitePool,
+    tenant: &TenantRecord,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let updated = sqlx::query(
         "UPDATE tenants SET issuer = ?, token_profile = ?, publish_scopes = ?, updated_at = ? \
@@ -127,11 +131,15 @@ pub(super) async fn update(pool: &SqlitePool, tenant: &TenantRecord) -> StoreRes
         .execute(tx.conn())
         .await?;
     insert_domains(tx.conn(), &tenant.name, &tenant.domains).await?;
-    tx.commit().await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
-pub(super) async fn delete(pool: &SqlitePool, name: &str, force: bool) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    name: &str,
+    force: bool,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let apps: i64 = sqlx::query_scalar("SELECT count(*) FROM apps WHERE tenant = ?")
         .bind(name)
@@ -156,8 +164,7 @@ pub(super) async fn delete(pool: &SqlitePool, name: &str, force: bool) -> StoreR
     if deleted.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("tenant {name:?}")));
     }
-    tx.commit().await?;
-    Ok(())
+    tx.commit_with(audit).await
 }
 
 /// Inserts a tenant's domains in order, turning a domain another tenant holds into `Duplicate`.

@@ -8,7 +8,7 @@
 //! `COMMIT` outside a transaction is an error), and a connection whose transaction did not
 //! commit for certain is closed instead of returned: closing rolls back whatever is left.
 
-use crate::StoreResult;
+use crate::{AuditEvent, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
@@ -39,6 +39,15 @@ impl WriteTx {
     /// The connection, for the transaction's statements.
     pub(super) fn conn(&mut self) -> &mut SqliteConnection {
         &mut self.conn
+    }
+
+    /// Records `audit` (when given) in this transaction, then commits: the change and its audit
+    /// event are stored together or not at all.
+    pub(super) async fn commit_with(mut self, audit: Option<&AuditEvent>) -> StoreResult<()> {
+        if let Some(event) = audit {
+            super::audit::insert(self.conn(), event).await?;
+        }
+        self.commit().await
     }
 
     /// Commits. `Ok` means SQLite settled: a transaction SQLite had already rolled back makes

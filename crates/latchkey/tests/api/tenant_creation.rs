@@ -131,7 +131,7 @@ async fn store_keyless_tenant(app: &TestApp, name: &str, domain: &str) {
     };
     app.store()
         .await
-        .create_tenant(&tenant, None)
+        .create_tenant(&tenant, None, None)
         .await
         .expect("storing a tenant");
 }
