@@ -446,7 +446,7 @@ async fn rotate_secret_of_a_public_app_fails_with_a_message() {
 
 #[tokio::test]
 async fn key_list_json_shows_the_active_signing_key_of_the_jwks() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
 
     let keys = app.cli_json(&["key", "list", "--json"]);
 

@@ -136,7 +136,7 @@ async fn another_apps_token_needs_the_introspect_permission() {
 
 #[tokio::test]
 async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let owner = owner(&app).await;
     let api = resource_server(&app).await;
     let real = app.token_for(&owner, None).await.access_token();

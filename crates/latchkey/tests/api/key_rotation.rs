@@ -213,7 +213,7 @@ async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_w
 
 #[tokio::test]
 async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let owner = owner(&app).await;
     let rs256 = app.token_for(&owner, None).await.access_token();
     let mut earlier = vec![("RS256", rs256)];
@@ -254,7 +254,7 @@ async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks(
 #[tokio::test]
 async fn discovery_stops_listing_an_algorithm_once_its_last_key_retires() {
     let clock = Arc::new(ManualClock::new(unix_now()));
-    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock)).server_made_key()).await;
     let owner = owner(&app).await;
     let rs256_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
     let kid = app.cli_json(&["key", "rotate", "--alg", "ES256", "--json"])["kid"]

@@ -79,7 +79,7 @@ async fn client_secret_post_gets_a_bearer_token_with_exact_json_and_no_store_hea
 
 #[tokio::test]
 async fn access_token_header_is_exactly_kid_typ_alg_in_that_order() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let billing = billing(&app).await;
 
     let token = app.token_for(&billing, None).await.access_token();

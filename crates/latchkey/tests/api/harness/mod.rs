@@ -22,6 +22,7 @@ pub(crate) use node::Node;
 pub(crate) use seed::*;
 pub(crate) use system::*;
 
+use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
@@ -106,6 +107,10 @@ pub(crate) struct Setup {
     pub(crate) refresh_interval: Duration,
     /// How often the server runs maintenance (key life cycle steps, purges).
     pub(crate) maintenance_interval: Duration,
+    /// The algorithm of the default tenant's first signing key, stored before the server
+    /// starts: ES256, quick to make, unless a test is about the key a server makes for itself
+    /// (`None`: the server makes its RS256 key at start, as in a new deployment).
+    pub(crate) first_key: Option<Algorithm>,
 }
 
 impl Default for Setup {
@@ -117,6 +122,7 @@ impl Default for Setup {
             strict_hosts: false,
             refresh_interval: Duration::from_millis(50),
             maintenance_interval: Duration::from_millis(50),
+            first_key: Some(Algorithm::Es256),
         }
     }
 }
@@ -137,6 +143,15 @@ impl Setup {
             refresh_interval: Duration::from_secs(3600),
             maintenance_interval: Duration::from_secs(3600),
             ..Setup::default()
+        }
+    }
+
+    /// This setup, with the default tenant's first key made by the server at start (RS256), as
+    /// in a new deployment: for tests about that key or the default algorithm.
+    pub(crate) fn server_made_key(self) -> Setup {
+        Setup {
+            first_key: None,
+            ..self
         }
     }
 
@@ -203,7 +218,7 @@ pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
 /// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
 /// test's choosing).
 pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
-    let (db_url, master_key_file) = prepare(&dir);
+    let (db_url, master_key_file) = prepare(&dir, &setup).await;
     start(dir, db_url, master_key_file, setup).await
 }
 
@@ -214,7 +229,7 @@ pub(crate) async fn spawn_seeded<T>(
     seeding: impl AsyncFnOnce(&Seeder) -> T,
 ) -> (TestApp, T) {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let (db_url, master_key_file) = prepare(&dir);
+    let (db_url, master_key_file) = prepare(&dir, &setup).await;
     let seeder = Seeder::open(&db_url, &master_key_file).await;
     let seeded = seeding(&seeder).await;
     let app = start(dir, db_url, master_key_file, setup).await;
@@ -224,13 +239,35 @@ pub(crate) async fn spawn_seeded<T>(
     (app, seeded)
 }
 
-fn prepare(dir: &TempDir) -> (String, PathBuf) {
+/// A database and master key file in `dir`, with the default tenant's first key if the setup
+/// names its algorithm.
+async fn prepare(dir: &TempDir, setup: &Setup) -> (String, PathBuf) {
     init_logging();
     let db_path = dir.path().join("latchkey.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let master_key_file = dir.path().join("latchkey.db.master-key");
     std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
         .expect("writing the master key");
+    if let Some(alg) = setup.first_key {
+        let store = latchkey_store::open(&db_url)
+            .await
+            .expect("creating the test database");
+        let master_keys =
+            MasterKeys::from_file(master_key_file.clone()).expect("reading the master key file");
+        let key = latchkey_manage::keys::new_key(
+            &master_keys,
+            latchkey_store::DEFAULT_TENANT,
+            alg,
+            latchkey_store::KeyStatus::Active,
+            unix_now(),
+        )
+        .await
+        .expect("making the first signing key");
+        assert!(
+            store.insert_key(&key).await.expect("storing the first key"),
+            "a new database has no key yet"
+        );
+    }
     (db_url, master_key_file)
 }
 
