@@ -7,187 +7,6 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const ACME: &str = "acme.test";
-const GLOBEX: &str = "globex.test";
-
-/// A server with tenants acme and globex, an admin of every tenant (`root`, an app of
-/// `default`), an admin of acme, and an app of `default` without the admin scope.
-pub(crate) struct Admins {
-    pub(crate) app: TestApp,
-    pub(crate) ops: Value,
-    pub(crate) root: String,
-    pub(crate) acme: String,
-    pub(crate) plain: String,
-}
-
-pub(crate) async fn admins() -> Admins {
-    admins_on(spawn_app().await).await
-}
-
-/// `admins` on a server the test started its own way.
-pub(crate) async fn admins_on(app: TestApp) -> Admins {
-    app.seed_tenant(new_tenant("acme", &[ACME])).await;
-    app.seed_tenant(new_tenant("globex", &[GLOBEX])).await;
-    let ops = app
-        .seed_app(new_app("ops").scopes(&["latchkey:admin", "read"]))
-        .await;
-    let root = app
-        .token_for(&ops, Some("latchkey:admin"))
-        .await
-        .access_token();
-    let acme_ops = app
-        .seed_app(
-            new_app("acme-ops")
-                .tenant("acme", ACME)
-                .scopes(&["latchkey:admin"]),
-        )
-        .await;
-    let acme = app
-        .at(ACME)
-        .token_for(&acme_ops, Some("latchkey:admin"))
-        .await
-        .access_token();
-    let plain_app = app.seed_app(new_app("plain").scopes(&["read"])).await;
-    let plain = app.token_for(&plain_app, None).await.access_token();
-    Admins {
-        app,
-        ops,
-        root,
-        acme,
-        plain,
-    }
-}
-
-/// An admin API request with an optional bearer token and JSON body.
-pub(crate) async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> Reply {
-    app.admin_call(method, path, token, body).await
-}
-
-impl Admins {
-    pub(crate) async fn as_root(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        self.app
-            .admin_call(method, path, Some(&self.root), body)
-            .await
-    }
-
-    pub(crate) async fn as_acme(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        self.app
-            .admin_call(method, path, Some(&self.acme), body)
-            .await
-    }
-
-    /// Asserts that the default tenant's admin gets this error.
-    pub(crate) async fn root_fails(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        status: u16,
-        code: &str,
-    ) {
-        assert_admin_error(&self.as_root(method, path, body).await, status, code);
-    }
-
-    /// Asserts that acme's admin gets this error.
-    async fn acme_fails(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        status: u16,
-        code: &str,
-    ) {
-        assert_admin_error(&self.as_acme(method, path, body).await, status, code);
-    }
-}
-
-/// Asserts an admin API error: status, `error` code, a description, JSON.
-pub(crate) fn assert_admin_error(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status.as_u16(), status, "{reply:?}");
-    assert!(
-        reply
-            .header("content-type")
-            .is_some_and(|value| value.starts_with("application/json")),
-        "{reply:?}"
-    );
-    let body = reply.json();
-    assert_eq!(body["error"], code, "{reply:?}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|text| !text.is_empty()),
-        "{reply:?}"
-    );
-}
-
-/// The `name` of every item of a listed array (apps, tenants), in order.
-pub(crate) fn names(list: &Value) -> Vec<&str> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("not a list: {list}"))
-        .iter()
-        .map(|item| item["name"].as_str().unwrap())
-        .collect()
-}
-
-pub(crate) fn ok_json(reply: &Reply, status: u16) -> Value {
-    assert_eq!(reply.status.as_u16(), status, "{reply:?}");
-    reply.json()
-}
-
-/// Every operation of the API, with a body it accepts.
-pub(crate) fn every_operation() -> Vec<(Method, &'static str, Option<Value>)> {
-    let app = "/admin/v1/tenants/default/apps/00000000000000000000000000000000";
-    vec![
-        (Method::GET, "/admin/v1/tenants", None),
-        (
-            Method::POST,
-            "/admin/v1/tenants",
-            Some(json!({"name": "t1", "domains": ["t1.test"]})),
-        ),
-        (Method::GET, "/admin/v1/tenants/acme", None),
-        (Method::PATCH, "/admin/v1/tenants/acme", Some(json!({}))),
-        (Method::DELETE, "/admin/v1/tenants/globex", None),
-        (Method::GET, "/admin/v1/tenants/default/apps", None),
-        (
-            Method::POST,
-            "/admin/v1/tenants/default/apps",
-            Some(json!({"name": "x"})),
-        ),
-        (Method::GET, app, None),
-        (Method::PATCH, app, Some(json!({"name": "y"}))),
-        (Method::DELETE, app, None),
-        (
-            Method::POST,
-            "/admin/v1/tenants/default/apps/x/enable",
-            None,
-        ),
-        (
-            Method::POST,
-            "/admin/v1/tenants/default/apps/x/disable",
-            None,
-        ),
-        (
-            Method::POST,
-            "/admin/v1/tenants/default/apps/x/rotate-secret",
-            None,
-        ),
-        (Method::GET, "/admin/v1/tenants/default/keys", None),
-        (Method::POST, "/admin/v1/tenants/default/keys/rotate", None),
-        (
-            Method::POST,
-            "/admin/v1/tenants/default/revocations",
-            Some(json!({"jti": "x"})),
-        ),
-        (Method::GET, "/admin/v1/audit", None),
-    ]
-}
-
 #[tokio::test]
 async fn every_endpoint_refuses_a_missing_or_garbage_token_with_401_and_a_token_without_the_scope_with_403()
  {
@@ -1089,27 +908,26 @@ async fn tenant_token_profile_and_scope_publishing_are_read_and_changed_through_
     let admins = admins().await;
     let (app, root) = (&admins.app, Some(admins.root.as_str()));
 
-    let shown = call(app, Method::GET, "/admin/v1/tenants/acme", root, None).await;
+    let shown = app
+        .admin_call(Method::GET, "/admin/v1/tenants/acme", root, None)
+        .await;
     let patch = json!({"token_profile": "rfc9068", "publish_scopes": false});
-    let changed = call(
-        app,
-        Method::PATCH,
-        "/admin/v1/tenants/acme",
-        root,
-        Some(&patch),
-    )
-    .await;
+    let changed = app
+        .admin_call(Method::PATCH, "/admin/v1/tenants/acme", root, Some(&patch))
+        .await;
     let unknown = json!({"token_profile": "jwt"});
-    let refused = call(
-        app,
-        Method::PATCH,
-        "/admin/v1/tenants/acme",
-        root,
-        Some(&unknown),
-    )
-    .await;
+    let refused = app
+        .admin_call(
+            Method::PATCH,
+            "/admin/v1/tenants/acme",
+            root,
+            Some(&unknown),
+        )
+        .await;
     let new = json!({"name": "initech", "domains": ["initech.test"], "token_profile": "rfc9068"});
-    let created = call(app, Method::POST, "/admin/v1/tenants", root, Some(&new)).await;
+    let created = app
+        .admin_call(Method::POST, "/admin/v1/tenants", root, Some(&new))
+        .await;
 
     assert_eq!(shown.status.as_u16(), 200, "{shown:?}");
     assert_eq!(
@@ -1147,22 +965,17 @@ async fn an_admin_token_of_the_rfc9068_profile_opens_the_admin_api() {
     let token = app
         .token_with_typ(&admins.ops, Some("latchkey:admin"), "at+jwt")
         .await;
-    let reply = call(
-        app,
-        Method::GET,
-        "/admin/v1/tenants/default",
-        Some(&token),
-        None,
-    )
-    .await;
-    let seed_token = call(
-        app,
-        Method::GET,
-        "/admin/v1/tenants/default",
-        Some(&admins.root),
-        None,
-    )
-    .await;
+    let reply = app
+        .admin_call(Method::GET, "/admin/v1/tenants/default", Some(&token), None)
+        .await;
+    let seed_token = app
+        .admin_call(
+            Method::GET,
+            "/admin/v1/tenants/default",
+            Some(&admins.root),
+            None,
+        )
+        .await;
 
     assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
     assert_eq!(reply.json()["token_profile"], "rfc9068");

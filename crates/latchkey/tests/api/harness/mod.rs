@@ -4,6 +4,7 @@
 //! management code; `cli` runs the `latchkey` binary on the same database, as a user would.
 //! Waits poll with a bounded deadline (`eventually`); nothing sleeps and then asserts.
 
+mod admin;
 mod cli;
 mod encode;
 mod http;
@@ -13,6 +14,7 @@ mod node;
 mod seed;
 mod system;
 
+pub(crate) use admin::*;
 pub(crate) use cli::*;
 pub(crate) use encode::*;
 pub(crate) use http::*;
@@ -229,6 +231,15 @@ pub(crate) async fn spawn_seeded<T>(
     seeding: impl AsyncFnOnce(&Seeder) -> T,
 ) -> (TestApp, T) {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
+    spawn_seeded_in(dir, setup, seeding).await
+}
+
+/// `spawn_seeded`, its database and master key in `dir`.
+pub(crate) async fn spawn_seeded_in<T>(
+    dir: TempDir,
+    setup: Setup,
+    seeding: impl AsyncFnOnce(&Seeder) -> T,
+) -> (TestApp, T) {
     let (db_url, master_key_file) = prepare(&dir, &setup).await;
     let seeder = Seeder::open(&db_url, &master_key_file).await;
     let seeded = seeding(&seeder).await;
