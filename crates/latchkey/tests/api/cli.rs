@@ -6,19 +6,6 @@ use crate::harness::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-fn keys_of(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// The stored forms a secret could leak as: its SHA-256 in hex (either case) and in base64.
 fn secret_hash_forms(secret: &str) -> Vec<String> {
     use base64::Engine;

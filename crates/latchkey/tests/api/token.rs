@@ -19,15 +19,6 @@ async fn billing(app: &TestApp) -> Value {
     .await
 }
 
-fn keys_of(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|item| (*item).to_owned()).collect()
 }
@@ -64,7 +55,7 @@ async fn client_secret_post_gets_a_bearer_token_with_exact_json_and_no_store_hea
     let body = reply.json();
     assert_eq!(
         keys_of(&body),
-        set(&["access_token", "scope", "token_type", "expires_in"])
+        BTreeSet::from(["access_token", "scope", "token_type", "expires_in"])
     );
     assert!(body.get("refresh_token").is_none());
     assert_eq!(body["token_type"], "Bearer");
@@ -107,7 +98,7 @@ async fn access_token_claims_name_the_client_issuer_lifetime_and_scopes() {
     let (_, claims) = jwt_parts(&reply.access_token());
     assert_eq!(
         keys_of(&claims),
-        set(&["sub", "aud", "iss", "nbf", "iat", "exp", "jti", "scope"])
+        BTreeSet::from(["sub", "aud", "iss", "nbf", "iat", "exp", "jti", "scope"])
     );
     assert_eq!(claims["sub"], id);
     assert_eq!(claims["aud"], id);

@@ -104,6 +104,33 @@ pub(crate) fn describe(output: &Output) -> String {
     )
 }
 
+/// A process's stderr as text (lossy).
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the CLI, asserts it failed with a message on stderr containing every one of `mentions`,
+/// and returns that message.
+pub(crate) fn assert_cli_fails(app: &TestApp, args: &[&str], mentions: &[&str]) -> String {
+    let output = app.cli(args);
+    assert!(
+        !output.status.success(),
+        "`latchkey {}` should fail: {}",
+        args.join(" "),
+        describe(&output)
+    );
+    let message = stderr(&output);
+    for mention in mentions {
+        assert!(
+            message.contains(mention),
+            "`latchkey {}` should mention {mention:?}: {}",
+            args.join(" "),
+            describe(&output)
+        );
+    }
+    message
+}
+
 /// A temporary directory and the URL of a database file in it.
 pub(crate) fn database() -> (TempDir, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -13,6 +13,7 @@ mod jwt;
 mod node;
 mod seed;
 mod system;
+mod tenant;
 
 pub(crate) use admin::*;
 pub(crate) use cli::*;
@@ -23,6 +24,7 @@ pub(crate) use jwt::*;
 pub(crate) use node::Node;
 pub(crate) use seed::*;
 pub(crate) use system::*;
+pub(crate) use tenant::*;
 
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
@@ -40,6 +42,10 @@ pub(crate) const ISSUER: &str = "http://issuer.test";
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 /// The JWKS path.
 pub(crate) const JWKS_PATH: &str = "/oauth2/jwks";
+/// The RFC 8414 metadata path.
+pub(crate) const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+/// The OpenID discovery path, which serves the same metadata.
+pub(crate) const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// The exact content type of every JSON answer (pinned by the contract).
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 /// The challenge a 401 after HTTP Basic carries.
