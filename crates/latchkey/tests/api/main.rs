@@ -4,9 +4,15 @@
 
 mod harness;
 
-mod admin;
+mod admin_apps;
+mod admin_audit;
+mod admin_auth;
+mod admin_errors;
 mod admin_input;
+mod admin_keys;
 mod admin_no_store;
+mod admin_openapi;
+mod admin_tenants;
 mod admin_unavailable;
 mod app_disable;
 mod app_warnings;
