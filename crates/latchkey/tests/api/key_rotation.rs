@@ -14,10 +14,6 @@ const PUBLISH_AHEAD: i64 = 600;
 /// A retiring key stays published this long after the longest token TTL.
 const CLOCK_SKEW: i64 = 60;
 
-async fn owner(app: &TestApp) -> Value {
-    app.seed_app(new_app("orders").scopes(&["read"])).await
-}
-
 fn status_of(keys: &[Value], kid: &str) -> String {
     keys.iter()
         .find(|key| key["kid"] == kid)

@@ -7,24 +7,24 @@
 mod admin;
 mod cli;
 mod encode;
+mod fixtures;
 mod http;
 mod js;
 mod jwt;
 mod node;
 mod seed;
 mod system;
-mod tenant;
 
 pub(crate) use admin::*;
 pub(crate) use cli::*;
 pub(crate) use encode::*;
+pub(crate) use fixtures::*;
 pub(crate) use http::*;
 pub(crate) use js::*;
 pub(crate) use jwt::*;
 pub(crate) use node::Node;
 pub(crate) use seed::*;
 pub(crate) use system::*;
-pub(crate) use tenant::*;
 
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;

@@ -1,8 +1,29 @@
-//! The tenant most multi-tenant tests are about: `acme`, on its own domain.
+//! The apps and the tenant many tests share: `billing` and `orders` in the default tenant, and
+//! `acme`, a tenant on its own domain.
 
 use super::{TestApp, new_app, new_tenant};
 use serde_json::Value;
 use std::collections::BTreeSet;
+
+/// The scope `billing` gets when it names none.
+pub(crate) const READ: &str = "invoices:read";
+/// `billing`'s other scope.
+pub(crate) const WRITE: &str = "invoices:write";
+
+/// An m2m app allowed `invoices:read` and `invoices:write`, with `invoices:read` as its default.
+pub(crate) async fn billing(app: &TestApp) -> Value {
+    app.seed_app(
+        new_app("billing")
+            .scopes(&[READ, WRITE])
+            .default_scopes(&[READ]),
+    )
+    .await
+}
+
+/// An m2m app `orders` allowed `read`: the owner of the tokens a test is about.
+pub(crate) async fn owner(app: &TestApp) -> Value {
+    app.seed_app(new_app("orders").scopes(&["read"])).await
+}
 
 /// The domain of the `acme` tenant.
 pub(crate) const ACME_HOST: &str = "auth.acme.test";
