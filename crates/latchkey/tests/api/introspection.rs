@@ -263,7 +263,7 @@ async fn token_signed_by_a_retired_key_is_inactive() {
     };
 
     app.cli_ok(&["key", "rotate"]);
-    let retiring = app.listed_key(&old_kid);
+    let retiring = app.listed_key(&old_kid).await;
     assert_eq!(retiring["status"], "retiring", "{retiring}");
     // While it retires, the old key still vouches for a token it signs.
     let forged = app.forge_with_stored_key(&old_kid, &fresh(&clock)).await;

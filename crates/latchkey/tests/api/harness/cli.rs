@@ -75,23 +75,6 @@ impl TestApp {
             )
         })
     }
-
-    /// `latchkey key list --json`.
-    pub(crate) fn key_list(&self) -> Vec<Value> {
-        self.cli_json(&["key", "list", "--json"])
-            .as_array()
-            .expect("a list of keys")
-            .clone()
-    }
-
-    /// The `key list --json` entry of `kid`.
-    pub(crate) fn listed_key(&self, kid: &str) -> Value {
-        let keys = self.key_list();
-        keys.iter()
-            .find(|key| key["kid"] == kid)
-            .unwrap_or_else(|| panic!("key {kid} is not listed: {keys:?}"))
-            .clone()
-    }
 }
 
 /// A process output for failure messages.

@@ -266,24 +266,7 @@ async fn prepare(dir: &TempDir, setup: &Setup) -> (String, PathBuf) {
     std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
         .expect("writing the master key");
     if let Some(alg) = setup.first_key {
-        let store = latchkey_store::open(&db_url)
-            .await
-            .expect("creating the test database");
-        let master_keys =
-            MasterKeys::from_file(master_key_file.clone()).expect("reading the master key file");
-        let key = latchkey_manage::keys::new_key(
-            &master_keys,
-            latchkey_store::DEFAULT_TENANT,
-            alg,
-            latchkey_store::KeyStatus::Active,
-            unix_now(),
-        )
-        .await
-        .expect("making the first signing key");
-        assert!(
-            store.insert_key(&key).await.expect("storing the first key"),
-            "a new database has no key yet"
-        );
+        store_first_key(&db_url, &master_key_file, alg).await;
     }
     (db_url, master_key_file)
 }

@@ -7,9 +7,10 @@
 //! test gets the apps and tenants it is about, quickly.
 
 use super::{TestApp, unix_now};
+use latchkey_keys::Algorithm;
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
-use latchkey_manage::views::{AppView, TenantView};
+use latchkey_manage::views::{AppView, KeyView, TenantView};
 use latchkey_manage::{apps, tenants};
 use latchkey_protocol::Scope;
 use latchkey_protocol::claims::TokenProfile;
@@ -196,6 +197,29 @@ impl Seeder {
     }
 }
 
+/// Stores an active signing key of `alg` for the default tenant of a new database: the key a
+/// server would otherwise make at its first start.
+pub(crate) async fn store_first_key(db_url: &str, master_key_file: &Path, alg: Algorithm) {
+    let store = latchkey_store::open(db_url)
+        .await
+        .expect("creating the test database");
+    let master_keys =
+        MasterKeys::from_file(master_key_file.to_path_buf()).expect("reading the master key file");
+    let key = latchkey_manage::keys::new_key(
+        &master_keys,
+        latchkey_store::DEFAULT_TENANT,
+        alg,
+        latchkey_store::KeyStatus::Active,
+        unix_now(),
+    )
+    .await
+    .expect("making the first signing key");
+    assert!(
+        store.insert_key(&key).await.expect("storing the first key"),
+        "a new database has no key yet"
+    );
+}
+
 impl TestApp {
     async fn seeder(&self) -> &Seeder {
         self.seeder
@@ -237,5 +261,24 @@ impl TestApp {
             .await
             .access_token();
         (ops, token)
+    }
+
+    /// The default tenant's signing keys as `latchkey key list --json` prints them, newest
+    /// first (read in-process: a test about the command runs it).
+    pub(crate) async fn key_list(&self) -> Vec<Value> {
+        self.stored_keys()
+            .await
+            .iter()
+            .map(|key| serde_json::to_value(KeyView::from(key)).expect("a key as JSON"))
+            .collect()
+    }
+
+    /// The `key_list` entry of `kid`.
+    pub(crate) async fn listed_key(&self, kid: &str) -> Value {
+        let keys = self.key_list().await;
+        keys.iter()
+            .find(|key| key["kid"] == kid)
+            .unwrap_or_else(|| panic!("key {kid} is not listed: {keys:?}"))
+            .clone()
     }
 }
