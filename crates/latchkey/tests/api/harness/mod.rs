@@ -89,6 +89,7 @@ pub(crate) struct TestApp {
     setup: Setup,
     server: Option<Node>,
     seeder: tokio::sync::OnceCell<Seeder>,
+    store: tokio::sync::OnceCell<Arc<dyn latchkey_store::Store>>,
     /// Keeps the database directory alive as long as the app.
     _dir: TempDir,
 }
@@ -226,8 +227,8 @@ pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
 /// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
 /// test's choosing).
 pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
-    let (db_url, master_key_file) = prepare(&dir, &setup).await;
-    start(dir, db_url, master_key_file, setup).await
+    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
+    start(dir, db_url, master_key_file, store, setup).await
 }
 
 /// A server whose database `seeding` fills before it starts: the server's first snapshot holds
@@ -246,10 +247,10 @@ pub(crate) async fn spawn_seeded_in<T>(
     setup: Setup,
     seeding: impl AsyncFnOnce(&Seeder) -> T,
 ) -> (TestApp, T) {
-    let (db_url, master_key_file) = prepare(&dir, &setup).await;
-    let seeder = Seeder::open(&db_url, &master_key_file).await;
+    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
+    let seeder = Seeder::on(Arc::clone(&store), &master_key_file);
     let seeded = seeding(&seeder).await;
-    let app = start(dir, db_url, master_key_file, setup).await;
+    let app = start(dir, db_url, master_key_file, store, setup).await;
     app.seeder
         .set(seeder)
         .unwrap_or_else(|_| unreachable!("a new app has no seeder yet"));
@@ -257,21 +258,33 @@ pub(crate) async fn spawn_seeded_in<T>(
 }
 
 /// A database and master key file in `dir`, with the default tenant's first key if the setup
-/// names its algorithm.
-async fn prepare(dir: &TempDir, setup: &Setup) -> (String, PathBuf) {
+/// names its algorithm; and the test's connection to that database.
+async fn prepare(
+    dir: &TempDir,
+    setup: &Setup,
+) -> (String, PathBuf, Arc<dyn latchkey_store::Store>) {
     init_logging();
     let db_path = dir.path().join("latchkey.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let master_key_file = dir.path().join("latchkey.db.master-key");
     std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
         .expect("writing the master key");
+    let store = latchkey_store::open(&db_url)
+        .await
+        .expect("creating the test database");
     if let Some(alg) = setup.first_key {
-        store_first_key(&db_url, &master_key_file, alg).await;
+        store_first_key(&*store, &master_key_file, alg).await;
     }
-    (db_url, master_key_file)
+    (db_url, master_key_file, store)
 }
 
-async fn start(dir: TempDir, db_url: String, master_key_file: PathBuf, setup: Setup) -> TestApp {
+async fn start(
+    dir: TempDir,
+    db_url: String,
+    master_key_file: PathBuf,
+    store: Arc<dyn latchkey_store::Store>,
+    setup: Setup,
+) -> TestApp {
     let server = Node::start(&db_url, &master_key_file, &setup).await;
     TestApp {
         http: Http::new(server.local_addr()),
@@ -280,6 +293,7 @@ async fn start(dir: TempDir, db_url: String, master_key_file: PathBuf, setup: Se
         setup,
         server: Some(server),
         seeder: tokio::sync::OnceCell::new(),
+        store: tokio::sync::OnceCell::new_with(Some(store)),
         _dir: dir,
     }
 }
@@ -301,11 +315,17 @@ impl TestApp {
         Node::start(&self.db_url, &self.master_key_file, &self.setup).await
     }
 
-    /// A new connection to the test database, for what no command shows.
+    /// The test's own connection to the test database, for what no command shows.
     pub(crate) async fn store(&self) -> Arc<dyn latchkey_store::Store> {
-        latchkey_store::open(&self.db_url)
-            .await
-            .expect("opening the database")
+        let store = self
+            .store
+            .get_or_init(async || {
+                latchkey_store::open(&self.db_url)
+                    .await
+                    .expect("opening the database")
+            })
+            .await;
+        Arc::clone(store)
     }
 
     /// The default tenant's stored signing keys, newest first.

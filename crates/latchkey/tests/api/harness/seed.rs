@@ -160,12 +160,10 @@ pub(crate) struct Seeder {
 }
 
 impl Seeder {
-    /// A seeder of the database at `db_url` sealing keys with the master key in the file.
-    pub(crate) async fn open(db_url: &str, master_key_file: &Path) -> Seeder {
+    /// A seeder writing through `store`, sealing keys with the master key in the file.
+    pub(crate) fn on(store: Arc<dyn Store>, master_key_file: &Path) -> Seeder {
         Seeder {
-            store: latchkey_store::open(db_url)
-                .await
-                .expect("opening the database to seed"),
+            store,
             master_keys: MasterKeys::from_file(master_key_file.to_path_buf())
                 .expect("reading the master key file"),
         }
@@ -199,10 +197,7 @@ impl Seeder {
 
 /// Stores an active signing key of `alg` for the default tenant of a new database: the key a
 /// server would otherwise make at its first start.
-pub(crate) async fn store_first_key(db_url: &str, master_key_file: &Path, alg: Algorithm) {
-    let store = latchkey_store::open(db_url)
-        .await
-        .expect("creating the test database");
+pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, alg: Algorithm) {
     let master_keys =
         MasterKeys::from_file(master_key_file.to_path_buf()).expect("reading the master key file");
     let key = latchkey_manage::keys::new_key(
@@ -223,7 +218,7 @@ pub(crate) async fn store_first_key(db_url: &str, master_key_file: &Path, alg: A
 impl TestApp {
     async fn seeder(&self) -> &Seeder {
         self.seeder
-            .get_or_init(async || Seeder::open(&self.db_url, &self.master_key_file).await)
+            .get_or_init(async || Seeder::on(self.store().await, &self.master_key_file))
             .await
     }
 
