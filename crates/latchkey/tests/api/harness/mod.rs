@@ -56,7 +56,7 @@ pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 /// what it bounds is a test's patience on a loaded machine, not a promise of the server.
 pub(crate) const WAIT: Duration = Duration::from_secs(10);
 /// How often a poll retries.
-pub(crate) const POLL_EVERY: Duration = Duration::from_millis(20);
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(10);
 
 static LOGGING: Once = Once::new();
 
@@ -129,7 +129,7 @@ impl Default for Setup {
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
-            refresh_interval: Duration::from_millis(50),
+            refresh_interval: Duration::from_millis(10),
             maintenance_interval: Duration::from_millis(50),
             first_key: Some(Algorithm::Es256),
         }
