@@ -6,7 +6,8 @@
 //! Seeding is not a test of the CLI (that is `cli.rs` and the tests that run it): it is how a
 //! test gets the apps and tenants it is about, quickly.
 
-use super::{TestApp, unix_now};
+use super::{Setup, TestApp, prepare, unix_now};
+use tempfile::TempDir;
 use latchkey_keys::Algorithm;
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
@@ -179,6 +180,21 @@ impl Seeder {
         object
     }
 
+    /// Disables an app of the default tenant, as `app disable` does.
+    pub(crate) async fn disable(&self, app: &Value) {
+        let client_id = app["client_id"].as_str().expect("an app object");
+        apps::disable(
+            &*self.store,
+            latchkey_store::DEFAULT_TENANT,
+            client_id,
+            false,
+            Actor::CLI,
+            unix_now(),
+        )
+        .await
+        .expect("disabling an app");
+    }
+
     /// Creates the tenant with its first signing key; returns it as `tenant create --json`
     /// prints it.
     pub(crate) async fn tenant(&self, spec: TenantSpec) -> Value {
@@ -213,6 +229,18 @@ pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, a
         store.insert_key(&key).await.expect("storing the first key"),
         "a new database has no key yet"
     );
+}
+
+/// A new database in a temporary directory, with the master key file beside it where
+/// `latchkey serve` finds it, filled by `seeding`: for tests of the `latchkey` process whose
+/// setup is not what they are about.
+pub(crate) async fn seeded_database<T>(
+    seeding: impl AsyncFnOnce(&Seeder) -> T,
+) -> (TempDir, String, T) {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let (db_url, master_key_file, store) = prepare(&dir, &Setup::default()).await;
+    let seeded = seeding(&Seeder::on(store, &master_key_file)).await;
+    (dir, db_url, seeded)
 }
 
 impl TestApp {
