@@ -7,7 +7,6 @@
 //! test gets the apps and tenants it is about, quickly.
 
 use super::{Setup, TestApp, prepare, unix_now};
-use tempfile::TempDir;
 use latchkey_keys::Algorithm;
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
@@ -19,6 +18,7 @@ use latchkey_store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
+use tempfile::TempDir;
 
 /// An app to seed: `new_app("name")` and what differs from `latchkey app create --name name`.
 #[derive(Clone)]
