@@ -79,14 +79,8 @@ async fn app_update_enable_disable_rotate_and_delete_take_effect_on_the_running_
         200,
     );
     assert_eq!(disabled["enabled"], false);
-    eventually("the disabled app to be refused", async || {
-        let reply = app.token_for(&client, None).await;
-        reply
-            .is_invalid_client()
-            .then_some(())
-            .ok_or(format!("{reply:?}"))
-    })
-    .await;
+    app.wait_until_refused(&client, "the disabled app to be refused")
+        .await;
 
     let enabled = ok_json(
         &admins
@@ -107,25 +101,13 @@ async fn app_update_enable_disable_rotate_and_delete_take_effect_on_the_running_
     let mut fresh = client.clone();
     fresh["client_secret"] = rotated["client_secret"].clone();
     app.wait_until_known(&fresh).await;
-    eventually("the old secret to be refused", async || {
-        let reply = app.token_for(&client, None).await;
-        reply
-            .is_invalid_client()
-            .then_some(())
-            .ok_or(format!("{reply:?}"))
-    })
-    .await;
+    app.wait_until_refused(&client, "the old secret to be refused")
+        .await;
 
     let deleted = admins.as_root(Method::DELETE, &path, None).await;
     assert_eq!(deleted.status.as_u16(), 204, "{deleted:?}");
-    eventually("the deleted app to be refused", async || {
-        let reply = app.token_for(&fresh, None).await;
-        reply
-            .is_invalid_client()
-            .then_some(())
-            .ok_or(format!("{reply:?}"))
-    })
-    .await;
+    app.wait_until_refused(&fresh, "the deleted app to be refused")
+        .await;
     admins
         .root_fails(Method::GET, &path, None, 404, "not_found")
         .await;

@@ -4,7 +4,45 @@
 
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// A server with tenant `acme` and a resource server in it and in `default`, seeded before it
+/// started, and a token of each resource server.
+struct Scene {
+    app: TestApp,
+    acme_api: Value,
+    default_api: Value,
+    acme_token: String,
+    default_token: String,
+}
+
+async fn scene() -> Scene {
+    let (app, (acme_api, default_api)) = spawn_seeded(Setup::default(), async |seed| {
+        seed.tenant(new_tenant("acme", &[ACME_HOST])).await;
+        let acme_api = seed
+            .app(new_app("api").tenant("acme", ACME_HOST).introspect())
+            .await;
+        (acme_api, seed.app(new_app("api").introspect()).await)
+    })
+    .await;
+    let acme_token = app
+        .at(ACME_HOST)
+        .token_for(&acme_api, None)
+        .await
+        .access_token();
+    let default_token = app
+        .at(UNCLAIMED_HOST)
+        .token_for(&default_api, None)
+        .await
+        .access_token();
+    Scene {
+        app,
+        acme_api,
+        default_api,
+        acme_token,
+        default_token,
+    }
+}
 
 #[tokio::test]
 async fn tokens_carry_their_tenants_issuer_and_verify_only_with_their_tenants_jwks() {
@@ -122,20 +160,13 @@ async fn an_app_cannot_introspect_at_another_tenants_host() {
 
 #[tokio::test]
 async fn a_token_of_one_tenant_introspects_inactive_at_the_other() {
-    let app = spawn_app().await;
-    acme(&app).await;
-    let acme_api = resource_server(&app, "acme", ACME_HOST).await;
-    let default_api = resource_server(&app, "default", UNCLAIMED_HOST).await;
-    let acme_token = app
-        .at(ACME_HOST)
-        .token_for(&acme_api, None)
-        .await
-        .access_token();
-    let default_token = app
-        .at(UNCLAIMED_HOST)
-        .token_for(&default_api, None)
-        .await
-        .access_token();
+    let Scene {
+        app,
+        acme_api,
+        default_api,
+        acme_token,
+        default_token,
+    } = scene().await;
 
     // Each is active where it was issued...
     assert_eq!(
@@ -165,20 +196,13 @@ async fn a_token_of_one_tenant_introspects_inactive_at_the_other() {
 
 #[tokio::test]
 async fn revoking_a_token_at_another_tenants_host_does_not_revoke_it() {
-    let app = spawn_app().await;
-    acme(&app).await;
-    let acme_api = resource_server(&app, "acme", ACME_HOST).await;
-    let default_api = resource_server(&app, "default", UNCLAIMED_HOST).await;
-    let acme_token = app
-        .at(ACME_HOST)
-        .token_for(&acme_api, None)
-        .await
-        .access_token();
-    let default_token = app
-        .at(UNCLAIMED_HOST)
-        .token_for(&default_api, None)
-        .await
-        .access_token();
+    let Scene {
+        app,
+        acme_api,
+        default_api,
+        acme_token,
+        default_token,
+    } = scene().await;
 
     // RFC 7009: 200 whether or not anything was revoked.
     let wrong = app
