@@ -46,23 +46,15 @@ async fn scene() -> Scene {
 
 #[tokio::test]
 async fn tokens_carry_their_tenants_issuer_and_verify_only_with_their_tenants_jwks() {
-    let app = spawn_app().await;
-    acme(&app).await;
-    let acme_app = app.seed_app(new_app("a").tenant("acme", ACME_HOST)).await;
-    let default_app = app.seed_app(new_app("d")).await;
+    let Scene {
+        app,
+        acme_api: acme_app,
+        default_api: default_app,
+        acme_token,
+        default_token,
+    } = scene().await;
     let acme_jwks = app.at(ACME_HOST).jwks().await;
     let default_jwks = app.at(UNCLAIMED_HOST).jwks().await;
-
-    let acme_token = app
-        .at(ACME_HOST)
-        .token_for(&acme_app, None)
-        .await
-        .access_token();
-    let default_token = app
-        .at(UNCLAIMED_HOST)
-        .token_for(&default_app, None)
-        .await
-        .access_token();
 
     let claims = verify_token(&acme_jwks, &acme_token, client_id(&acme_app), ACME_ISSUER)
         .expect("acme's token verifies with acme's JWKS");
@@ -137,14 +129,12 @@ async fn an_app_presenting_its_credentials_at_another_tenants_host_is_an_invalid
 
 #[tokio::test]
 async fn an_app_cannot_introspect_at_another_tenants_host() {
-    let app = spawn_app().await;
-    acme(&app).await;
-    let acme_api = resource_server(&app, "acme", ACME_HOST).await;
-    let token = app
-        .at(ACME_HOST)
-        .token_for(&acme_api, None)
-        .await
-        .access_token();
+    let Scene {
+        app,
+        acme_api,
+        acme_token: token,
+        ..
+    } = scene().await;
 
     let reply = app
         .send(
