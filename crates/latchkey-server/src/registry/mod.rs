@@ -180,21 +180,12 @@ impl Registry {
     /// Applies a batch of change log rows: reloads exactly the apps, keys, tenants and
     /// revocations they name, then swaps in the new snapshot.
     async fn apply(&self, changes: &[Change], now: i64) -> Result<(), RegistryError> {
-        let mut app_ids: HashSet<&str> = HashSet::new();
-        let mut key_tenants: HashSet<&str> = HashSet::new();
-        let mut jtis: HashSet<&str> = HashSet::new();
-        let mut tenants_changed = false;
-        for change in changes {
-            match change.entity {
-                ChangedEntity::App => app_ids.insert(&change.id),
-                ChangedEntity::Key => key_tenants.insert(&change.tenant),
-                ChangedEntity::Revocation => jtis.insert(&change.id),
-                ChangedEntity::Tenant => {
-                    tenants_changed = true;
-                    true
-                }
-            };
-        }
+        let Named {
+            app_ids,
+            mut key_tenants,
+            jtis,
+            tenants_changed,
+        } = Named::by(changes);
         let mut fetched = Fetched::default();
         if tenants_changed {
             let current = self.current.load_full();
@@ -317,5 +308,92 @@ impl Registry {
         self.current.store(Arc::new(snapshot));
         *applied = seq;
         Ok(())
+    }
+}
+
+/// What a batch of change log rows names, sorted by entity: each app and revoked jti once, each
+/// tenant whose keys changed once, and whether any tenant changed.
+#[derive(Debug, Default, PartialEq)]
+struct Named<'a> {
+    app_ids: HashSet<&'a str>,
+    key_tenants: HashSet<&'a str>,
+    jtis: HashSet<&'a str>,
+    tenants_changed: bool,
+}
+
+impl<'a> Named<'a> {
+    fn by(changes: &'a [Change]) -> Named<'a> {
+        let mut named = Named::default();
+        for change in changes {
+            match change.entity {
+                ChangedEntity::App => named.app_ids.insert(&change.id),
+                ChangedEntity::Key => named.key_tenants.insert(&change.tenant),
+                ChangedEntity::Revocation => named.jtis.insert(&change.id),
+                ChangedEntity::Tenant => {
+                    named.tenants_changed = true;
+                    true
+                }
+            };
+        }
+        named
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Named;
+    use latchkey_store::{Change, ChangedEntity};
+    use std::collections::HashSet;
+
+    fn change(seq: i64, entity: ChangedEntity, tenant: &str, id: &str) -> Change {
+        Change {
+            seq,
+            entity,
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    fn set<'a>(items: &[&'a str]) -> HashSet<&'a str> {
+        items.iter().copied().collect()
+    }
+
+    #[test]
+    fn no_changes_name_nothing() {
+        assert_eq!(Named::by(&[]), Named::default());
+    }
+
+    #[test]
+    fn apps_and_revocations_are_named_by_id_and_keys_by_tenant_each_once() {
+        let changes = [
+            change(1, ChangedEntity::App, "default", "app-1"),
+            change(2, ChangedEntity::Key, "acme", "kid-1"),
+            change(3, ChangedEntity::App, "acme", "app-2"),
+            change(4, ChangedEntity::Revocation, "default", "jti-1"),
+            change(5, ChangedEntity::App, "default", "app-1"),
+            change(6, ChangedEntity::Key, "acme", "kid-2"),
+            change(7, ChangedEntity::Key, "default", "kid-3"),
+            change(8, ChangedEntity::Revocation, "acme", "jti-1"),
+        ];
+        let named = Named::by(&changes);
+        assert_eq!(named.app_ids, set(&["app-1", "app-2"]));
+        assert_eq!(named.key_tenants, set(&["acme", "default"]));
+        assert_eq!(named.jtis, set(&["jti-1"]));
+        assert!(!named.tenants_changed);
+    }
+
+    #[test]
+    fn tenant_changes_set_tenants_changed_and_name_no_app_key_or_revocation() {
+        let changes = [
+            change(1, ChangedEntity::Tenant, "acme", "acme"),
+            change(2, ChangedEntity::Tenant, "globex", "globex"),
+        ];
+        assert_eq!(
+            Named::by(&changes),
+            Named {
+                tenants_changed: true,
+                ..Named::default()
+            }
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! What the admin API refuses before it acts: request bodies that are not JSON objects (serde
 //! would read a struct from an array), and query parameters with a value they cannot take.
 
-use crate::admin::{Admins, admins, assert_admin_error, names};
 use crate::harness::*;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! Every admin API answer says `Cache-Control: no-store`: the ones carrying a new
 //! `client_secret`, every other success, every error, and paths under `/admin/` that do not exist.
 
-use crate::admin::{admins, assert_admin_error, call};
 use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
@@ -62,19 +61,14 @@ async fn every_admin_answer_of_every_status_class_is_no_store() {
         (
             "no token",
             401,
-            call(app, Method::GET, "/admin/v1/tenants", None, None).await,
+            app.admin_call(Method::GET, "/admin/v1/tenants", None, None)
+                .await,
         ),
         (
             "token without the admin scope",
             403,
-            call(
-                app,
-                Method::GET,
-                "/admin/v1/tenants",
-                Some(&admins.plain),
-                None,
-            )
-            .await,
+            app.admin_call(Method::GET, "/admin/v1/tenants", Some(&admins.plain), None)
+                .await,
         ),
         (
             "another tenant",

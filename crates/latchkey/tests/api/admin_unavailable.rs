@@ -5,7 +5,6 @@
 //! writing cannot be remounted read-only (`mount` says it is busy), so a full disk is the
 //! unavailable database a test can cause.
 
-use crate::admin::{admins_on, assert_admin_error, names};
 use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
@@ -15,7 +14,7 @@ async fn a_full_database_answers_503_temporarily_unavailable_until_space_is_free
     let Some(mut tmpfs) = Tmpfs::mount("4m") else {
         return;
     };
-    let admins = admins_on(spawn_app_in(tmpfs.folder(), Setup::default()).await).await;
+    let admins = admins_in(tmpfs.folder(), Setup::default()).await;
     let app = &admins.app;
     let worker = app.seed_app(new_app("worker")).await;
     let apps = "/admin/v1/tenants/default/apps";

@@ -2,7 +2,6 @@
 //! enabled, unless it was disabled with `--revoke-tokens` (admin API: `revoke_tokens`), which
 //! revokes them for good while new tokens work after enabling.
 
-use crate::admin::admins_on;
 use crate::harness::*;
 use latchkey_manage::clock::{Clock, ManualClock};
 use reqwest::Method;
@@ -13,7 +12,7 @@ use std::sync::Arc;
 /// server that may introspect its tokens (the app itself cannot authenticate while disabled).
 struct Scene {
     clock: Arc<ManualClock>,
-    admins: crate::admin::Admins,
+    admins: Admins,
     owner: Value,
     resource: Value,
     old: String,
@@ -21,7 +20,7 @@ struct Scene {
 
 async fn scene() -> Scene {
     let clock = Arc::new(ManualClock::new(unix_now()));
-    let admins = admins_on(spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await).await;
+    let admins = admins_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = admins.app.seed_app(new_app("owner")).await;
     let resource = admins.app.seed_app(new_app("resource").introspect()).await;
     let old = admins.app.token_for(&owner, None).await.access_token();

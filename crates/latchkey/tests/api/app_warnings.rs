@@ -2,7 +2,6 @@
 //! are created with a warning: a `warning:` line on the CLI's stderr, `warnings` in the admin
 //! API's answer. Apps it can serve get none.
 
-use crate::admin::admins;
 use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;

@@ -20,25 +20,15 @@ fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_never_the_secret() {
-    let (dir, db_url) = database();
-    cli_json_on(
-        &db_url,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--domain",
-            "acme.test",
-            "--json",
-        ],
-    );
-    let worker = cli_json_on(&db_url, &["app", "create", "--name", "worker", "--json"]);
-    let disabled = cli_json_on(&db_url, &["app", "create", "--name", "off", "--json"]);
-    cli_json_on(&db_url, &["app", "disable", client_id(&disabled), "--json"]);
-    let acme = cli_json_on(
-        &db_url,
-        &["app", "create", "--tenant", "acme", "--name", "a", "--json"],
-    );
+    let (dir, db_url, (worker, disabled, acme)) = seeded_database(async |seed| {
+        seed.tenant(new_tenant("acme", &["acme.test"])).await;
+        let worker = seed.app(new_app("worker")).await;
+        let disabled = seed.app(new_app("off")).await;
+        seed.disable(&disabled).await;
+        let acme = seed.app(new_app("a").tenant("acme", "acme.test")).await;
+        (worker, disabled, acme)
+    })
+    .await;
     let served = Served::start_logging(dir, db_url, "info");
     let url = served.base_url();
     let http = reqwest::Client::new();

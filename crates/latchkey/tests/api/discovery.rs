@@ -4,9 +4,6 @@ use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
-const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
-
 fn strings(value: &Value) -> Vec<&str> {
     value
         .as_array()

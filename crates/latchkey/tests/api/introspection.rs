@@ -14,12 +14,12 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-async fn owner(app: &TestApp) -> Value {
+async fn read_write_owner(app: &TestApp) -> Value {
     app.seed_app(new_app("orders").scopes(&["read", "write"]))
         .await
 }
 
-async fn resource_server(app: &TestApp) -> Value {
+async fn introspecting_api(app: &TestApp) -> Value {
     app.seed_app(new_app("api").introspect()).await
 }
 
@@ -30,7 +30,7 @@ fn b64(text: &str) -> String {
 #[tokio::test]
 async fn own_token_introspects_active_with_every_claim() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
+    let owner = read_write_owner(&app).await;
     let token = app
         .token_for(&owner, Some("write read"))
         .await
@@ -53,7 +53,7 @@ async fn own_token_introspects_active_with_every_claim() {
 #[tokio::test]
 async fn introspection_accepts_client_secret_post_too() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
+    let owner = read_write_owner(&app).await;
     let token = app.token_for(&owner, None).await.access_token();
     let form = [
         ("token", token.as_str()),
@@ -72,7 +72,7 @@ async fn introspection_accepts_client_secret_post_too() {
 #[tokio::test]
 async fn introspection_without_valid_client_credentials_is_401_invalid_client() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
+    let owner = read_write_owner(&app).await;
     let token = app.token_for(&owner, None).await.access_token();
 
     let anonymous = app
@@ -97,7 +97,7 @@ async fn introspection_without_valid_client_credentials_is_401_invalid_client() 
 #[tokio::test]
 async fn introspection_without_a_token_is_invalid_request() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
+    let owner = read_write_owner(&app).await;
     // An empty parameter counts as absent.
     for form in [
         &[("token_type_hint", "access_token")][..],
@@ -118,9 +118,9 @@ async fn introspection_without_a_token_is_invalid_request() {
 #[tokio::test]
 async fn another_apps_token_needs_the_introspect_permission() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
+    let owner = read_write_owner(&app).await;
     let other = app.seed_app(new_app("other")).await;
-    let api = resource_server(&app).await;
+    let api = introspecting_api(&app).await;
     assert_eq!(api["introspect"], true);
     let token = app.token_for(&owner, None).await.access_token();
 
@@ -136,9 +136,9 @@ async fn another_apps_token_needs_the_introspect_permission() {
 
 #[tokio::test]
 async fn forged_and_malformed_tokens_introspect_exactly_inactive() {
-    let app = spawn_app().await;
-    let owner = owner(&app).await;
-    let api = resource_server(&app).await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
+    let owner = read_write_owner(&app).await;
+    let api = introspecting_api(&app).await;
     let real = app.token_for(&owner, None).await.access_token();
     let kid = jwt_kid(&real);
     let segments: Vec<&str> = real.split('.').collect();
@@ -238,8 +238,8 @@ async fn expired_token_is_inactive() {
 #[tokio::test]
 async fn tokens_of_disabled_and_deleted_apps_are_inactive() {
     let app = spawn_app().await;
-    let owner = owner(&app).await;
-    let api = resource_server(&app).await;
+    let owner = read_write_owner(&app).await;
+    let api = introspecting_api(&app).await;
     let token = app.token_for(&owner, None).await.access_token();
 
     app.cli_ok(&["app", "disable", client_id(&owner)]);
@@ -254,8 +254,8 @@ async fn tokens_of_disabled_and_deleted_apps_are_inactive() {
 async fn token_signed_by_a_retired_key_is_inactive() {
     let clock = Arc::new(ManualClock::new(unix_now()));
     let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
-    let owner = owner(&app).await;
-    let api = resource_server(&app).await;
+    let owner = read_write_owner(&app).await;
+    let api = introspecting_api(&app).await;
     let old_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
     let fresh = |clock: &ManualClock| {
         let now = clock.now();
@@ -263,7 +263,7 @@ async fn token_signed_by_a_retired_key_is_inactive() {
     };
 
     app.cli_ok(&["key", "rotate"]);
-    let retiring = app.listed_key(&old_kid);
+    let retiring = app.listed_key(&old_kid).await;
     assert_eq!(retiring["status"], "retiring", "{retiring}");
     // While it retires, the old key still vouches for a token it signs.
     let forged = app.forge_with_stored_key(&old_kid, &fresh(&clock)).await;

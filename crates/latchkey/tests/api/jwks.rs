@@ -16,7 +16,7 @@ async fn token_and_app(app: &TestApp) -> (String, Value) {
 
 #[tokio::test]
 async fn jwks_publishes_one_rs256_signing_key_with_a_max_age() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
 
     let reply = app.get(JWKS_PATH).await;
 
@@ -82,7 +82,7 @@ async fn token_kid_is_in_the_jwks() {
 
 #[tokio::test]
 async fn token_signature_verifies_with_jsonwebtoken_against_the_jwks() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let (token, worker) = token_and_app(&app).await;
     let jwks = app.jwks().await;
 

@@ -14,10 +14,6 @@ const PUBLISH_AHEAD: i64 = 600;
 /// A retiring key stays published this long after the longest token TTL.
 const CLOCK_SKEW: i64 = 60;
 
-async fn owner(app: &TestApp) -> Value {
-    app.seed_app(new_app("orders").scopes(&["read"])).await
-}
-
 fn status_of(keys: &[Value], kid: &str) -> String {
     keys.iter()
         .find(|key| key["kid"] == kid)
@@ -73,7 +69,7 @@ async fn wait_for_another_key(app: &TestApp, known: &str) -> String {
 /// Polls `key list` until `kid` has `status`; returns the list.
 async fn wait_for_status(app: &TestApp, kid: &str, status: &str) -> Vec<Value> {
     eventually(&format!("key {kid} to be {status}"), async || {
-        let keys = app.key_list();
+        let keys = app.key_list().await;
         if status_of(&keys, kid) == status {
             Ok(keys)
         } else {
@@ -96,7 +92,7 @@ async fn manual_rotation_signs_new_tokens_with_a_new_key_and_old_tokens_keep_ver
     assert_eq!(rotated["status"], "active");
     let after = wait_for_signing_kid(&app, &owner, &new_kid).await;
 
-    let keys = app.key_list();
+    let keys = app.key_list().await;
     assert_eq!(status_of(&keys, &old_kid), "retiring");
     assert_eq!(status_of(&keys, &new_kid), "active");
     let kids = app.jwks_kids().await;
@@ -124,8 +120,8 @@ async fn a_retiring_key_is_published_until_the_longest_token_ttl_plus_a_minute_t
         .as_str()
         .expect("the new kid")
         .to_owned();
-    let retire_at = unix_seconds(&app.listed_key(&old_kid)["retire_at"]);
-    let activated_at = unix_seconds(&app.listed_key(&new_kid)["activated_at"]);
+    let retire_at = unix_seconds(&app.listed_key(&old_kid).await["retire_at"]);
+    let activated_at = unix_seconds(&app.listed_key(&new_kid).await["activated_at"]);
     assert_eq!(retire_at, activated_at + 900 + CLOCK_SKEW);
     wait_for_signing_kid(&app, &owner, &new_kid).await;
 
@@ -141,7 +137,7 @@ async fn a_retiring_key_is_published_until_the_longest_token_ttl_plus_a_minute_t
 
     advance_to(&clock, retire_at + 1);
     app.wait_for_published(&old_kid, false).await;
-    assert_eq!(status_of(&app.key_list(), &old_kid), "retired");
+    assert_eq!(status_of(&app.key_list().await, &old_kid), "retired");
     assert!(app.jwks_kids().await.contains(&new_kid));
 }
 
@@ -196,7 +192,7 @@ async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_w
     })
     .await;
 
-    let listed = app.listed_key(&old_kid);
+    let listed = app.listed_key(&old_kid).await;
     assert_eq!(
         listed["status"],
         "retiring",
@@ -213,7 +209,7 @@ async fn a_retiring_key_stays_published_for_tokens_issued_before_their_app_ttl_w
 
 #[tokio::test]
 async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let owner = owner(&app).await;
     let rs256 = app.token_for(&owner, None).await.access_token();
     let mut earlier = vec![("RS256", rs256)];
@@ -222,7 +218,7 @@ async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks(
             .as_str()
             .expect("a kid")
             .to_owned();
-        assert_eq!(app.listed_key(&kid)["alg"], alg);
+        assert_eq!(app.listed_key(&kid).await["alg"], alg);
         let token = wait_for_signing_kid(&app, &owner, &kid).await;
         assert_eq!(header_alg(&token), alg);
         let jwks = app.jwks().await;
@@ -254,7 +250,7 @@ async fn rotation_to_es256_and_eddsa_issues_tokens_that_verify_against_the_jwks(
 #[tokio::test]
 async fn discovery_stops_listing_an_algorithm_once_its_last_key_retires() {
     let clock = Arc::new(ManualClock::new(unix_now()));
-    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
+    let app = spawn_app_with(Setup::with_clock(Arc::clone(&clock)).server_made_key()).await;
     let owner = owner(&app).await;
     let rs256_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
     let kid = app.cli_json(&["key", "rotate", "--alg", "ES256", "--json"])["kid"]
@@ -266,7 +262,7 @@ async fn discovery_stops_listing_an_algorithm_once_its_last_key_retires() {
 
     advance_to(
         &clock,
-        unix_seconds(&app.listed_key(&rs256_kid)["retire_at"]) + 1,
+        unix_seconds(&app.listed_key(&rs256_kid).await["retire_at"]) + 1,
     );
     app.wait_for_published(&rs256_kid, false).await;
     assert_eq!(signing_algs(&app).await, ["ES256"]);
@@ -291,12 +287,12 @@ async fn automatic_rotation_publishes_ahead_then_rotates_once_per_interval() {
     let owner = owner(&app).await;
     let first = app.token_for(&owner, None).await.access_token();
     let first_kid = jwt_kid(&first);
-    let activated_at = unix_seconds(&app.listed_key(&first_kid)["activated_at"]);
+    let activated_at = unix_seconds(&app.listed_key(&first_kid).await["activated_at"]);
 
     // Ten minutes before the rotation is due, the next key is published but signs nothing.
     advance_to(&clock, activated_at + 30 * DAY - PUBLISH_AHEAD);
     let next_kid = wait_for_another_key(&app, &first_kid).await;
-    let keys = app.key_list();
+    let keys = app.key_list().await;
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert_eq!(status_of(&keys, &next_kid), "next");
     assert_eq!(status_of(&keys, &first_kid), "active");
@@ -308,13 +304,13 @@ async fn automatic_rotation_publishes_ahead_then_rotates_once_per_interval() {
     // Once due (and published for at least ten minutes), the next key signs.
     advance_to(&clock, activated_at + 30 * DAY);
     let second = wait_for_signing_kid(&app, &owner, &next_kid).await;
-    let keys = app.key_list();
+    let keys = app.key_list().await;
     assert_eq!(status_of(&keys, &first_kid), "retiring");
     assert_eq!(status_of(&keys, &next_kid), "active");
-    let promoted_at = unix_seconds(&app.listed_key(&next_kid)["activated_at"]);
+    let promoted_at = unix_seconds(&app.listed_key(&next_kid).await["activated_at"]);
     assert_eq!(promoted_at, activated_at + 30 * DAY);
     assert_eq!(
-        unix_seconds(&app.listed_key(&first_kid)["retire_at"]),
+        unix_seconds(&app.listed_key(&first_kid).await["retire_at"]),
         promoted_at + 300 + CLOCK_SKEW,
         "published until the tokens it signed (default TTL 300) have expired, plus a minute"
     );
@@ -346,7 +342,7 @@ async fn a_restart_in_the_middle_of_a_rotation_neither_repeats_nor_loses_it() {
     let mut app = spawn_app_with(Setup::with_clock(Arc::clone(&clock))).await;
     let owner = owner(&app).await;
     let first_kid = jwt_kid(&app.token_for(&owner, None).await.access_token());
-    let activated_at = unix_seconds(&app.listed_key(&first_kid)["activated_at"]);
+    let activated_at = unix_seconds(&app.listed_key(&first_kid).await["activated_at"]);
     advance_to(&clock, activated_at + 30 * DAY - PUBLISH_AHEAD);
     let next_kid = wait_for_another_key(&app, &first_kid).await;
 
@@ -365,7 +361,7 @@ async fn a_restart_in_the_middle_of_a_rotation_neither_repeats_nor_loses_it() {
 
     advance_to(&clock, activated_at + 30 * DAY);
     wait_for_signing_kid(&app, &owner, &next_kid).await;
-    let keys = app.key_list();
+    let keys = app.key_list().await;
     assert_eq!(
         keys.len(),
         2,
@@ -422,7 +418,7 @@ async fn a_rotation_scheduled_with_in_publishes_the_key_at_once_and_every_server
         (at - unix_now() - 600).abs() <= 2,
         "activates in 10 minutes: {rotated}"
     );
-    let listed = app.listed_key(&new_kid);
+    let listed = app.listed_key(&new_kid).await;
     assert_eq!(listed["activate_at"], rotated["activate_at"]);
     app.wait_for_published(&new_kid, true).await;
 

@@ -4,7 +4,6 @@
 use crate::harness::*;
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenType};
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
-use serde_json::Value;
 use std::time::Duration;
 
 const AUTH_TYPES: [AuthType; 2] = [AuthType::BasicAuth, AuthType::RequestBody];
@@ -37,15 +36,6 @@ async fn request_token(
         .exchange_client_credentials()
         .add_scopes(scopes.iter().map(|scope| Scope::new((*scope).to_owned())));
     request.request_async(&http_client()).await
-}
-
-async fn billing(app: &TestApp) -> Value {
-    app.seed_app(
-        new_app("billing")
-            .scopes(&["invoices:read", "invoices:write"])
-            .default_scopes(&["invoices:read"]),
-    )
-    .await
 }
 
 #[tokio::test]

@@ -4,12 +4,8 @@
 use crate::harness::*;
 use latchkey_server::ManualClock;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
-
-async fn owner(app: &TestApp) -> Value {
-    app.seed_app(new_app("orders").scopes(&["read"])).await
-}
 
 fn jti(token: &str) -> String {
     jwt_parts(token).1["jti"]

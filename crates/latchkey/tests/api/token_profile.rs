@@ -17,7 +17,7 @@ fn header_of(token: &str) -> Value {
 
 #[tokio::test]
 async fn the_default_profile_is_the_seeds_header_and_claims() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let worker = worker_with_scopes_a_and_b(&app).await;
 
     let tenant = app.cli_json(&["tenant", "show", "default", "--json"]);
@@ -48,7 +48,7 @@ async fn the_default_profile_is_the_seeds_header_and_claims() {
 
 #[tokio::test]
 async fn an_rfc9068_tenant_issues_at_jwt_tokens_with_client_id_and_a_space_separated_scope() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().server_made_key()).await;
     let worker = worker_with_scopes_a_and_b(&app).await;
     let updated = app.cli_json(&[
         "tenant",

@@ -75,23 +75,6 @@ impl TestApp {
             )
         })
     }
-
-    /// `latchkey key list --json`.
-    pub(crate) fn key_list(&self) -> Vec<Value> {
-        self.cli_json(&["key", "list", "--json"])
-            .as_array()
-            .expect("a list of keys")
-            .clone()
-    }
-
-    /// The `key list --json` entry of `kid`.
-    pub(crate) fn listed_key(&self, kid: &str) -> Value {
-        let keys = self.key_list();
-        keys.iter()
-            .find(|key| key["kid"] == kid)
-            .unwrap_or_else(|| panic!("key {kid} is not listed: {keys:?}"))
-            .clone()
-    }
 }
 
 /// A process output for failure messages.
@@ -102,6 +85,33 @@ pub(crate) fn describe(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// A process's stderr as text (lossy).
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the CLI, asserts it failed with a message on stderr containing every one of `mentions`,
+/// and returns that message.
+pub(crate) fn assert_cli_fails(app: &TestApp, args: &[&str], mentions: &[&str]) -> String {
+    let output = app.cli(args);
+    assert!(
+        !output.status.success(),
+        "`latchkey {}` should fail: {}",
+        args.join(" "),
+        describe(&output)
+    );
+    let message = stderr(&output);
+    for mention in mentions {
+        assert!(
+            message.contains(mention),
+            "`latchkey {}` should mention {mention:?}: {}",
+            args.join(" "),
+            describe(&output)
+        );
+    }
+    message
 }
 
 /// A temporary directory and the URL of a database file in it.

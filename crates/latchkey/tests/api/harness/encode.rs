@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): unreserved
 /// characters stay, space becomes `+`, everything else is `%XX`.
@@ -54,4 +55,14 @@ pub(crate) fn unix_seconds(value: &Value) -> i64 {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|error| panic!("{text:?} is not RFC 3339: {error}"))
         .unix_timestamp()
+}
+
+/// The member names of a JSON object.
+pub(crate) fn keys_of(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
 }

@@ -348,6 +348,21 @@ impl Http {
         .await;
     }
 
+    /// Polls a token request with the app's own credentials until it is refused as
+    /// `invalid_client`: until a change that disabled or deleted the app, or replaced the
+    /// secret the object holds, has reached the snapshot that serves this host.
+    pub(crate) async fn wait_until_refused(&self, app: &Value, what: &str) {
+        eventually(what, async || {
+            let reply = self.token_for(app, None).await;
+            if reply.is_invalid_client() {
+                Ok(())
+            } else {
+                Err(format!("{reply:?}"))
+            }
+        })
+        .await;
+    }
+
     /// An admin API request with an optional bearer token and JSON body.
     pub(crate) async fn admin_call(
         &self,

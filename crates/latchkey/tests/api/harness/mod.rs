@@ -4,8 +4,10 @@
 //! management code; `cli` runs the `latchkey` binary on the same database, as a user would.
 //! Waits poll with a bounded deadline (`eventually`); nothing sleeps and then asserts.
 
+mod admin;
 mod cli;
 mod encode;
+mod fixtures;
 mod http;
 mod js;
 mod jwt;
@@ -13,8 +15,10 @@ mod node;
 mod seed;
 mod system;
 
+pub(crate) use admin::*;
 pub(crate) use cli::*;
 pub(crate) use encode::*;
+pub(crate) use fixtures::*;
 pub(crate) use http::*;
 pub(crate) use js::*;
 pub(crate) use jwt::*;
@@ -22,6 +26,7 @@ pub(crate) use node::Node;
 pub(crate) use seed::*;
 pub(crate) use system::*;
 
+use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
@@ -37,6 +42,10 @@ pub(crate) const ISSUER: &str = "http://issuer.test";
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 /// The JWKS path.
 pub(crate) const JWKS_PATH: &str = "/oauth2/jwks";
+/// The RFC 8414 metadata path.
+pub(crate) const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+/// The OpenID discovery path, which serves the same metadata.
+pub(crate) const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// The exact content type of every JSON answer (pinned by the contract).
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 /// The challenge a 401 after HTTP Basic carries.
@@ -47,7 +56,7 @@ pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 /// what it bounds is a test's patience on a loaded machine, not a promise of the server.
 pub(crate) const WAIT: Duration = Duration::from_secs(10);
 /// How often a poll retries.
-pub(crate) const POLL_EVERY: Duration = Duration::from_millis(20);
+pub(crate) const POLL_EVERY: Duration = Duration::from_millis(10);
 
 static LOGGING: Once = Once::new();
 
@@ -80,6 +89,7 @@ pub(crate) struct TestApp {
     setup: Setup,
     server: Option<Node>,
     seeder: tokio::sync::OnceCell<Seeder>,
+    store: tokio::sync::OnceCell<Arc<dyn latchkey_store::Store>>,
     /// Keeps the database directory alive as long as the app.
     _dir: TempDir,
 }
@@ -106,6 +116,10 @@ pub(crate) struct Setup {
     pub(crate) refresh_interval: Duration,
     /// How often the server runs maintenance (key life cycle steps, purges).
     pub(crate) maintenance_interval: Duration,
+    /// The algorithm of the default tenant's first signing key, stored before the server
+    /// starts: ES256, quick to make, unless a test is about the key a server makes for itself
+    /// (`None`: the server makes its RS256 key at start, as in a new deployment).
+    pub(crate) first_key: Option<Algorithm>,
 }
 
 impl Default for Setup {
@@ -115,8 +129,9 @@ impl Default for Setup {
             clock: Arc::new(SystemClock),
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
-            refresh_interval: Duration::from_millis(50),
+            refresh_interval: Duration::from_millis(10),
             maintenance_interval: Duration::from_millis(50),
+            first_key: Some(Algorithm::Es256),
         }
     }
 }
@@ -137,6 +152,15 @@ impl Setup {
             refresh_interval: Duration::from_secs(3600),
             maintenance_interval: Duration::from_secs(3600),
             ..Setup::default()
+        }
+    }
+
+    /// This setup, with the default tenant's first key made by the server at start (RS256), as
+    /// in a new deployment: for tests about that key or the default algorithm.
+    pub(crate) fn server_made_key(self) -> Setup {
+        Setup {
+            first_key: None,
+            ..self
         }
     }
 
@@ -203,8 +227,8 @@ pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
 /// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
 /// test's choosing).
 pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
-    let (db_url, master_key_file) = prepare(&dir);
-    start(dir, db_url, master_key_file, setup).await
+    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
+    start(dir, db_url, master_key_file, store, setup).await
 }
 
 /// A server whose database `seeding` fills before it starts: the server's first snapshot holds
@@ -214,27 +238,53 @@ pub(crate) async fn spawn_seeded<T>(
     seeding: impl AsyncFnOnce(&Seeder) -> T,
 ) -> (TestApp, T) {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let (db_url, master_key_file) = prepare(&dir);
-    let seeder = Seeder::open(&db_url, &master_key_file).await;
+    spawn_seeded_in(dir, setup, seeding).await
+}
+
+/// `spawn_seeded`, its database and master key in `dir`.
+pub(crate) async fn spawn_seeded_in<T>(
+    dir: TempDir,
+    setup: Setup,
+    seeding: impl AsyncFnOnce(&Seeder) -> T,
+) -> (TestApp, T) {
+    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
+    let seeder = Seeder::on(Arc::clone(&store), &master_key_file);
     let seeded = seeding(&seeder).await;
-    let app = start(dir, db_url, master_key_file, setup).await;
+    let app = start(dir, db_url, master_key_file, store, setup).await;
     app.seeder
         .set(seeder)
         .unwrap_or_else(|_| unreachable!("a new app has no seeder yet"));
     (app, seeded)
 }
 
-fn prepare(dir: &TempDir) -> (String, PathBuf) {
+/// A database and master key file in `dir`, with the default tenant's first key if the setup
+/// names its algorithm; and the test's connection to that database.
+async fn prepare(
+    dir: &TempDir,
+    setup: &Setup,
+) -> (String, PathBuf, Arc<dyn latchkey_store::Store>) {
     init_logging();
     let db_path = dir.path().join("latchkey.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let master_key_file = dir.path().join("latchkey.db.master-key");
     std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
         .expect("writing the master key");
-    (db_url, master_key_file)
+    let store = latchkey_store::open(&db_url)
+        .await
+        .expect("creating the test database");
+    if let Some(alg) = setup.first_key {
+        store_first_key(&*store, &master_key_file, alg).await;
+    }
+    (db_url, master_key_file, store)
 }
 
-async fn start(dir: TempDir, db_url: String, master_key_file: PathBuf, setup: Setup) -> TestApp {
+async fn start(
+    dir: TempDir,
+    db_url: String,
+    master_key_file: PathBuf,
+    store: Arc<dyn latchkey_store::Store>,
+    setup: Setup,
+) -> TestApp {
     let server = Node::start(&db_url, &master_key_file, &setup).await;
     TestApp {
         http: Http::new(server.local_addr()),
@@ -243,6 +293,7 @@ async fn start(dir: TempDir, db_url: String, master_key_file: PathBuf, setup: Se
         setup,
         server: Some(server),
         seeder: tokio::sync::OnceCell::new(),
+        store: tokio::sync::OnceCell::new_with(Some(store)),
         _dir: dir,
     }
 }
@@ -264,11 +315,17 @@ impl TestApp {
         Node::start(&self.db_url, &self.master_key_file, &self.setup).await
     }
 
-    /// A new connection to the test database, for what no command shows.
+    /// The test's own connection to the test database, for what no command shows.
     pub(crate) async fn store(&self) -> Arc<dyn latchkey_store::Store> {
-        latchkey_store::open(&self.db_url)
-            .await
-            .expect("opening the database")
+        let store = self
+            .store
+            .get_or_init(async || {
+                latchkey_store::open(&self.db_url)
+                    .await
+                    .expect("opening the database")
+            })
+            .await;
+        Arc::clone(store)
     }
 
     /// The default tenant's stored signing keys, newest first.

@@ -6,10 +6,11 @@
 //! Seeding is not a test of the CLI (that is `cli.rs` and the tests that run it): it is how a
 //! test gets the apps and tenants it is about, quickly.
 
-use super::{TestApp, unix_now};
+use super::{Setup, TestApp, prepare, unix_now};
+use latchkey_keys::Algorithm;
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
-use latchkey_manage::views::{AppView, TenantView};
+use latchkey_manage::views::{AppView, KeyView, TenantView};
 use latchkey_manage::{apps, tenants};
 use latchkey_protocol::claims::TokenProfile;
 use latchkey_protocol::{AppSettingsPatch, Scope};
@@ -17,6 +18,7 @@ use latchkey_store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
+use tempfile::TempDir;
 
 /// An app to seed: `new_app("name")` and what differs from `latchkey app create --name name`.
 #[derive(Clone)]
@@ -154,12 +156,10 @@ pub(crate) struct Seeder {
 }
 
 impl Seeder {
-    /// A seeder of the database at `db_url` sealing keys with the master key in the file.
-    pub(crate) async fn open(db_url: &str, master_key_file: &Path) -> Seeder {
+    /// A seeder writing through `store`, sealing keys with the master key in the file.
+    pub(crate) fn on(store: Arc<dyn Store>, master_key_file: &Path) -> Seeder {
         Seeder {
-            store: latchkey_store::open(db_url)
-                .await
-                .expect("opening the database to seed"),
+            store,
             master_keys: MasterKeys::from_file(master_key_file.to_path_buf())
                 .expect("reading the master key file"),
         }
@@ -173,6 +173,21 @@ impl Seeder {
         let mut object = serde_json::to_value(AppView::from(&app)).expect("an app as JSON");
         object["client_secret"] = json!(secret.as_ref().map(|secret| secret.expose()));
         object
+    }
+
+    /// Disables an app of the default tenant, as `app disable` does.
+    pub(crate) async fn disable(&self, app: &Value) {
+        let client_id = app["client_id"].as_str().expect("an app object");
+        apps::disable(
+            &*self.store,
+            latchkey_store::DEFAULT_TENANT,
+            client_id,
+            false,
+            Actor::CLI,
+            unix_now(),
+        )
+        .await
+        .expect("disabling an app");
     }
 
     /// Creates the tenant with its first signing key; returns it as `tenant create --json`
@@ -191,10 +206,42 @@ impl Seeder {
     }
 }
 
+/// Stores an active signing key of `alg` for the default tenant of a new database: the key a
+/// server would otherwise make at its first start.
+pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, alg: Algorithm) {
+    let master_keys =
+        MasterKeys::from_file(master_key_file.to_path_buf()).expect("reading the master key file");
+    let key = latchkey_manage::keys::new_key(
+        &master_keys,
+        latchkey_store::DEFAULT_TENANT,
+        alg,
+        latchkey_store::KeyStatus::Active,
+        unix_now(),
+    )
+    .await
+    .expect("making the first signing key");
+    assert!(
+        store.insert_key(&key).await.expect("storing the first key"),
+        "a new database has no key yet"
+    );
+}
+
+/// A new database in a temporary directory, with the master key file beside it where
+/// `latchkey serve` finds it, filled by `seeding`: for tests of the `latchkey` process whose
+/// setup is not what they are about.
+pub(crate) async fn seeded_database<T>(
+    seeding: impl AsyncFnOnce(&Seeder) -> T,
+) -> (TempDir, String, T) {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let (db_url, master_key_file, store) = prepare(&dir, &Setup::default()).await;
+    let seeded = seeding(&Seeder::on(store, &master_key_file)).await;
+    (dir, db_url, seeded)
+}
+
 impl TestApp {
     async fn seeder(&self) -> &Seeder {
         self.seeder
-            .get_or_init(async || Seeder::open(&self.db_url, &self.master_key_file).await)
+            .get_or_init(async || Seeder::on(self.store().await, &self.master_key_file))
             .await
     }
 
@@ -232,5 +279,24 @@ impl TestApp {
             .await
             .access_token();
         (ops, token)
+    }
+
+    /// The default tenant's signing keys as `latchkey key list --json` prints them, newest
+    /// first (read in-process: a test about the command runs it).
+    pub(crate) async fn key_list(&self) -> Vec<Value> {
+        self.stored_keys()
+            .await
+            .iter()
+            .map(|key| serde_json::to_value(KeyView::from(key)).expect("a key as JSON"))
+            .collect()
+    }
+
+    /// The `key_list` entry of `kid`.
+    pub(crate) async fn listed_key(&self, kid: &str) -> Value {
+        let keys = self.key_list().await;
+        keys.iter()
+            .find(|key| key["kid"] == kid)
+            .unwrap_or_else(|| panic!("key {kid} is not listed: {keys:?}"))
+            .clone()
     }
 }
