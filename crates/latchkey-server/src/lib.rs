@@ -6,6 +6,7 @@
 //! database), decides with `latchkey-protocol`, and signs with an already-parsed `Signer`.
 
 pub mod admin;
+pub mod freshness;
 pub mod http;
 pub mod refresh;
 pub mod registry;

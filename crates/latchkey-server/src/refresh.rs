@@ -2,6 +2,7 @@
 //! snapshot within a poll interval, applying only what changed; and, less often, carries out
 //! due key rotation steps and purges what has expired.
 
+use crate::freshness::Freshness;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
 use latchkey_keys::lifecycle::RotationPolicy;
@@ -33,6 +34,7 @@ pub struct Timing {
 pub async fn follow_changes(
     registry: Arc<Registry>,
     reuse: Arc<TokenCache>,
+    freshness: Arc<Freshness>,
     clock: Arc<dyn Clock>,
     timing: Timing,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -59,9 +61,13 @@ pub async fn follow_changes(
             match registry.reload(clock.now()).await {
                 Ok(()) => {
                     last_success = Instant::now();
+                    freshness.contact(clock.now());
                     tracing::info!("reloaded the registry after a long gap in change polling");
                 }
-                Err(error) => tracing::warn!(error = %error, "registry reload failed; retrying"),
+                Err(error) => {
+                    freshness.lost();
+                    tracing::warn!(error = %error, "registry reload failed; retrying");
+                }
             }
             continue;
         }
@@ -71,6 +77,7 @@ pub async fn follow_changes(
                     tracing::debug!(count, "applied store changes");
                 }
                 last_success = Instant::now();
+                freshness.contact(clock.now());
                 ask_for_missing_keys(&registry, clock.now(), &mut asked_for_keys);
                 schedule_activations(
                     &registry,
@@ -80,7 +87,10 @@ pub async fn follow_changes(
                     &mut scheduled,
                 );
             }
-            Err(error) => tracing::warn!(error = %error, "applying store changes failed; retrying"),
+            Err(error) => {
+                freshness.lost();
+                tracing::warn!(error = %error, "applying store changes failed; retrying");
+            }
         }
         if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
             last_purge = Some(Instant::now());

@@ -2,6 +2,7 @@
 //! down gracefully (in-flight requests finish).
 
 use crate::admin;
+use crate::freshness::Freshness;
 use crate::http::{self, AppState};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
@@ -35,6 +36,9 @@ pub struct ServerSettings {
     pub key_rotation: RotationPolicy,
     /// Answer 404 to a Host no tenant claims, instead of serving the `default` tenant.
     pub strict_hosts: bool,
+    /// How long to keep issuing tokens from memory after the store last answered (zero:
+    /// without limit).
+    pub max_staleness: Duration,
 }
 
 /// Why the server could not start. Each variant's cause is its `source`, not part of its
@@ -116,9 +120,12 @@ impl RunningServer {
         })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let reuse = Arc::new(TokenCache::default());
+        // The registry was just loaded: the store answered now.
+        let freshness = Arc::new(Freshness::new(clock.now(), settings.max_staleness));
         let refreshing = tokio::spawn(refresh::follow_changes(
             Arc::clone(&registry),
             Arc::clone(&reuse),
+            Arc::clone(&freshness),
             Arc::clone(&clock),
             refresh::Timing {
                 poll: settings.refresh_interval,
@@ -131,6 +138,7 @@ impl RunningServer {
             registry: Arc::clone(&registry),
             clock,
             reuse,
+            freshness,
         });
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {

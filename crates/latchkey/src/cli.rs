@@ -93,6 +93,11 @@ pub(crate) struct ServeArgs {
     /// `default` tenant.
     #[arg(long, env = "LATCHKEY_STRICT_HOSTS")]
     pub(crate) strict_hosts: bool,
+    /// How long to keep issuing tokens from memory after the database last answered (such as
+    /// 10m or 1h; 0: without limit). Past it, the token endpoint answers 503 rather than serve
+    /// data that may be stale.
+    #[arg(long, env = "LATCHKEY_MAX_STALENESS", default_value = "10m", value_parser = parse_duration)]
+    pub(crate) max_staleness: Duration,
 }
 
 fn parse_issuer(text: &str) -> Result<String, String> {

@@ -26,6 +26,8 @@ pub(crate) enum OAuthError {
     NotFound,
     /// 503: the tenant has no usable signing key yet.
     NoSigningKey,
+    /// 503: this node has not heard from its database for longer than its maximum staleness.
+    Stale,
     /// 503: the database cannot take the write for now; the text says why (full, read-only,
     /// locked), which tells the operator what to fix and the client nothing secret.
     StoreUnavailable(String),
@@ -46,7 +48,9 @@ impl OAuthError {
         match self {
             OAuthError::Token(error) => error.code(),
             OAuthError::NotFound => "not_found",
-            OAuthError::NoSigningKey | OAuthError::StoreUnavailable(_) => "temporarily_unavailable",
+            OAuthError::NoSigningKey | OAuthError::Stale | OAuthError::StoreUnavailable(_) => {
+                "temporarily_unavailable"
+            }
             OAuthError::Server => "server_error",
         }
     }
@@ -67,6 +71,10 @@ impl IntoResponse for OAuthError {
             OAuthError::NoSigningKey => unavailable(
                 code,
                 "the server has no signing key yet; retry shortly".into(),
+            ),
+            OAuthError::Stale => unavailable(
+                code,
+                "this server has not reached its database for too long to vouch for its data; retry shortly or on another server".into(),
             ),
             OAuthError::StoreUnavailable(cause) => {
                 unavailable(code, format!("the database is unavailable: {cause}"))

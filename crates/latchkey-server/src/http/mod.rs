@@ -16,6 +16,7 @@ pub(crate) mod trace;
 
 pub use error::ErrorCode;
 
+use crate::freshness::Freshness;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
 use latchkey_manage::clock::Clock;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Tokens that apps with token reuse may get again.
     pub reuse: Arc<TokenCache>,
+    /// When this node last heard from its store.
+    pub freshness: Arc<Freshness>,
 }
 
 impl AppState {
@@ -37,10 +40,13 @@ impl AppState {
     /// snapshot, so that the request after the answer is served with it; other nodes follow
     /// through the change log. Called by every write before it answers.
     pub(crate) async fn serve_own_write(&self) {
-        if let Err(error) = self.registry.catch_up(self.clock.now()).await {
-            // The write happened: answering with an error would invite a retry that changes
-            // things twice. The refresh task applies it at its next poll.
-            tracing::warn!(error = %error, "a stored change could not be applied at once; the next poll applies it");
+        match self.registry.catch_up(self.clock.now()).await {
+            Ok(_) => self.freshness.contact(self.clock.now()),
+            Err(error) => {
+                // The write happened: answering with an error would invite a retry that changes
+                // things twice. The refresh task applies it at its next poll.
+                tracing::warn!(error = %error, "a stored change could not be applied at once; the next poll applies it");
+            }
         }
     }
 }
@@ -59,6 +65,8 @@ pub mod paths {
     pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
     /// OpenID Connect discovery path, serving the same metadata.
     pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
-    /// Readiness.
+    /// Liveness: the process serves.
     pub const HEALTH: &str = "/healthz";
+    /// Readiness: whether this node serves tokens, and how fresh its data is.
+    pub const READY: &str = "/readyz";
 }

@@ -24,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .route(paths::OAUTH_METADATA, get(discovery::metadata))
         .route(paths::OPENID_CONFIGURATION, get(discovery::metadata))
         .route(paths::HEALTH, get(health::healthz))
+        .route(paths::READY, get(health::readyz))
 }

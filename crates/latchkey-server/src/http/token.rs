@@ -19,6 +19,9 @@ pub(crate) async fn token(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
+    if !state.freshness.serves_tokens(state.clock.now()) {
+        return Err(OAuthError::Stale);
+    }
     let snapshot = state.registry.current();
     let tenant = host.tenant(&snapshot)?;
     let refused = |client_id, error| {

@@ -45,6 +45,7 @@ fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
         maintenance_interval: Duration::from_millis(args.maintenance_ms),
         key_rotation: RotationPolicy::every_days(args.key_rotation_days),
         strict_hosts: args.strict_hosts,
+        max_staleness: args.max_staleness,
     }
 }
 

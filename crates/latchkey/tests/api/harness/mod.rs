@@ -176,6 +176,7 @@ impl Setup {
 
 fn settings(setup: &Setup) -> ServerSettings {
     ServerSettings {
+        max_staleness: latchkey_server::freshness::DEFAULT_MAX_STALENESS,
         listen: "127.0.0.1:0".into(),
         issuer: setup.issuer.clone(),
         refresh_interval: setup.refresh_interval,
