@@ -221,7 +221,10 @@ pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, a
     .await
     .expect("making the first signing key");
     assert!(
-        store.insert_key(&key, None).await.expect("storing the first key"),
+        store
+            .insert_key(&key, None)
+            .await
+            .expect("storing the first key"),
         "a new database has no key yet"
     );
 }
