@@ -61,7 +61,7 @@ pub async fn follow_changes(
             match registry.reload(clock.now()).await {
                 Ok(()) => {
                     last_success = Instant::now();
-                    freshness.contact(clock.now());
+                    freshness.contact();
                     tracing::info!("reloaded the registry after a long gap in change polling");
                 }
                 Err(error) => {
@@ -77,7 +77,7 @@ pub async fn follow_changes(
                     tracing::debug!(count, "applied store changes");
                 }
                 last_success = Instant::now();
-                freshness.contact(clock.now());
+                freshness.contact();
                 ask_for_missing_keys(&registry, clock.now(), &mut asked_for_keys);
                 schedule_activations(
                     &registry,

@@ -121,7 +121,7 @@ impl RunningServer {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let reuse = Arc::new(TokenCache::default());
         // The registry was just loaded: the store answered now.
-        let freshness = Arc::new(Freshness::new(clock.now(), settings.max_staleness));
+        let freshness = Arc::new(Freshness::new(settings.max_staleness));
         let refreshing = tokio::spawn(refresh::follow_changes(
             Arc::clone(&registry),
             Arc::clone(&reuse),

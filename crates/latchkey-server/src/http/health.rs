@@ -17,7 +17,7 @@ pub(crate) async fn healthz(State(_state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
-    let answer = match state.freshness.readiness(state.clock.now()) {
+    let answer = match state.freshness.readiness() {
         Readiness::Ready => (StatusCode::OK, json!({ "status": "ready" })),
         Readiness::Degraded { age } => (
             StatusCode::OK,

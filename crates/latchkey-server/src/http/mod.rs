@@ -41,7 +41,7 @@ impl AppState {
     /// through the change log. Called by every write before it answers.
     pub(crate) async fn serve_own_write(&self) {
         match self.registry.catch_up(self.clock.now()).await {
-            Ok(_) => self.freshness.contact(self.clock.now()),
+            Ok(_) => self.freshness.contact(),
             Err(error) => {
                 // The write happened: answering with an error would invite a retry that changes
                 // things twice. The refresh task applies it at its next poll.

@@ -19,7 +19,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    if !state.freshness.serves_tokens(state.clock.now()) {
+    if !state.freshness.serves_tokens() {
         return Err(OAuthError::Stale);
     }
     let snapshot = state.registry.current();
