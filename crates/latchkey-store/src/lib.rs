@@ -272,7 +272,8 @@ pub trait Store: Send + Sync + 'static {
     /// Changes after `seq`, oldest first (strictly increasing seq), at most `limit`; under the
     /// ordering contract above, a reader that asks again from the last seq it got misses none.
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
-    /// Deletes change log rows older than `before` (unix seconds); returns how many.
+    /// Deletes change log rows older than `before` (unix seconds), except the newest change,
+    /// so that `latest_change` never goes back; returns how many.
     async fn purge_changes(&self, before: i64) -> StoreResult<u64>;
 }
 

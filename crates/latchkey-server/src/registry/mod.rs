@@ -166,6 +166,17 @@ impl Registry {
         loop {
             let changes = self.store.changes_since(*applied, CHANGE_BATCH).await?;
             let Some(last) = changes.last() else {
+                // Nothing newer. A log whose newest change is older than what this node has
+                // applied is not the log it followed (a restore of an older backup, or a
+                // failover to a standby that lagged): numbers it has passed will be drawn
+                // again, so only a full reload can be trusted.
+                if count == 0 && self.store.latest_change().await? < *applied {
+                    drop(applied);
+                    tracing::warn!(
+                        "the change log is behind what this server applied (a restored or failed-over database?): reloading everything"
+                    );
+                    self.reload(now).await?;
+                }
                 return Ok(count);
             };
             self.apply(&changes, now).await?;

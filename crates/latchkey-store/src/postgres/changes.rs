@@ -33,9 +33,10 @@ pub(super) async fn since(pool: &PgPool, seq: i64, limit: u32) -> StoreResult<Ve
 }
 
 pub(super) async fn purge(pool: &PgPool, before: i64) -> StoreResult<u64> {
-    let result = sqlx::query("DELETE FROM changes WHERE at < $1")
-        .bind(before)
-        .execute(pool)
-        .await?;
+    let result =
+        sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)")
+            .bind(before)
+            .execute(pool)
+            .await?;
     Ok(result.rows_affected())
 }

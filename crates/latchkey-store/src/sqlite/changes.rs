@@ -34,9 +34,10 @@ pub(super) async fn since(pool: &SqlitePool, seq: i64, limit: u32) -> StoreResul
 }
 
 pub(super) async fn purge(pool: &SqlitePool, before: i64) -> StoreResult<u64> {
-    let result = sqlx::query("DELETE FROM changes WHERE at < ?")
-        .bind(before)
-        .execute(pool)
-        .await?;
+    let result =
+        sqlx::query("DELETE FROM changes WHERE at < ? AND seq < (SELECT max(seq) FROM changes)")
+            .bind(before)
+            .execute(pool)
+            .await?;
     Ok(result.rows_affected())
 }

@@ -1,86 +1,11 @@
 //! A node whose PostgreSQL goes away keeps issuing tokens from its snapshot, says so on
 //! `/readyz`, and refuses tokens once `--max-staleness` has passed since it last heard from the
-//! database. The database here is one the test creates on the machine's PostgreSQL
-//! (`LATCHKEY_TEST_POSTGRES`, as for the store's own tests) and drops mid-test, which every
-//! later read of the node meets as an error.
+//! database; a node whose database comes back behind it (an older backup restored) reloads
+//! instead of waiting for numbers it has passed. Each test has a database of its own
+//! (`PgDatabase`), which the first test drops mid-test.
 
 use crate::harness::*;
 use serde_json::Value;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// The maintenance database of the test PostgreSQL, as a URL.
-fn server() -> String {
-    std::env::var("LATCHKEY_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn psql(sql: &str) {
-    let output = Command::new("psql")
-        .args([server().as_str(), "-qAtc", sql])
-        .output()
-        .expect("running psql");
-    assert!(
-        output.status.success(),
-        "psql {sql:?}: {}",
-        describe(&output)
-    );
-}
-
-/// A database of this test's own, dropped at the end.
-struct PgDatabase {
-    name: String,
-}
-
-impl PgDatabase {
-    fn create() -> PgDatabase {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "latchkey_outage_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        psql(&format!("CREATE DATABASE \"{name}\""));
-        PgDatabase { name }
-    }
-
-    fn url(&self) -> String {
-        let server = server();
-        let base = server
-            .rsplit_once('/')
-            .map_or(server.as_str(), |(base, _)| base);
-        format!("{base}/{}", self.name)
-    }
-
-    /// Drops the database under the running server (its connections are closed with it).
-    fn vanish(&self) {
-        psql(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ));
-    }
-}
-
-/// Runs `latchkey ARGS...` with `env` set; it must succeed. Returns its stdout.
-fn cli_ok_with(env: &[(&str, &str)], args: &[&str]) -> String {
-    let output = latchkey_command()
-        .envs(env.iter().copied())
-        .args(args)
-        .output()
-        .expect("running latchkey");
-    assert!(
-        output.status.success(),
-        "latchkey {args:?}: {}",
-        describe(&output)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8")
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        self.vanish();
-    }
-}
 
 #[tokio::test]
 async fn tokens_flow_from_memory_while_the_database_is_gone_until_the_staleness_limit() {
@@ -162,5 +87,65 @@ async fn tokens_flow_from_memory_while_the_database_is_gone_until_the_staleness_
         (status, &body["status"]),
         (503, &Value::from("unavailable")),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_whose_database_returns_behind_it_reloads_and_serves_what_was_written_since() {
+    let database = PgDatabase::create();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let master_key = cli_ok_with(&[], &["master-key", "generate"]);
+    let env = [("LATCHKEY_MASTER_KEY", master_key.trim())];
+    let url = database.url();
+    let create = |name: &str| -> Value {
+        let text = cli_ok_with(
+            &env,
+            &[
+                "--database",
+                &url,
+                "app",
+                "create",
+                "--name",
+                name,
+                "--json",
+            ],
+        );
+        serde_json::from_str(&text).expect("JSON")
+    };
+    for name in ["one", "two", "three"] {
+        create(name);
+    }
+    let mut command = latchkey_command();
+    command.envs(env.iter().copied());
+    let (served, _lines) =
+        Launched::with(command, &url, dir.path().join("serve.log"), &SERVE_ARGS).ready(None);
+    let base = served.base_url();
+    // The database comes back as an older copy would: its change log numbers from the start
+    // again, below what the server has applied.
+    psql_on(
+        &url,
+        "DELETE FROM changes; ALTER SEQUENCE changes_seq_seq RESTART WITH 1",
+    );
+    let later = create("later");
+    let http = reqwest::Client::new();
+    eventually(
+        "the app written after the restore to get a token",
+        async || {
+            let reply = http
+                .post(format!("{base}/oauth2/token"))
+                .basic_auth(client_id(&later), Some(client_secret(&later)))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("POST /oauth2/token");
+            let status = reply.status().as_u16();
+            (status == 200).then_some(()).ok_or(format!("{status}"))
+        },
+    )
+    .await;
+    assert!(
+        served.log().contains("the change log is behind"),
+        "{}",
+        served.log()
     );
 }

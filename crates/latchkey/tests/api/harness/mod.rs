@@ -12,6 +12,7 @@ mod http;
 mod js;
 mod jwt;
 mod node;
+mod postgres;
 mod seed;
 mod system;
 
@@ -23,6 +24,7 @@ pub(crate) use http::*;
 pub(crate) use js::*;
 pub(crate) use jwt::*;
 pub(crate) use node::Node;
+pub(crate) use postgres::*;
 pub(crate) use seed::*;
 pub(crate) use system::*;
 
