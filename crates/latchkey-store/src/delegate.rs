@@ -198,10 +198,6 @@ macro_rules! entity_modules_store {
                 revocations::purge(&self.pool, before).await
             }
 
-            async fn record_audit(&self, event: &$crate::AuditEvent) -> $crate::StoreResult<i64> {
-                audit::record(&self.pool, event).await
-            }
-
             async fn audit_events(
                 &self,
                 query: &$crate::AuditQuery,

@@ -251,8 +251,6 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes revocations of tokens that expired before `before`; returns how many.
     async fn purge_revocations(&self, before: i64) -> StoreResult<u64>;
 
-    /// Appends an event to the audit trail; returns its id.
-    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<i64>;
     /// Audit events passing the query, oldest first.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
 

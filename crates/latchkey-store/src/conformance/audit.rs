@@ -17,7 +17,11 @@ pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store
             target: "x".into(),
             details: "{}".into(),
         };
-        store.record_audit(&event).await.unwrap();
+        // Every event is stored with a change; a revocation is the simplest one.
+        store
+            .revoke_token(&revocation(&format!("j{at}"), 500), Some(&event))
+            .await
+            .unwrap();
     }
     let actions =
         |events: Vec<AuditEvent>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();

@@ -3,10 +3,6 @@
 use crate::{AuditEvent, AuditQuery, StoreResult};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
-pub(super) async fn record(pool: &PgPool, event: &AuditEvent) -> StoreResult<i64> {
-    insert(&mut *pool.acquire().await?, event).await
-}
-
 /// Appends an event on `conn`, inside the transaction of the change it records when there is one.
 pub(super) async fn insert(conn: &mut PgConnection, event: &AuditEvent) -> StoreResult<i64> {
     let id = sqlx::query_scalar(
