@@ -1,6 +1,7 @@
 //! Follows the store's change log so that writes by the CLI or other nodes reach this server's
-//! snapshot within a poll interval, applying only what changed; and, less often, carries out
-//! due key rotation steps and purges what has expired.
+//! snapshot within a poll interval (at once, on a store that announces commits), applying only
+//! what changed; and, less often, on one node at a time, carries out due key rotation steps and
+//! purges what has expired.
 
 use crate::freshness::Freshness;
 use crate::registry::Registry;
@@ -30,7 +31,10 @@ pub struct Timing {
     pub key_rotation: RotationPolicy,
 }
 
-/// Polls the change log every `timing.poll` until `shutdown` resolves.
+/// Follows the change log until `shutdown` resolves: every `timing.poll`, or at once when the
+/// store says another writer committed (PostgreSQL's notices), whichever comes first. After a
+/// failure it waits longer each time (with jitter), up to a few seconds, so that nodes which
+/// lost their database do not all hammer it together when it returns.
 pub async fn follow_changes(
     registry: Arc<Registry>,
     reuse: Arc<TokenCache>,
@@ -40,42 +44,51 @@ pub async fn follow_changes(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut shutdown = shutdown;
+    let mut notices = registry.store().change_notices();
+    let mut failures = 0u32;
     let mut last_success = Instant::now();
     let mut last_purge: Option<Instant> = None;
     let mut last_maintenance: Option<Instant> = None;
     let mut asked_for_keys: HashSet<String> = HashSet::new();
     let mut scheduled: HashSet<Scheduled> = HashSet::new();
     loop {
+        let wait = match failures {
+            0 => timing.poll,
+            _ => latchkey_store::retry_backoff(failures).max(timing.poll),
+        };
         tokio::select! {
-            _ = tokio::time::sleep(timing.poll) => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = notice(&mut notices) => {}
             _ = shutdown.changed() => return,
         }
         if last_maintenance.is_none_or(|at| at.elapsed() >= timing.maintenance) {
             last_maintenance = Some(Instant::now());
             // A request for a missing key that failed is made again.
             asked_for_keys.clear();
-            maintain(&registry, clock.now(), &timing.key_rotation).await;
+            let purge_changes = last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(600));
+            if purge_changes {
+                last_purge = Some(Instant::now());
+            }
+            maintain(&registry, clock.now(), &timing.key_rotation, purge_changes).await;
             reuse.prune(clock.now());
         }
-        if last_success.elapsed() > STALE_AFTER {
-            match registry.reload(clock.now()).await {
-                Ok(()) => {
-                    last_success = Instant::now();
-                    freshness.contact();
-                    tracing::info!("reloaded the registry after a long gap in change polling");
-                }
-                Err(error) => {
-                    freshness.lost();
-                    tracing::warn!(error = %error, "registry reload failed; retrying");
-                }
-            }
-            continue;
-        }
-        match registry.catch_up(clock.now()).await {
-            Ok(count) => {
+        let caught_up = if last_success.elapsed() > STALE_AFTER {
+            registry.reload(clock.now()).await.map(|()| {
+                tracing::info!("reloaded the registry after a long gap in change polling");
+            })
+        } else {
+            registry.catch_up(clock.now()).await.map(|count| {
                 if count > 0 {
                     tracing::debug!(count, "applied store changes");
                 }
+            })
+        };
+        match caught_up {
+            Ok(()) => {
+                if failures > 0 {
+                    tracing::info!("the database answers again; caught up");
+                }
+                failures = 0;
                 last_success = Instant::now();
                 freshness.contact();
                 ask_for_missing_keys(&registry, clock.now(), &mut asked_for_keys);
@@ -88,18 +101,22 @@ pub async fn follow_changes(
                 );
             }
             Err(error) => {
+                failures = failures.saturating_add(1);
                 freshness.lost();
                 tracing::warn!(error = %error, "applying store changes failed; retrying");
             }
         }
-        if last_purge.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
-            last_purge = Some(Instant::now());
-            let before = clock.now() - CHANGE_RETENTION_SECONDS;
-            if let Err(error) = registry.store().purge_changes(before).await {
-                tracing::warn!(error = %error, "purging old change log rows failed");
-            }
-        }
     }
+}
+
+/// Resolves at the store's next notice of a commit; never, for a store that gives none.
+async fn notice(notices: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(receiver) = notices
+        && receiver.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 /// Asks the key management for the first signing key of each tenant the snapshot holds without
@@ -213,31 +230,45 @@ async fn activate_at_instant(
     }
 }
 
-/// Runs due key life cycle steps for every tenant and forgets expired revocations. The writes
-/// reach every node's snapshot through the change log.
-pub async fn maintain(registry: &Registry, now: i64, policy: &RotationPolicy) {
-    let tenants: Vec<String> = match registry.store().tenants().await {
-        Ok(tenants) => tenants.into_iter().map(|tenant| tenant.name).collect(),
+/// Forgets expired revocations in memory, then, on the one node holding the maintenance lease,
+/// runs due key life cycle steps for every tenant and purges expired revocations (and, when
+/// `purge_changes`, old change log rows) from the store. The writes reach every node's snapshot
+/// through the change log.
+pub async fn maintain(registry: &Registry, now: i64, policy: &RotationPolicy, purge_changes: bool) {
+    registry.prune_revocations(now);
+    let store = registry.store();
+    let lease = match store.lead_maintenance().await {
+        Ok(Some(lease)) => lease,
+        // Another node is at it.
+        Ok(None) => return,
         Err(error) => {
-            tracing::warn!(error = %error, "key maintenance could not list tenants");
+            tracing::warn!(error = %error, "maintenance could not take its lease; retrying later");
             return;
         }
     };
-    for tenant in tenants {
-        if let Err(error) = keys::maintain(
-            registry.store().as_ref(),
-            registry.master_keys(),
-            &tenant,
-            policy,
-            now,
-        )
-        .await
-        {
-            tracing::warn!(tenant, error = %error, "key maintenance failed; retrying later");
+    match store.tenants().await {
+        Ok(tenants) => {
+            for tenant in tenants {
+                if let Err(error) = keys::maintain(
+                    store.as_ref(),
+                    registry.master_keys(),
+                    &tenant.name,
+                    policy,
+                    now,
+                )
+                .await
+                {
+                    tracing::warn!(tenant = tenant.name, error = %error, "key maintenance failed; retrying later");
+                }
+            }
         }
+        Err(error) => tracing::warn!(error = %error, "key maintenance could not list tenants"),
     }
-    registry.prune_revocations(now);
-    if let Err(error) = registry.store().purge_revocations(now).await {
+    if let Err(error) = store.purge_revocations(now).await {
         tracing::warn!(error = %error, "purging expired revocations failed");
     }
+    if purge_changes && let Err(error) = store.purge_changes(now - CHANGE_RETENTION_SECONDS).await {
+        tracing::warn!(error = %error, "purging old change log rows failed");
+    }
+    lease.release().await;
 }

@@ -3,21 +3,22 @@
 //! `entity_modules_store!` delegates every trait method to them, so the trait's documentation is
 //! the contract and each entity's module the SQL that keeps it.
 
-/// Implements `Store` for `$store` (a type with a `pool` field and a `scan` method) by
+/// Implements `Store` for `$store` (a type with a `pool` field and inherent `scan`,
+/// `bounded`, `lead_maintenance` and `change_notices` methods) by
 /// delegating to the entity modules in scope where it is invoked.
 macro_rules! entity_modules_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             async fn tenants(&self) -> $crate::StoreResult<Vec<$crate::TenantRecord>> {
-                tenants::all(&self.pool).await
+                self.bounded(tenants::all(&self.pool)).await
             }
 
             async fn tenant(
                 &self,
                 name: &str,
             ) -> $crate::StoreResult<Option<$crate::TenantRecord>> {
-                tenants::one(&self.pool, name).await
+                self.bounded(tenants::one(&self.pool, name)).await
             }
 
             async fn create_tenant(
@@ -26,7 +27,8 @@ macro_rules! entity_modules_store {
                 first_key: Option<&$crate::KeyRecord>,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                tenants::create(&self.pool, tenant, first_key, audit).await
+                self.bounded(tenants::create(&self.pool, tenant, first_key, audit))
+                    .await
             }
 
             async fn update_tenant(
@@ -34,7 +36,8 @@ macro_rules! entity_modules_store {
                 tenant: &$crate::TenantRecord,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                tenants::update(&self.pool, tenant, audit).await
+                self.bounded(tenants::update(&self.pool, tenant, audit))
+                    .await
             }
 
             async fn delete_tenant(
@@ -43,7 +46,8 @@ macro_rules! entity_modules_store {
                 force: bool,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                tenants::delete(&self.pool, name, force, audit).await
+                self.bounded(tenants::delete(&self.pool, name, force, audit))
+                    .await
             }
 
             async fn create_app(
@@ -51,7 +55,7 @@ macro_rules! entity_modules_store {
                 app: &$crate::AppRecord,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                apps::create(&self.pool, app, audit).await
+                self.bounded(apps::create(&self.pool, app, audit)).await
             }
 
             async fn app(
@@ -59,11 +63,11 @@ macro_rules! entity_modules_store {
                 tenant: &str,
                 client_id: &str,
             ) -> $crate::StoreResult<Option<$crate::AppRecord>> {
-                apps::one(&self.pool, tenant, client_id).await
+                self.bounded(apps::one(&self.pool, tenant, client_id)).await
             }
 
             async fn apps(&self, tenant: &str) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
-                apps::of_tenant(&self.pool, tenant).await
+                self.bounded(apps::of_tenant(&self.pool, tenant)).await
             }
 
             async fn list_apps(
@@ -71,7 +75,7 @@ macro_rules! entity_modules_store {
                 tenant: &str,
                 query: &$crate::AppQuery,
             ) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
-                apps::list(&self.pool, tenant, query).await
+                self.bounded(apps::list(&self.pool, tenant, query)).await
             }
 
             async fn update_app(
@@ -79,11 +83,11 @@ macro_rules! entity_modules_store {
                 app: &$crate::AppRecord,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                apps::update(&self.pool, app, audit).await
+                self.bounded(apps::update(&self.pool, app, audit)).await
             }
 
             async fn max_token_ttl(&self, tenant: &str) -> $crate::StoreResult<Option<u32>> {
-                apps::max_token_ttl(&self.pool, tenant).await
+                self.bounded(apps::max_token_ttl(&self.pool, tenant)).await
             }
 
             async fn delete_app(
@@ -92,7 +96,8 @@ macro_rules! entity_modules_store {
                 client_id: &str,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                apps::delete(&self.pool, tenant, client_id, audit).await
+                self.bounded(apps::delete(&self.pool, tenant, client_id, audit))
+                    .await
             }
 
             async fn replace_secret(
@@ -111,11 +116,11 @@ macro_rules! entity_modules_store {
                 &self,
                 tenant: &str,
             ) -> $crate::StoreResult<Vec<$crate::KeyRecord>> {
-                keys::of_tenant(&self.pool, tenant).await
+                self.bounded(keys::of_tenant(&self.pool, tenant)).await
             }
 
             async fn all_signing_keys(&self) -> $crate::StoreResult<Vec<$crate::KeyRecord>> {
-                keys::all(&self.pool).await
+                self.bounded(keys::all(&self.pool)).await
             }
 
             async fn insert_key(
@@ -123,7 +128,7 @@ macro_rules! entity_modules_store {
                 key: &$crate::KeyRecord,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<bool> {
-                keys::insert(&self.pool, key, audit).await
+                self.bounded(keys::insert(&self.pool, key, audit)).await
             }
 
             async fn promote_key(
@@ -134,7 +139,10 @@ macro_rules! entity_modules_store {
                 retire_at: i64,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<bool> {
-                keys::promote(&self.pool, tenant, kid, now, retire_at, audit).await
+                self.bounded(keys::promote(
+                    &self.pool, tenant, kid, now, retire_at, audit,
+                ))
+                .await
             }
 
             async fn schedule_key(
@@ -144,15 +152,16 @@ macro_rules! entity_modules_store {
                 activate_at: i64,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<bool> {
-                keys::schedule(&self.pool, tenant, kid, activate_at, audit).await
+                self.bounded(keys::schedule(&self.pool, tenant, kid, activate_at, audit))
+                    .await
             }
 
             async fn retire_key(&self, kid: &str, now: i64) -> $crate::StoreResult<bool> {
-                keys::retire(&self.pool, kid, now).await
+                self.bounded(keys::retire(&self.pool, kid, now)).await
             }
 
             async fn delete_key(&self, kid: &str) -> $crate::StoreResult<bool> {
-                keys::delete(&self.pool, kid).await
+                self.bounded(keys::delete(&self.pool, kid)).await
             }
 
             async fn reseal_key(
@@ -177,32 +186,43 @@ macro_rules! entity_modules_store {
                 record: &$crate::RevocationRecord,
                 audit: Option<&$crate::AuditEvent>,
             ) -> $crate::StoreResult<()> {
-                revocations::revoke(&self.pool, record, audit).await
+                self.bounded(revocations::revoke(&self.pool, record, audit))
+                    .await
             }
 
             async fn revocations(
                 &self,
                 jtis: &[String],
             ) -> $crate::StoreResult<Vec<$crate::RevocationRecord>> {
-                revocations::of_tokens(&self.pool, jtis).await
+                self.bounded(revocations::of_tokens(&self.pool, jtis)).await
             }
 
             async fn live_revocations(
                 &self,
                 now: i64,
             ) -> $crate::StoreResult<Vec<$crate::RevocationRecord>> {
-                revocations::live(&self.pool, now).await
+                self.bounded(revocations::live(&self.pool, now)).await
             }
 
             async fn purge_revocations(&self, before: i64) -> $crate::StoreResult<u64> {
-                revocations::purge(&self.pool, before).await
+                self.bounded(revocations::purge(&self.pool, before)).await
+            }
+
+            async fn lead_maintenance(
+                &self,
+            ) -> $crate::StoreResult<Option<$crate::MaintenanceLease>> {
+                self.lead_maintenance().await
+            }
+
+            fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+                self.change_notices()
             }
 
             async fn audit_events(
                 &self,
                 query: &$crate::AuditQuery,
             ) -> $crate::StoreResult<Vec<$crate::AuditEvent>> {
-                audit::events(&self.pool, query).await
+                self.bounded(audit::events(&self.pool, query)).await
             }
 
             async fn scan_clients(
@@ -213,18 +233,18 @@ macro_rules! entity_modules_store {
             }
 
             async fn app_count(&self) -> $crate::StoreResult<u64> {
-                apps::count(&self.pool).await
+                self.bounded(apps::count(&self.pool)).await
             }
 
             async fn apps_by_id(
                 &self,
                 client_ids: &[String],
             ) -> $crate::StoreResult<Vec<$crate::AppRecord>> {
-                apps::by_id(&self.pool, client_ids).await
+                self.bounded(apps::by_id(&self.pool, client_ids)).await
             }
 
             async fn latest_change(&self) -> $crate::StoreResult<i64> {
-                changes::latest(&self.pool).await
+                self.bounded(changes::latest(&self.pool)).await
             }
 
             async fn changes_since(
@@ -232,11 +252,11 @@ macro_rules! entity_modules_store {
                 seq: i64,
                 limit: u32,
             ) -> $crate::StoreResult<Vec<$crate::Change>> {
-                changes::since(&self.pool, seq, limit).await
+                self.bounded(changes::since(&self.pool, seq, limit)).await
             }
 
             async fn purge_changes(&self, before: i64) -> $crate::StoreResult<u64> {
-                changes::purge(&self.pool, before).await
+                self.bounded(changes::purge(&self.pool, before)).await
             }
         }
     };

@@ -8,6 +8,7 @@
 
 mod columns;
 mod delegate;
+mod lease;
 mod postgres;
 mod records;
 mod sqlite;
@@ -15,7 +16,8 @@ mod sqlite;
 #[cfg(test)]
 mod conformance;
 
-pub use postgres::PostgresStore;
+pub use lease::MaintenanceLease;
+pub use postgres::{PostgresStore, retry_backoff};
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -36,6 +38,10 @@ pub enum StoreError {
          sqlite://latchkey.db) or postgres://USER@HOST/DATABASE"
     )]
     UnsupportedUrl(String),
+    /// The database URL says something latchkey cannot use; the message says what (and never
+    /// repeats the URL, which may hold a password).
+    #[error("{0}")]
+    BadUrl(String),
     /// `open` was told not to create a database, and there is none at this path.
     #[error("there is no database at {}", .0.display())]
     Missing(std::path::PathBuf),
@@ -250,6 +256,16 @@ pub trait Store: Send + Sync + 'static {
     async fn live_revocations(&self, now: i64) -> StoreResult<Vec<RevocationRecord>>;
     /// Deletes revocations of tokens that expired before `before`; returns how many.
     async fn purge_revocations(&self, before: i64) -> StoreResult<u64>;
+
+    /// Tries to take the maintenance lease: `Some` when this process now runs maintenance (key
+    /// rotation steps, purges) until it releases the lease, `None` while another holds it. With
+    /// several nodes on one database, each interval's work is then done once, by one node.
+    async fn lead_maintenance(&self) -> StoreResult<Option<MaintenanceLease>>;
+    /// A counter that grows when another writer may have committed changes, for followers of
+    /// the change log to wait on between polls; `None` when the backend cannot tell
+    /// (followers then just poll). It may also grow without a change (after a reconnect, when
+    /// some notices may have been missed): it wakes a follower, never tells it what changed.
+    fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>>;
 
     /// Audit events passing the query, oldest first.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;

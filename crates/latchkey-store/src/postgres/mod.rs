@@ -8,51 +8,122 @@ mod apps;
 mod audit;
 mod changes;
 mod keys;
+mod notices;
+mod options;
 mod revocations;
 mod scan;
 mod tenants;
 mod write;
 
-use crate::{ScannedClient, StoreError, StoreResult};
+use crate::{MaintenanceLease, ScannedClient, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use notices::retry_backoff;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Connections per node: admin writes are rare and the token path uses none.
-const POOL_SIZE: u32 = 8;
-
-/// How long an operation waits for a connection before the database counts as unreachable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The bound on one admin-path operation (`options::PoolSettings::statement_timeout`).
+    operation_timeout: Duration,
+    notices: Arc<notices::Notices>,
 }
 
 impl PostgresStore {
     /// Connects to the database a `postgres:` or `postgresql:` URL names and migrates it.
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
-        let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+        let (driver_url, settings) = options::split(url)?;
+        let options = PgConnectOptions::from_str(&driver_url).map_err(StoreError::Connect)?;
         // One connection first, on its own: a pool would retry until its timeout and then
         // report only that it timed out, where this names the cause (no such host, connection
         // refused, a wrong password, a missing database).
-        PgConnection::connect_with(&options)
+        let first = tokio::time::timeout(
+            settings.connect_timeout,
+            PgConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Connect(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {}s (connect_timeout)",
+                    settings.connect_timeout.as_secs()
+                ),
+            )))
+        })?
+        .map_err(StoreError::Connect)?;
+        first.close().await.map_err(StoreError::Connect)?;
+        // Migrations run without the statement timeout (nodes starting together wait on each
+        // other's), on a pool of their own: sqlx's migrator on a bare connection makes a
+        // future the compiler cannot prove `Send`.
+        let migrating = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.connect_timeout)
+            .connect_lazy_with(options.clone());
+        MIGRATOR
+            .run(&migrating)
             .await
-            .map_err(StoreError::Connect)?
-            .close()
-            .await
-            .map_err(StoreError::Connect)?;
+            .map_err(StoreError::Migrate)?;
+        migrating.close().await;
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
-        MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(PostgresStore { pool })
+            .max_connections(settings.size)
+            // Waiting for a connection is part of an operation's time.
+            .acquire_timeout(settings.statement_timeout)
+            .connect_lazy_with(options.options([("statement_timeout", timeout_ms.as_str())]));
+        Ok(PostgresStore {
+            pool,
+            operation_timeout: settings.statement_timeout,
+            notices: Arc::default(),
+        })
     }
+
+    /// Runs one admin-path operation within the operation timeout: past it (a database that
+    /// stopped answering, with the connection left hanging), the operation is abandoned and
+    /// the database counts as unavailable.
+    async fn bounded<T>(&self, operation: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let result = tokio::time::timeout(self.operation_timeout, operation)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".to_owned(),
+                ))
+            });
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            self.notices.reconnect();
+        }
+        result
+    }
+
+    /// Takes the maintenance lease: a transaction holding an advisory lock, which PostgreSQL
+    /// releases when the transaction ends or its connection dies.
+    async fn lead_maintenance(&self) -> StoreResult<Option<MaintenanceLease>> {
+        self.bounded(try_lease(&self.pool)).await
+    }
+
+    /// Ticks when another writer commits (LISTEN/NOTIFY).
+    fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.notices.subscribe(&self.pool)
+    }
+}
+
+async fn try_lease(pool: &PgPool) -> StoreResult<Option<MaintenanceLease>> {
+    let mut tx = pool.begin().await?;
+    // The lease is held for as long as the maintenance takes, idle in between.
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(crate::lease::MAINTENANCE_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(held.then(|| MaintenanceLease::held_by(tx)))
 }
 
 /// What makes PostgreSQL refuse work for a while, by SQLSTATE; `None` for any other error, or
@@ -99,6 +170,14 @@ pub(crate) mod testing {
     /// A database that is dropped with this value.
     pub(crate) struct TestDatabase {
         name: String,
+        url: String,
+    }
+
+    impl TestDatabase {
+        /// The database's URL, for a second store on it.
+        pub(crate) fn url(&self) -> &str {
+            &self.url
+        }
     }
 
     impl Drop for TestDatabase {
@@ -139,11 +218,14 @@ pub(crate) mod testing {
             .execute(&mut admin)
             .await
             .expect("creating a test database");
-        let guard = TestDatabase { name: name.clone() };
         let mut url = server();
         let cut = url.rfind('/').expect("a database in the URL");
         url.truncate(cut + 1);
         url.push_str(&name);
+        let guard = TestDatabase {
+            name,
+            url: url.clone(),
+        };
         let store = PostgresStore::open(&url)
             .await
             .expect("opening the test database");
@@ -204,6 +286,60 @@ mod tests {
         let ids: Vec<&str> = changes.iter().map(|change| change.id.as_str()).collect();
         assert_eq!(ids, ["first", "second"]);
         assert!(changes[0].seq < changes[1].seq);
+    }
+
+    /// Two nodes on one database: while one holds the maintenance lease the other is told no,
+    /// and once it is released (or its holder's connection gone) the other gets it.
+    #[tokio::test]
+    async fn one_node_at_a_time_holds_the_maintenance_lease() {
+        let (first, database) = testing::store().await;
+        let second = super::PostgresStore::open(database.url()).await.unwrap();
+        let lease = first
+            .lead_maintenance()
+            .await
+            .unwrap()
+            .expect("free at first");
+        assert!(second.lead_maintenance().await.unwrap().is_none());
+        assert!(
+            first.lead_maintenance().await.unwrap().is_none(),
+            "not reentrant"
+        );
+        lease.release().await;
+        let lease = second
+            .lead_maintenance()
+            .await
+            .unwrap()
+            .expect("free once released");
+        assert!(first.lead_maintenance().await.unwrap().is_none());
+        drop(lease);
+        second.pool.close().await;
+        assert!(
+            first.lead_maintenance().await.unwrap().is_some(),
+            "free once its holder is gone"
+        );
+    }
+
+    /// A commit by one node wakes the change notices of another.
+    #[tokio::test]
+    async fn a_commit_elsewhere_ticks_the_change_notices() {
+        let (writer, database) = testing::store().await;
+        let follower = super::PostgresStore::open(database.url()).await.unwrap();
+        let mut notices = follower.change_notices().expect("PostgreSQL gives notices");
+        // The listener ticks once when it has connected; from then on, every commit ticks.
+        tokio::time::timeout(Duration::from_secs(10), notices.changed())
+            .await
+            .expect("the listener connects")
+            .unwrap();
+        notices.mark_unchanged();
+        sqlx::query(INSERT_APP)
+            .bind("woken")
+            .execute(&writer.pool)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), notices.changed())
+            .await
+            .expect("a notice within the wait")
+            .unwrap();
     }
 
     #[tokio::test]

@@ -27,7 +27,12 @@ pub(super) async fn scan(
     pool: &PgPool,
     visit: &mut (dyn FnMut(ScannedClient) + Send),
 ) -> StoreResult<()> {
-    let mut rows = sqlx::query(&SCAN).fetch(pool);
+    // A million apps take longer than the statement timeout meant for admin writes.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    let mut rows = sqlx::query(&SCAN).fetch(&mut *tx);
     let mut decoder = ClientDecoder::default();
     let mut current: Option<ScannedClient> = None;
     let mut secrets: Vec<StoredSecret> = Vec::new();
@@ -58,6 +63,8 @@ pub(super) async fn scan(
     if let Some(done) = current.take() {
         visit(finish(done, &mut secrets));
     }
+    drop(rows);
+    tx.commit().await?;
     Ok(())
 }
 

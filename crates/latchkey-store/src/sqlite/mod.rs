@@ -121,6 +121,21 @@ impl SqliteStore {
     async fn scan(&self, visit: &mut (dyn FnMut(ScannedClient) + Send)) -> StoreResult<()> {
         scan::scan(&self.scan_source, visit).await
     }
+
+    /// SQLite answers or fails on its own (its busy timeout bounds waiting for the lock).
+    async fn bounded<T>(&self, operation: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        operation.await
+    }
+
+    /// One node serves a SQLite file: it always leads.
+    async fn lead_maintenance(&self) -> StoreResult<Option<crate::MaintenanceLease>> {
+        Ok(Some(crate::MaintenanceLease::sole()))
+    }
+
+    /// SQLite cannot tell a reader of another process's commits: followers poll.
+    fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 crate::delegate::entity_modules_store!(SqliteStore);

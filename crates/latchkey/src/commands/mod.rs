@@ -100,7 +100,7 @@ async fn open_store(url: &str, create: Create) -> anyhow::Result<Arc<dyn Store>>
              `latchkey app create`",
             path.display()
         ),
-        StoreError::UnsupportedUrl(_) => {
+        StoreError::UnsupportedUrl(_) | StoreError::BadUrl(_) => {
             bail!("{error}: check --database (or LATCHKEY_DATABASE_URL)")
         }
         error => bail!(

@@ -1,0 +1,124 @@
+//! What a PostgreSQL URL may say beyond what the driver reads: latchkey's own parameters for
+//! the pool and its time limits, taken out of the query before the driver parses the rest
+//! (`sslmode`, `sslrootcert`, `options`, `application_name`... stay the driver's).
+
+use crate::StoreError;
+use std::time::Duration;
+
+/// How the pool connects and how long an operation may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolSettings {
+    /// Connections per node (`pool_size`): admin writes are rare and the token path uses none.
+    pub(crate) size: u32,
+    /// How long opening one connection may take (`connect_timeout`, in seconds, as libpq reads
+    /// it).
+    pub(crate) connect_timeout: Duration,
+    /// How long one admin-path operation may take, from asking for a connection to its last
+    /// row (`statement_timeout`, in milliseconds, as PostgreSQL's setting of that name; also
+    /// set on the server, so it stops work the node gave up on). The snapshot load is exempt.
+    pub(crate) statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> PoolSettings {
+        PoolSettings {
+            size: 8,
+            connect_timeout: Duration::from_secs(5),
+            // Short enough that a write to a database that stopped answering fails within
+            // two seconds instead of hanging; long enough for any write latchkey makes.
+            statement_timeout: Duration::from_millis(1500),
+        }
+    }
+}
+
+/// Splits `url` into the URL the driver reads and latchkey's settings.
+pub(crate) fn split(url: &str) -> Result<(String, PoolSettings), StoreError> {
+    let mut settings = PoolSettings::default();
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), settings));
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "pool_size" => settings.size = number(key, value, 1..=1000)?,
+            "connect_timeout" => {
+                settings.connect_timeout = Duration::from_secs(number(key, value, 1..=3600)?)
+            }
+            "statement_timeout" => {
+                settings.statement_timeout =
+                    Duration::from_millis(number(key, value, 1..=3_600_000)?)
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let driver_url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((driver_url, settings))
+}
+
+/// A whole number in `range`, or an error naming the parameter and what it takes.
+fn number<T>(key: &str, value: &str, range: std::ops::RangeInclusive<T>) -> Result<T, StoreError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    value
+        .parse::<T>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| {
+            StoreError::BadUrl(format!(
+                "{key} in the database URL must be a whole number from {} to {}, not {value:?}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PoolSettings, split};
+    use std::time::Duration;
+
+    #[test]
+    fn latchkey_parameters_are_taken_out_and_the_driver_keeps_the_rest() {
+        let (url, settings) = split(
+            "postgres://u:p@db/x?sslmode=require&pool_size=20&statement_timeout=250&application_name=n&connect_timeout=3",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://u:p@db/x?sslmode=require&application_name=n"
+        );
+        assert_eq!(
+            settings,
+            PoolSettings {
+                size: 20,
+                connect_timeout: Duration::from_secs(3),
+                statement_timeout: Duration::from_millis(250),
+            }
+        );
+    }
+
+    #[test]
+    fn a_url_without_them_gets_the_defaults() {
+        let (url, settings) = split("postgres://db/x").unwrap();
+        assert_eq!(url, "postgres://db/x");
+        assert_eq!(settings, PoolSettings::default());
+        let (url, _) = split("postgres://db/x?pool_size=2").unwrap();
+        assert_eq!(url, "postgres://db/x");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_parameter_and_never_echoes_the_rest_of_the_url() {
+        let error = split("postgres://u:secret@db/x?pool_size=0").unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("pool_size"), "{message}");
+        assert!(message.contains("1 to 1000"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+        assert!(split("postgres://db/x?statement_timeout=1s").is_err());
+    }
+}
