@@ -164,25 +164,34 @@ impl Registry {
         let mut applied = self.applied.lock().await;
         let mut count = 0;
         loop {
-            let changes = self.store.changes_since(*applied, CHANGE_BATCH).await?;
-            let Some(last) = changes.last() else {
-                // Nothing newer. A log whose newest change is older than what this node has
-                // applied is not the log it followed (a restore of an older backup, or a
-                // failover to a standby that lagged): numbers it has passed will be drawn
-                // again, so only a full reload can be trusted.
-                if count == 0 && self.store.latest_change().await? < *applied {
+            // The first read starts at the last change applied, to see that it is still
+            // there: in the log this node followed it always is (a purge keeps the newest
+            // change). A log without it is another (a restore of an older backup, or a
+            // failover to a standby that lagged, whose numbers may have run ahead since):
+            // numbers this node has passed may mean other changes there, so only a full
+            // reload can be trusted.
+            let checking = count == 0 && *applied > 0;
+            let from = if checking { *applied - 1 } else { *applied };
+            let mut changes = self.store.changes_since(from, CHANGE_BATCH).await?;
+            let full = changes.len() == CHANGE_BATCH as usize;
+            if checking {
+                if changes.first().is_none_or(|first| first.seq != *applied) {
                     drop(applied);
                     tracing::warn!(
-                        "the change log is behind what this server applied (a restored or failed-over database?): reloading everything"
+                        "the change log is behind or apart from what this server applied (a restored or failed-over database?): reloading everything"
                     );
                     self.reload(now).await?;
+                    return Ok(0);
                 }
+                changes.remove(0);
+            }
+            let Some(last) = changes.last() else {
                 return Ok(count);
             };
             self.apply(&changes, now).await?;
             *applied = last.seq;
             count += changes.len();
-            if changes.len() < CHANGE_BATCH as usize {
+            if !full {
                 return Ok(count);
             }
         }

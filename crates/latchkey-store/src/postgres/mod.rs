@@ -30,7 +30,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// The bound on one admin-path operation (`options::PoolSettings::statement_timeout`).
+    /// The bound on one admin-path operation: its wait for a connection and its statements.
     operation_timeout: Duration,
     notices: Arc<notices::Notices>,
 }
@@ -74,12 +74,11 @@ impl PostgresStore {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
         let pool = PgPoolOptions::new()
             .max_connections(settings.size)
-            // Waiting for a connection is part of an operation's time.
-            .acquire_timeout(settings.statement_timeout)
+            .acquire_timeout(settings.acquire_timeout)
             .connect_lazy_with(options.options([("statement_timeout", timeout_ms.as_str())]));
         Ok(PostgresStore {
             pool,
-            operation_timeout: settings.statement_timeout,
+            operation_timeout: settings.statement_timeout + settings.acquire_timeout,
             notices: Arc::default(),
         })
     }

@@ -17,6 +17,11 @@ pub(crate) struct PoolSettings {
     /// row (`statement_timeout`, in milliseconds, as PostgreSQL's setting of that name; also
     /// set on the server, so it stops work the node gave up on). The snapshot load is exempt.
     pub(crate) statement_timeout: Duration,
+    /// How long an operation waits for a live connection (`acquire_timeout`, in milliseconds):
+    /// the pool checks an idle connection before handing it out, so a database that stopped
+    /// answering (a black-holed network) fails operations within this, not the statement
+    /// timeout.
+    pub(crate) acquire_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -24,9 +29,10 @@ impl Default for PoolSettings {
         PoolSettings {
             size: 8,
             connect_timeout: Duration::from_secs(5),
-            // Short enough that a write to a database that stopped answering fails within
-            // two seconds instead of hanging; long enough for any write latchkey makes.
-            statement_timeout: Duration::from_millis(1500),
+            statement_timeout: Duration::from_secs(10),
+            // A write to a database that stopped answering fails within two seconds instead
+            // of hanging; a live one hands out a connection in well under a millisecond.
+            acquire_timeout: Duration::from_millis(1500),
         }
     }
 }
@@ -47,6 +53,10 @@ pub(crate) fn split(url: &str) -> Result<(String, PoolSettings), StoreError> {
             }
             "statement_timeout" => {
                 settings.statement_timeout =
+                    Duration::from_millis(number(key, value, 1..=3_600_000)?)
+            }
+            "acquire_timeout" => {
+                settings.acquire_timeout =
                     Duration::from_millis(number(key, value, 1..=3_600_000)?)
             }
             _ => kept.push(pair),
@@ -86,7 +96,7 @@ mod tests {
     #[test]
     fn latchkey_parameters_are_taken_out_and_the_driver_keeps_the_rest() {
         let (url, settings) = split(
-            "postgres://u:p@db/x?sslmode=require&pool_size=20&statement_timeout=250&application_name=n&connect_timeout=3",
+            "postgres://u:p@db/x?sslmode=require&pool_size=20&statement_timeout=250&application_name=n&connect_timeout=3&acquire_timeout=100",
         )
         .unwrap();
         assert_eq!(
@@ -99,6 +109,7 @@ mod tests {
                 size: 20,
                 connect_timeout: Duration::from_secs(3),
                 statement_timeout: Duration::from_millis(250),
+                acquire_timeout: Duration::from_millis(100),
             }
         );
     }

@@ -6,25 +6,33 @@
 
 mod admin;
 mod cli;
+mod cluster;
 mod encode;
 mod fixtures;
 mod http;
 mod js;
 mod jwt;
+mod load;
 mod node;
+mod pg_instance;
 mod postgres;
+mod proxy;
 mod seed;
 mod system;
 
 pub(crate) use admin::*;
 pub(crate) use cli::*;
+pub(crate) use cluster::{Cluster, create_app_through};
 pub(crate) use encode::*;
 pub(crate) use fixtures::*;
 pub(crate) use http::*;
 pub(crate) use js::*;
 pub(crate) use jwt::*;
+pub(crate) use load::TokenLoad;
 pub(crate) use node::Node;
+pub(crate) use pg_instance::PgInstance;
 pub(crate) use postgres::*;
+pub(crate) use proxy::{Link, Proxy};
 pub(crate) use seed::*;
 pub(crate) use system::*;
 

@@ -18,6 +18,11 @@ pub(crate) fn psql(sql: &str) {
 
 /// Runs `sql` on the database at `url`.
 pub(crate) fn psql_on(url: &str, sql: &str) {
+    psql_value(url, sql);
+}
+
+/// The single value `sql` selects on the database at `url`, as text (empty for none).
+pub(crate) fn psql_value(url: &str, sql: &str) -> String {
     let output = Command::new("psql")
         .args([url, "-qAtc", sql])
         .output()
@@ -27,6 +32,7 @@ pub(crate) fn psql_on(url: &str, sql: &str) {
         "psql {sql:?}: {}",
         describe(&output)
     );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// A database of this test's own, dropped at the end.
