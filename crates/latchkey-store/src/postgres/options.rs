@@ -56,8 +56,7 @@ pub(crate) fn split(url: &str) -> Result<(String, PoolSettings), StoreError> {
                     Duration::from_millis(number(key, value, 1..=3_600_000)?)
             }
             "acquire_timeout" => {
-                settings.acquire_timeout =
-                    Duration::from_millis(number(key, value, 1..=3_600_000)?)
+                settings.acquire_timeout = Duration::from_millis(number(key, value, 1..=3_600_000)?)
             }
             _ => kept.push(pair),
         }

@@ -24,6 +24,7 @@ mod cli_options;
 mod client_auth;
 mod client_auth_log;
 mod concurrent_writes;
+mod database_connect;
 mod database_failover;
 mod database_outage;
 mod database_unreachable;

@@ -13,15 +13,50 @@ use tempfile::TempDir;
 pub(crate) struct PgInstance {
     dir: TempDir,
     port: u16,
+    /// Server settings beyond the port and socket (`-c NAME=VALUE ...`).
+    settings: String,
 }
 
 impl PgInstance {
     /// A new server with one database, `latchkey`.
     pub(crate) fn start() -> PgInstance {
         let instance = PgInstance::in_new_folder();
-        run(instance.pg_command("initdb").args([
+        instance.init();
+        instance.start_again();
+        instance.create_database();
+        instance
+    }
+
+    /// A new server as a managed database is run: TCP connections must use TLS, with a
+    /// certificate for 127.0.0.1 from a test authority (its certificate at `root_certificate`),
+    /// and log in with `password`.
+    pub(crate) fn start_secured(password: &str) -> PgInstance {
+        let mut instance = PgInstance::in_new_folder();
+        instance.init();
+        instance.make_certificates();
+        std::fs::write(
+            Path::new(&instance.data()).join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("writing pg_hba.conf");
+        let dir = instance.dir.path().display().to_string();
+        instance.settings =
+            format!("-c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key");
+        instance.start_again();
+        instance.create_database();
+        instance.local_psql(&format!("ALTER USER postgres PASSWORD '{password}'"));
+        instance
+    }
+
+    /// The test authority's certificate, which signed a secured server's.
+    pub(crate) fn root_certificate(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn init(&self) {
+        run(self.pg_command("initdb").args([
             "-D",
-            &instance.data(),
+            &self.data(),
             "-U",
             "postgres",
             "--auth=trust",
@@ -29,13 +64,94 @@ impl PgInstance {
             "UTF8",
             "--no-sync",
         ]));
-        instance.start_again();
+    }
+
+    fn create_database(&self) {
+        self.local_psql("CREATE DATABASE latchkey");
+    }
+
+    /// Runs `sql` as `postgres` over the server's Unix socket (trusted, whatever TCP asks).
+    fn local_psql(&self, sql: &str) {
         run(Command::new("psql").args([
-            &instance.url("postgres"),
+            "-h",
+            &self.dir.path().to_string_lossy(),
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
             "-qAtc",
-            "CREATE DATABASE latchkey",
+            sql,
         ]));
-        instance
+    }
+
+    /// A test authority and a server certificate for 127.0.0.1 signed by it, with `openssl`.
+    fn make_certificates(&self) {
+        let dir = self.dir.path();
+        let at = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .expect("writing the certificate extensions");
+        for args in [
+            vec![
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=latchkey test authority",
+                "-keyout",
+                &at("ca.key"),
+                "-out",
+                &at("ca.crt"),
+            ],
+            vec![
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                &at("server.key"),
+                "-out",
+                &at("server.csr"),
+            ],
+            vec![
+                "x509",
+                "-req",
+                "-days",
+                "2",
+                "-in",
+                &at("server.csr"),
+                "-CA",
+                &at("ca.crt"),
+                "-CAkey",
+                &at("ca.key"),
+                "-CAcreateserial",
+                "-extfile",
+                &at("san.ext"),
+                "-out",
+                &at("server.crt"),
+            ],
+        ] {
+            run(Command::new("openssl").args(args));
+        }
+        // PostgreSQL refuses a key others may read.
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("restricting the key");
+        if is_root() {
+            run(Command::new("chown").args(["-R", "postgres:", &dir.to_string_lossy()]));
+        }
     }
 
     /// A standby streaming from `primary` (`pg_basebackup -R`), started.
@@ -69,6 +185,7 @@ impl PgInstance {
         PgInstance {
             dir,
             port: free_port(),
+            settings: String::new(),
         }
     }
 
@@ -85,9 +202,10 @@ impl PgInstance {
     /// Starts the server (again), waiting until it accepts connections.
     pub(crate) fn start_again(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.settings
         );
         run(self.pg_command("pg_ctl").args([
             "-D",
