@@ -46,7 +46,7 @@ pub enum StoreError {
     #[error("there is no database at {}", .0.display())]
     Missing(std::path::PathBuf),
     /// The database could not be opened or reached.
-    #[error("could not open the database: {0}")]
+    #[error("could not open the database: {}", connect_cause(.0))]
     Connect(sqlx::Error),
     /// Applying the schema migrations failed.
     #[error("could not apply database migrations: {0}")]
@@ -82,6 +82,15 @@ pub enum StoreError {
     /// Reading every app for a snapshot failed.
     #[error("could not read the apps: {0}")]
     Scan(String),
+}
+
+/// What kept a connection from opening: for a network failure (refused, no route, timed out),
+/// "database unreachable" first, the words every command's failure starts with.
+fn connect_cause(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => format!("database unreachable ({io})"),
+        other => other.to_string(),
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

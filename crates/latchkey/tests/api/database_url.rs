@@ -126,7 +126,8 @@ fn an_unreachable_postgres_names_the_cause_and_never_the_password() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not open the database") && stderr.contains("refused"),
+        stderr.starts_with("error: could not open the database: database unreachable")
+            && stderr.contains("refused"),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
