@@ -68,6 +68,27 @@ pub(crate) enum Command {
     /// Manage the master key that seals signing keys at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
+    /// Move a whole deployment between databases (SQLite and PostgreSQL).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Copy everything (tenants, apps with their secrets, signing keys, live revocations, the
+    /// audit trail) from one database into another that holds no apps or keys yet; --database
+    /// plays no part.
+    Copy(DbCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbCopyArgs {
+    /// The database to copy from (sqlite://PATH or postgres://...); it is only read.
+    #[arg(long)]
+    pub(crate) from: String,
+    /// The database to copy into (sqlite://PATH, created if missing, or postgres://...).
+    #[arg(long)]
+    pub(crate) to: String,
 }
 
 #[derive(Debug, Args)]

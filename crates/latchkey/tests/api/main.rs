@@ -26,6 +26,7 @@ mod client_auth_log;
 mod concurrent_writes;
 mod database_outage;
 mod database_url;
+mod db_copy;
 mod discovery;
 mod full_disk;
 mod introspection;
