@@ -1,6 +1,8 @@
 //! `latchkey db copy` moves a deployment between SQLite and PostgreSQL, both ways: a server on
 //! the copy verifies tokens issued before it and accepts the same client secrets, a revoked
-//! token stays revoked, and a target that already holds apps is refused.
+//! token stays revoked, and a target that already holds apps is refused. Keys stay sealed, so
+//! the master key must open them before anything is written, and from SQLite to SQLite the
+//! master key file goes along.
 
 use crate::harness::*;
 use serde_json::Value;
@@ -145,6 +147,11 @@ async fn a_copy_keeps_tokens_secrets_and_revocations(copy: &Copy) {
     );
 }
 
+/// A temporary directory and the URL of an SQLite file in it (not made yet).
+fn sqlite_in(dir: &tempfile::TempDir, name: &str) -> String {
+    format!("sqlite://{}", dir.path().join(name).display())
+}
+
 fn master_key_env() -> Vec<(&'static str, String)> {
     let key = cli_ok_with(&[], &["master-key", "generate"]);
     vec![("LATCHKEY_MASTER_KEY", key.trim().to_owned())]
@@ -152,7 +159,8 @@ fn master_key_env() -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn a_copy_from_sqlite_to_postgresql_serves_the_same_tokens_and_secrets() {
-    let (_dir, sqlite) = database();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite = sqlite_in(&dir, "latchkey.db");
     let postgres = PgDatabase::create();
     let copy = Copy {
         from: sqlite,
@@ -164,7 +172,8 @@ async fn a_copy_from_sqlite_to_postgresql_serves_the_same_tokens_and_secrets() {
 
 #[tokio::test]
 async fn a_copy_from_postgresql_to_sqlite_serves_the_same_tokens_and_secrets() {
-    let (_dir, sqlite) = database();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite = sqlite_in(&dir, "latchkey.db");
     let postgres = PgDatabase::create();
     let copy = Copy {
         from: postgres.url(),
@@ -176,7 +185,8 @@ async fn a_copy_from_postgresql_to_sqlite_serves_the_same_tokens_and_secrets() {
 
 #[test]
 fn a_copy_from_an_unreachable_database_is_one_line_that_names_the_flag() {
-    let (dir, sqlite) = database();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite = sqlite_in(&dir, "latchkey.db");
     let env = master_key_env();
     let output = latchkey_command()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -207,7 +217,8 @@ fn a_copy_from_an_unreachable_database_is_one_line_that_names_the_flag() {
 
 #[test]
 fn a_copy_to_postgresql_without_a_master_key_says_how_to_make_one() {
-    let (_dir, sqlite) = database();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sqlite = sqlite_in(&dir, "latchkey.db");
     let output = latchkey_command()
         .args([
             "db",
@@ -226,4 +237,63 @@ fn a_copy_to_postgresql_without_a_master_key_says_how_to_make_one() {
             && message.contains("latchkey master-key generate"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_copy_from_sqlite_to_sqlite_takes_the_master_key_file_along() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let copy = Copy {
+        from: sqlite_in(&dir, "old.db"),
+        to: sqlite_in(&dir, "new.db"),
+        env: Vec::new(),
+    };
+    let svc = copy.json(&copy.from, &["app", "create", "--name", "svc", "--json"]);
+    let rotated = copy.json(&copy.from, &["key", "rotate", "--json"]);
+
+    let output = copy.run();
+    assert!(output.status.success(), "{}", describe(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains("copied the master key file to"),
+        "{printed}"
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("a key file");
+    assert_eq!(read("new.db.master-key"), read("old.db.master-key"));
+
+    let target = copy.serve(&copy.to, dir.path(), "target.log");
+    let token = Endpoints::of(&target).token(&svc).await;
+    assert_eq!(
+        jwt_kid(&token),
+        rotated["kid"].as_str().expect("the rotated key's kid"),
+        "the copy signs with the source's key, opened by the master key file copied with it"
+    );
+}
+
+#[test]
+fn a_copy_with_a_master_key_that_opens_no_key_is_refused_before_writing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let postgres = PgDatabase::create();
+    let source = Copy {
+        from: sqlite_in(&dir, "latchkey.db"),
+        to: postgres.url(),
+        env: master_key_env(),
+    };
+    source.json(&source.from, &["app", "create", "--name", "svc", "--json"]);
+    source.json(&source.from, &["key", "rotate", "--json"]);
+    let other_key = Copy {
+        env: master_key_env(),
+        ..source
+    };
+
+    let output = other_key.run();
+
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("which the master key given does not open")
+            && message.contains("nothing was copied"),
+        "{message}"
+    );
+    let apps = other_key.json(&other_key.to, &["app", "list", "--json"]);
+    assert_eq!(apps, serde_json::json!([]), "the target is left empty");
 }
