@@ -13,8 +13,9 @@ const GLOBAL_OPTIONS_HELP: &str = "\
 Global options:
   --database URL
       Every command works directly on the database, whether or not a server is running. Only
-      `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` create a database
-      that does not exist yet; every other command needs an existing one.
+      `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` (and `db copy`, its
+      --to) create a database that does not exist yet; every other command needs an existing
+      one.
   --master-key-file PATH
       The file holding the master key(s) that seal signing keys (base64, one per line, the
       first seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey
