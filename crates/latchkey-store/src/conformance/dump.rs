@@ -313,3 +313,33 @@ pub(super) async fn after_an_import_every_kind_of_write_goes_on(
         );
     }
 }
+
+pub(super) async fn an_import_replaces_tenants_of_its_names_and_keeps_the_others(
+    source: &dyn Store,
+    target: &dyn Store,
+) {
+    fill(source).await;
+    let dump = source.export(NOW).await.unwrap();
+    let taken = tenant("other", &["a.acme.test"]);
+    target.create_tenant(&taken, None, None).await.unwrap();
+    let before = target.export(NOW).await.unwrap();
+
+    let refused = target.import(&dump).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Duplicate(message)) if message.contains("a.acme.test")),
+        "a domain the target's own tenant serves: {refused:?}"
+    );
+    assert_eq!(target.export(NOW).await.unwrap(), before, "nothing written");
+
+    let kept = tenant("other", &["other.test"]);
+    target.update_tenant(&kept, None).await.unwrap();
+    target.import(&dump).await.unwrap();
+    let tenants = target.tenants().await.unwrap();
+    let names: Vec<&str> = tenants.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["acme", "default", "other"]);
+    assert_eq!(
+        tenants[1], dump.tenants[1],
+        "the dump's default replaced the target's"
+    );
+    assert_eq!(tenants[2], kept);
+}

@@ -155,6 +155,7 @@ macro_rules! conformance_suite {
                 an_export_imported_into_a_new_store_exports_the_same,
                 an_import_refuses_a_store_with_an_app_or_a_key_and_writes_nothing,
                 after_an_import_every_kind_of_write_goes_on,
+                an_import_replaces_tenants_of_its_names_and_keeps_the_others,
             ],
         });
     };
