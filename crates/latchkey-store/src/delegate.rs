@@ -1,7 +1,8 @@
 //! The `Store` implementation both backends share: each backend keeps one module per entity
-//! (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`) with the same functions, and
-//! `entity_modules_store!` delegates every trait method to them, so the trait's documentation is
-//! the contract and each entity's module the SQL that keeps it.
+//! (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`, and `dump` for whole-store
+//! export and import) with the same functions, and `entity_modules_store!` delegates every
+//! trait method to them, so the trait's documentation is the contract and each entity's module
+//! the SQL that keeps it.
 
 /// Implements `Store` for `$store` (a type with a `pool` field and inherent `scan`,
 /// `bounded`, `lead_maintenance` and `change_notices` methods) by
@@ -257,6 +258,16 @@ macro_rules! entity_modules_store {
 
             async fn purge_changes(&self, before: i64) -> $crate::StoreResult<u64> {
                 self.bounded(changes::purge(&self.pool, before)).await
+            }
+
+            // These two run as long as the deployment is large (a million apps): a bound on
+            // each operation's time must leave them out.
+            async fn export(&self, now: i64) -> $crate::StoreResult<$crate::Dump> {
+                dump::export(&self.pool, now).await
+            }
+
+            async fn import(&self, dump: &$crate::Dump) -> $crate::StoreResult<()> {
+                dump::import(&self.pool, dump).await
             }
         }
     };

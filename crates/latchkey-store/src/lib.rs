@@ -8,6 +8,7 @@
 
 mod columns;
 mod delegate;
+mod dump;
 mod lease;
 mod postgres;
 mod records;
@@ -16,6 +17,7 @@ mod sqlite;
 #[cfg(test)]
 mod conformance;
 
+pub use dump::Dump;
 pub use lease::MaintenanceLease;
 pub use postgres::{PostgresStore, retry_backoff};
 pub use records::*;
@@ -82,6 +84,10 @@ pub enum StoreError {
     /// Reading every app for a snapshot failed.
     #[error("could not read the apps: {0}")]
     Scan(String),
+    /// An import was refused because the database already holds apps or signing keys; the
+    /// message says how many. Nothing was written.
+    #[error("{0}")]
+    NotEmpty(String),
 }
 
 /// What kept a connection from opening: for a network failure (refused, no route, timed out),
@@ -298,6 +304,33 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes change log rows older than `before` (unix seconds), except the newest change,
     /// so that `latest_change` never goes back; returns how many.
     async fn purge_changes(&self, before: i64) -> StoreResult<u64>;
+
+    /// Everything the store holds, in one consistent read (one transaction; read-only and
+    /// repeatable on PostgreSQL), in `Dump`'s canonical order: tenants with their domains, apps
+    /// with every secret hash, signing keys sealed as stored, the revocations still live at
+    /// `now`, and the audit trail. Not the change log.
+    async fn export(&self, now: i64) -> StoreResult<Dump>;
+    /// Writes a dump into this store in one transaction, all of it or nothing.
+    ///
+    /// Refused with `NotEmpty`, writing nothing, when the store holds any app or any signing
+    /// key: an import adds a deployment to an empty store, it does not merge two. Tenants the
+    /// store already has under a name the dump uses (a new store has `default`) are replaced
+    /// by the dump's; other tenants stay. Every record keeps its times, revision and state; audit
+    /// events keep their ids when the store has none (else they follow its own, in order),
+    /// and counters continue past what was imported, so later writes go on as on the source.
+    /// Each tenant's high-water mark of token TTLs is its imported apps' longest TTL at least
+    /// (a dump does not carry the source's mark, which a TTL lowered earlier may exceed).
+    ///
+    /// The change log gets one change per tenant, per signing key and per revocation, each
+    /// tenant announced whether or not the dump holds it, but none per app or secret, so a
+    /// million apps import without a million log rows. No node can have loaded the apps'
+    /// absence: a node gives every tenant a signing key before it loads (`NotEmpty` then
+    /// refuses the import), and one that starts during the import waits for its write lock
+    /// (or gives up starting) and loads after it. A node following the log reloads every
+    /// tenant and its keys from the tenant and key changes.
+    /// `NotFound` when an app or key names a tenant neither the dump nor the store has;
+    /// `Duplicate` when a domain is another tenant's or the dump holds a record twice.
+    async fn import(&self, dump: &Dump) -> StoreResult<()>;
 }
 
 /// Opens the store a database URL names, creating and migrating it as needed.

@@ -13,8 +13,9 @@ const GLOBAL_OPTIONS_HELP: &str = "\
 Global options:
   --database URL
       Every command works directly on the database, whether or not a server is running. Only
-      `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` create a database
-      that does not exist yet; every other command needs an existing one.
+      `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` (and `db copy`, its
+      --to) create a database that does not exist yet; every other command needs an existing
+      one.
   --master-key-file PATH
       The file holding the master key(s) that seal signing keys (base64, one per line, the
       first seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey
@@ -68,6 +69,27 @@ pub(crate) enum Command {
     /// Manage the master key that seals signing keys at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
+    /// Move a whole deployment between databases (SQLite and PostgreSQL).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Copy everything (tenants, apps with their secrets, signing keys, live revocations, the
+    /// audit trail) from one database into another that holds no apps or keys yet; --database
+    /// plays no part.
+    Copy(DbCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DbCopyArgs {
+    /// The database to copy from (sqlite://PATH or postgres://...); it is only read.
+    #[arg(long)]
+    pub(crate) from: String,
+    /// The database to copy into (sqlite://PATH, created if missing, or postgres://...).
+    #[arg(long)]
+    pub(crate) to: String,
 }
 
 #[derive(Debug, Args)]

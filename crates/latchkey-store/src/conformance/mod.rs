@@ -5,6 +5,7 @@
 mod apps;
 mod audit;
 mod changes;
+mod dump;
 mod keys;
 mod revocations;
 mod scan;
@@ -95,7 +96,8 @@ pub(super) fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
 /// one submodule per entity (`conformance::NAME::apps::...`). `CONSTRUCTOR` is called once per
 /// test and returns a future of `(store, guard)`: a fresh store in its initial state (only
 /// the `default` tenant), and whatever must outlive it, such as a temporary directory or a
-/// database to drop, which the test holds until it ends.
+/// database to drop, which the test holds until it ends. The checks listed under `two stores`
+/// are about moving data from one store to another and get two fresh stores.
 macro_rules! conformance_suite {
     ($backend:ident, $open:expr) => {
         conformance_suite!(@tests $backend, $open, {
@@ -148,9 +150,18 @@ macro_rules! conformance_suite {
                 purge_drops_old_changes_only,
                 a_reader_following_the_log_during_concurrent_writes_misses_nothing,
             ],
+        }, two stores {
+            dump: [
+                an_export_imported_into_a_new_store_exports_the_same,
+                an_import_refuses_a_store_with_an_app_or_a_key_and_writes_nothing,
+                after_an_import_every_kind_of_write_goes_on,
+                an_import_replaces_tenants_of_its_names_and_keeps_the_others,
+            ],
         });
     };
-    (@tests $backend:ident, $open:expr, { $($entity:ident: [$($check:ident),* $(,)?]),* $(,)? }) => {
+    (@tests $backend:ident, $open:expr,
+        { $($entity:ident: [$($check:ident),* $(,)?]),* $(,)? },
+        two stores { $($pair_entity:ident: [$($pair_check:ident),* $(,)?]),* $(,)? }) => {
         mod $backend {
             $(
                 mod $entity {
@@ -164,14 +175,43 @@ macro_rules! conformance_suite {
                     )*
                 }
             )*
+            $(
+                mod $pair_entity {
+                    $(
+                        #[tokio::test]
+                        async fn $pair_check() {
+                            let (source, _source_guard) = ($open)().await;
+                            let (target, _target_guard) = ($open)().await;
+                            super::super::$pair_entity::$pair_check(&source, &target).await;
+                        }
+                    )*
+                }
+            )*
         }
     };
 }
 
-conformance_suite!(sqlite, || async {
+/// A fresh SQLite store in a temporary directory of its own.
+async fn sqlite_store() -> (crate::SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     (crate::SqliteStore::open(&url).await.unwrap(), dir)
-});
+}
+
+conformance_suite!(sqlite, crate::conformance::sqlite_store);
 
 conformance_suite!(postgres, crate::postgres::testing::store);
+
+/// What `latchkey db copy` relies on: a dump moves between the two backends and back unchanged.
+mod across_backends {
+    #[tokio::test]
+    async fn an_export_moves_from_sqlite_to_postgresql_and_back_unchanged() {
+        let (sqlite, _dir) = super::sqlite_store().await;
+        let (postgres, _database) = crate::postgres::testing::store().await;
+        let (back, _back_dir) = super::sqlite_store().await;
+        super::dump::fill(&sqlite).await;
+        let there = super::dump::copy(&sqlite, &postgres).await;
+        let back_again = super::dump::copy(&postgres, &back).await;
+        assert_eq!(there, back_again);
+    }
+}

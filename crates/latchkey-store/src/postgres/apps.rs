@@ -17,7 +17,7 @@ const APP_OWN_COLUMNS: &str =
     "client_id, tenant, name, enabled, tokens_revoked_before, revision, created_at, updated_at";
 
 /// Every column of an app, for the SELECTs.
-static APP_COLUMNS: LazyLock<String> =
+pub(super) static APP_COLUMNS: LazyLock<String> =
     LazyLock::new(|| format!("{APP_OWN_COLUMNS}, {}", SETTINGS_COLUMNS.join(", ")));
 
 /// `$from, $from+1, ...`: one placeholder per settings column.
@@ -95,7 +95,7 @@ pub(super) fn settings_from_row(row: &PgRow) -> StoreResult<SettingsColumns<&str
     })
 }
 
-fn app_from_row(row: &PgRow) -> StoreResult<AppRecord> {
+pub(super) fn app_from_row(row: &PgRow) -> StoreResult<AppRecord> {
     AppColumns {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
@@ -108,6 +108,18 @@ fn app_from_row(row: &PgRow) -> StoreResult<AppRecord> {
         updated_at: row.try_get("updated_at")?,
     }
     .into_record()
+}
+
+/// A secret row (`client_id, secret_hash, created_at, expires_at`) and the app it belongs to.
+pub(super) fn secret_from_row(row: &PgRow) -> StoreResult<(String, SecretRecord)> {
+    Ok((
+        row.try_get("client_id")?,
+        SecretRecord {
+            hash: secret_hash(row.try_get("secret_hash")?)?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+        },
+    ))
 }
 
 /// Decodes app rows and adds their secrets: one more query however many apps.
@@ -129,14 +141,8 @@ async fn with_secrets(pool: &PgPool, rows: &[PgRow]) -> StoreResult<Vec<AppRecor
     .await?;
     let mut secrets: HashMap<String, Vec<SecretRecord>> = HashMap::new();
     for row in &rows {
-        secrets
-            .entry(row.try_get("client_id")?)
-            .or_default()
-            .push(SecretRecord {
-                hash: secret_hash(row.try_get("secret_hash")?)?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-            });
+        let (client_id, secret) = secret_from_row(row)?;
+        secrets.entry(client_id).or_default().push(secret);
     }
     for app in &mut apps {
         app.secrets = secrets.remove(&app.client_id).unwrap_or_default();

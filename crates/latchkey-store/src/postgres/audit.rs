@@ -1,7 +1,7 @@
 //! The audit trail on PostgreSQL.
 
 use crate::{AuditEvent, AuditQuery, StoreResult};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 /// Appends an event on `conn`, inside the transaction of the change it records when there is one.
 pub(super) async fn insert(conn: &mut PgConnection, event: &AuditEvent) -> StoreResult<i64> {
@@ -20,7 +20,10 @@ pub(super) async fn insert(conn: &mut PgConnection, event: &AuditEvent) -> Store
     Ok(id)
 }
 
-pub(super) async fn events(pool: &PgPool, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+pub(super) async fn events<'c>(
+    executor: impl sqlx::Executor<'c, Database = Postgres>,
+    query: &AuditQuery,
+) -> StoreResult<Vec<AuditEvent>> {
     let mut sql = QueryBuilder::<Postgres>::new(
         "SELECT id, at, tenant, actor, action, target, details FROM audit_events WHERE TRUE",
     );
@@ -39,7 +42,7 @@ pub(super) async fn events(pool: &PgPool, query: &AuditQuery) -> StoreResult<Vec
         " ORDER BY id LIMIT "
     };
     sql.push(order).push_bind(i64::from(query.limit));
-    let mut rows = sql.build().fetch_all(pool).await?;
+    let mut rows = sql.build().fetch_all(executor).await?;
     if query.latest {
         rows.reverse();
     }

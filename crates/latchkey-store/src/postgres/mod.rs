@@ -1,12 +1,14 @@
 //! The scale-out store: PostgreSQL through sqlx, migrations embedded in the binary and applied
 //! under sqlx's advisory lock (so nodes starting together apply each one once). This module
 //! owns the pool and how the database is opened; the SQL for each entity lives in its own
-//! module, as for SQLite, and what stored values mean in `crate::columns`. Every write runs in
-//! a `write::WriteTx`, which keeps the change log's ordering contract.
+//! module, as for SQLite (`dump` reads and writes them all at once), and what stored values
+//! mean in `crate::columns`. Every write runs in a `write::WriteTx`, which keeps the change
+//! log's ordering contract.
 
 mod apps;
 mod audit;
 mod changes;
+mod dump;
 mod keys;
 mod notices;
 mod options;

@@ -50,12 +50,15 @@ pub(super) async fn of_tokens(
     rows.iter().map(revocation_from_row).collect()
 }
 
-pub(super) async fn live(pool: &PgPool, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+pub(super) async fn live<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
+    now: i64,
+) -> StoreResult<Vec<RevocationRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= $1"
     ))
     .bind(now)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(revocation_from_row).collect()
 }

@@ -7,6 +7,7 @@ use crate::columns::{AppColumns, SETTINGS_COLUMNS, SettingsColumns, secret_hash}
 use crate::{AppQuery, AppRecord, AuditEvent, SecretRecord, StoreError, StoreResult};
 use latchkey_protocol::AppSettings;
 use sqlx::query::Query;
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ const APP_OWN_COLUMNS: &str =
     "client_id, tenant, name, enabled, tokens_revoked_before, revision, created_at, updated_at";
 
 /// Every column of an app, for the SELECTs.
-static APP_COLUMNS: LazyLock<String> =
+pub(super) static APP_COLUMNS: LazyLock<String> =
     LazyLock::new(|| format!("{APP_OWN_COLUMNS}, {}", SETTINGS_COLUMNS.join(", ")));
 
 static INSERT_APP: LazyLock<String> = LazyLock::new(|| {
@@ -39,11 +40,26 @@ static UPDATE_APP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// What an app's values are bound into: a statement's parameters, or one row of a multi-row
+/// INSERT (an import's).
+pub(super) trait Binds<'q>: Sized {
+    fn value<T: 'q + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>>(self, value: T) -> Self;
+}
+
+impl<'q> Binds<'q> for Query<'q, Sqlite, SqliteArguments<'q>> {
+    fn value<T: 'q + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q> Binds<'q> for &mut Separated<'_, 'q, Sqlite, &'static str> {
+    fn value<T: 'q + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>>(self, value: T) -> Self {
+        self.push_bind(value)
+    }
+}
+
 /// Binds an app's settings in `SETTINGS_COLUMNS` order: the one place a write states them.
-fn bind_settings<'q>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
-    settings: &AppSettings,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+pub(super) fn bind_settings<'q, B: Binds<'q>>(query: B, settings: &AppSettings) -> B {
     let SettingsColumns {
         app_type,
         scopes,
@@ -56,15 +72,15 @@ fn bind_settings<'q>(
         custom_claims,
     } = SettingsColumns::encode(settings);
     query
-        .bind(app_type)
-        .bind(scopes)
-        .bind(default_scopes)
-        .bind(grant_types)
-        .bind(token_ttl)
-        .bind(can_introspect)
-        .bind(token_reuse_percent)
-        .bind(audiences)
-        .bind(custom_claims)
+        .value(app_type)
+        .value(scopes)
+        .value(default_scopes)
+        .value(grant_types)
+        .value(token_ttl)
+        .value(can_introspect)
+        .value(token_reuse_percent)
+        .value(audiences)
+        .value(custom_claims)
 }
 
 /// Reads an app's settings columns from a row, by name.
@@ -82,7 +98,7 @@ fn settings_from_row(row: &SqliteRow) -> StoreResult<SettingsColumns<&str>> {
     })
 }
 
-fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
+pub(super) fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
     AppColumns {
         client_id: row.try_get("client_id")?,
         tenant: row.try_get("tenant")?,
@@ -97,7 +113,7 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<AppRecord> {
     .into_record()
 }
 
-fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
+pub(super) fn secret_from_row(row: &SqliteRow) -> StoreResult<(String, SecretRecord)> {
     let hash: Vec<u8> = row.try_get("secret_hash")?;
     Ok((
         row.try_get("client_id")?,

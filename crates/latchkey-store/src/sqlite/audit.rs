@@ -1,7 +1,7 @@
 //! The audit trail in SQLite: appended to, never changed.
 
 use crate::{AuditEvent, AuditQuery, StoreResult};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 /// Appends an event on `conn`, inside the transaction of the change it records when there is one.
 pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> StoreResult<i64> {
@@ -20,7 +20,10 @@ pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> S
     Ok(id)
 }
 
-pub(super) async fn events(pool: &SqlitePool, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+pub(super) async fn events<'c>(
+    executor: impl sqlx::Executor<'c, Database = Sqlite>,
+    query: &AuditQuery,
+) -> StoreResult<Vec<AuditEvent>> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "SELECT id, at, tenant, actor, action, target, details FROM audit_events WHERE 1 = 1",
     );
@@ -40,7 +43,7 @@ pub(super) async fn events(pool: &SqlitePool, query: &AuditQuery) -> StoreResult
         " ORDER BY id LIMIT "
     };
     sql.push(order).push_bind(i64::from(query.limit));
-    let mut rows = sql.build().fetch_all(pool).await?;
+    let mut rows = sql.build().fetch_all(executor).await?;
     if query.latest {
         rows.reverse();
     }

@@ -80,11 +80,14 @@ pub(super) async fn of_tenant(pool: &SqlitePool, tenant: &str) -> StoreResult<Ve
     rows.iter().map(key_from_row).collect()
 }
 
-pub(super) async fn all(pool: &SqlitePool) -> StoreResult<Vec<KeyRecord>> {
+/// Every tenant's keys, by tenant and then in creation order (also inside an export's read).
+pub(super) async fn all<'c>(
+    executor: impl sqlx::Executor<'c, Database = Sqlite>,
+) -> StoreResult<Vec<KeyRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY tenant, created_at, rowid"
     ))
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(key_from_row).collect()
 }

@@ -1,12 +1,13 @@
 //! The embedded default store: SQLite through sqlx, WAL mode, migrations embedded in the binary.
 //! This module owns the pool and how the database is opened; the SQL for each entity lives in
-//! its own module (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`), and what the
-//! stored values mean in `crate::columns`. The snapshot scan alone reads the file through
-//! rusqlite (`scan`, which says why).
+//! its own module (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`; `dump` reads
+//! and writes them all at once), and what the stored values mean in `crate::columns`. The
+//! snapshot scan alone reads the file through rusqlite (`scan`, which says why).
 
 mod apps;
 mod audit;
 mod changes;
+mod dump;
 mod keys;
 mod migrate;
 mod revocations;

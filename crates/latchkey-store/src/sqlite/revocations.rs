@@ -4,7 +4,7 @@ use super::rows_in;
 use super::write::WriteTx;
 use crate::{AuditEvent, RevocationRecord, StoreResult};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqlitePool};
 
 const REVOCATION_COLUMNS: &str = "jti, tenant, client_id, expires_at, revoked_at";
 
@@ -46,12 +46,15 @@ pub(super) async fn of_tokens(
     rows.iter().map(revocation_from_row).collect()
 }
 
-pub(super) async fn live(pool: &SqlitePool, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+pub(super) async fn live<'c>(
+    executor: impl sqlx::Executor<'c, Database = Sqlite>,
+    now: i64,
+) -> StoreResult<Vec<RevocationRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {REVOCATION_COLUMNS} FROM revoked_tokens WHERE expires_at >= ?"
     ))
     .bind(now)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(revocation_from_row).collect()
 }

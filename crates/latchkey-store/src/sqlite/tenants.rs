@@ -23,10 +23,15 @@ fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
 }
 
 pub(super) async fn all(pool: &SqlitePool) -> StoreResult<Vec<TenantRecord>> {
+    all_on(&mut *pool.acquire().await?).await
+}
+
+/// Every tenant with its domains, read on `conn` (also inside an export's read).
+pub(super) async fn all_on(conn: &mut SqliteConnection) -> StoreResult<Vec<TenantRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name"
     ))
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let mut tenants = rows
         .iter()
@@ -34,7 +39,7 @@ pub(super) async fn all(pool: &SqlitePool) -> StoreResult<Vec<TenantRecord>> {
         .collect::<StoreResult<Vec<_>>>()?;
     let domains =
         sqlx::query("SELECT tenant, domain FROM tenant_domains ORDER BY tenant, position")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
     let mut by_tenant: HashMap<String, Vec<String>> = HashMap::new();
     for row in &domains {
@@ -168,7 +173,7 @@ pub(super) async fn delete(
 }
 
 /// Inserts a tenant's domains in order, turning a domain another tenant holds into `Duplicate`.
-async fn insert_domains(
+pub(super) async fn insert_domains(
     conn: &mut SqliteConnection,
     tenant: &str,
     domains: &[String],

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The environment variable that holds master keys inline (comma-separated, first seals).
-const MASTER_KEY_ENV: &str = "LATCHKEY_MASTER_KEY";
+pub(crate) const MASTER_KEY_ENV: &str = "LATCHKEY_MASTER_KEY";
 
 /// The file of an SQLite database URL, if it names one.
 fn sqlite_path(database_url: &str) -> Option<PathBuf> {
@@ -47,7 +47,7 @@ fn create_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 /// whether this call created it. Concurrent callers (several servers starting on a fresh
 /// deployment) agree: the file appears whole, by a hard link from a file of this process's own,
 /// and exactly one of them wins; the others then read the winner's.
-fn create_once(path: &Path, contents: &str) -> anyhow::Result<bool> {
+pub(crate) fn create_once(path: &Path, contents: &str) -> anyhow::Result<bool> {
     let mut own = path.as_os_str().to_owned();
     own.push(format!(".{}.tmp", latchkey_keys::random::uuid_v4()));
     let own = PathBuf::from(own);

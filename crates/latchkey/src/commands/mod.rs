@@ -2,6 +2,7 @@
 
 mod app;
 mod audit;
+mod db;
 mod key;
 mod master_key;
 mod serve;
@@ -21,6 +22,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         outln!("{}", latchkey_keys::master_key::generate_text());
         return Ok(());
     }
+    let command = match cli.command {
+        // Works on the two databases it names, not on --database.
+        Command::Db(command) => return db::run(command, cli.master_key_file).await,
+        command => command,
+    };
     let master_keys = master_key::MasterKeySource {
         file: cli.master_key_file,
         database_url: cli.database,
@@ -28,8 +34,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     // Checked before the database is opened, so that nothing (not even a migration) is
     // written by a command that could not go on.
     master_keys.require_given()?;
-    let store = open_store(&master_keys.database_url, creates_deployment(&cli.command)).await?;
-    match cli.command {
+    let store = open_store(&master_keys.database_url, creates_deployment(&command)).await?;
+    match command {
         Command::Serve(args) => {
             let keys = master_keys.resolve(store.as_ref(), true).await?;
             serve::serve(store, keys, args).await
@@ -48,6 +54,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit(command) => audit::run(store.as_ref(), command).await,
         Command::MasterKey(command) => master_key::run(store.as_ref(), command, &master_keys).await,
+        Command::Db(_) => unreachable!("db commands return before --database is opened"),
     }
 }
 
@@ -78,7 +85,11 @@ fn creates_deployment(command: &Command) -> Create {
         }
         Command::App(scoped) => matches!(scoped.command, AppCommand::Create(_)),
         Command::Key(scoped) => matches!(scoped.command, KeyCommand::Rotate(_)),
-        Command::Tenant(_) | Command::Token(_) | Command::Audit(_) | Command::MasterKey(_) => false,
+        Command::Tenant(_)
+        | Command::Token(_)
+        | Command::Audit(_)
+        | Command::MasterKey(_)
+        | Command::Db(_) => false,
     };
     if creates {
         Create::IfMissing
@@ -87,25 +98,33 @@ fn creates_deployment(command: &Command) -> Create {
     }
 }
 
-/// Opens the database, with a message that names the cause first and then what to do.
+/// The flag (and environment variable) most commands take their database from.
+const DATABASE_FLAG: &str = "--database (or LATCHKEY_DATABASE_URL)";
+
+/// Opens the `--database`, with a message that names the cause first and then what to do.
 async fn open_store(url: &str, create: Create) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_from(url, create, DATABASE_FLAG).await
+}
+
+/// Opens the database `flag` gave, with a message that names the cause first and then what
+/// to do.
+async fn open_store_from(url: &str, create: Create, flag: &str) -> anyhow::Result<Arc<dyn Store>> {
     let error = match latchkey_store::open_with(url, create).await {
         Ok(store) => return Ok(store),
         Err(error) => error,
     };
     match error {
-        StoreError::Missing(path) => bail!(
-            "there is no database at {}: check --database (or LATCHKEY_DATABASE_URL), or create \
-             one with `latchkey serve`, `latchkey quickstart`, `latchkey tenant create` or \
-             `latchkey app create`",
+        StoreError::Missing(path) if flag == DATABASE_FLAG => bail!(
+            "there is no database at {}: check {flag}, or create one with `latchkey serve`, \
+             `latchkey quickstart`, `latchkey tenant create` or `latchkey app create`",
             path.display()
         ),
-        StoreError::UnsupportedUrl(_) | StoreError::BadUrl(_) => {
-            bail!("{error}: check --database (or LATCHKEY_DATABASE_URL)")
+        StoreError::Missing(path) => {
+            bail!("there is no database at {}: check {flag}", path.display())
         }
+        StoreError::UnsupportedUrl(_) | StoreError::BadUrl(_) => bail!("{error}: check {flag}"),
         error => bail!(
-            "{error} ({}): check --database (or LATCHKEY_DATABASE_URL); for SQLite the directory \
-             must exist and be writable",
+            "{error} ({}): check {flag}; for SQLite the directory must exist and be writable",
             redact_url(url)
         ),
     }

@@ -29,6 +29,7 @@ mod database_failover;
 mod database_outage;
 mod database_unreachable;
 mod database_url;
+mod db_copy;
 mod discovery;
 mod full_disk;
 mod introspection;
