@@ -103,9 +103,13 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> StoreError {
         // Which database errors mean "not now" is each backend's to say, by its own codes.
         let cause = match &error {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-                Some("database unreachable")
-            }
+            // A connection cut while it opens (or its TLS handshake) reads as garbage
+            // (`Protocol`, `Tls`), not as an I/O error.
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed => Some("database unreachable"),
             _ => sqlite::unavailable_cause(&error).or_else(|| postgres::unavailable_cause(&error)),
         };
         match cause {

@@ -207,6 +207,15 @@ pub(crate) mod testing {
 
     /// A new, migrated store on a database of its own.
     pub(crate) async fn store() -> (PostgresStore, TestDatabase) {
+        let database = empty_database().await;
+        let store = PostgresStore::open(database.url())
+            .await
+            .expect("opening the test database");
+        (store, database)
+    }
+
+    /// A new database without latchkey's tables.
+    pub(crate) async fn empty_database() -> TestDatabase {
         let name = format!(
             "latchkey_test_{}_{}",
             std::process::id(),
@@ -223,14 +232,7 @@ pub(crate) mod testing {
         let cut = url.rfind('/').expect("a database in the URL");
         url.truncate(cut + 1);
         url.push_str(&name);
-        let guard = TestDatabase {
-            name,
-            url: url.clone(),
-        };
-        let store = PostgresStore::open(&url)
-            .await
-            .expect("opening the test database");
-        (store, guard)
+        TestDatabase { name, url }
     }
 
     /// A number no other test of this process has used.
@@ -287,6 +289,28 @@ mod tests {
         let ids: Vec<&str> = changes.iter().map(|change| change.id.as_str()).collect();
         assert_eq!(ids, ["first", "second"]);
         assert!(changes[0].seq < changes[1].seq);
+    }
+
+    /// Five nodes starting at once on a new database: every one opens it, and each migration
+    /// is applied once.
+    #[tokio::test]
+    async fn nodes_starting_together_apply_each_migration_once() {
+        let database = testing::empty_database().await;
+        let opening = (0..5).map(|_| super::PostgresStore::open(database.url()));
+        let stores = futures_util::future::join_all(opening).await;
+        assert!(stores.iter().all(Result::is_ok), "{stores:?}");
+        let store = stores.into_iter().next().unwrap().unwrap();
+        let applied: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT version, count(*) FROM _sqlx_migrations GROUP BY version ORDER BY version",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let expected: Vec<(i64, i64)> = super::MIGRATOR
+            .iter()
+            .map(|migration| (migration.version, 1))
+            .collect();
+        assert_eq!(applied, expected);
     }
 
     /// Two nodes on one database: while one holds the maintenance lease the other is told no,
@@ -355,10 +379,15 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("refused"), "names the cause: {message}");
-        let lost = crate::StoreError::from(sqlx::Error::PoolTimedOut);
-        assert!(
-            matches!(&lost, crate::StoreError::Unavailable(cause) if cause == "database unreachable"),
-            "{lost:?}"
-        );
+        for lost in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".to_owned()),
+        ] {
+            let lost = crate::StoreError::from(lost);
+            assert!(
+                matches!(&lost, crate::StoreError::Unavailable(cause) if cause == "database unreachable"),
+                "{lost:?}"
+            );
+        }
     }
 }

@@ -49,7 +49,7 @@ async fn tokens_flow_while_the_database_refuses_then_hangs_and_changes_arrive_on
         .await;
         let (status, body, took) = admin_write(&node, &root).await;
         eprintln!("{link:?}: an admin write answered {status} in {took:?}");
-        assert_eq!(status, 503, "{link:?}: {body}");
+        assert_eq!(status, 503, "{link:?}: {body}\n{}", cluster.log(0));
         assert_eq!(body["error"], "temporarily_unavailable", "{link:?}: {body}");
         assert!(
             took < Duration::from_secs(10),
