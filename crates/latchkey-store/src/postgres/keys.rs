@@ -1,6 +1,6 @@
 //! Signing keys on PostgreSQL.
 
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::columns::key_status;
 use crate::{AuditEvent, KeyRecord, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -54,7 +54,7 @@ pub(super) async fn insert_row(conn: &mut PgConnection, key: &KeyRecord) -> Stor
 }
 
 pub(super) async fn insert(
-    pool: &PgPool,
+    pool: &StorePool,
     key: &KeyRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
@@ -86,7 +86,7 @@ pub(super) async fn all(pool: &PgPool) -> StoreResult<Vec<KeyRecord>> {
 }
 
 pub(super) async fn promote(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     kid: &str,
     now: i64,
@@ -122,7 +122,7 @@ pub(super) async fn promote(
 /// Runs one conditional statement on one key in a write transaction, recording `audit` with it
 /// when it changed the key; true when it did.
 async fn change_one(
-    pool: &PgPool,
+    pool: &StorePool,
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
@@ -135,7 +135,7 @@ async fn change_one(
 }
 
 pub(super) async fn schedule(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     kid: &str,
     activate_at: i64,
@@ -154,7 +154,7 @@ pub(super) async fn schedule(
     .await
 }
 
-pub(super) async fn retire(pool: &PgPool, kid: &str, now: i64) -> StoreResult<bool> {
+pub(super) async fn retire(pool: &StorePool, kid: &str, now: i64) -> StoreResult<bool> {
     change_one(
         pool,
         sqlx::query(
@@ -167,7 +167,7 @@ pub(super) async fn retire(pool: &PgPool, kid: &str, now: i64) -> StoreResult<bo
     .await
 }
 
-pub(super) async fn delete(pool: &PgPool, kid: &str) -> StoreResult<bool> {
+pub(super) async fn delete(pool: &StorePool, kid: &str) -> StoreResult<bool> {
     change_one(
         pool,
         sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND status <> 'active'").bind(kid),
@@ -177,7 +177,7 @@ pub(super) async fn delete(pool: &PgPool, kid: &str) -> StoreResult<bool> {
 }
 
 pub(super) async fn reseal(
-    pool: &PgPool,
+    pool: &StorePool,
     kid: &str,
     old_master_key_id: Option<&str>,
     private_key: &[u8],

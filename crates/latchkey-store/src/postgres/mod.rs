@@ -15,7 +15,7 @@ mod write;
 
 use crate::{ScannedClient, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: write::StorePool,
 }
 
 impl PostgresStore {
@@ -51,7 +51,9 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
         MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool: write::StorePool::new(pool),
+        })
     }
 }
 
@@ -162,7 +164,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing;
     use crate::Store;
-    use sqlx::Acquire;
+    use sqlx::{Acquire, PgPool};
     use std::time::Duration;
 
     const INSERT_APP: &str = "INSERT INTO apps (client_id, tenant, name, app_type, token_ttl, \
@@ -183,7 +185,7 @@ mod tests {
             .execute(&mut *first)
             .await
             .unwrap();
-        let pool = store.pool.clone();
+        let pool = PgPool::clone(&store.pool);
         let second = tokio::spawn(async move {
             sqlx::query(INSERT_APP)
                 .bind("second")

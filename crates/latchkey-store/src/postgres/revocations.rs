@@ -1,6 +1,6 @@
 //! Revoked tokens on PostgreSQL.
 
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::{AuditEvent, RevocationRecord, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -18,7 +18,7 @@ fn revocation_from_row(row: &PgRow) -> StoreResult<RevocationRecord> {
 }
 
 pub(super) async fn revoke(
-    pool: &PgPool,
+    pool: &StorePool,
     record: &RevocationRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
