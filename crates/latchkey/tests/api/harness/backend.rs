@@ -51,7 +51,11 @@ pub(crate) fn skip_unless_postgres(reason: &str) -> bool {
 fn skip_unless(wanted: Backend, reason: &str) -> bool {
     let skip = backend() != wanted;
     if skip {
-        eprintln!("skipped: runs on {wanted:?} only: {reason}");
+        let name = match wanted {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        };
+        eprintln!("skipped: runs on {name} only: {reason}");
     }
     skip
 }
