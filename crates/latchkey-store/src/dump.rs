@@ -148,9 +148,9 @@ macro_rules! read_whole_store {
         $crate::Dump {
             tenants,
             apps,
-            keys: keys::all(&mut *$tx).await?,
-            revocations: revocations::live(&mut *$tx, $now).await?,
-            audit: audit::events(&mut *$tx, &$crate::dump::whole_audit_trail()).await?,
+            keys: keys::all_on(&mut *$tx).await?,
+            revocations: revocations::live_on(&mut *$tx, $now).await?,
+            audit: audit::events_on(&mut *$tx, &$crate::dump::whole_audit_trail()).await?,
         }
         .sorted()
     }};

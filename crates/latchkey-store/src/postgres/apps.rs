@@ -1,7 +1,7 @@
 //! Apps and their secrets on PostgreSQL, as the admin paths read and write them (the snapshot
 //! load reads them through `scan` instead).
 
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::columns::{AppColumns, SETTINGS_COLUMNS, SettingsColumns, secret_hash};
 use crate::{AppQuery, AppRecord, AuditEvent, SecretRecord, StoreError, StoreResult};
 use latchkey_protocol::AppSettings;
@@ -151,7 +151,7 @@ async fn with_secrets(pool: &PgPool, rows: &[PgRow]) -> StoreResult<Vec<AppRecor
 }
 
 pub(super) async fn create(
-    pool: &PgPool,
+    pool: &StorePool,
     app: &AppRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
@@ -273,7 +273,7 @@ pub(super) async fn by_id(pool: &PgPool, client_ids: &[String]) -> StoreResult<V
 }
 
 pub(super) async fn update(
-    pool: &PgPool,
+    pool: &StorePool,
     app: &AppRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
@@ -320,7 +320,7 @@ pub(super) async fn max_token_ttl(pool: &PgPool, tenant: &str) -> StoreResult<Op
 }
 
 pub(super) async fn delete(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     client_id: &str,
     audit: Option<&AuditEvent>,
@@ -338,7 +338,7 @@ pub(super) async fn delete(
 }
 
 pub(super) async fn replace_secret(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     client_id: &str,
     secret: SecretRecord,

@@ -36,7 +36,7 @@ const ROW_TRIGGERS: [(&str, &str); 2] = [
     ("app_secrets", "app_secrets_changed"),
 ];
 
-pub(super) async fn import(pool: &PgPool, dump: &Dump) -> StoreResult<()> {
+pub(super) async fn import(pool: &super::write::StorePool, dump: &Dump) -> StoreResult<()> {
     // The change log's lock first, as every write takes it: no other writer runs until this
     // transaction ends, so the emptiness checked here still holds at the commit.
     let mut tx = WriteTx::begin(pool).await?;

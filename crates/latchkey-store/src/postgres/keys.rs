@@ -1,6 +1,6 @@
 //! Signing keys on PostgreSQL.
 
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::columns::key_status;
 use crate::{AuditEvent, KeyRecord, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -54,7 +54,7 @@ pub(super) async fn insert_row(conn: &mut PgConnection, key: &KeyRecord) -> Stor
 }
 
 pub(super) async fn insert(
-    pool: &PgPool,
+    pool: &StorePool,
     key: &KeyRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
@@ -76,8 +76,13 @@ pub(super) async fn of_tenant(pool: &PgPool, tenant: &str) -> StoreResult<Vec<Ke
     rows.iter().map(key_from_row).collect()
 }
 
+/// `all_on` the pool.
+pub(super) async fn all(pool: &sqlx::PgPool) -> StoreResult<Vec<KeyRecord>> {
+    all_on(pool).await
+}
+
 /// Every tenant's keys, by tenant and then in creation order (also inside an export's read).
-pub(super) async fn all<'c>(
+pub(super) async fn all_on<'c>(
     executor: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
 ) -> StoreResult<Vec<KeyRecord>> {
     let rows = sqlx::query(&format!(
@@ -89,7 +94,7 @@ pub(super) async fn all<'c>(
 }
 
 pub(super) async fn promote(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     kid: &str,
     now: i64,
@@ -125,7 +130,7 @@ pub(super) async fn promote(
 /// Runs one conditional statement on one key in a write transaction, recording `audit` with it
 /// when it changed the key; true when it did.
 async fn change_one(
-    pool: &PgPool,
+    pool: &StorePool,
     query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<bool> {
@@ -138,7 +143,7 @@ async fn change_one(
 }
 
 pub(super) async fn schedule(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &str,
     kid: &str,
     activate_at: i64,
@@ -157,7 +162,7 @@ pub(super) async fn schedule(
     .await
 }
 
-pub(super) async fn retire(pool: &PgPool, kid: &str, now: i64) -> StoreResult<bool> {
+pub(super) async fn retire(pool: &StorePool, kid: &str, now: i64) -> StoreResult<bool> {
     change_one(
         pool,
         sqlx::query(
@@ -170,7 +175,7 @@ pub(super) async fn retire(pool: &PgPool, kid: &str, now: i64) -> StoreResult<bo
     .await
 }
 
-pub(super) async fn delete(pool: &PgPool, kid: &str) -> StoreResult<bool> {
+pub(super) async fn delete(pool: &StorePool, kid: &str) -> StoreResult<bool> {
     change_one(
         pool,
         sqlx::query("DELETE FROM signing_keys WHERE kid = $1 AND status <> 'active'").bind(kid),
@@ -180,7 +185,7 @@ pub(super) async fn delete(pool: &PgPool, kid: &str) -> StoreResult<bool> {
 }
 
 pub(super) async fn reseal(
-    pool: &PgPool,
+    pool: &StorePool,
     kid: &str,
     old_master_key_id: Option<&str>,
     private_key: &[u8],

@@ -19,7 +19,7 @@ mod write;
 
 use crate::{MaintenanceLease, ScannedClient, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: write::StorePool,
     /// The bound on one admin-path operation: its wait for a connection and its statements.
     operation_timeout: Duration,
     notices: Arc<notices::Notices>,
@@ -79,7 +79,7 @@ impl PostgresStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_lazy_with(options.options([("statement_timeout", timeout_ms.as_str())]));
         Ok(PostgresStore {
-            pool,
+            pool: write::StorePool::new(pool, settings.acquire_timeout),
             operation_timeout: settings.statement_timeout + settings.acquire_timeout,
             notices: Arc::default(),
         })
@@ -114,7 +114,7 @@ impl PostgresStore {
     }
 }
 
-async fn try_lease(pool: &PgPool) -> StoreResult<Option<MaintenanceLease>> {
+async fn try_lease(pool: &sqlx::PgPool) -> StoreResult<Option<MaintenanceLease>> {
     let mut tx = pool.begin().await?;
     // The lease is held for as long as the maintenance takes, idle in between.
     sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
@@ -247,7 +247,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing;
     use crate::Store;
-    use sqlx::Acquire;
+    use sqlx::{Acquire, PgPool};
     use std::time::Duration;
 
     const INSERT_APP: &str = "INSERT INTO apps (client_id, tenant, name, app_type, token_ttl, \
@@ -268,7 +268,7 @@ mod tests {
             .execute(&mut *first)
             .await
             .unwrap();
-        let pool = store.pool.clone();
+        let pool = PgPool::clone(&store.pool);
         let second = tokio::spawn(async move {
             sqlx::query(INSERT_APP)
                 .bind("second")
@@ -303,7 +303,7 @@ mod tests {
         let applied: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT version, count(*) FROM _sqlx_migrations GROUP BY version ORDER BY version",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(&*store.pool)
         .await
         .unwrap();
         let expected: Vec<(i64, i64)> = super::MIGRATOR
@@ -358,7 +358,7 @@ mod tests {
         notices.mark_unchanged();
         sqlx::query(INSERT_APP)
             .bind("woken")
-            .execute(&writer.pool)
+            .execute(&*writer.pool)
             .await
             .unwrap();
         tokio::time::timeout(Duration::from_secs(10), notices.changed())

@@ -1,6 +1,6 @@
 //! Revoked tokens on PostgreSQL.
 
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::{AuditEvent, RevocationRecord, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -18,7 +18,7 @@ fn revocation_from_row(row: &PgRow) -> StoreResult<RevocationRecord> {
 }
 
 pub(super) async fn revoke(
-    pool: &PgPool,
+    pool: &StorePool,
     record: &RevocationRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
@@ -50,7 +50,12 @@ pub(super) async fn of_tokens(
     rows.iter().map(revocation_from_row).collect()
 }
 
-pub(super) async fn live<'c>(
+/// `live_on` the pool.
+pub(super) async fn live(pool: &sqlx::PgPool, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+    live_on(pool, now).await
+}
+
+pub(super) async fn live_on<'c>(
     executor: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
     now: i64,
 ) -> StoreResult<Vec<RevocationRecord>> {

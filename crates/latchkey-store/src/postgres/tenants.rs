@@ -1,7 +1,7 @@
 //! Tenants and their domains on PostgreSQL.
 
 use super::keys;
-use super::write::WriteTx;
+use super::write::{StorePool, WriteTx};
 use crate::columns::token_profile;
 use crate::{AuditEvent, KeyRecord, StoreError, StoreResult, TenantRecord};
 use sqlx::postgres::PgRow;
@@ -72,7 +72,7 @@ pub(super) async fn one(pool: &PgPool, name: &str) -> StoreResult<Option<TenantR
 }
 
 pub(super) async fn create(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &TenantRecord,
     first_key: Option<&KeyRecord>,
     audit: Option<&AuditEvent>,
@@ -112,7 +112,7 @@ pub(super) async fn create(
 }
 
 pub(super) async fn update(
-    pool: &PgPool,
+    pool: &StorePool,
     tenant: &TenantRecord,
     audit: Option<&AuditEvent>,
 ) -> StoreResult<()> {
@@ -140,7 +140,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    pool: &PgPool,
+    pool: &StorePool,
     name: &str,
     force: bool,
     audit: Option<&AuditEvent>,

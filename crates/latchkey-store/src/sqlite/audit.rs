@@ -20,7 +20,15 @@ pub(super) async fn insert(conn: &mut SqliteConnection, event: &AuditEvent) -> S
     Ok(id)
 }
 
-pub(super) async fn events<'c>(
+/// `events_on` the pool.
+pub(super) async fn events(
+    pool: &sqlx::SqlitePool,
+    query: &AuditQuery,
+) -> StoreResult<Vec<AuditEvent>> {
+    events_on(pool, query).await
+}
+
+pub(super) async fn events_on<'c>(
     executor: impl sqlx::Executor<'c, Database = Sqlite>,
     query: &AuditQuery,
 ) -> StoreResult<Vec<AuditEvent>> {

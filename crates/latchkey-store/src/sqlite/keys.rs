@@ -80,8 +80,13 @@ pub(super) async fn of_tenant(pool: &SqlitePool, tenant: &str) -> StoreResult<Ve
     rows.iter().map(key_from_row).collect()
 }
 
+/// `all_on` the pool.
+pub(super) async fn all(pool: &sqlx::SqlitePool) -> StoreResult<Vec<KeyRecord>> {
+    all_on(pool).await
+}
+
 /// Every tenant's keys, by tenant and then in creation order (also inside an export's read).
-pub(super) async fn all<'c>(
+pub(super) async fn all_on<'c>(
     executor: impl sqlx::Executor<'c, Database = Sqlite>,
 ) -> StoreResult<Vec<KeyRecord>> {
     let rows = sqlx::query(&format!(

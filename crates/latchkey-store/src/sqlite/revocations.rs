@@ -46,7 +46,12 @@ pub(super) async fn of_tokens(
     rows.iter().map(revocation_from_row).collect()
 }
 
-pub(super) async fn live<'c>(
+/// `live_on` the pool.
+pub(super) async fn live(pool: &sqlx::SqlitePool, now: i64) -> StoreResult<Vec<RevocationRecord>> {
+    live_on(pool, now).await
+}
+
+pub(super) async fn live_on<'c>(
     executor: impl sqlx::Executor<'c, Database = Sqlite>,
     now: i64,
 ) -> StoreResult<Vec<RevocationRecord>> {

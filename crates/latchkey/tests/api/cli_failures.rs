@@ -124,6 +124,9 @@ async fn bad_scope_syntax_is_refused_with_a_message() {
 
 #[tokio::test]
 async fn unreachable_database_fails_with_a_helpful_message() {
+    if skip_unless_sqlite("an SQLite file in a folder that does not exist") {
+        return;
+    }
     let output = latchkey_command()
         .args([
             "--database",

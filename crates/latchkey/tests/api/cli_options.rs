@@ -90,9 +90,7 @@ async fn a_closed_output_pipe_ends_every_command_quietly() {
         // pipe without a reader, as after `| head -c 10` has read its fill.
         let (reader, writer) = std::io::pipe().expect("making a pipe");
         drop(reader);
-        let output = latchkey_command()
-            .arg("--database")
-            .arg(&app.db_url)
+        let output = latchkey_on(&app.db_url)
             .args(command)
             .stdout(writer)
             .stderr(Stdio::piped())

@@ -1,6 +1,6 @@
-//! Many writers at once on one SQLite file: processes opening a new database together apply its
-//! migrations exactly once, and write transactions wait for the write lock instead of failing
-//! with "database is locked".
+//! Many writers at once on one database: processes opening a new database together apply its
+//! migrations exactly once, and write transactions wait for each other instead of failing (on
+//! SQLite with "database is locked").
 
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
@@ -8,9 +8,7 @@ use std::process::{Child, Stdio};
 
 /// Starts `latchkey --database URL ARGS...` without waiting for it.
 fn start_cli(db_url: &str, args: &[&str]) -> Child {
-    latchkey_command()
-        .arg("--database")
-        .arg(db_url)
+    latchkey_on(db_url)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -21,8 +19,7 @@ fn start_cli(db_url: &str, args: &[&str]) -> Child {
 #[test]
 fn processes_creating_apps_at_once_on_a_new_database_all_succeed_and_migrate_it_once() {
     for round in 0..3 {
-        let dir = tempfile::tempdir().expect("creating a temporary directory");
-        let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+        let (_database, db_url) = database();
         let children: Vec<Child> = (0..6)
             .map(|i| start_cli(&db_url, &["app", "create", "--name", &format!("app-{i}")]))
             .collect();
@@ -34,9 +31,7 @@ fn processes_creating_apps_at_once_on_a_new_database_all_succeed_and_migrate_it_
                 describe(&output)
             );
         }
-        let output = latchkey_command()
-            .arg("--database")
-            .arg(&db_url)
+        let output = latchkey_on(&db_url)
             .args(["app", "list", "--json"])
             .output()
             .expect("running the latchkey binary");
@@ -86,11 +81,8 @@ async fn concurrent_secret_rotations_through_the_api_all_succeed() {
 
 #[test]
 fn concurrent_secret_rotations_through_the_cli_all_succeed() {
-    let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
-    let created = latchkey_command()
-        .arg("--database")
-        .arg(&db_url)
+    let (_database, db_url) = database();
+    let created = latchkey_on(&db_url)
         .args(["app", "create", "--name", "rotated", "--json"])
         .output()
         .expect("running the latchkey binary");

@@ -48,6 +48,9 @@ fn fails_naming(output: &Output, naming: &[&str]) -> String {
 
 #[tokio::test]
 async fn tls_is_verified_against_the_given_root_certificate_and_a_bad_one_is_named() {
+    if skip_unless_postgres("PostgreSQL connection settings") {
+        return;
+    }
     let secured = PgInstance::start_secured(PASSWORD);
     let port = secured.port();
     let root = secured.root_certificate();
@@ -87,6 +90,9 @@ async fn tls_is_verified_against_the_given_root_certificate_and_a_bad_one_is_nam
 
 #[tokio::test]
 async fn pool_and_timeout_parameters_are_taken_and_bad_ones_are_named() {
+    if skip_unless_postgres("PostgreSQL connection settings") {
+        return;
+    }
     let database = PgDatabase::create();
     let tuned = format!(
         "{}?pool_size=2&connect_timeout=3&statement_timeout=5000&acquire_timeout=1000&application_name=latchkey-test",

@@ -8,6 +8,9 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn after_failover_to_a_lagging_standby_a_node_reloads_and_serves_what_it_holds() {
+    if skip_unless_postgres("fails a PostgreSQL primary over to its standby") {
+        return;
+    }
     let primary = PgInstance::start();
     let proxy = Proxy::start(([127, 0, 0, 1], primary.port()).into());
     let proxied = format!("postgres://postgres@127.0.0.1:{}/latchkey", proxy.port());
@@ -65,6 +68,9 @@ async fn after_failover_to_a_lagging_standby_a_node_reloads_and_serves_what_it_h
 /// reserved): a later change numbered above the node's cursor must not hide the gap.
 #[tokio::test]
 async fn a_change_log_that_lost_the_newest_changes_and_numbers_on_makes_a_node_reload() {
+    if skip_unless_postgres("rewrites a PostgreSQL change log under a running node") {
+        return;
+    }
     let database = PgDatabase::create();
     let cluster = Cluster::start(&database.url(), 1, &["--refresh-ms", "100"]);
     let node = cluster.node(0);

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn tokens_flow_from_memory_while_the_database_is_gone_until_the_staleness_limit() {
+    if skip_unless_postgres("drops a PostgreSQL database under a running node") {
+        return;
+    }
     let database = PgDatabase::create();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let master_key = cli_ok_with(&[], &["master-key", "generate"]);
@@ -92,6 +95,9 @@ async fn tokens_flow_from_memory_while_the_database_is_gone_until_the_staleness_
 
 #[tokio::test]
 async fn a_node_whose_database_returns_behind_it_reloads_and_serves_what_was_written_since() {
+    if skip_unless_postgres("rewinds a PostgreSQL change log sequence under a running node") {
+        return;
+    }
     let database = PgDatabase::create();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let master_key = cli_ok_with(&[], &["master-key", "generate"]);

@@ -15,6 +15,9 @@ const BLACK_HOLE_FOR: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn tokens_flow_while_the_database_refuses_then_hangs_and_changes_arrive_once_it_returns() {
+    if skip_unless_postgres("puts a proxy between nodes and a PostgreSQL server of its own") {
+        return;
+    }
     let postgres = PgInstance::start();
     let proxy = Proxy::start(([127, 0, 0, 1], postgres.port()).into());
     let direct = postgres.url("latchkey");

@@ -43,6 +43,9 @@ fn assert_refused_for_now(reply: &Reply) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_never_acknowledges_a_write_it_did_not_store_and_writes_resume_when_space_returns()
  {
+    if skip_unless_sqlite("fills the disk under the SQLite file") {
+        return;
+    }
     let Some(mut disk) = Tmpfs::mount("2m") else {
         return;
     };

@@ -1,6 +1,7 @@
-//! Black-box tests of latchkey: the real router on an ephemeral 127.0.0.1 port with a temporary
-//! SQLite file, the `latchkey` binary on the same file, `jsonwebtoken` as an independent verifier
-//! and the `oauth2` crate as a real client. One test binary; `harness` has what the tests share.
+//! Black-box tests of latchkey: the real router on an ephemeral 127.0.0.1 port with a database of
+//! its own, the `latchkey` binary on the same database, `jsonwebtoken` as an independent verifier
+//! and the `oauth2` crate as a real client. `harness` has what the tests share. These files build
+//! two test binaries: `api` on SQLite and `api_postgres` on PostgreSQL (`harness::backend`).
 
 mod harness;
 

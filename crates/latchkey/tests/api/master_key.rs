@@ -102,10 +102,18 @@ async fn master_key_rotation_reseals_every_key_while_the_server_keeps_working() 
 }
 
 fn run_in(dir: &std::path::Path, env: Option<(&str, &str)>, args: &[&str]) -> Output {
+    run_on(
+        &format!("sqlite://{}", dir.join("x.db").display()),
+        env,
+        args,
+    )
+}
+
+/// Runs `latchkey --database DB_URL ARGS...` with the master key `env` gives, if any, and none
+/// of the harness's.
+fn run_on(db_url: &str, env: Option<(&str, &str)>, args: &[&str]) -> Output {
     let mut command = latchkey_command();
-    command
-        .arg("--database")
-        .arg(format!("sqlite://{}", dir.join("x.db").display()));
+    command.arg("--database").arg(db_url);
     command.args(args);
     if let Some((name, value)) = env {
         command.env(name, value);
@@ -115,6 +123,9 @@ fn run_in(dir: &std::path::Path, env: Option<(&str, &str)>, args: &[&str]) -> Ou
 
 #[test]
 fn without_a_master_key_the_cli_creates_a_private_file_beside_the_database_and_warns() {
+    if skip_unless_sqlite("the master key file beside the SQLite database") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let output = run_in(dir.path(), None, &["key", "rotate"]);
     assert!(output.status.success(), "{}", describe(&output));
@@ -145,6 +156,11 @@ fn without_a_master_key_the_cli_creates_a_private_file_beside_the_database_and_w
 
 #[test]
 fn the_master_key_can_come_from_the_environment_and_a_malformed_one_is_refused() {
+    if skip_unless_sqlite(
+        "with no master key given, the CLI falls back to the file beside the SQLite database",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let key = generate_text();
     let output = run_in(
@@ -179,25 +195,25 @@ fn the_master_key_can_come_from_the_environment_and_a_malformed_one_is_refused()
 /// `latchkey master-key rotate`; then the old key can go.
 #[tokio::test]
 async fn master_keys_in_the_environment_rotate_by_listing_the_new_key_first() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (database, db_url) = database();
     let (old, new) = (generate_text(), generate_text());
-    let output = run_in(
-        dir.path(),
+    let output = run_on(
+        &db_url,
         Some(("LATCHKEY_MASTER_KEY", &old)),
         &["key", "rotate"],
     );
     assert!(output.status.success(), "{}", describe(&output));
 
     let both = format!("{new},{old}");
-    let output = run_in(
-        dir.path(),
+    let output = run_on(
+        &db_url,
         Some(("LATCHKEY_MASTER_KEY", &both)),
         &["master-key", "rotate"],
     );
     assert!(output.status.success(), "{}", describe(&output));
 
     let new_keyring = Keyring::parse(&new).expect("a keyring");
-    let store = latchkey_store::open(&format!("sqlite://{}", dir.path().join("x.db").display()))
+    let store = latchkey_store::open(&db_url)
         .await
         .expect("opening the database");
     let keys = store
@@ -214,14 +230,16 @@ async fn master_keys_in_the_environment_rotate_by_listing_the_new_key_first() {
         let alg: Algorithm = key.alg.parse().expect("a known algorithm");
         Signer::from_pkcs8(&key.kid, alg, &pkcs8).expect("a usable private key");
     }
-    assert!(
-        !dir.path().join("x.db.master-key").exists(),
-        "no file when the environment holds the key"
-    );
+    if backend() == Backend::Sqlite {
+        assert!(
+            !database.master_key_file().exists(),
+            "no file beside the database when the environment holds the key"
+        );
+    }
 
     // The old key alone no longer opens them: re-sealing with it fails with a message.
-    let output = run_in(
-        dir.path(),
+    let output = run_on(
+        &db_url,
         Some(("LATCHKEY_MASTER_KEY", &old)),
         &["master-key", "rotate"],
     );
@@ -235,6 +253,9 @@ async fn master_keys_in_the_environment_rotate_by_listing_the_new_key_first() {
 
 #[tokio::test]
 async fn a_database_copied_without_its_master_key_is_refused_with_the_id_of_the_key_it_needs() {
+    if skip_unless_sqlite("copies the SQLite files without the master key file beside them") {
+        return;
+    }
     let original = tempfile::tempdir().expect("a temporary directory");
     let made = run_in(original.path(), None, &["key", "rotate"]);
     assert!(made.status.success(), "{}", describe(&made));

@@ -195,8 +195,8 @@ async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and
         .map(|launched| launched.ready(None).0)
         .collect();
 
-    let master_key = std::fs::read_to_string(dir.path().join("latchkey.db.master-key"))
-        .expect("reading the master key file");
+    let master_key =
+        std::fs::read_to_string(dir.master_key_file()).expect("reading the master key file");
     assert_eq!(master_key.lines().count(), 1, "one master key");
     let leftovers: Vec<String> = files_in(dir.path())
         .into_iter()
@@ -249,8 +249,8 @@ fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
         "issuer \"auth.example.com\" is invalid: use an https:// (or http://) URL with a host";
 
     // Spawned, not run to its end: a server that took the issuer would never exit.
-    let mut child = latchkey_command()
-        .args(["--database", &db_url, "serve", "--listen", "127.0.0.1:0"])
+    let mut child = latchkey_on(&db_url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(["--issuer", "auth.example.com"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -277,12 +277,9 @@ fn serve_refuses_an_issuer_without_a_scheme_as_tenant_create_does() {
         "{}",
         describe(&serve)
     );
-    assert!(
-        !dir.path().join("latchkey.db").exists(),
-        "refused before any database"
-    );
-    let tenant = latchkey_command()
-        .args(["--database", &db_url, "tenant", "create", "acme"])
+    assert!(dir.is_untouched(), "refused before any database");
+    let tenant = latchkey_on(&db_url)
+        .args(["tenant", "create", "acme"])
         .args(["--domain", "acme.test", "--issuer", "auth.example.com"])
         .output()
         .expect("running latchkey tenant create");
@@ -300,8 +297,8 @@ fn serve_on_a_port_in_use_names_the_address_and_the_cause_once() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a port");
     let address = taken.local_addr().expect("its address").to_string();
 
-    let output = latchkey_command()
-        .args(["--database", &db_url, "serve", "--listen", &address])
+    let output = latchkey_on(&db_url)
+        .args(["serve", "--listen", &address])
         .output()
         .expect("running latchkey serve");
 

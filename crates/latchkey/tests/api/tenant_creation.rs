@@ -29,9 +29,7 @@ async fn create_and_probe(app: Arc<TestApp>, root: String, outsider: Value, inde
         let db_url = app.db_url.clone();
         let args = ["tenant", "create", &name, "--domain", &host, "--json"].map(str::to_owned);
         let output = tokio::task::spawn_blocking(move || {
-            latchkey_command()
-                .arg("--database")
-                .arg(db_url)
+            latchkey_on(&db_url)
                 .args(args)
                 .output()
                 .expect("running the latchkey binary")

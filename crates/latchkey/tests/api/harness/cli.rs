@@ -1,14 +1,13 @@
 //! The `latchkey` binary as a user runs it: commands on a test database, and `latchkey serve`
 //! (or `quickstart`) as a child process.
 
-use super::{POLL_EVERY, TestApp, WAIT};
+use super::{POLL_EVERY, TestApp, TestDatabase, WAIT, given_master_key, latchkey_on};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 /// The log filter given to the `latchkey` binary: quiet unless `TEST_LOG` is set.
 fn child_log_filter() -> String {
@@ -43,11 +42,10 @@ pub(crate) fn latchkey_command() -> Command {
 }
 
 impl TestApp {
-    /// Runs `latchkey --database <db_url> ARGS...` and returns what it did.
+    /// Runs `latchkey --database <db_url> ARGS...` (with the master key PostgreSQL needs) and
+    /// returns what it did.
     pub(crate) fn cli(&self, args: &[&str]) -> Output {
-        latchkey_command()
-            .arg("--database")
-            .arg(&self.db_url)
+        latchkey_on(&self.db_url)
             .args(args)
             .output()
             .expect("running the latchkey binary")
@@ -114,18 +112,16 @@ pub(crate) fn assert_cli_fails(app: &TestApp, args: &[&str], mentions: &[&str]) 
     message
 }
 
-/// A temporary directory and the URL of a database file in it.
-pub(crate) fn database() -> (TempDir, String) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db_url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
-    (dir, db_url)
+/// The database of a new deployment (`TestDatabase::empty`) and its URL.
+pub(crate) fn database() -> (TestDatabase, String) {
+    let database = TestDatabase::empty();
+    let db_url = database.url().to_owned();
+    (database, db_url)
 }
 
 /// Runs the CLI on `db_url` (it must succeed) and parses its stdout as JSON.
 pub(crate) fn cli_json_on(db_url: &str, args: &[&str]) -> Value {
-    let output = latchkey_command()
-        .arg("--database")
-        .arg(db_url)
+    let output = latchkey_on(db_url)
         .args(args)
         .output()
         .expect("running latchkey");
@@ -148,7 +144,7 @@ pub(crate) struct Served {
     pub(crate) first_line: String,
     pub(crate) db_url: String,
     log: PathBuf,
-    _dir: Option<TempDir>,
+    _database: Option<TestDatabase>,
 }
 
 /// A started child whose first stdout line has not been read yet.
@@ -165,7 +161,8 @@ impl Launched {
         Launched::with(latchkey_command(), db_url, log, args)
     }
 
-    /// `new` with a prepared command (its environment set by the caller).
+    /// `new` with a prepared command (its environment set by the caller, plus the master key
+    /// the harness made for the database, if it made one).
     pub(crate) fn with(
         mut command: Command,
         db_url: &str,
@@ -173,6 +170,9 @@ impl Launched {
         args: &[&str],
     ) -> Launched {
         let stderr = std::fs::File::create(&log).expect("creating the log file");
+        if let Some(file) = given_master_key(db_url) {
+            command.env("LATCHKEY_MASTER_KEY_FILE", file);
+        }
         let mut child = command
             .args(["--database", db_url])
             .args(args)
@@ -200,7 +200,10 @@ impl Launched {
     }
 
     /// Waits (bounded) for the first line on stdout.
-    pub(crate) fn ready(mut self, dir: Option<TempDir>) -> (Served, mpsc::Receiver<String>) {
+    pub(crate) fn ready(
+        mut self,
+        database: Option<TestDatabase>,
+    ) -> (Served, mpsc::Receiver<String>) {
         let first_line = match self.lines.recv_timeout(START_WAIT) {
             Ok(line) => line,
             Err(error) => {
@@ -217,7 +220,7 @@ impl Launched {
             first_line,
             db_url: self.db_url,
             log: self.log,
-            _dir: dir,
+            _database: database,
         };
         (served, self.lines)
     }
@@ -237,19 +240,21 @@ pub(crate) const SERVE_ARGS: [&str; 7] = [
 impl Served {
     /// Starts `latchkey serve --listen 127.0.0.1:0` on the database and waits (bounded) for its
     /// first line on stdout.
-    pub(crate) fn start(dir: TempDir, db_url: String) -> Served {
-        let log = dir.path().join("serve.log");
-        Launched::new(&db_url, log, &SERVE_ARGS).ready(Some(dir)).0
+    pub(crate) fn start(database: TestDatabase, db_url: String) -> Served {
+        let log = database.path().join("serve.log");
+        Launched::new(&db_url, log, &SERVE_ARGS)
+            .ready(Some(database))
+            .0
     }
 
     /// `start` with this log filter (`LATCHKEY_LOG`), whatever `TEST_LOG` says: for tests that
     /// read the log.
-    pub(crate) fn start_logging(dir: TempDir, db_url: String, filter: &str) -> Served {
-        let log = dir.path().join("serve.log");
+    pub(crate) fn start_logging(database: TestDatabase, db_url: String, filter: &str) -> Served {
+        let log = database.path().join("serve.log");
         let mut command = latchkey_command();
         command.env("LATCHKEY_LOG", filter);
         Launched::with(command, &db_url, log, &SERVE_ARGS)
-            .ready(Some(dir))
+            .ready(Some(database))
             .0
     }
 

@@ -1,10 +1,12 @@
 //! The harness: `spawn_app` starts the real router in-process on an ephemeral 127.0.0.1 port with
-//! a temporary SQLite file. `TestApp` dereferences to `Http`, which sends HTTP requests to it
+//! a database of its own, on the backend the run tests (`backend`: a temporary SQLite file, or a
+//! new PostgreSQL database). `TestApp` dereferences to `Http`, which sends HTTP requests to it
 //! (`app.at(host)` sends them with another `Host`); `seed` writes apps and tenants through the
 //! management code; `cli` runs the `latchkey` binary on the same database, as a user would.
 //! Waits poll with a bounded deadline (`eventually`); nothing sleeps and then asserts.
 
 mod admin;
+mod backend;
 mod cli;
 mod cluster;
 mod encode;
@@ -21,6 +23,7 @@ mod seed;
 mod system;
 
 pub(crate) use admin::*;
+pub(crate) use backend::*;
 pub(crate) use cli::*;
 pub(crate) use cluster::{Cluster, create_app_through};
 pub(crate) use encode::*;
@@ -94,14 +97,15 @@ pub(crate) struct TestApp {
     http: Http,
     /// The database URL shared by the server and the CLI.
     pub(crate) db_url: String,
-    /// The master key file beside the database: the one the CLI finds on its own.
+    /// The master key file: beside an SQLite database, where the CLI finds it on its own, or
+    /// the one the harness gives every command on PostgreSQL.
     pub(crate) master_key_file: PathBuf,
     setup: Setup,
     server: Option<Node>,
     seeder: tokio::sync::OnceCell<Seeder>,
     store: tokio::sync::OnceCell<Arc<dyn latchkey_store::Store>>,
-    /// Keeps the database directory alive as long as the app.
-    _dir: TempDir,
+    /// The database, dropped after the server and the connections above.
+    _database: TestDatabase,
 }
 
 impl Deref for TestApp {
@@ -235,11 +239,11 @@ pub(crate) async fn spawn_app_with(setup: Setup) -> TestApp {
     .await
 }
 
-/// `spawn_app_with`, its database and master key in `dir` (a folder on a file system of the
-/// test's choosing).
+/// `spawn_app_with`, its SQLite database and master key in `dir` (a folder on a file system of
+/// the test's choosing).
 pub(crate) async fn spawn_app_in(dir: TempDir, setup: Setup) -> TestApp {
-    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
-    start(dir, db_url, master_key_file, store, setup).await
+    let (database, store) = prepare(dir, &setup).await;
+    start(database, store, setup).await
 }
 
 /// A server whose database `seeding` fills before it starts: the server's first snapshot holds
@@ -252,50 +256,40 @@ pub(crate) async fn spawn_seeded<T>(
     spawn_seeded_in(dir, setup, seeding).await
 }
 
-/// `spawn_seeded`, its database and master key in `dir`.
+/// `spawn_seeded`, its SQLite database and master key in `dir`.
 pub(crate) async fn spawn_seeded_in<T>(
     dir: TempDir,
     setup: Setup,
     seeding: impl AsyncFnOnce(&Seeder) -> T,
 ) -> (TestApp, T) {
-    let (db_url, master_key_file, store) = prepare(&dir, &setup).await;
-    let seeder = Seeder::on(Arc::clone(&store), &master_key_file);
+    let (database, store) = prepare(dir, &setup).await;
+    let seeder = Seeder::on(Arc::clone(&store), database.master_key_file());
     let seeded = seeding(&seeder).await;
-    let app = start(dir, db_url, master_key_file, store, setup).await;
+    let app = start(database, store, setup).await;
     app.seeder
         .set(seeder)
         .unwrap_or_else(|_| unreachable!("a new app has no seeder yet"));
     (app, seeded)
 }
 
-/// A database and master key file in `dir`, with the default tenant's first key if the setup
-/// names its algorithm; and the test's connection to that database.
-async fn prepare(
-    dir: &TempDir,
-    setup: &Setup,
-) -> (String, PathBuf, Arc<dyn latchkey_store::Store>) {
+/// A database with its master key (an SQLite one in `dir`), holding the default tenant's first
+/// key if the setup names its algorithm; and the test's connection to that database.
+async fn prepare(dir: TempDir, setup: &Setup) -> (TestDatabase, Arc<dyn latchkey_store::Store>) {
     init_logging();
-    let db_path = dir.path().join("latchkey.db");
-    let db_url = format!("sqlite://{}", db_path.display());
-    let master_key_file = dir.path().join("latchkey.db.master-key");
-    std::fs::write(&master_key_file, latchkey_keys::master_key::generate_text())
-        .expect("writing the master key");
-    let store = latchkey_store::open(&db_url)
-        .await
-        .expect("creating the test database");
+    let (database, store) = TestDatabase::migrated_in(dir).await;
     if let Some(alg) = setup.first_key {
-        store_first_key(&*store, &master_key_file, alg).await;
+        store_first_key(&*store, database.master_key_file(), alg).await;
     }
-    (db_url, master_key_file, store)
+    (database, store)
 }
 
 async fn start(
-    dir: TempDir,
-    db_url: String,
-    master_key_file: PathBuf,
+    database: TestDatabase,
     store: Arc<dyn latchkey_store::Store>,
     setup: Setup,
 ) -> TestApp {
+    let db_url = database.url().to_owned();
+    let master_key_file = database.master_key_file().to_path_buf();
     let server = Node::start(&db_url, &master_key_file, &setup).await;
     TestApp {
         http: Http::new(server.local_addr()),
@@ -305,7 +299,7 @@ async fn start(
         server: Some(server),
         seeder: tokio::sync::OnceCell::new(),
         store: tokio::sync::OnceCell::new_with(Some(store)),
-        _dir: dir,
+        _database: database,
     }
 }
 

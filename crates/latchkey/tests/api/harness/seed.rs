@@ -6,7 +6,7 @@
 //! Seeding is not a test of the CLI (that is `cli.rs` and the tests that run it): it is how a
 //! test gets the apps and tenants it is about, quickly.
 
-use super::{Setup, TestApp, prepare, unix_now};
+use super::{Setup, TestApp, TestDatabase, prepare, unix_now};
 use latchkey_keys::Algorithm;
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
@@ -18,7 +18,6 @@ use latchkey_store::Store;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
-use tempfile::TempDir;
 
 /// An app to seed: `new_app("name")` and what differs from `latchkey app create --name name`.
 #[derive(Clone)]
@@ -229,16 +228,17 @@ pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, a
     );
 }
 
-/// A new database in a temporary directory, with the master key file beside it where
-/// `latchkey serve` finds it, filled by `seeding`: for tests of the `latchkey` process whose
-/// setup is not what they are about.
+/// A new database with its master key where `latchkey serve` finds it (beside an SQLite file,
+/// given to every command on PostgreSQL), filled by `seeding`: for tests of the `latchkey`
+/// process whose setup is not what they are about.
 pub(crate) async fn seeded_database<T>(
     seeding: impl AsyncFnOnce(&Seeder) -> T,
-) -> (TempDir, String, T) {
+) -> (TestDatabase, String, T) {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let (db_url, master_key_file, store) = prepare(&dir, &Setup::default()).await;
-    let seeded = seeding(&Seeder::on(store, &master_key_file)).await;
-    (dir, db_url, seeded)
+    let (database, store) = prepare(dir, &Setup::default()).await;
+    let seeded = seeding(&Seeder::on(store, database.master_key_file())).await;
+    let db_url = database.url().to_owned();
+    (database, db_url, seeded)
 }
 
 impl TestApp {
