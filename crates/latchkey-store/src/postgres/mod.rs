@@ -34,7 +34,8 @@ pub struct PostgresStore {
     pool: write::StorePool,
     /// The bound on one admin-path operation: its wait for a connection and its statements.
     operation_timeout: Duration,
-    notices: Arc<notices::Notices>,
+    /// `None` when the URL said `listen=off`.
+    notices: Option<Arc<notices::Notices>>,
 }
 
 impl PostgresStore {
@@ -81,7 +82,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool: write::StorePool::new(pool, settings.acquire_timeout),
             operation_timeout: settings.statement_timeout + settings.acquire_timeout,
-            notices: Arc::default(),
+            notices: settings.listen.then(Arc::default),
         })
     }
 
@@ -96,8 +97,8 @@ impl PostgresStore {
                     "the database did not answer in time".to_owned(),
                 ))
             });
-        if matches!(result, Err(StoreError::Unavailable(_))) {
-            self.notices.reconnect();
+        if let (Err(StoreError::Unavailable(_)), Some(notices)) = (&result, &self.notices) {
+            notices.reconnect();
         }
         result
     }
@@ -110,7 +111,7 @@ impl PostgresStore {
 
     /// Ticks when another writer commits (LISTEN/NOTIFY).
     fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        self.notices.subscribe(&self.pool)
+        self.notices.as_ref()?.subscribe(&self.pool)
     }
 }
 

@@ -22,6 +22,9 @@ pub(crate) struct PoolSettings {
     /// answering (a black-holed network) fails operations within this, not the statement
     /// timeout.
     pub(crate) acquire_timeout: Duration,
+    /// Whether followers of the change log hold a `LISTEN` connection (`listen=on|off`). Off
+    /// for a pooler in transaction mode (PgBouncer), which cannot keep one: nodes then poll.
+    pub(crate) listen: bool,
 }
 
 impl Default for PoolSettings {
@@ -33,6 +36,7 @@ impl Default for PoolSettings {
             // A write to a database that stopped answering fails within two seconds instead
             // of hanging; a live one hands out a connection in well under a millisecond.
             acquire_timeout: Duration::from_millis(1500),
+            listen: true,
         }
     }
 }
@@ -57,6 +61,17 @@ pub(crate) fn split(url: &str) -> Result<(String, PoolSettings), StoreError> {
             }
             "acquire_timeout" => {
                 settings.acquire_timeout = Duration::from_millis(number(key, value, 1..=3_600_000)?)
+            }
+            "listen" => {
+                settings.listen = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => {
+                        return Err(StoreError::BadUrl(format!(
+                            "listen in the database URL must be on or off, not {value:?}"
+                        )));
+                    }
+                }
             }
             _ => kept.push(pair),
         }
@@ -95,7 +110,7 @@ mod tests {
     #[test]
     fn latchkey_parameters_are_taken_out_and_the_driver_keeps_the_rest() {
         let (url, settings) = split(
-            "postgres://u:p@db/x?sslmode=require&pool_size=20&statement_timeout=250&application_name=n&connect_timeout=3&acquire_timeout=100",
+            "postgres://u:p@db/x?sslmode=require&pool_size=20&statement_timeout=250&application_name=n&connect_timeout=3&acquire_timeout=100&listen=off",
         )
         .unwrap();
         assert_eq!(
@@ -109,6 +124,7 @@ mod tests {
                 connect_timeout: Duration::from_secs(3),
                 statement_timeout: Duration::from_millis(250),
                 acquire_timeout: Duration::from_millis(100),
+                listen: false,
             }
         );
     }
@@ -130,5 +146,6 @@ mod tests {
         assert!(message.contains("1 to 1000"), "{message}");
         assert!(!message.contains("secret"), "{message}");
         assert!(split("postgres://db/x?statement_timeout=1s").is_err());
+        assert!(split("postgres://db/x?listen=yes").is_err());
     }
 }

@@ -159,6 +159,9 @@ fn master_key_env() -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn a_copy_from_sqlite_to_postgresql_serves_the_same_tokens_and_secrets() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sqlite = sqlite_in(&dir, "latchkey.db");
     let postgres = PgDatabase::create();
@@ -172,6 +175,9 @@ async fn a_copy_from_sqlite_to_postgresql_serves_the_same_tokens_and_secrets() {
 
 #[tokio::test]
 async fn a_copy_from_postgresql_to_sqlite_serves_the_same_tokens_and_secrets() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sqlite = sqlite_in(&dir, "latchkey.db");
     let postgres = PgDatabase::create();
@@ -185,6 +191,9 @@ async fn a_copy_from_postgresql_to_sqlite_serves_the_same_tokens_and_secrets() {
 
 #[test]
 fn a_copy_from_an_unreachable_database_is_one_line_that_names_the_flag() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sqlite = sqlite_in(&dir, "latchkey.db");
     let env = master_key_env();
@@ -217,6 +226,9 @@ fn a_copy_from_an_unreachable_database_is_one_line_that_names_the_flag() {
 
 #[test]
 fn a_copy_to_postgresql_without_a_master_key_says_how_to_make_one() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sqlite = sqlite_in(&dir, "latchkey.db");
     let output = latchkey_command()
@@ -241,6 +253,9 @@ fn a_copy_to_postgresql_without_a_master_key_says_how_to_make_one() {
 
 #[tokio::test]
 async fn a_copy_from_sqlite_to_sqlite_takes_the_master_key_file_along() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let copy = Copy {
         from: sqlite_in(&dir, "old.db"),
@@ -271,6 +286,9 @@ async fn a_copy_from_sqlite_to_sqlite_takes_the_master_key_file_along() {
 
 #[test]
 fn a_copy_with_a_master_key_that_opens_no_key_is_refused_before_writing() {
+    if skip_unless_postgres("copies between databases of its own: once is enough") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let postgres = PgDatabase::create();
     let source = Copy {

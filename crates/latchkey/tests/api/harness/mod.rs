@@ -128,6 +128,9 @@ pub(crate) struct Setup {
     pub(crate) strict_hosts: bool,
     /// How often the server polls the change log.
     pub(crate) refresh_interval: Duration,
+    /// Whether the server is woken by PostgreSQL's change notices too (`listen=off` in its
+    /// database URL when not).
+    pub(crate) hears_notices: bool,
     /// How often the server runs maintenance (key life cycle steps, purges).
     pub(crate) maintenance_interval: Duration,
     /// The algorithm of the default tenant's first signing key, stored before the server
@@ -144,6 +147,7 @@ impl Default for Setup {
             key_rotation: RotationPolicy::every_days(30),
             strict_hosts: false,
             refresh_interval: Duration::from_millis(10),
+            hears_notices: true,
             maintenance_interval: Duration::from_millis(50),
             first_key: Some(Algorithm::Es256),
         }
@@ -159,11 +163,13 @@ impl Setup {
         }
     }
 
-    /// A setup whose server never polls the change log while a test runs: what it serves after
-    /// a write it answered is then what it applied before answering, and nothing else.
+    /// A setup whose server never polls the change log (nor hears notices) while a test runs:
+    /// what it serves after a write it answered is then what it applied before answering, and
+    /// nothing else.
     pub(crate) fn without_polling() -> Setup {
         Setup {
             refresh_interval: Duration::from_secs(3600),
+            hears_notices: false,
             maintenance_interval: Duration::from_secs(3600),
             ..Setup::default()
         }

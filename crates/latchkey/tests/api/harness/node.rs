@@ -27,7 +27,12 @@ impl Node {
             .enable_all()
             .build()
             .expect("building the server's runtime");
-        let db_url = db_url.to_owned();
+        let db_url = if setup.hears_notices || !db_url.starts_with("postgres") {
+            db_url.to_owned()
+        } else {
+            let joint = if db_url.contains('?') { '&' } else { '?' };
+            format!("{db_url}{joint}listen=off")
+        };
         let master_key_file = master_key_file.to_path_buf();
         let settings = settings(setup);
         let clock = Arc::clone(&setup.clock);
