@@ -38,6 +38,21 @@ const CI_STEPS: &[(&str, Step)] = &[
     ),
     ("tidy", Step::Task(tidy)),
     (
+        "python3 -m unittest: the bench's statistics and targets",
+        Step::Run(
+            "python3",
+            &[
+                "-m",
+                "unittest",
+                "discover",
+                "-s",
+                "bench/tests",
+                "-t",
+                "bench",
+            ],
+        ),
+    ),
+    (
         "cargo clippy -D warnings",
         Step::Cargo(&[
             "clippy",
