@@ -19,7 +19,14 @@ from .servers import Processes, install_peer, log
 def machine():
     model = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())
-    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release()}
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "load_average_at_start": load_average()}
+
+
+def load_average():
+    """The 1, 5 and 15-minute load averages: on a shared machine, how busy the other tenants kept
+    the cores the bench runs on (2 on 2 cores means no time left over)."""
+    return [float(value) for value in pathlib.Path("/proc/loadavg").read_text().split()[:3]]
 
 
 def check_tools(config):
@@ -69,6 +76,7 @@ def main(argv=None):
                 report.save(config, "passes.json", {**summary, "passes": runs})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    summary["machine"]["load_average_at_end"] = load_average()
     result = stats.combine(runs)
     judged = targets.judge_all(goals, result)
     full = {**summary, "result": result, "targets": judged, **({"passes": runs} if len(runs) > 1 else {})}

@@ -11,7 +11,7 @@ import time
 from . import load, stats
 from .config import ALGS
 from .rows import LATCHKEY, PEER, Change, Kind, Pass, Row
-from .servers import LatchkeyServer, Peer, http, log, poll, rss_kib
+from .servers import LatchkeyServer, Peer, cpu_seconds, http, log, poll, rss_kib
 
 
 class Bench:
@@ -48,14 +48,24 @@ class Bench:
 
     def token_load(self, server, duration, warmup=True, cpus=None):
         """Closed-loop token requests to `server`, rotating over its apps: the warm-up unrecorded
-        (unless `warmup` is false), then `duration` measured; adds the server's peak RSS."""
+        (unless `warmup` is false), then `duration` measured; adds the server's peak RSS and
+        the CPU time it used in the measured part."""
         env = {"MODE": "token", "APPS": str(server.apps), "TOKEN_PATH": server.token_path}
         url = server.base + server.token_path
         if warmup and self.config.warmup:
             load.wrk(self.config, url, self.config.warmup, env, cpus)
+        cpu_before = cpu_seconds(server.child.pid)
         result = load.wrk(self.config, url, duration, env, cpus)
+        result["cpu_s"] = cpu_seconds(server.child.pid) - cpu_before
         result["rss_under_load_kib"] = rss_kib(server.child.pid, "VmHWM")
         return result
+
+    @staticmethod
+    def cpu_pct(results):
+        """How much of one core the server had over these runs: on a shared machine, what the
+        other tenants left it (100 is a whole core)."""
+        seconds = sum(result["duration_us"] for result in results) / 1e6
+        return sum(result["cpu_s"] for result in results) / seconds * 100 if seconds else None
 
     def interleaved(self, servers, alg):
         """`duration` seconds of token load on each of `servers`, in slices, with the raw
@@ -80,6 +90,7 @@ class Bench:
             figures["ceiling_rps"] = stats.sliced_ceiling(
                 [(result["duration_us"], before, after) for result, before, after in mine])
             figures["rss_under_load_kib"] = mine[-1][0]["rss_under_load_kib"]
+            figures["server_cpu_pct"] = self.cpu_pct([result for result, _, _ in mine])
             results.append(figures)
         return results
 
@@ -151,7 +162,9 @@ class Bench:
             warmup = max(2, config.reuse_apps // 1500 + 2)
             log(f"== token reuse on {backend}: {warmup} s warm-up (every app's first token is signed)")
             self.token_load(server, warmup, warmup=False)
-            figures = stats.pooled([self.token_load(server, config.duration, warmup=False)])
+            measured = self.token_load(server, config.duration, warmup=False)
+            figures = stats.pooled([measured])
+            figures["server_cpu_pct"] = self.cpu_pct([measured])
             row = Row(kind=Kind.REUSE, server=LATCHKEY, backend=backend, apps=config.reuse_apps, alg="RS256",
                       idle_rss_kib=server.idle_rss_kib, startup_s=server.startup_s,
                       rss_under_load_kib=rss_kib(server.child.pid, "VmHWM"), **figures)
@@ -222,6 +235,7 @@ class Bench:
             rows = []
             for (server, node, cpu, _), result in zip(nodes, results):
                 figures = stats.pooled([result])
+                figures["server_cpu_pct"] = self.cpu_pct([result])
                 row = Row(kind=Kind.TWO_NODES, server=LATCHKEY, backend=backend, apps=apps, alg="RS256", node=node,
                           ceiling_rps=(before[cpu] + after[cpu]) / 2, idle_rss_kib=server.idle_rss_kib,
                           startup_s=server.startup_s, rss_under_load_kib=result["rss_under_load_kib"], **figures)

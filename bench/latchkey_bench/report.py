@@ -40,6 +40,7 @@ COLUMNS = [
     ("tokens/s", 9, lambda row: cell(row.rps, ".0f")),
     ("p50 ms", 7, lambda row: cell(row.p50_us, ".2f", 1000)),
     ("p99 ms", 7, lambda row: cell(row.p99_us, ".2f", 1000)),
+    ("cpu %", 5, lambda row: cell(row.server_cpu_pct, ".0f")),
     ("ceil/s", 7, lambda row: cell(row.ceiling_rps, ".0f")),
     ("% ceil", 6, lambda row: cell(row.share_of_ceiling_pct, ".0f")),
     ("x peer", 6, lambda row: cell(row.ratio_to_peer, ".2f")),
@@ -61,6 +62,8 @@ def print_table(config, report):
     print(f"\nmachine: {machine['cpu_model']}, {machine['cpus']} CPUs; server on CPU {config.server_cpu}, "
           f"load on CPU {config.load_cpus} ({config.wrk_threads} wrk thread(s)); {config.duration} s per run "
           f"after {config.warmup} s of warm-up, {config.connections} connections")
+    print(f"load average (1, 5, 15 min) at the start {machine['load_average_at_start']}, "
+          f"at the end {machine['load_average_at_end']}")
     print("signature ceiling at the start, one thread: " + ", ".join(
         f"{alg} {values['raw_signatures_per_second']:.0f}/s raw, {values['jwts_per_second']:.0f} JWT/s"
         for alg, values in report["ceiling"].items()))

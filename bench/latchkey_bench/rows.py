@@ -46,6 +46,8 @@ class Row:
     slices: int = 0
     # What the signature rates measured around this row's slices would have signed in its time.
     ceiling_rps: Optional[float] = None
+    # The server's CPU time over the measured runs, as a share of one core.
+    server_cpu_pct: Optional[float] = None
     idle_rss_kib: int = 0
     rss_under_load_kib: int = 0
     startup_s: float = 0.0

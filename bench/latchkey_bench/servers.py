@@ -104,6 +104,13 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
+def cpu_seconds(pid):
+    """User and system CPU time the process has used so far, all its threads together."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settled_rss_kib(child, steady_s=0.5, timeout=10.0):
     """The resident size of an idle server once it stops moving: the same for `steady_s` in a
     row (a freshly loaded server is still returning memory to the system for a moment)."""
