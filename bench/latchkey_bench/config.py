@@ -61,6 +61,10 @@ class Config:
         return self.root / "target" / "release" / "latchkey"
 
     @property
+    def xtask(self):
+        return self.root / "target" / "release" / "xtask"
+
+    @property
     def sigrate(self):
         return self.root / "target" / "release" / "examples" / "sigrate"
 

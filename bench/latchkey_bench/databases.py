@@ -1,8 +1,8 @@
 """The bench's databases: `Databases` makes each one fresh (a SQLite file in the run's
-temporary folder, or a new database on the machine's PostgreSQL), fills it with N bench apps
+temporary folder, or a new database on the machine's PostgreSQL), fills it through the store
+with N bench apps
 (client ids `bench-<i>`, secrets `secret-<i>`, scope `bench`) and drops every PostgreSQL
 database it created on the way out, also after an error."""
-import json
 import os
 import subprocess
 import time
@@ -69,9 +69,6 @@ class Databases:
         """A fresh database holding `apps` bench apps (with token reuse at `reuse_percent`);
         returns it and the seconds the fill took."""
         database = self.new(backend, f"apps_{apps}_reuse_{reuse_percent or 0}")
-        # Creating an app creates the database and its tables; the app itself is not wanted.
-        created = database.cli(["app", "create", "--name", "schema", "--json"])
-        database.cli(["app", "delete", json.loads(created.stdout)["client_id"]])
         started = time.monotonic()
         fill(self.config, database, apps, reuse_percent)
         return database, time.monotonic() - started
@@ -84,9 +81,9 @@ class Databases:
 
 
 def fill(config, database, apps, reuse_percent):
-    """Writes the bench apps into `database` with bench/make_db.py (SQLite only)."""
-    if database.backend != "sqlite":
-        raise RuntimeError("bench/make_db.py fills SQLite databases only")
-    path = database.url[len("sqlite://"):]
-    subprocess.run(["python3", str(config.root / "bench" / "make_db.py"), path, str(apps), str(reuse_percent or 0)],
-                   check=True, timeout=COMMAND_TIMEOUT_S)
+    """Writes the bench apps into `database` through latchkey's own store (`cargo xtask
+    bench-fill`, built in release mode by run.sh: it builds each app as `latchkey app create`
+    does and hands them all to `Store::import`), so every backend is filled the same way. The
+    store creates the tables of a new database itself."""
+    subprocess.run([str(config.xtask), "bench-fill", "--database", database.url, "--apps", str(apps),
+                    "--reuse", str(reuse_percent or 0)], check=True, timeout=COMMAND_TIMEOUT_S)

@@ -41,7 +41,7 @@ def check_tools(config):
         if answer.returncode != 0:
             sys.exit(f"PostgreSQL at {config.postgres_url} does not answer ({answer.stderr.strip()}); start it, "
                      "or give another with --postgres")
-    for built in [config.binary, config.sigrate]:
+    for built in [config.binary, config.sigrate, config.xtask]:
         if not built.exists():
             sys.exit(f"{built} is missing: bench/run.sh builds it")
 
