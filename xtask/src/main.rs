@@ -1,7 +1,10 @@
 //! Project automation: `cargo xtask ci` runs exactly what CI runs, step by step (`.ci/run` only
 //! installs what the steps need, then calls it); `cargo xtask tidy` checks the conventions a
 //! compiler cannot (every module documented, every crate on the map, the declared minimum Rust
-//! version no lower than what the locked dependencies need).
+//! version no lower than what the locked dependencies need); `cargo xtask bench-fill` fills a
+//! benchmark database through the store (`bench_fill`).
+
+mod bench_fill;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -17,6 +20,11 @@ const TASKS: &[(&str, &str, Task)] = &[
         "tidy",
         "module docs, ARCHITECTURE.md coverage, rust-version",
         tidy,
+    ),
+    (
+        "bench-fill",
+        "--database URL --apps N [--reuse PERCENT]: the bench's apps, through Store::import",
+        bench_fill::bench_fill,
     ),
 ];
 
@@ -37,6 +45,21 @@ const CI_STEPS: &[(&str, Step)] = &[
         Step::Cargo(&["fmt", "--all", "--", "--check"]),
     ),
     ("tidy", Step::Task(tidy)),
+    (
+        "python3 -m unittest: the bench's statistics and targets",
+        Step::Run(
+            "python3",
+            &[
+                "-m",
+                "unittest",
+                "discover",
+                "-s",
+                "bench/tests",
+                "-t",
+                "bench",
+            ],
+        ),
+    ),
     (
         "cargo clippy -D warnings",
         Step::Cargo(&[

@@ -123,20 +123,17 @@ impl AppChanges {
     }
 }
 
-/// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
-/// exists outside the client that receives it.
-pub async fn create(
-    store: &dyn Store,
+/// The record of a new app under `client_id`, storing the hash of `secret` (give none for a
+/// public app), checked: what `create` stores, and what a bulk load of apps whose credentials
+/// are known ahead (the benchmark's) builds.
+pub fn record(
     new: NewApp,
-    actor: Actor<'_>,
+    client_id: String,
+    secret: Option<&ClientSecret>,
     now: i64,
-) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
-    let secret = new
-        .app_type
-        .is_confidential()
-        .then(|| ClientSecret::new(random::client_secret()));
+) -> Result<AppRecord, AppError> {
     let app = AppRecord {
-        client_id: random::client_id(),
+        client_id,
         tenant: new.tenant,
         name: new.name,
         enabled: true,
@@ -155,6 +152,22 @@ pub async fn create(
             .collect(),
     };
     validate(&app)?;
+    Ok(app)
+}
+
+/// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
+/// exists outside the client that receives it.
+pub async fn create(
+    store: &dyn Store,
+    new: NewApp,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
+    let secret = new
+        .app_type
+        .is_confidential()
+        .then(|| ClientSecret::new(random::client_secret()));
+    let app = record(new, random::client_id(), secret.as_ref(), now)?;
     let event = audit::event(
         actor,
         &app.tenant,
