@@ -44,52 +44,6 @@ impl Copy {
     }
 }
 
-/// The OAuth endpoints of a `latchkey serve` process.
-struct Endpoints {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Endpoints {
-    fn of(served: &Served) -> Endpoints {
-        Endpoints {
-            base: served.base_url(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// A form POST to `path` with `app`'s credentials in HTTP Basic: its status and JSON body.
-    async fn post(&self, path: &str, app: &Value, form: &[(&str, &str)]) -> (u16, Value) {
-        let reply = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .basic_auth(client_id(app), Some(client_secret(app)))
-            .form(form)
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
-        let status = reply.status().as_u16();
-        let text = reply.text().await.expect("a body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn token(&self, app: &Value) -> String {
-        let (status, body) = self
-            .post(TOKEN_PATH, app, &[("grant_type", "client_credentials")])
-            .await;
-        assert_eq!(status, 200, "a token for {}: {body}", client_id(app));
-        body["access_token"].as_str().expect("a token").to_owned()
-    }
-
-    async fn introspect(&self, asking: &Value, token: &str) -> Value {
-        let (status, body) = self
-            .post("/oauth2/introspect", asking, &[("token", token)])
-            .await;
-        assert_eq!(status, 200, "introspection: {body}");
-        body
-    }
-}
-
 /// Issues two tokens on a server on the source, revokes one, copies, and checks the copy on a
 /// server on the target.
 async fn a_copy_keeps_tokens_secrets_and_revocations(copy: &Copy) {
@@ -100,13 +54,10 @@ async fn a_copy_keeps_tokens_secrets_and_revocations(copy: &Copy) {
         &["app", "create", "--name", "api", "--introspect", "--json"],
     );
     let source = copy.serve(&copy.from, dir.path(), "source.log");
-    let on_source = Endpoints::of(&source);
-    let kept = on_source.token(&svc).await;
-    let revoked = on_source.token(&svc).await;
-    let (status, _) = on_source
-        .post("/oauth2/revoke", &svc, &[("token", &revoked)])
-        .await;
-    assert_eq!(status, 200);
+    let on_source = source.http();
+    let kept = on_source.token_for(&svc, None).await.access_token();
+    let revoked = on_source.token_for(&svc, None).await.access_token();
+    assert_eq!(on_source.revoke(&svc, &revoked).await.status, 200);
     assert_eq!(
         on_source.introspect(&resource, &revoked).await["active"],
         false,
@@ -122,7 +73,7 @@ async fn a_copy_keeps_tokens_secrets_and_revocations(copy: &Copy) {
     );
 
     let target = copy.serve(&copy.to, dir.path(), "target.log");
-    let on_target = Endpoints::of(&target);
+    let on_target = target.http();
     let answer = on_target.introspect(&resource, &kept).await;
     assert_eq!(
         answer["active"], true,
@@ -131,7 +82,7 @@ async fn a_copy_keeps_tokens_secrets_and_revocations(copy: &Copy) {
     assert_eq!(answer["client_id"], client_id(&svc));
     let answer = on_target.introspect(&resource, &revoked).await;
     assert_eq!(answer, serde_json::json!({ "active": false }));
-    let fresh = on_target.token(&svc).await;
+    let fresh = on_target.token_for(&svc, None).await.access_token();
     assert_eq!(
         on_target.introspect(&resource, &fresh).await["active"],
         true,
@@ -276,7 +227,7 @@ async fn a_copy_from_sqlite_to_sqlite_takes_the_master_key_file_along() {
     assert_eq!(read("new.db.master-key"), read("old.db.master-key"));
 
     let target = copy.serve(&copy.to, dir.path(), "target.log");
-    let token = Endpoints::of(&target).token(&svc).await;
+    let token = target.http().token_for(&svc, None).await.access_token();
     assert_eq!(
         jwt_kid(&token),
         rotated["kid"].as_str().expect("the rotated key's kid"),

@@ -1,7 +1,7 @@
 //! The `latchkey` binary as a user runs it: commands on a test database, and `latchkey serve`
 //! (or `quickstart`) as a child process.
 
-use super::{POLL_EVERY, TestApp, TestDatabase, WAIT, given_master_key, latchkey_on};
+use super::{Http, POLL_EVERY, TestApp, TestDatabase, WAIT, given_master_key, latchkey_on};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -265,6 +265,16 @@ impl Served {
             .strip_prefix("latchkey listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {:?}", self.first_line));
         url.to_owned()
+    }
+
+    /// Requests to this server, at the address of its first line.
+    pub(crate) fn http(&self) -> Http {
+        let base = self.base_url();
+        let address = base
+            .strip_prefix("http://")
+            .and_then(|address| address.parse().ok())
+            .unwrap_or_else(|| panic!("a server listening on http://ADDR, not {base}"));
+        Http::new(address)
     }
 
     pub(crate) fn log(&self) -> String {

@@ -4,7 +4,6 @@
 
 use super::{Http, Launched, SERVE_ARGS, Served, cli_ok_with, latchkey_command};
 use serde_json::Value;
-use std::net::SocketAddr;
 use tempfile::TempDir;
 
 /// Nodes on one database, with the master key they all seal with.
@@ -49,12 +48,7 @@ impl Cluster {
 
     /// Requests to node `index`.
     pub(crate) fn node(&self, index: usize) -> Http {
-        let base = self.nodes[index].base_url();
-        let address: SocketAddr = base
-            .strip_prefix("http://")
-            .and_then(|address| address.parse().ok())
-            .unwrap_or_else(|| panic!("a node listening on http://ADDR, not {base}"));
-        Http::new(address)
+        self.nodes[index].http()
     }
 
     /// Node `index`'s log so far.
