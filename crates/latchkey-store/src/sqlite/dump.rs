@@ -112,27 +112,29 @@ pub(super) async fn import(pool: &SqlitePool, dump: &Dump) -> StoreResult<()> {
 /// import's time: 100,000 apps took 9.2 s at 500 parameters and 4.6 s at 16,000 (debug build).
 const IMPORT_BINDS: usize = 16_000;
 
-/// The start of a multi-row INSERT and how many values each row binds.
+/// The start of a multi-row INSERT: `INSERT ... INTO table (column, ...) `.
 struct Insert {
     head: &'static str,
-    columns: usize,
+}
+
+impl Insert {
+    /// How many values each row binds: the columns the head lists.
+    fn columns(&self) -> usize {
+        self.head.matches(',').count() + 1
+    }
 }
 
 const TENANTS: Insert = Insert {
     head: "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) ",
-    columns: 6,
 };
 const SECRETS: Insert = Insert {
     head: "INSERT INTO app_secrets (client_id, secret_hash, created_at, expires_at) ",
-    columns: 4,
 };
 const REVOCATIONS: Insert = Insert {
     head: "INSERT OR IGNORE INTO revoked_tokens (jti, tenant, client_id, expires_at, revoked_at) ",
-    columns: 5,
 };
 const AUDIT: Insert = Insert {
     head: "INSERT INTO audit_events (id, at, tenant, actor, action, target, details) ",
-    columns: 7,
 };
 
 /// Inserts `items` a statement of as many rows as `IMPORT_BINDS` allows at a time, `push` binding
@@ -143,7 +145,7 @@ async fn insert_rows<T>(
     items: &[T],
     push: impl Fn(&mut Separated<'_, '_, Sqlite, &'static str>, &T),
 ) -> StoreResult<()> {
-    for chunk in items.chunks(IMPORT_BINDS / insert.columns) {
+    for chunk in items.chunks(IMPORT_BINDS / insert.columns()) {
         let mut query = QueryBuilder::<Sqlite>::new(insert.head);
         query.push_values(chunk, |mut row, item| push(&mut row, item));
         query
@@ -160,7 +162,6 @@ async fn insert_apps(conn: &mut SqliteConnection, records: &[AppRecord]) -> Stor
         LazyLock::new(|| format!("INSERT INTO apps ({}) ", *apps::APP_COLUMNS));
     let insert = Insert {
         head: HEAD.as_str(),
-        columns: apps::APP_COLUMNS.split(", ").count(),
     };
     insert_rows(conn, insert, records, |row, app| {
         // The order of `APP_COLUMNS`: the app's own columns, then its settings.
