@@ -43,6 +43,27 @@ pub enum TokenError {
     /// RFC 9110 §15.5.6: the endpoint only answers POST.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// RFC 6585 §4 `too_many_requests` (429): a limit refused the request before it was
+    /// decided; the answer carries `Retry-After: retry_after` (seconds, at least 1).
+    #[error("too_many_requests")]
+    TooManyRequests {
+        /// Seconds until a request may succeed again.
+        retry_after: u32,
+        /// Which limit.
+        limit: Limit,
+    },
+}
+
+/// The limits that answer `too_many_requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Too many failed client authentications from one address, or for one client_id from one
+    /// address.
+    FailedAuthentication,
+    /// The app's own token rate limit (`--rate-limit`).
+    AppRateLimit,
+    /// The app holds as many live self-revocations as it may.
+    Revocations,
 }
 
 impl TokenError {
@@ -57,6 +78,7 @@ impl TokenError {
             TokenError::InvalidScope(_) => "invalid_scope",
             TokenError::InvalidTarget(_) => "invalid_target",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
+            TokenError::TooManyRequests { .. } => "too_many_requests",
         }
     }
 
@@ -66,6 +88,7 @@ impl TokenError {
             TokenError::InvalidClient { .. } => 401,
             TokenError::PayloadTooLarge => 413,
             TokenError::MethodNotAllowed => 405,
+            TokenError::TooManyRequests { .. } => 429,
             _ => 400,
         }
     }
@@ -82,6 +105,17 @@ impl TokenError {
             TokenError::UnsupportedGrantType => "only grant_type=client_credentials is supported",
             TokenError::PayloadTooLarge => "request body is larger than 64 KiB",
             TokenError::MethodNotAllowed => "this endpoint only accepts POST",
+            TokenError::TooManyRequests { limit, .. } => match limit {
+                Limit::FailedAuthentication => {
+                    "too many failed client authentications; retry after the time Retry-After gives"
+                }
+                Limit::AppRateLimit => {
+                    "this app has reached its token rate limit; retry after the time Retry-After gives"
+                }
+                Limit::Revocations => {
+                    "this app holds the most live revocations it may; revoke all its tokens instead, or retry once some expire"
+                }
+            },
         };
         Some(Cow::Borrowed(text))
     }
@@ -89,6 +123,14 @@ impl TokenError {
     /// RFC 6749 §5.2: a 401 after HTTP Basic must carry `WWW-Authenticate` for that scheme.
     pub fn www_authenticate(&self) -> bool {
         matches!(self, TokenError::InvalidClient { basic: true, .. })
+    }
+
+    /// The seconds a `Retry-After` header gives, for the answers that carry one.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            TokenError::TooManyRequests { retry_after, .. } => Some((*retry_after).max(1)),
+            _ => None,
+        }
     }
 
     /// The JSON body of the error.
@@ -102,12 +144,30 @@ impl TokenError {
 
 #[cfg(test)]
 mod tests {
-    use super::{AuthFailure, ScopeRefusal, TokenError};
+    use super::{AuthFailure, Limit, ScopeRefusal, TokenError};
 
     fn check(error: TokenError, code: &str, status: u16, www_authenticate: bool) {
         assert_eq!(error.code(), code, "{error:?}");
         assert_eq!(error.status(), status, "{error:?}");
         assert_eq!(error.www_authenticate(), www_authenticate, "{error:?}");
+    }
+
+    #[test]
+    fn too_many_requests_is_429_with_a_retry_after_of_at_least_a_second() {
+        for limit in [
+            Limit::FailedAuthentication,
+            Limit::AppRateLimit,
+            Limit::Revocations,
+        ] {
+            let error = TokenError::TooManyRequests {
+                retry_after: 0,
+                limit,
+            };
+            check(error.clone(), "too_many_requests", 429, false);
+            assert_eq!(error.retry_after(), Some(1));
+            assert!(error.description().is_some());
+        }
+        assert_eq!(TokenError::UnsupportedGrantType.retry_after(), None);
     }
 
     #[test]

@@ -23,6 +23,6 @@ pub mod wire;
 pub use app_settings::{AppSettings, AppSettingsPatch};
 pub use claims::{AccessTokenClaims, TokenProfile};
 pub use client::{Client, ClientType, GrantType};
-pub use error::TokenError;
+pub use error::{Limit, TokenError};
 pub use scope::Scope;
 pub use secret::{ClientSecret, SecretHash, StoredSecret};

@@ -142,6 +142,9 @@ impl RunningServer {
         });
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
+            // Each request carries its socket peer (`ConnectInfo`): failed client logins are
+            // counted per source address.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stopped| *stopped).await;

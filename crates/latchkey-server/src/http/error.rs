@@ -6,7 +6,7 @@
 //! extensions, so that a layer can count and log errors without reading bodies.
 
 use super::response::{json, json_value, no_store};
-use axum::http::header::{ALLOW, WWW_AUTHENTICATE};
+use axum::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::TokenError;
@@ -106,6 +106,11 @@ fn token_error(error: &TokenError) -> Response {
             HeaderValue::from_static("Basic realm=\"latchkey\""),
         );
     }
+    if let Some(seconds) = error.retry_after() {
+        answer
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if *error == TokenError::MethodNotAllowed {
         answer
             .headers_mut()
@@ -200,6 +205,19 @@ mod tests {
             405,
             &uncached(&[("allow", "POST")]),
             r#"{"error":"invalid_request","error_description":"this endpoint only accepts POST"}"#,
+        );
+    }
+
+    #[test]
+    fn too_many_requests_is_429_with_retry_after() {
+        check(
+            TokenError::TooManyRequests {
+                retry_after: 7,
+                limit: latchkey_protocol::Limit::FailedAuthentication,
+            },
+            429,
+            &uncached(&[("retry-after", "7")]),
+            r#"{"error":"too_many_requests","error_description":"too many failed client authentications; retry after the time Retry-After gives"}"#,
         );
     }
 

@@ -22,9 +22,10 @@ fn variant(error: &TokenError) -> usize {
         TokenError::UnsupportedGrantType => 5,
         TokenError::PayloadTooLarge => 6,
         TokenError::MethodNotAllowed => 7,
+        TokenError::TooManyRequests { .. } => 8,
     }
 }
-const VARIANTS: usize = 8;
+const VARIANTS: usize = 9;
 
 #[tokio::test]
 async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
