@@ -14,6 +14,7 @@ pub mod client_auth;
 pub mod error;
 pub mod form;
 pub mod introspection;
+pub mod rate;
 pub mod revocation;
 pub mod scope;
 pub mod secret;

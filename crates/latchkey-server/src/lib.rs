@@ -12,7 +12,9 @@ pub mod refresh;
 pub mod registry;
 pub mod reuse;
 pub mod serve;
+pub mod throttle;
 
 pub use latchkey_manage::clock::{Clock, ManualClock, SystemClock};
 pub use registry::{Registry, Snapshot};
 pub use serve::{RunningServer, ServerSettings};
+pub use throttle::FailedLoginLimits;

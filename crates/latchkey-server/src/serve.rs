@@ -3,10 +3,12 @@
 
 use crate::admin;
 use crate::freshness::Freshness;
+use crate::http::source::TrustedProxies;
 use crate::http::{self, AppState};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
+use crate::throttle::{FailedLoginLimits, Throttle};
 use axum::Router;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::clock::Clock;
@@ -39,6 +41,10 @@ pub struct ServerSettings {
     /// How long to keep issuing tokens from memory after the store last answered (zero:
     /// without limit).
     pub max_staleness: Duration,
+    /// Failed client authentications allowed a minute, per address and per client_id.
+    pub failed_logins: FailedLoginLimits,
+    /// Proxies whose `Forwarded` and `X-Forwarded-For` headers name a request's source.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Why the server could not start. Each variant's cause is its `source`, not part of its
@@ -139,6 +145,10 @@ impl RunningServer {
             clock,
             reuse,
             freshness,
+            throttle: Arc::new(Throttle::new(
+                settings.failed_logins,
+                TrustedProxies::new(settings.trusted_proxies.clone()),
+            )),
         });
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {

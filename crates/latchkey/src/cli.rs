@@ -120,6 +120,36 @@ pub(crate) struct ServeArgs {
     /// data that may be stale.
     #[arg(long, env = "LATCHKEY_MAX_STALENESS", default_value = "10m", value_parser = parse_duration)]
     pub(crate) max_staleness: Duration,
+    /// Failed client authentications a minute allowed for one client_id from one address
+    /// (0: no limit). Past it, that client_id from that address gets 429 until it slows down.
+    #[arg(long, env = "LATCHKEY_AUTH_FAILURES_PER_CLIENT", default_value_t = 10)]
+    pub(crate) auth_failures_per_client: u32,
+    /// Failed client authentications a minute allowed from one address, whatever the client_ids
+    /// (0: no limit; IPv6 addresses count by their /64). Past it, the address gets 429.
+    #[arg(
+        long,
+        env = "LATCHKEY_AUTH_FAILURES_PER_ADDRESS",
+        default_value_t = 100
+    )]
+    pub(crate) auth_failures_per_address: u32,
+    /// A proxy in front of latchkey (an address or a CIDR such as 10.0.0.0/8; repeat the flag
+    /// for more, or give a comma-separated list in the environment): only requests from one of
+    /// them have their source read from Forwarded or X-Forwarded-For.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// A network (`10.0.0.0/8`) or one address (`192.0.2.7`, `::1`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|network| network.trunc())
+        .map_err(|_| {
+            format!(
+                "`{text}` is not an IP address or a network such as 10.0.0.0/8 or 2001:db8::/32"
+            )
+        })
 }
 
 fn parse_issuer(text: &str) -> Result<String, String> {
@@ -572,5 +602,28 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_single_addresses() {
+        use super::parse_network;
+        assert_eq!(
+            parse_network("10.0.0.0/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        // Host bits are dropped: 10.1.2.3/8 is the network 10.0.0.0/8.
+        assert_eq!(
+            parse_network("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_network(" 192.0.2.7 ").unwrap().to_string(),
+            "192.0.2.7/32"
+        );
+        assert_eq!(parse_network("::1").unwrap().to_string(), "::1/128");
+        for bad in ["", "10.0.0.0/33", "proxy.internal", "10.0.0"] {
+            let error = parse_network(bad).unwrap_err();
+            assert!(error.contains("10.0.0.0/8"), "{bad:?}: {error}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost};
 use super::presented::{self, Presented};
+use super::source::Source;
 use super::{AppState, paths, response};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +14,7 @@ use latchkey_protocol::wire::IntrospectionResponse;
 
 pub(crate) async fn introspect(
     State(state): State<AppState>,
+    Source(source): Source,
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
@@ -23,7 +25,7 @@ pub(crate) async fn introspect(
         request,
         requester,
         now,
-    } = presented::authenticate(paths::INTROSPECT, &state, &host, &headers, &body)?;
+    } = presented::authenticate(paths::INTROSPECT, source, &state, &host, &headers, &body)?;
     let answer = match tenant.verify(&request.token) {
         None => IntrospectionResponse::inactive(),
         Some(claims) => introspection::decide(

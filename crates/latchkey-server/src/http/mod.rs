@@ -11,6 +11,7 @@ pub mod oauth;
 mod presented;
 pub(crate) mod response;
 mod revoke;
+pub mod source;
 mod token;
 pub(crate) mod trace;
 
@@ -19,6 +20,7 @@ pub use error::ErrorCode;
 use crate::freshness::Freshness;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
+use crate::throttle::Throttle;
 use latchkey_manage::clock::Clock;
 use std::sync::Arc;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub reuse: Arc<TokenCache>,
     /// When this node last heard from its store.
     pub freshness: Arc<Freshness>,
+    /// Who is refused for failing to authenticate, and whom to believe about a source.
+    pub(crate) throttle: Arc<Throttle>,
 }
 
 impl AppState {

@@ -1,15 +1,17 @@
 //! What introspection and revocation both start with: a form presenting a token, a tenant, and
 //! an authenticated client asking (RFC 7662 §2.1, RFC 7009 §2.1).
 
+use super::AppState;
 use super::error::OAuthError;
 use super::extract::{TenantHost, header};
-use super::{AppState, response};
+use super::response::Attempt;
 use crate::registry::{ClientEntry, Snapshot, TenantState};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use latchkey_protocol::client_auth::{self, AuthFailure};
 use latchkey_protocol::introspection::{self, PresentedToken};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// An authenticated request presenting a token.
@@ -26,15 +28,21 @@ pub(crate) struct Presented {
     pub(crate) now: i64,
 }
 
-/// Finds the tenant, reads the form and authenticates the client. `endpoint` names the
-/// endpoint in the log line of a failed authentication.
+/// Finds the tenant, reads the form and authenticates the client, unless `source` failed to
+/// too often. `endpoint` names the endpoint in the log line of a failed authentication.
 pub(crate) fn authenticate(
     endpoint: &'static str,
+    source: IpAddr,
     state: &AppState,
     host: &TenantHost,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Presented, OAuthError> {
+    let attempt = Attempt {
+        endpoint,
+        source,
+        throttle: &state.throttle,
+    };
     let snapshot = state.registry.current_full();
     let tenant = Arc::clone(host.tenant(&snapshot)?);
     let request = introspection::parse_request(
@@ -42,7 +50,8 @@ pub(crate) fn authenticate(
         header(headers, AUTHORIZATION),
         body,
     )
-    .map_err(|error| response::client_refused(endpoint, &snapshot, &tenant, None, error))?;
+    .map_err(|error| attempt.refused(&snapshot, &tenant, None, error))?;
+    attempt.admit(&request.credentials.client_id)?;
     let now = state.clock.now();
     let entry = snapshot
         .client_entry(&tenant, &request.credentials.client_id)
@@ -50,7 +59,7 @@ pub(crate) fn authenticate(
     let claimed = entry.as_deref().map(|entry| &entry.client);
     let refused = |error| {
         let client_id = Some(request.credentials.client_id.as_str());
-        response::client_refused(endpoint, &snapshot, &tenant, client_id, error)
+        attempt.refused(&snapshot, &tenant, client_id, error)
     };
     client_auth::authenticate(claimed, &request.credentials, now).map_err(refused)?;
     // `authenticate` succeeds only for a client that exists.

@@ -1,8 +1,10 @@
 //! Response building: the exact JSON content type of the seed, and the one place server-side
-//! failures and refused client authentications are logged (each becoming an `OAuthError`).
+//! failures and refused client authentications are logged (each becoming an `OAuthError`),
+//! and failed ones counted against their source.
 
 use super::error::OAuthError;
 use crate::registry::{Snapshot, TenantState};
+use crate::throttle::Throttle;
 use axum::body::Body;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::{HeaderValue, StatusCode};
@@ -11,6 +13,7 @@ use latchkey_protocol::TokenError;
 use latchkey_protocol::client_auth::AuthFailure;
 use latchkey_store::StoreError;
 use serde::Serialize;
+use std::net::IpAddr;
 
 /// The seed document's content type, byte for byte.
 pub(crate) const JSON: HeaderValue = HeaderValue::from_static("application/json;charset=UTF-8");
@@ -42,43 +45,63 @@ pub(crate) fn no_store(mut response: Response) -> Response {
 /// The longest client id a log line repeats: ids are attacker-chosen text of up to 64 KiB.
 const LOGGED_CLIENT_ID_BYTES: usize = 128;
 
-/// The answer to a refused request at an endpoint that authenticates clients. A failed client
-/// authentication is logged first, once, at `info`: the client learns only `invalid_client`,
-/// so this line is how an operator finds out which check failed. The secret is never logged;
-/// the client id is bounded and logged with `Debug`, which escapes control characters, so it
-/// cannot forge log lines.
-pub(crate) fn client_refused(
-    endpoint: &'static str,
-    snapshot: &Snapshot,
-    tenant: &TenantState,
-    client_id: Option<&str>,
-    error: TokenError,
-) -> OAuthError {
-    if let TokenError::InvalidClient { reason, .. } = error {
-        let reason = match client_id {
-            Some(id)
-                if reason == AuthFailure::UnknownClient
-                    && snapshot.client_in_other_tenant(tenant, id) =>
-            {
-                AuthFailure::WrongTenantHost
-            }
-            _ => reason,
-        };
-        let client_id = client_id.map(bounded).unwrap_or_default();
-        tracing::info!(
-            target: "latchkey_server::client_auth",
-            endpoint = %endpoint,
-            tenant = %tenant.name,
-            client_id = ?client_id,
-            reason = %reason,
-            "client authentication failed"
-        );
+/// One request's client authentication: the endpoint, where the request came from, and the
+/// throttle that counts its failures.
+pub(crate) struct Attempt<'a> {
+    pub(crate) endpoint: &'static str,
+    pub(crate) source: IpAddr,
+    pub(crate) throttle: &'a Throttle,
+}
+
+impl Attempt<'_> {
+    /// Before any secret is hashed or compared: 429 when this source, or this client_id from
+    /// it, has failed too often.
+    pub(crate) fn admit(&self, client_id: &str) -> Result<(), OAuthError> {
+        self.throttle
+            .admit(self.endpoint, self.source, client_id)
+            .map_err(OAuthError::Token)
     }
-    OAuthError::Token(error)
+
+    /// The answer to a refused request. A failed client authentication is counted against
+    /// its source and logged first, once, at `info`: the client learns only `invalid_client`,
+    /// so this line is how an operator finds out which check failed. The secret is never
+    /// logged; the client id is bounded and logged with `Debug`, which escapes control
+    /// characters, so it cannot forge log lines.
+    pub(crate) fn refused(
+        &self,
+        snapshot: &Snapshot,
+        tenant: &TenantState,
+        client_id: Option<&str>,
+        error: TokenError,
+    ) -> OAuthError {
+        if let TokenError::InvalidClient { reason, .. } = error {
+            self.throttle.failed(self.source, client_id);
+            let reason = match client_id {
+                Some(id)
+                    if reason == AuthFailure::UnknownClient
+                        && snapshot.client_in_other_tenant(tenant, id) =>
+                {
+                    AuthFailure::WrongTenantHost
+                }
+                _ => reason,
+            };
+            let client_id = client_id.map(bounded).unwrap_or_default();
+            tracing::info!(
+                target: "latchkey_server::client_auth",
+                endpoint = %self.endpoint,
+                tenant = %tenant.name,
+                address = %self.source,
+                client_id = ?client_id,
+                reason = %reason,
+                "client authentication failed"
+            );
+        }
+        OAuthError::Token(error)
+    }
 }
 
 /// At most `LOGGED_CLIENT_ID_BYTES` of `text`, cut at a character boundary.
-fn bounded(text: &str) -> &str {
+pub(crate) fn bounded(text: &str) -> &str {
     let mut end = text.len().min(LOGGED_CLIENT_ID_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -5,6 +5,7 @@
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost};
 use super::presented::{self, Presented};
+use super::source::Source;
 use super::{AppState, paths, response};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +15,7 @@ use latchkey_store::RevocationRecord;
 
 pub(crate) async fn revoke(
     State(state): State<AppState>,
+    Source(source): Source,
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
@@ -24,7 +26,7 @@ pub(crate) async fn revoke(
         requester,
         now,
         ..
-    } = presented::authenticate(paths::REVOKE, &state, &host, &headers, &body)?;
+    } = presented::authenticate(paths::REVOKE, source, &state, &host, &headers, &body)?;
     let claims = tenant.verify(&request.token);
     match revocation::decide(claims.as_ref(), &requester.client, &tenant.issuer, now)? {
         Revocation::Nothing => {}

@@ -2,6 +2,8 @@
 
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost, header};
+use super::response::Attempt;
+use super::source::Source;
 use super::{AppState, paths, response};
 use crate::reuse::Lookup;
 use axum::extract::State;
@@ -11,10 +13,11 @@ use axum::response::Response;
 use latchkey_keys::random;
 use latchkey_protocol::token;
 
-/// Issues a token. Reads the snapshot (no lock, no database), decides with the protocol core,
-/// and signs once.
+/// Issues a token. Reads the snapshot (no lock, no database), refuses a source that failed to
+/// authenticate too often, decides with the protocol core, and signs once.
 pub(crate) async fn token(
     State(state): State<AppState>,
+    Source(source): Source,
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
@@ -24,9 +27,12 @@ pub(crate) async fn token(
     }
     let snapshot = state.registry.current();
     let tenant = host.tenant(&snapshot)?;
-    let refused = |client_id, error| {
-        response::client_refused(paths::TOKEN, &snapshot, tenant, client_id, error)
+    let attempt = Attempt {
+        endpoint: paths::TOKEN,
+        source,
+        throttle: &state.throttle,
     };
+    let refused = |client_id, error| attempt.refused(&snapshot, tenant, client_id, error);
     let request = token::parse(
         header(&headers, CONTENT_TYPE),
         header(&headers, AUTHORIZATION),
@@ -34,6 +40,7 @@ pub(crate) async fn token(
     )
     .map_err(|error| refused(None, error))?;
     let client_id = request.credentials.client_id.as_str();
+    attempt.admit(client_id)?;
     let entry = snapshot.client_entry(tenant, client_id);
     let grant = token::decide(
         entry.map(|entry| &entry.client),

@@ -7,7 +7,7 @@ use latchkey_manage::apps::{self, NewApp};
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_protocol::{AppSettingsPatch, ClientSecret, Scope};
-use latchkey_server::{RunningServer, ServerSettings, SystemClock};
+use latchkey_server::{FailedLoginLimits, RunningServer, ServerSettings, SystemClock};
 use latchkey_store::{DEFAULT_TENANT, Store};
 use std::io::Write;
 use std::sync::Arc;
@@ -46,6 +46,11 @@ fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
         key_rotation: RotationPolicy::every_days(args.key_rotation_days),
         strict_hosts: args.strict_hosts,
         max_staleness: args.max_staleness,
+        failed_logins: FailedLoginLimits {
+            per_client: args.auth_failures_per_client,
+            per_address: args.auth_failures_per_address,
+        },
+        trusted_proxies: args.trusted_proxies,
     }
 }
 

@@ -32,6 +32,7 @@ mod database_unreachable;
 mod database_url;
 mod db_copy;
 mod discovery;
+mod failed_logins;
 mod full_disk;
 mod introspection;
 mod jwks;

@@ -3,9 +3,9 @@
 //! crate's unit tests; this table proves that each decision leaves the server as it should.
 
 use crate::harness::*;
-use latchkey_protocol::TokenError;
 use latchkey_protocol::client_auth::AuthFailure;
 use latchkey_protocol::scope::ScopeRefusal;
+use latchkey_protocol::{Limit, TokenError};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -108,6 +108,20 @@ async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
             TokenError::MethodNotAllowed,
             app.call(Method::GET, TOKEN_PATH).await,
         ),
+        (
+            TokenError::TooManyRequests {
+                retry_after: 6,
+                limit: Limit::FailedAuthentication,
+            },
+            {
+                // From an address of its own, so that the rows above are not counted.
+                let attacker = app.from_source([127, 0, 0, 20].into());
+                for _ in 0..10 {
+                    attacker.post_token_basic(id, "not-the-secret", &[cc]).await;
+                }
+                attacker.post_token_basic(id, "not-the-secret", &[cc]).await
+            },
+        ),
     ];
 
     let mut seen = [false; VARIANTS];
@@ -129,6 +143,11 @@ async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
         assert_eq!(
             reply.header("www-authenticate"),
             challenge,
+            "{error:?}: {reply:?}"
+        );
+        assert_eq!(
+            reply.header("retry-after").is_some(),
+            error.retry_after().is_some(),
             "{error:?}: {reply:?}"
         );
         let allow = matches!(error, TokenError::MethodNotAllowed).then_some("POST");

@@ -131,6 +131,20 @@ impl Http {
         }
     }
 
+    /// The same server, reached from the local address `source` (any of 127.0.0.0/8 on
+    /// Linux): a second client machine, as far as the server's socket can tell.
+    pub(crate) fn from_source(&self, source: std::net::IpAddr) -> Http {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(source)
+            .build()
+            .expect("building the HTTP client");
+        Http {
+            client,
+            ..self.clone()
+        }
+    }
+
     /// `http://ADDR` + `path`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)

@@ -42,6 +42,7 @@ pub(crate) use system::*;
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::keys::MasterKeys;
+pub(crate) use latchkey_server::FailedLoginLimits;
 use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -137,6 +138,11 @@ pub(crate) struct Setup {
     /// starts: ES256, quick to make, unless a test is about the key a server makes for itself
     /// (`None`: the server makes its RS256 key at start, as in a new deployment).
     pub(crate) first_key: Option<Algorithm>,
+    /// Failed client authentications allowed a minute (the server's defaults unless a test
+    /// is about them).
+    pub(crate) failed_logins: FailedLoginLimits,
+    /// The proxies whose forwarding headers the server believes.
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Setup {
@@ -150,6 +156,8 @@ impl Default for Setup {
             hears_notices: true,
             maintenance_interval: Duration::from_millis(50),
             first_key: Some(Algorithm::Es256),
+            failed_logins: FailedLoginLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -184,6 +192,18 @@ impl Setup {
         }
     }
 
+    /// This setup, with failed client authentications never throttled: for tests that fail
+    /// on purpose more often than a real client would.
+    pub(crate) fn without_login_throttling(self) -> Setup {
+        Setup {
+            failed_logins: FailedLoginLimits {
+                per_client: 0,
+                per_address: 0,
+            },
+            ..self
+        }
+    }
+
     /// This setup, with maintenance only at start: key life cycle steps that happen anyway are
     /// then a node's own doing, not a maintenance tick's.
     pub(crate) fn without_maintenance(self) -> Setup {
@@ -203,6 +223,8 @@ fn settings(setup: &Setup) -> ServerSettings {
         maintenance_interval: setup.maintenance_interval,
         key_rotation: setup.key_rotation,
         strict_hosts: setup.strict_hosts,
+        failed_logins: setup.failed_logins,
+        trusted_proxies: setup.trusted_proxies.clone(),
     }
 }
 
