@@ -4,38 +4,39 @@
 //! One number is what lets a caller hold a limit in a single atomic and update it with one
 //! compare-exchange, and it can be read without being consumed: the failed-login throttle must
 //! refuse a request before authenticating it, yet count only the ones that then fail. Times are
-//! milliseconds on any clock that does not go back; the caller chooses it.
+//! ticks of any clock that does not go back, in a unit the caller chooses: a limit is exact
+//! while its period holds at least one tick per event (milliseconds for a few events a minute,
+//! microseconds for thousands a second).
 
-/// A limit of `count` events per `period_ms`, allowing all `count` at once (a full bucket).
+/// A limit of `count` events per `period`, allowing all `count` at once (a full bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     /// The time one event uses up.
-    interval_ms: i64,
+    interval: i64,
     /// The period: how far ahead of now the TAT may run.
-    window_ms: i64,
+    window: i64,
 }
 
 impl Rate {
-    /// `count` events per `period_ms`; `None` for a count or period of zero (no limit).
-    pub fn per(count: u32, period_ms: i64) -> Option<Rate> {
-        if count == 0 || period_ms <= 0 {
+    /// `count` events per `period` ticks; `None` for a count or period of zero (no limit).
+    pub fn per(count: u32, period: i64) -> Option<Rate> {
+        if count == 0 || period <= 0 {
             return None;
         }
-        // At least a millisecond per event, so that a huge count still limits something.
-        let interval_ms = (period_ms / i64::from(count)).max(1);
+        // At least a tick per event, so that a count beyond the ticks still limits something.
+        let interval = (period / i64::from(count)).max(1);
         Some(Rate {
-            interval_ms,
-            window_ms: interval_ms * i64::from(count),
+            interval,
+            window: interval.saturating_mul(i64::from(count)),
         })
     }
 
     /// The time before which a key with theoretical arrival time `tat` refuses one more event.
     pub fn refused_until(&self, tat: i64) -> i64 {
-        tat + self.interval_ms - self.window_ms
+        tat.saturating_add(self.interval) - self.window
     }
 
-    /// Whether one more event at `now` fits: `Ok(the new TAT)` or `Err(milliseconds until
-    /// it would)`.
+    /// Whether one more event at `now` fits: `Ok(the new TAT)` or `Err(ticks until it would)`.
     pub fn take(&self, tat: i64, now: i64) -> Result<i64, i64> {
         let until = self.refused_until(tat);
         if now < until {
@@ -48,12 +49,12 @@ impl Rate {
     /// The TAT after one more event at `now`, whether or not it fitted: how failures are counted
     /// once they have happened.
     pub fn after_one(&self, tat: i64, now: i64) -> i64 {
-        tat.max(now) + self.interval_ms
+        tat.max(now).saturating_add(self.interval)
     }
 
-    /// The period.
-    pub fn window_ms(&self) -> i64 {
-        self.window_ms
+    /// The period, in ticks.
+    pub fn window(&self) -> i64 {
+        self.window
     }
 }
 

@@ -170,7 +170,7 @@ impl Throttle {
                 .logged_until
                 .compare_exchange(
                     logged,
-                    now + rate.window_ms(),
+                    now + rate.window(),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 )

@@ -65,7 +65,7 @@ async fn ten_wrong_secrets_a_minute_then_even_the_right_one_gets_429_from_that_a
         seed.app(new_app("billing")).await
     })
     .await;
-    let attacker = app.from_source(source(2));
+    let attacker = app.connecting_from(source(2));
     for attempt in 1..=10 {
         let reply = wrong_secret(&attacker, client_id(&billing)).await;
         assert_eq!(reply.status, 401, "attempt {attempt}: {}", reply.body);
@@ -74,7 +74,7 @@ async fn ten_wrong_secrets_a_minute_then_even_the_right_one_gets_429_from_that_a
     // The right secret is refused as well: the limit answers before any secret is compared.
     assert_throttled(&right_secret(&attacker, &billing).await);
     // The same app from another address gets its token.
-    right_secret(&app.from_source(source(3)), &billing)
+    right_secret(&app.connecting_from(source(3)), &billing)
         .await
         .access_token();
 }
@@ -88,7 +88,7 @@ async fn a_throttled_client_id_leaves_its_address_to_others_until_the_address_li
         )
     })
     .await;
-    let nat = app.from_source(source(4));
+    let nat = app.connecting_from(source(4));
     for _ in 0..3 {
         assert_eq!(wrong_secret(&nat, client_id(&billing)).await.status, 401);
     }
@@ -101,7 +101,7 @@ async fn a_throttled_client_id_leaves_its_address_to_others_until_the_address_li
         assert_eq!(reply.status, 401, "{}", reply.body);
     }
     assert_throttled(&right_secret(&nat, &reports).await);
-    right_secret(&app.from_source(source(5)), &reports)
+    right_secret(&app.connecting_from(source(5)), &reports)
         .await
         .access_token();
 }
@@ -112,7 +112,7 @@ async fn successful_requests_are_not_counted() {
         seed.app(new_app("billing")).await
     })
     .await;
-    let client = app.from_source(source(6));
+    let client = app.connecting_from(source(6));
     for _ in 0..20 {
         right_secret(&client, &billing).await.access_token();
     }
@@ -135,7 +135,7 @@ async fn introspection_and_revocation_share_the_limit_with_the_token_endpoint() 
     })
     .await;
     let token = app.token_for(&billing, None).await.access_token();
-    let attacker = app.from_source(source(7));
+    let attacker = app.connecting_from(source(7));
     let id = client_id(&api);
     let failures = [
         attacker.post_introspect(id, WRONG, &token).await,
@@ -169,7 +169,7 @@ async fn a_forged_x_forwarded_for_changes_nothing_without_a_trusted_proxy() {
         ..limits(5, 100)
     };
     let (app, billing) = spawn_seeded(setup, async |seed| seed.app(new_app("billing")).await).await;
-    let attacker = app.from_source(source(8));
+    let attacker = app.connecting_from(source(8));
     let forged = |n: u32| {
         attacker
             .request(reqwest::Method::POST, "/oauth2/token")
@@ -194,7 +194,7 @@ async fn behind_a_trusted_proxy_the_address_it_forwarded_is_counted() {
         ..limits(3, 100)
     };
     let (app, billing) = spawn_seeded(setup, async |seed| seed.app(new_app("billing")).await).await;
-    let proxy = app.from_source(source(9));
+    let proxy = app.connecting_from(source(9));
     // What a proxy sends on: whatever the client wrote, then the address it saw.
     let through_proxy = |client_wrote: &str, seen: &str, secret: &str| {
         proxy

@@ -115,7 +115,7 @@ async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
             },
             {
                 // From an address of its own, so that the rows above are not counted.
-                let attacker = app.from_source([127, 0, 0, 20].into());
+                let attacker = app.connecting_from([127, 0, 0, 20].into());
                 for _ in 0..10 {
                     attacker.post_token_basic(id, "not-the-secret", &[cc]).await;
                 }

@@ -133,7 +133,7 @@ impl Http {
 
     /// The same server, reached from the local address `source` (any of 127.0.0.0/8 on
     /// Linux): a second client machine, as far as the server's socket can tell.
-    pub(crate) fn from_source(&self, source: std::net::IpAddr) -> Http {
+    pub(crate) fn connecting_from(&self, source: std::net::IpAddr) -> Http {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .local_address(source)
