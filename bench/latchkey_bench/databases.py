@@ -65,12 +65,15 @@ class Databases:
             url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
         return Database(backend=backend, url=url, env=self.env, binary=self.config.binary)
 
-    def filled(self, backend, apps, reuse_percent=None):
-        """A fresh database holding `apps` bench apps (with token reuse at `reuse_percent`);
-        returns it and the seconds the fill took."""
-        database = self.new(backend, f"apps_{apps}_reuse_{reuse_percent or 0}")
+    def filled(self, backend, apps, reuse_percent=None, rate_limit=None):
+        """A fresh database holding `apps` bench apps (with token reuse at `reuse_percent`, and
+        each app's `--rate-limit` when given); returns it and the seconds the fill took."""
+        limited = "_limited" if rate_limit else ""
+        database = self.new(backend, f"apps_{apps}_reuse_{reuse_percent or 0}{limited}")
         started = time.monotonic()
         fill(self.config, database, apps, reuse_percent)
+        for app in range(apps if rate_limit else 0):
+            database.cli(["app", "update", f"bench-{app}", "--rate-limit", rate_limit])
         return database, time.monotonic() - started
 
     def drop_all(self):

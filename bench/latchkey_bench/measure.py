@@ -1,8 +1,8 @@
 """One pass over the matrix: for each backend and app count, latchkey (and with --peer
 node-oidc-provider) under closed-loop load per algorithm, their slices alternating with the
 signature rate measured between them, then each server at a fixed offered load (open loop);
-introspection and JWKS; a CLI change reaching the server; token reuse; and on PostgreSQL two
-nodes on one database under load at once. Returns a `rows.Pass` of measured figures."""
+introspection and JWKS; the per-request limits off and on; a CLI change reaching the server;
+token reuse; and on PostgreSQL two nodes on one database under load at once. Returns a `rows.Pass` of measured figures."""
 import base64
 import concurrent.futures
 import json
@@ -14,6 +14,10 @@ from .rows import LATCHKEY, PEER, Change, Kind, Pass, Row
 from .servers import LatchkeyServer, Peer, cpu_seconds, http, log, poll, rss_kib
 
 
+# A rate limit no bench load reaches: the check runs on every token and never refuses.
+CHECKS_RATE_LIMIT = "1000000/s"
+
+
 class Bench:
     """What a pass needs across rows: the configuration, the processes, the databases (filled
     once and shared by the repeats, since a million apps take a while) and the bodies files."""
@@ -23,10 +27,10 @@ class Bench:
         self.filled = {}
         self.bodies = {}
 
-    def database(self, backend, apps, reuse_percent=None):
-        key = (backend, apps, reuse_percent)
+    def database(self, backend, apps, reuse_percent=None, rate_limit=None):
+        key = (backend, apps, reuse_percent, rate_limit)
         if key not in self.filled:
-            database, seconds = self.databases.filled(backend, apps, reuse_percent)
+            database, seconds = self.databases.filled(backend, apps, reuse_percent, rate_limit)
             log(f"== {backend}: {apps} apps written in {seconds:.1f} s")
             self.filled[key] = database
         return self.filled[key]
@@ -121,6 +125,10 @@ class Bench:
                     run.changes.append(self.change(server, backend, apps, nodes=1))
                 if apps == counts[0]:
                     run.endpoints.update(self.endpoints(server, backend))
+                if apps == counts[0] and backend == self.config.backends[0]:
+                    server.stop()
+                    run.rows.extend(self.checks_rows(backend, apps))
+                    server.start()
                 if backend == "postgres" and apps == max(counts):
                     rows, change = self.two_nodes(server, backend, apps)
                     run.rows.extend(rows)
@@ -152,6 +160,35 @@ class Bench:
         finally:
             if peer:
                 peer.stop()
+
+    def checks_rows(self, backend, apps):
+        """What the per-request limits cost: one server with them off (no failed-login throttle,
+        apps without a rate limit) and one with them on (the default throttle, every app with a
+        rate limit far above the load, so that the check runs on every token and never
+        refuses), on the same CPU, their RS256 slices interleaved. Connection limits are per
+        connection, not per request, and the load keeps its connections: they are on in both."""
+        config = self.config
+        off = LatchkeyServer(self.processes, config, self.database(backend, apps), apps, config.latchkey_port,
+                             config.server_cpu,
+                             ["--auth-failures-per-client", "0", "--auth-failures-per-address", "0"])
+        on = LatchkeyServer(self.processes, config, self.database(backend, apps, rate_limit=CHECKS_RATE_LIMIT),
+                            apps, config.second_node_port, config.server_cpu)
+        servers = [off, on]
+        try:
+            for each in servers:
+                each.start()
+                each.use_alg("RS256")
+            log(f"== per-request limits off and on ({backend}, {apps} apps, RS256)")
+            rows = []
+            for each, checks, figures in zip(servers, ["off", "on"], self.interleaved(servers, "RS256")):
+                row = Row(kind=Kind.CHECKS, server=LATCHKEY, backend=backend, apps=apps, alg="RS256", checks=checks,
+                          idle_rss_kib=each.idle_rss_kib, startup_s=each.startup_s, **figures)
+                rows.append(row)
+                log(f"   limits {checks}: {row.rps:.0f} tokens/s, ceiling {row.ceiling_rps:.0f}/s")
+            return rows
+        finally:
+            for each in servers:
+                each.stop()
 
     def reuse_row(self, backend):
         """Token reuse: every app opted in; the warm-up signs each app's first token, so the run

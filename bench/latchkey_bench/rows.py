@@ -16,6 +16,9 @@ class Kind(str, Enum):
     REUSE = "token_reuse"
     # One of two latchkey nodes on one database, both under load at once.
     TWO_NODES = "two_nodes"
+    # Token requests with the per-request limits on (the failed-login throttle, the app's rate
+    # limit) or off, the two servers' slices interleaved: what the limits cost.
+    CHECKS = "checks"
 
 
 LATCHKEY = "latchkey"
@@ -34,6 +37,8 @@ class Row:
     alg: str
     # `A` or `B` in a two-node row, else empty.
     node: str = ""
+    # `on` or `off` in a checks row, else empty.
+    checks: str = ""
     # Closed loop (wrk, 64 connections), the slices pooled.
     requests: int = 0
     duration_us: int = 0
@@ -72,10 +77,13 @@ class Row:
     idle_rss_vs_sqlite_pct: Optional[float] = None
     # A two-node row's tokens/s against one node's on the same database, in percent.
     rps_vs_one_node_pct: Optional[float] = None
+    # A checks row with the limits on: how much of the share of the ceiling they cost against
+    # the row with them off, in percent (positive: slower).
+    checks_cost_pct: Optional[float] = None
 
     def key(self):
         """What identifies the row across repeats."""
-        return (self.kind, self.server, self.backend, self.apps, self.alg, self.node)
+        return (self.kind, self.server, self.backend, self.apps, self.alg, self.node, self.checks)
 
     def errors(self):
         return self.non_2xx + self.socket_errors + (self.open_errors or 0)
@@ -110,7 +118,7 @@ class Pass:
 # Fields that are counts over the whole run: over repeats they add up instead of taking medians.
 SUMMED = {"requests", "duration_us", "non_2xx", "socket_errors", "slices", "open_errors"}
 # Fields that say what a record is rather than what was measured.
-KEY_FIELDS = {"kind", "server", "backend", "apps", "alg", "node", "nodes"}
+KEY_FIELDS = {"kind", "server", "backend", "apps", "alg", "node", "nodes", "checks"}
 
 
 def measured_fields(record):

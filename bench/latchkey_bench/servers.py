@@ -136,9 +136,11 @@ class LatchkeyServer:
     token_path = "/oauth2/token"
     name = "latchkey"
 
-    def __init__(self, processes, config, database, apps, port, cpu):
+    def __init__(self, processes, config, database, apps, port, cpu, serve_args=()):
         self.processes, self.config, self.database = processes, config, database
         self.apps, self.port, self.cpu = apps, port, cpu
+        # More `serve` flags, such as limits turned off.
+        self.serve_args = list(serve_args)
         self.base = f"http://127.0.0.1:{port}"
         self.child = None
         self.startup_s = None
@@ -149,7 +151,7 @@ class LatchkeyServer:
         the database answered), with `startup_s` and `idle_rss_kib` measured."""
         self.child = self.processes.spawn(
             [self.config.binary, "--database", self.database.url, "serve", "--listen", f"127.0.0.1:{self.port}",
-             "--issuer", self.base], self.cpu, self.database.env)
+             "--issuer", self.base, *self.serve_args], self.cpu, self.database.env)
         _, self.startup_s = poll(lambda: http("GET", self.base + "/readyz", timeout=0.5)[0] == 200,
                                  READY_TIMEOUT_S, f"latchkey on {self.database.url}", self.child)
         self.idle_rss_kib = settled_rss_kib(self.child)

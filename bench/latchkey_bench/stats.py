@@ -101,6 +101,13 @@ def derive(run):
             one = find(Kind.TOKEN, LATCHKEY, row.backend, row.apps, row.alg)
             share = ratio(row.rps, one.rps if one else None)
             row.rps_vs_one_node_pct = None if share is None else share * 100
+        elif row.kind == Kind.CHECKS and row.checks == "on":
+            # Shares of each row's own ceiling, not raw rates: the two servers ran in alternating
+            # slices, and the host's speed moved between them.
+            off = next((other for other in run.rows if other.kind == Kind.CHECKS and other.checks == "off"
+                        and (other.backend, other.apps, other.alg) == (row.backend, row.apps, row.alg)), None)
+            change = change_pct(row.share_of_ceiling_pct, off.share_of_ceiling_pct if off else None)
+            row.checks_cost_pct = None if change is None else -change
     return run
 
 
