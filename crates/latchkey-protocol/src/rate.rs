@@ -12,32 +12,33 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     /// The time one event uses up.
-    interval: i64,
+    interval: u64,
     /// The period: how far ahead of now the TAT may run.
-    window: i64,
+    window: u64,
 }
 
 impl Rate {
     /// `count` events per `period` ticks; `None` for a count or period of zero (no limit).
-    pub fn per(count: u32, period: i64) -> Option<Rate> {
-        if count == 0 || period <= 0 {
+    pub fn per(count: u32, period: u64) -> Option<Rate> {
+        if count == 0 || period == 0 {
             return None;
         }
         // At least a tick per event, so that a count beyond the ticks still limits something.
-        let interval = (period / i64::from(count)).max(1);
+        let interval = (period / u64::from(count)).max(1);
         Some(Rate {
             interval,
-            window: interval.saturating_mul(i64::from(count)),
+            window: interval.saturating_mul(u64::from(count)),
         })
     }
 
     /// The time before which a key with theoretical arrival time `tat` refuses one more event.
-    pub fn refused_until(&self, tat: i64) -> i64 {
-        tat.saturating_add(self.interval) - self.window
+    pub fn refused_until(&self, tat: u64) -> u64 {
+        tat.saturating_add(self.interval)
+            .saturating_sub(self.window)
     }
 
     /// Whether one more event at `now` fits: `Ok(the new TAT)` or `Err(ticks until it would)`.
-    pub fn take(&self, tat: i64, now: i64) -> Result<i64, i64> {
+    pub fn take(&self, tat: u64, now: u64) -> Result<u64, u64> {
         let until = self.refused_until(tat);
         if now < until {
             Err(until - now)
@@ -48,19 +49,20 @@ impl Rate {
 
     /// The TAT after one more event at `now`, whether or not it fitted: how failures are counted
     /// once they have happened.
-    pub fn after_one(&self, tat: i64, now: i64) -> i64 {
+    pub fn after_one(&self, tat: u64, now: u64) -> u64 {
         tat.max(now).saturating_add(self.interval)
     }
 
     /// The period, in ticks.
-    pub fn window(&self) -> i64 {
+    pub fn window(&self) -> u64 {
         self.window
     }
 }
 
-/// Whole seconds a `Retry-After` header gives for a wait of `ms`: rounded up, at least 1.
-pub fn retry_after_seconds(ms: i64) -> u32 {
-    let seconds = ms.max(1).unsigned_abs().div_ceil(1000);
+/// Whole seconds a `Retry-After` header gives for a wait of `ticks`, `ticks_per_second` to a
+/// second: rounded up, at least 1.
+pub fn retry_after_seconds(ticks: u64, ticks_per_second: u64) -> u32 {
+    let seconds = ticks.div_ceil(ticks_per_second.max(1)).max(1);
     u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
@@ -68,10 +70,10 @@ pub fn retry_after_seconds(ms: i64) -> u32 {
 mod tests {
     use super::*;
 
-    const MINUTE: i64 = 60_000;
+    const MINUTE: u64 = 60_000;
 
     /// Takes events at `now` until one is refused; returns how many fitted and the wait.
-    fn burst(rate: Rate, tat: &mut i64, now: i64) -> (u32, i64) {
+    fn burst(rate: Rate, tat: &mut u64, now: u64) -> (u32, u64) {
         let mut taken = 0;
         loop {
             match rate.take(*tat, now) {
@@ -100,7 +102,7 @@ mod tests {
         let rate = Rate::per(2, 1_000).unwrap();
         let tat = rate.after_one(0, 0);
         for _ in 0..5 {
-            assert!(rate.refused_until(tat) <= 0, "one more still fits");
+            assert_eq!(rate.refused_until(tat), 0, "one more still fits");
         }
         let tat = rate.after_one(tat, 0);
         assert_eq!(rate.refused_until(tat), 500);
@@ -123,10 +125,11 @@ mod tests {
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
-        assert_eq!(retry_after_seconds(0), 1);
-        assert_eq!(retry_after_seconds(1), 1);
-        assert_eq!(retry_after_seconds(1_000), 1);
-        assert_eq!(retry_after_seconds(1_001), 2);
-        assert_eq!(retry_after_seconds(i64::MAX), u32::MAX);
+        assert_eq!(retry_after_seconds(0, 1_000), 1);
+        assert_eq!(retry_after_seconds(1, 1_000), 1);
+        assert_eq!(retry_after_seconds(1_000, 1_000), 1);
+        assert_eq!(retry_after_seconds(1_001, 1_000), 2);
+        assert_eq!(retry_after_seconds(2_000_001, 1_000_000), 3);
+        assert_eq!(retry_after_seconds(u64::MAX, 1), u32::MAX);
     }
 }

@@ -15,7 +15,7 @@ use latchkey_protocol::rate::{Rate, retry_after_seconds};
 use latchkey_protocol::{Limit, TokenError};
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// How many failed client authentications a minute one source may make; zero turns a limit off.
@@ -40,7 +40,7 @@ impl Default for FailedLoginLimits {
 /// key goes uncounted (failing open, with a warning) rather than grow memory without bound.
 const MAX_TRACKED: usize = 100_000;
 
-const MINUTE_MS: i64 = 60_000;
+const MINUTE_MS: u64 = 60_000;
 
 /// An address as counted: IPv4 as its mapped IPv6 form, IPv6 by its /64, the block one host
 /// is usually given, so that rotating through a /64 does not buy an attacker fresh buckets.
@@ -56,9 +56,9 @@ fn address_key(address: IpAddr) -> AddressKey {
 #[derive(Debug, Default)]
 struct Bucket {
     /// The theoretical arrival time (`Rate`), in milliseconds since `Throttle::epoch`.
-    tat: AtomicI64,
+    tat: AtomicU64,
     /// Until when a refusal for this key is not logged again.
-    logged_until: AtomicI64,
+    logged_until: AtomicU64,
 }
 
 /// The limits on requests from one source: whom to believe about a request's source, and the
@@ -77,7 +77,7 @@ pub(crate) struct Throttle {
     /// a bucket for one address.
     ids: foldhash::quality::RandomState,
     /// No bucket refuses before this time: while it is past, `admit` reads no map.
-    quiet_until: AtomicI64,
+    quiet_until: AtomicU64,
 }
 
 /// Which bucket refused.
@@ -98,12 +98,13 @@ impl Throttle {
             clients: papaya::HashMap::new(),
             addresses: papaya::HashMap::new(),
             ids: foldhash::quality::RandomState::default(),
-            quiet_until: AtomicI64::new(i64::MIN),
+            quiet_until: AtomicU64::new(0),
         }
     }
 
-    fn now(&self) -> i64 {
-        i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
+    /// Milliseconds since this throttle was made: a clock that never goes back.
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Before authenticating a client: `Err(too_many_requests)` when `source`, or `client_id`
@@ -132,7 +133,7 @@ impl Throttle {
         let Some(((wait, first_in_window), over)) = refusal else {
             return Ok(());
         };
-        let retry_after = retry_after_seconds(wait);
+        let retry_after = retry_after_seconds(wait, 1_000);
         if first_in_window {
             tracing::warn!(
                 target: "latchkey_server::client_auth",
@@ -156,8 +157,8 @@ impl Throttle {
         map: &papaya::HashMap<K, Bucket>,
         key: &K,
         rate: Rate,
-        now: i64,
-    ) -> Option<(i64, bool)> {
+        now: u64,
+    ) -> Option<(u64, bool)> {
         let buckets = map.pin();
         let bucket = buckets.get(key)?;
         let until = rate.refused_until(bucket.tat.load(Ordering::Relaxed));
@@ -196,7 +197,7 @@ impl Throttle {
         map: &papaya::HashMap<K, Bucket>,
         key: K,
         rate: Rate,
-        now: i64,
+        now: u64,
     ) {
         let buckets = map.pin();
         if buckets.len() >= MAX_TRACKED && buckets.get(&key).is_none() {
