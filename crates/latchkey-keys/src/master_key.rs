@@ -4,6 +4,10 @@
 //! A `Keyring` holds one or more master keys. The first seals; every one can open, which is
 //! what lets a master key be rotated without downtime: put the new key first, keep the old one
 //! after it until `latchkey master-key rotate` has re-sealed every signing key.
+//!
+//! Key bytes in Rust buffers (a decoded master key, an unsealed private key) are wiped when
+//! dropped (`Zeroizing`). The AES keys themselves live in aws-lc objects, which aws-lc frees
+//! with `OPENSSL_free`, and that cleanses the memory first.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest::{SHA256, digest};
@@ -11,6 +15,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Bytes in a master key.
 pub const MASTER_KEY_BYTES: usize = 32;
@@ -64,13 +69,14 @@ impl fmt::Debug for Keyring {
     }
 }
 
-/// Text for a new random master key (base64 of 32 bytes).
+/// Text for a new random master key (base64 of 32 bytes). The raw bytes are wiped here; the
+/// text is the key too, which the caller wipes (`Zeroizing`) once it is written or shown.
 pub fn generate_text() -> String {
-    let mut bytes = [0u8; MASTER_KEY_BYTES];
+    let mut bytes = Zeroizing::new([0u8; MASTER_KEY_BYTES]);
     SystemRandom::new()
-        .fill(&mut bytes)
+        .fill(bytes.as_mut())
         .expect("the OS random source failed");
-    STANDARD.encode(bytes)
+    STANDARD.encode(bytes.as_ref())
 }
 
 impl Keyring {
@@ -86,10 +92,12 @@ impl Keyring {
             .map(str::trim)
             .filter(|item| !item.is_empty());
         for (index, item) in items.enumerate() {
-            let bytes = STANDARD
-                .decode(item)
-                .or_else(|_| URL_SAFE_NO_PAD.decode(item))
-                .map_err(|_| MasterKeyError::Malformed(index + 1))?;
+            let bytes = Zeroizing::new(
+                STANDARD
+                    .decode(item)
+                    .or_else(|_| URL_SAFE_NO_PAD.decode(item))
+                    .map_err(|_| MasterKeyError::Malformed(index + 1))?,
+            );
             if bytes.len() != MASTER_KEY_BYTES {
                 return Err(MasterKeyError::Malformed(index + 1));
             }
@@ -127,27 +135,29 @@ impl Keyring {
         SystemRandom::new()
             .fill(&mut nonce)
             .map_err(|_| MasterKeyError::Seal)?;
-        let mut sealed = plaintext.to_vec();
+        // Sealed in place: the copy holds the plaintext until then, or for good if sealing fails.
+        let mut sealed = Zeroizing::new(plaintext.to_vec());
         current
             .key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(kid.as_bytes()),
-                &mut sealed,
+                &mut *sealed,
             )
             .map_err(|_| MasterKeyError::Seal)?;
-        let mut out = nonce.to_vec();
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         Ok((current.id.clone(), out))
     }
 
-    /// Opens a sealed private key.
+    /// Opens a sealed private key; the plaintext is wiped when dropped.
     pub fn open(
         &self,
         master_key_id: &str,
         kid: &str,
         sealed: &[u8],
-    ) -> Result<Vec<u8>, MasterKeyError> {
+    ) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
         let key = self
             .keys
             .iter()
@@ -162,12 +172,15 @@ impl Keyring {
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce)
             .map_err(|_| MasterKeyError::Open(kid.to_owned()))?;
-        let mut buffer = ciphertext.to_vec();
-        let plaintext = key
+        let mut buffer = Zeroizing::new(ciphertext.to_vec());
+        let length = key
             .key
             .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
-            .map_err(|_| MasterKeyError::Open(kid.to_owned()))?;
-        Ok(plaintext.to_vec())
+            .map_err(|_| MasterKeyError::Open(kid.to_owned()))?
+            .len();
+        // The plaintext is the buffer's head (the tag follows it): no second copy.
+        buffer.truncate(length);
+        Ok(buffer)
     }
 }
 
@@ -192,10 +205,13 @@ mod tests {
             !sealed.windows(7).any(|w| w == b"private"),
             "ciphertext must not contain the plaintext"
         );
-        assert_eq!(keyring.open(&id, "kid-1", &sealed).unwrap(), b"private");
         assert_eq!(
-            keyring.open(&id, "kid-2", &sealed),
-            Err(MasterKeyError::Open("kid-2".into()))
+            keyring.open(&id, "kid-1", &sealed).unwrap().as_slice(),
+            b"private"
+        );
+        assert_eq!(
+            keyring.open(&id, "kid-2", &sealed).unwrap_err(),
+            MasterKeyError::Open("kid-2".into())
         );
     }
 
@@ -216,7 +232,7 @@ mod tests {
         let (old_id, sealed) = old.seal("k", b"x").unwrap();
         let both = Keyring::parse(&format!("# rotated\n{new_text}\n{old_text}\n")).unwrap();
         assert_ne!(both.current_id(), old_id);
-        assert_eq!(both.open(&old_id, "k", &sealed).unwrap(), b"x");
+        assert_eq!(both.open(&old_id, "k", &sealed).unwrap().as_slice(), b"x");
         let comma = Keyring::parse(&format!("{new_text},{old_text}")).unwrap();
         assert_eq!(comma.ids(), both.ids());
     }
@@ -246,6 +262,20 @@ mod tests {
             Keyring::parse(&format!("{},???", generate_text())).unwrap_err(),
             MasterKeyError::Malformed(2)
         );
+    }
+
+    /// Unsealed key bytes are of a type that wipes itself on drop.
+    const _: () = {
+        const fn wipes_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wipes_on_drop::<Zeroizing<Vec<u8>>>();
+    };
+
+    #[test]
+    fn an_opened_key_is_exactly_the_plaintext() {
+        let keyring = Keyring::parse(&generate_text()).unwrap();
+        let (id, sealed) = keyring.seal("k", &[7u8; 100]).unwrap();
+        let opened: Zeroizing<Vec<u8>> = keyring.open(&id, "k", &sealed).unwrap();
+        assert_eq!(opened.as_slice(), &[7u8; 100]);
     }
 
     #[test]

@@ -22,9 +22,11 @@ pub fn client_id() -> String {
     hex_lower(&random_bytes::<16>())
 }
 
-/// A new client secret: 256 random bits as 43 URL-safe base64 characters.
+/// A new client secret: 256 random bits as 43 URL-safe base64 characters. The random bytes are
+/// wiped here; the caller wraps the text in a `ClientSecret`, which wipes it when dropped.
 pub fn client_secret() -> String {
-    URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())
+    let bytes = zeroize::Zeroizing::new(random_bytes::<SECRET_BYTES>());
+    URL_SAFE_NO_PAD.encode(bytes.as_ref())
 }
 
 /// A random (version 4) UUID in its hyphenated form, for `kid` and `jti` values.

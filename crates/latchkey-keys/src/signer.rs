@@ -21,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// A failure to generate, parse or use key material.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,8 @@ impl JwtType {
     }
 }
 
+/// The parsed private key. It holds no PKCS#8 bytes of its own: the key lives in aws-lc
+/// objects, which aws-lc frees with `OPENSSL_free`, cleansing the memory first.
 enum KeyPairKind {
     Rsa(RsaKeyPair),
     Ecdsa(EcdsaKeyPair),
@@ -94,8 +97,10 @@ impl fmt::Debug for Signer {
     }
 }
 
-/// Generates a new private key for `alg` (RSA keys are 2048 bits) as PKCS#8 DER.
-pub fn generate_private_key(alg: Algorithm) -> Result<Vec<u8>, KeyError> {
+/// Generates a new private key for `alg` (RSA keys are 2048 bits) as PKCS#8 DER, wiped when
+/// dropped. (aws-lc-rs wipes its own DER buffers on drop too, and aws-lc cleanses the key
+/// objects it frees.)
+pub fn generate_private_key(alg: Algorithm) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let failed = |_| KeyError::Generate(alg);
     let der = match alg {
         Algorithm::Rs256 => {
@@ -118,7 +123,7 @@ pub fn generate_private_key(alg: Algorithm) -> Result<Vec<u8>, KeyError> {
             .as_ref()
             .to_vec(),
     };
-    Ok(der)
+    Ok(Zeroizing::new(der))
 }
 
 #[derive(Serialize)]

@@ -14,6 +14,7 @@ use latchkey_keys::{
 use latchkey_store::{KeyRecord, KeyStatus, Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// A failure to make, seal, open, rotate or maintain signing keys.
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +94,11 @@ impl MasterKeys {
         Ok(self.keyring.load().seal(kid, pkcs8)?)
     }
 
-    /// The PKCS#8 bytes of a stored key.
-    pub fn open(&self, record: &KeyRecord) -> Result<Vec<u8>, SigningKeyError> {
+    /// The PKCS#8 bytes of a stored key, wiped when dropped.
+    pub fn open(&self, record: &KeyRecord) -> Result<Zeroizing<Vec<u8>>, SigningKeyError> {
         let Some(master_key_id) = &record.master_key_id else {
             // Stored before sealing existed; `seal_plain_keys` seals it on the next start.
-            return Ok(record.private_key.clone());
+            return Ok(Zeroizing::new(record.private_key.clone()));
         };
         match self
             .keyring
@@ -124,10 +125,12 @@ impl MasterKeys {
 }
 
 fn read_keyring(path: &PathBuf) -> Result<Keyring, SigningKeyError> {
+    // The file's text is the master keys: wiped once parsed.
     let text = std::fs::read_to_string(path).map_err(|error| SigningKeyError::MasterKeyFile {
         path: path.clone(),
         error,
     })?;
+    let text = Zeroizing::new(text);
     Ok(Keyring::parse(&text)?)
 }
 

@@ -6,6 +6,7 @@ use crate::error::TokenError;
 use crate::secret::{ClientSecret, SecretHash};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
 
 /// How the client presented its credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,8 +118,9 @@ pub fn parse_basic(
         basic: true,
         reason: AuthFailure::MalformedBasic,
     };
-    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    // `id:secret` in clear: wiped when this function returns, on every path.
+    let decoded = Zeroizing::new(STANDARD.decode(rest.trim()).map_err(|_| malformed())?);
+    let decoded = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
     // RFC 6749 §2.3.1: both parts are encoded with application/x-www-form-urlencoded first.
     let id = form_decode(id).ok_or_else(malformed)?;
@@ -176,7 +178,8 @@ pub fn credentials(
 }
 
 fn form_decode(text: &str) -> Option<String> {
-    let plus_as_space = text.replace('+', " ");
+    // A copy of the secret for the Basic case: wiped once decoded.
+    let plus_as_space = Zeroizing::new(text.replace('+', " "));
     percent_encoding::percent_decode_str(&plus_as_space)
         .decode_utf8()
         .ok()

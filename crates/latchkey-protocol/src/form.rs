@@ -4,6 +4,7 @@
 //! ignored; a parameter sent without a value is treated as absent.
 
 use crate::error::TokenError;
+use zeroize::Zeroize;
 
 /// The only request content type the endpoints accept (RFC 6749 §4.4.2, RFC 7662 §2.1).
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
@@ -52,6 +53,11 @@ pub fn parse<const N: usize>(
             continue;
         };
         if std::mem::replace(&mut seen[index], true) {
+            // A refused body may hold a secret already decoded: wipe what was read.
+            values.iter_mut().flatten().for_each(Zeroize::zeroize);
+            if let std::borrow::Cow::Owned(mut value) = value {
+                value.zeroize();
+            }
             return Err(TokenError::InvalidRequest(repeated(names[index])));
         }
         if !value.is_empty() {

@@ -18,6 +18,18 @@ mod sqlite;
 mod conformance;
 
 pub use dump::Dump;
+
+/// Causes `StoreError::Unavailable` gives that a caller has advice for (the CLI's hints).
+pub mod unavailable {
+    /// SQLite cannot write the file (its permissions, an immutable file, a read-only mount).
+    pub const READ_ONLY: &str = "the database file is read-only";
+    /// No space left for the database.
+    pub const DISK_FULL: &str = "the disk holding the database is full";
+    /// SQLite's write failed in the operating system (which may also be a full disk, or a file
+    /// made read-only under an open connection).
+    pub const IO_ERROR: &str =
+        "an I/O error on the database file (is the disk full or failing, or the file read-only?)";
+}
 pub use lease::MaintenanceLease;
 pub use postgres::{PostgresStore, retry_backoff};
 pub use records::*;

@@ -4,6 +4,7 @@
 use latchkey_manage::apps::AppError;
 use latchkey_manage::tenants::TenantError;
 use latchkey_protocol::app_settings::ClientConfigError;
+use latchkey_store::{StoreError, unavailable};
 
 /// The hint for the first error in `error`'s chain that has one.
 pub(crate) fn hint(error: &anyhow::Error) -> Option<&'static str> {
@@ -12,6 +13,8 @@ pub(crate) fn hint(error: &anyhow::Error) -> Option<&'static str> {
             app_hint(error)
         } else if let Some(error) = cause.downcast_ref::<TenantError>() {
             tenant_hint(error)
+        } else if let Some(error) = cause.downcast_ref::<StoreError>() {
+            store_hint(error)
         } else {
             cause
                 .downcast_ref::<ClientConfigError>()
@@ -25,6 +28,7 @@ fn app_hint(error: &AppError) -> Option<&'static str> {
         AppError::Invalid(settings) => settings_hint(settings),
         AppError::NotFound(..) => Some("see `latchkey app list`"),
         AppError::TenantNotFound(_) => Some("see `latchkey tenant list`"),
+        AppError::Store(error) => store_hint(error),
         _ => None,
     }
 }
@@ -34,6 +38,28 @@ fn tenant_hint(error: &TenantError) -> Option<&'static str> {
         TenantError::NotFound(_) => Some("see `latchkey tenant list`"),
         TenantError::NoDomains(_) => Some("give one with --domain"),
         TenantError::HasApps(_) => Some("delete them first, or delete the tenant with --force"),
+        TenantError::Store(error) => store_hint(error),
+        _ => None,
+    }
+}
+
+/// Nothing was written; a running server resumes writing by itself once the cause is gone.
+fn store_hint(error: &StoreError) -> Option<&'static str> {
+    let StoreError::Unavailable(cause) = error else {
+        return None;
+    };
+    match cause.as_str() {
+        unavailable::READ_ONLY => Some(
+            "nothing was written; make the database file, the -wal and -shm files beside it and \
+             their folder writable by this user again, then run the command again",
+        ),
+        unavailable::DISK_FULL => Some(
+            "nothing was written; free space on the database's disk, then run the command again",
+        ),
+        unavailable::IO_ERROR => Some(
+            "nothing was written; check that the database's disk has space and its files are \
+             writable, then run the command again",
+        ),
         _ => None,
     }
 }
@@ -58,6 +84,16 @@ mod tests {
             .context("could not update the app")
             .unwrap_err();
         assert_eq!(hint(&error), Some("see `latchkey app list`"));
+    }
+
+    #[test]
+    fn a_read_only_database_says_what_to_make_writable() {
+        let error = Err::<(), _>(AppError::Store(latchkey_store::StoreError::Unavailable(
+            latchkey_store::unavailable::READ_ONLY.to_owned(),
+        )))
+        .context("could not create the app")
+        .unwrap_err();
+        assert!(hint(&error).is_some_and(|hint| hint.contains("writable")));
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub(crate) fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
     match code {
         "40001" | "40P01" => Some("a concurrent write got in the way; try again"),
         "25006" => Some("the database is read-only (a standby?)"),
-        "53100" => Some("the disk holding the database is full"),
+        "53100" => Some(crate::unavailable::DISK_FULL),
         "53300" => Some("the database has no connection left"),
         "57014" => Some("the statement timed out"),
         "57P01" | "57P02" | "57P03" => Some("the database is shutting down or starting up"),

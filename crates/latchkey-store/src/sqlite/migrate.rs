@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 /// Applies every migration of `migrator` the database does not have yet.
 pub(super) async fn run(pool: &SqlitePool, migrator: &Migrator) -> StoreResult<()> {
-    let mut tx = WriteTx::begin(pool).await?;
+    let mut tx = WriteTx::lock(pool).await?;
     tx.conn()
         .execute(
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -95,9 +95,9 @@ pub(crate) fn unavailable_cause(error: &sqlx::Error) -> Option<&'static str> {
     let code: i64 = database.code()?.parse().ok()?;
     match code & 0xff {
         5 | 6 => Some("another writer holds the database lock; try again"),
-        8 => Some("the database file is read-only"),
-        10 => Some("an I/O error on the database file (is the disk full or failing?)"),
-        13 => Some("the disk holding the database is full"),
+        8 => Some(crate::unavailable::READ_ONLY),
+        10 => Some(crate::unavailable::IO_ERROR),
+        13 => Some(crate::unavailable::DISK_FULL),
         14 => Some("the database file cannot be opened"),
         _ => None,
     }
@@ -158,7 +158,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(StoreError::from(refused), StoreError::Unavailable(ref cause) if cause == "the database file is read-only")
+            matches!(StoreError::from(refused), StoreError::Unavailable(ref cause) if cause == crate::unavailable::READ_ONLY)
         );
         let missing = sqlx::query("SELECT nope FROM t")
             .execute(&pool)

@@ -7,8 +7,14 @@
 //! `WriteTx` issues `BEGIN IMMEDIATE` and `COMMIT` itself, so SQLite's own answer decides (a
 //! `COMMIT` outside a transaction is an error), and a connection whose transaction did not
 //! commit for certain is closed instead of returned: closing rolls back whatever is left.
+//!
+//! A connection SQLite opened while the file could not be written is read-only for good (SQLite
+//! falls back to read-only without a word), so once the file is writable again the pool may
+//! still hold such connections. `begin` finds them by a write that changes nothing, closes them
+//! and takes another, so writes resume by themselves; when fresh connections are read-only too,
+//! the file is, and the error says so.
 
-use crate::{AuditEvent, StoreResult};
+use crate::{AuditEvent, StoreError, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
@@ -23,6 +29,37 @@ impl WriteTx {
     /// writes wait out the busy timeout for the lock at its start; a deferred one upgrades its
     /// read lock later and fails at once with SQLITE_BUSY when another writer got there first.
     pub(super) async fn begin(pool: &SqlitePool) -> StoreResult<WriteTx> {
+        // Each read-only connection found is closed, so this ends: at most the pool's worth of
+        // stale ones, then one opened now.
+        let mut stale = 0;
+        loop {
+            match WriteTx::lock_writable(pool).await {
+                Err(StoreError::Unavailable(cause))
+                    if cause == crate::unavailable::READ_ONLY
+                        && stale < pool.options().get_max_connections() =>
+                {
+                    stale += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `lock`, then a write that changes nothing, to find a read-only connection: under the
+    /// write lock already, so it waits for no one, and a DELETE compiles to a write
+    /// transaction even when it matches nothing. A failure drops (closes) the connection.
+    async fn lock_writable(pool: &SqlitePool) -> StoreResult<WriteTx> {
+        let mut tx = WriteTx::lock(pool).await?;
+        sqlx::query("DELETE FROM changes WHERE 0")
+            .execute(tx.conn())
+            .await?;
+        Ok(tx)
+    }
+
+    /// `begin` without the read-only probe, for the migrations: they run at every open, before
+    /// the probed table exists on a new file, and must let a read-only file be opened for
+    /// reading when there is nothing to apply.
+    pub(super) async fn lock(pool: &SqlitePool) -> StoreResult<WriteTx> {
         let conn = pool.acquire().await?;
         // Built before BEGIN so that a failed BEGIN also closes the connection (its state is
         // then uncertain too).
@@ -91,7 +128,8 @@ pub(super) mod tests {
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER)")
+        // `changes` for the probe `begin` makes.
+        sqlx::query("CREATE TABLE t (x INTEGER); CREATE TABLE changes (seq INTEGER)")
             .execute(&pool)
             .await
             .unwrap();
@@ -152,5 +190,52 @@ pub(super) mod tests {
         let tx = WriteTx::begin(&pool).await.unwrap();
         tx.rollback().await.unwrap();
         assert_eq!(rows(&pool).await, 1);
+    }
+
+    /// A pool of one connection to a file holding `t` and `changes`, opened read-only or not.
+    async fn file_pool(dir: &tempfile::TempDir, read_only: bool) -> SqlitePool {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("write.db"))
+            .create_if_missing(true);
+        let setup = SqlitePoolOptions::new()
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE IF NOT EXISTS t (x INTEGER); CREATE TABLE IF NOT EXISTS changes (seq INTEGER)")
+            .execute(&setup)
+            .await
+            .unwrap();
+        setup.close().await;
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.read_only(read_only))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_read_only_connection_left_in_the_pool_is_replaced_and_the_write_goes_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = file_pool(&dir, false).await;
+        // What a connection opened while the file was read-only answers to every write.
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut tx = WriteTx::begin(&pool).await.unwrap();
+        insert(&mut tx).await;
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&pool).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_file_refuses_the_write_as_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = file_pool(&dir, true).await;
+        let refused = WriteTx::begin(&pool).await.err();
+        assert!(
+            matches!(&refused, Some(StoreError::Unavailable(cause)) if cause == crate::unavailable::READ_ONLY),
+            "{refused:?}"
+        );
     }
 }

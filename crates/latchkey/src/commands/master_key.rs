@@ -9,6 +9,12 @@ use latchkey_store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A new master key's text, wiped once written or shown.
+pub(crate) fn new_key_text() -> Zeroizing<String> {
+    Zeroizing::new(generate_text())
+}
 
 /// The environment variable that holds master keys inline (comma-separated, first seals).
 pub(crate) const MASTER_KEY_ENV: &str = "LATCHKEY_MASTER_KEY";
@@ -118,6 +124,8 @@ impl MasterKeySource {
             return Ok(Arc::new(MasterKeys::from_file(path.clone())?));
         }
         if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+            // This copy is wiped once parsed; the process environment keeps its own.
+            let text = Zeroizing::new(text);
             let keyring =
                 Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
             return Ok(Arc::new(MasterKeys::new(keyring, None)));
@@ -131,7 +139,10 @@ impl MasterKeySource {
             false
         } else {
             refuse_if_sealed(store, &path).await?;
-            create_once(&path, &format!("{}\n", generate_text()))?
+            create_once(
+                &path,
+                &Zeroizing::new(format!("{}\n", new_key_text().as_str())),
+            )?
         };
         if created {
             tracing::warn!(
@@ -154,11 +165,14 @@ impl MasterKeySource {
 /// Puts a new master key first in `path`, keeping the others after it (they still open keys
 /// sealed before the rotation, for servers that have not re-read the file yet).
 fn prepend_new_key(path: &Path) -> anyhow::Result<()> {
-    let old = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read {}", path.display()))?;
+    let old = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("could not read {}", path.display()))?,
+    );
     let temporary = path.with_extension("master-key.new");
     let _ = std::fs::remove_file(&temporary);
-    create_private_file(&temporary, &format!("{}\n{old}", generate_text()))?;
+    let keys = Zeroizing::new(format!("{}\n{}", new_key_text().as_str(), old.as_str()));
+    create_private_file(&temporary, &keys)?;
     std::fs::rename(&temporary, path)
         .with_context(|| format!("could not replace {}", path.display()))?;
     Ok(())

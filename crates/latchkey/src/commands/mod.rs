@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// Runs the parsed command.
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::MasterKey(crate::cli::MasterKeyCommand::Generate) = cli.command {
-        outln!("{}", latchkey_keys::master_key::generate_text());
+        outln!("{}", master_key::new_key_text().as_str());
         return Ok(());
     }
     let command = match cli.command {

@@ -2,7 +2,8 @@
 //! `temporarily_unavailable`), never acknowledged and then lost, and writes succeed again by
 //! themselves once there is space. The reproduction is the one that lost data: a 2 MB tmpfs
 //! holding the database, filled with dd, apps created through the admin API with a large scope,
-//! the filler removed, more apps created, then a restart.
+//! the filler removed, more apps created, then a restart. While the disk is full, tokens keep
+//! being served and the CLI's refusal says what to do.
 
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
@@ -72,6 +73,14 @@ async fn a_full_disk_never_acknowledges_a_write_it_did_not_store_and_writes_resu
         }
     }
     assert!(refused > 0, "the full disk refused no write");
+    // The disk is still full: tokens keep coming from memory, and the CLI says what to do.
+    app.assert_tokens_keep_coming(&holder, 3, "on a full disk")
+        .await;
+    assert_cli_refuses(
+        &app,
+        &["app", "create", "--name", "full-cli"],
+        &["full", "space"],
+    );
     let mut revoked = Vec::new();
     for token in &tokens[..3] {
         let reply = app

@@ -112,6 +112,12 @@ pub(crate) fn assert_cli_fails(app: &TestApp, args: &[&str], mentions: &[&str]) 
     message
 }
 
+/// `assert_cli_fails`, and the failure is a message of the CLI's, not a panic.
+pub(crate) fn assert_cli_refuses(app: &TestApp, args: &[&str], mentions: &[&str]) {
+    let message = assert_cli_fails(app, args, mentions);
+    assert!(!message.contains("panicked"), "{message}");
+}
+
 /// The database of a new deployment (`TestDatabase::empty`) and its URL.
 pub(crate) fn database() -> (TestDatabase, String) {
     let database = TestDatabase::empty();

@@ -22,14 +22,20 @@ pub(crate) struct Reply {
 
 impl Reply {
     async fn read(response: reqwest::Response) -> Reply {
+        Reply::try_read(response)
+            .await
+            .expect("reading the response body")
+    }
+
+    async fn try_read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("reading the response body");
-        Reply {
+        let bytes = response.bytes().await?;
+        Ok(Reply {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        })
     }
 
     /// The body as JSON; panics with the body when it is not JSON.
@@ -167,6 +173,15 @@ impl Http {
     /// Sends a request and reads the whole answer.
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         Reply::read(request.send().await.expect("sending the request")).await
+    }
+
+    /// Sends a request and reads the whole answer, or says why there is none (a server killed
+    /// before or while it answered).
+    pub(crate) async fn try_send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Reply, reqwest::Error> {
+        Reply::try_read(request.send().await?).await
     }
 
     /// `GET path`.
@@ -318,6 +333,19 @@ impl Http {
             form.push(("scope", scope));
         }
         self.post_token(&form).await
+    }
+
+    /// Asserts that `count` token requests for `app` in a row get a token (`when` names the
+    /// circumstances, for the failure message).
+    pub(crate) async fn assert_tokens_keep_coming(&self, app: &Value, count: usize, when: &str) {
+        for attempt in 0..count {
+            let reply = self.token_for(app, None).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "token {attempt} {when}: {reply:?}"
+            );
+        }
     }
 
     /// Polls a token request with this form until `accept` holds of the answer.

@@ -92,3 +92,78 @@ impl Drop for Tmpfs {
         let _ = std::fs::remove_dir(&self.path);
     }
 }
+
+/// Files made read-only for as long as this value lives. chmod stops any process but root's;
+/// as root (CI) `chattr +i` (immutable) does, on file systems that support it, and also refuses
+/// writes through descriptors opened before. `make` returns `None` with a note when neither
+/// works (and fails under `CI=true`, where a skipped test would hide a gap).
+pub(crate) struct ReadOnly {
+    files: Vec<PathBuf>,
+    immutable: bool,
+}
+
+impl ReadOnly {
+    /// Makes each of `files` (that exists) read-only.
+    pub(crate) fn make(files: &[PathBuf]) -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        let files: Vec<PathBuf> = files.iter().filter(|file| file.exists()).cloned().collect();
+        for file in &files {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444))
+                .expect("chmod 444");
+        }
+        let mut read_only = ReadOnly {
+            files,
+            immutable: false,
+        };
+        if read_only.writable() {
+            let chattr = Command::new("chattr")
+                .arg("+i")
+                .args(&read_only.files)
+                .output();
+            read_only.immutable = matches!(&chattr, Ok(output) if output.status.success());
+            if !read_only.immutable || read_only.writable() {
+                let why = match chattr {
+                    Ok(output) => describe(&output),
+                    Err(error) => error.to_string(),
+                };
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "nothing made the files read-only under CI: {why}"
+                );
+                eprintln!(
+                    "skipped: chmod does not stop this user (root) and chattr +i failed: {why}"
+                );
+                return None;
+            }
+        }
+        Some(read_only)
+    }
+
+    /// Whether this process can still open one of the files for writing.
+    fn writable(&self) -> bool {
+        self.files
+            .iter()
+            .any(|file| std::fs::OpenOptions::new().append(true).open(file).is_ok())
+    }
+
+    /// Makes the files writable again.
+    pub(crate) fn undo(mut self) {
+        self.restore();
+    }
+
+    fn restore(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if std::mem::take(&mut self.immutable) {
+            let _ = Command::new("chattr").arg("-i").args(&self.files).output();
+        }
+        for file in std::mem::take(&mut self.files) {
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644));
+        }
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
