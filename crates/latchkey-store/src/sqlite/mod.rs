@@ -57,9 +57,11 @@ impl SqliteStore {
         }
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
-            // WAL with synchronous=NORMAL is durable across application crashes and loses at most
-            // the last transactions on power loss; admin writes are rare and retried by people.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL syncs the WAL at every commit, so an acknowledged change also survives a power
+            // loss (NORMAL would only survive the process): a revocation that came back after a
+            // crash would be a security bug. Writes are rare and off the token path; an fsync
+            // each is cheap for them.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             // The CLI and a running server share the file; wait for the other's write lock.
             .busy_timeout(Duration::from_secs(10));
