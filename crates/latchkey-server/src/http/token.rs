@@ -9,7 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_keys::random;
-use latchkey_protocol::token;
+use latchkey_protocol::{Limit, TokenError, token};
 
 /// Issues a token. Reads the snapshot (no lock, no database), decides with the protocol core,
 /// and signs once.
@@ -56,6 +56,27 @@ pub(crate) async fn token(
         }
         Lookup::Miss(slot) => slot,
     };
+    // The quota counts only newly signed tokens: a reused one costs no signature, so token
+    // reuse is the remedy for a client that asks for a token per call.
+    if let Some(quota) = entry.and_then(|entry| entry.quota.as_deref()) {
+        let now = state.clock.monotonic_micros();
+        if let Err(retry_after) = quota.take(now) {
+            if !grant.client.rate_limit_monitor {
+                return Err(OAuthError::Token(TokenError::TooManyRequests {
+                    retry_after,
+                    limit: Limit::AppRateLimit,
+                }));
+            }
+            if let Some(would_refuse) = quota.count_would_refuse(now) {
+                tracing::warn!(
+                    client_id = %grant.client.client_id,
+                    rate_limit = %quota.limit(),
+                    would_refuse,
+                    "the app is over its token rate limit; monitor mode refused none of these requests"
+                );
+            }
+        }
+    }
     let jti = random::uuid_v4();
     let payload = grant
         .payload(tenant.token_profile, &tenant.issuer, &jti)
