@@ -526,7 +526,7 @@ mod tests {
     #[test]
     fn settings_whose_largest_token_would_not_fit_introspection_are_refused() {
         let mut settings = AppSettings::new(ClientType::M2m);
-        assert!(largest_token_bytes(&settings) < 4 * 1024);
+        assert!(largest_token_bytes(&settings) < 5 * 1024);
         // The largest custom claims and the longest audience do not fit together.
         settings.custom_claims = Some(format!(r#"{{"x":"{}"}}"#, "y".repeat(MAX_CLAIMS_BYTES - 8)));
         assert_eq!(validate(&settings), Ok(()));
