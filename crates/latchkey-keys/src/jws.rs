@@ -5,8 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
-/// Longest token accepted for verification; latchkey's tokens are well under 2 KiB.
-pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Longest token accepted for verification; latchkey's tokens are well under 2 KiB, and app
+/// settings are bounded so that none is longer.
+pub const MAX_TOKEN_BYTES: usize = latchkey_protocol::introspection::MAX_TOKEN_BYTES;
 
 /// The protected header fields latchkey looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

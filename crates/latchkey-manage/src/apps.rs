@@ -106,6 +106,8 @@ fn settings(app: &AppRecord) -> Value {
         "introspect": settings.can_introspect,
         "token_reuse_percent": settings.token_reuse_percent,
         "audiences": settings.audiences,
+        "rate_limit": settings.rate_limit.map(|limit| limit.to_string()),
+        "rate_limit_monitor": settings.rate_limit_monitor,
         "tokens_revoked_before": app.tokens_revoked_before,
     })
 }

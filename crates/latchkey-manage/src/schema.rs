@@ -95,6 +95,18 @@ constrained!(
 );
 
 constrained!(
+    RateLimitText,
+    "RateLimit",
+    "A token quota: N/PERIOD, N from 1 to 1000000 and PERIOD s, min, h or d (such as 600/min).",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(RATE_LIMIT_PATTERN))
+);
+
+/// `N/PERIOD` as a pattern: what `RateLimit::from_str` accepts.
+pub const RATE_LIMIT_PATTERN: &str = "^([1-9][0-9]{0,5}|1000000)/(s|min|h|d)$";
+
+constrained!(
     AppName,
     "AppName",
     "An app's display name (no control characters).",

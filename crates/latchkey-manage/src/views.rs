@@ -4,7 +4,9 @@
 //! not a record (a deletion, a revocation, `key rotate --json`) are shaped by each caller. The
 //! bodies the admin API accepts are the admin API's own (`latchkey-server`'s `admin::bodies`).
 
-use crate::schema::{AlgName, AppTypeName, GrantTypeName, TokenTtl, token_profile_schema};
+use crate::schema::{
+    AlgName, AppTypeName, GrantTypeName, RateLimitText, TokenTtl, token_profile_schema,
+};
 use latchkey_protocol::TokenProfile;
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
 use serde::Serialize;
@@ -108,6 +110,11 @@ pub struct AppView {
     /// Static claims added to its tokens.
     #[schema(value_type = Object)]
     pub claims: Value,
+    /// Its token quota per node, `N/PERIOD` (such as `600/min`); `null` when unlimited.
+    #[schema(value_type = Option<RateLimitText>)]
+    pub rate_limit: Option<String>,
+    /// Whether the quota only counts and logs what it would refuse.
+    pub rate_limit_monitor: bool,
     /// Every token issued at or before this time is revoked (RFC 3339).
     pub tokens_revoked_before: Option<String>,
     /// Its tenant.
@@ -155,6 +162,8 @@ impl From<&AppRecord> for AppView {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .unwrap_or_else(|| Value::Object(Default::default())),
+            rate_limit: settings.rate_limit.map(|limit| limit.to_string()),
+            rate_limit_monitor: settings.rate_limit_monitor,
             tokens_revoked_before: app.tokens_revoked_before.map(timestamp),
             tenant: app.tenant.clone(),
             created_at: timestamp(app.created_at),

@@ -4,6 +4,8 @@
 //! of an app is `client::Client`.
 
 use crate::client::{ClientType, GrantType};
+use crate::introspection::MAX_TOKEN_BYTES;
+use crate::rate_limit::RateLimit;
 use crate::scope::Scope;
 use serde_json::{Map, Value};
 
@@ -29,6 +31,10 @@ pub struct AppSettings {
     pub audiences: Vec<String>,
     /// Static claims added to the app's tokens, as compact JSON object text; `None` for none.
     pub custom_claims: Option<String>,
+    /// Token quota per node; `None` when unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Whether the quota only counts and logs what it would refuse, refusing nothing.
+    pub rate_limit_monitor: bool,
 }
 
 /// Changes to an app's settings: each field given replaces the old value (lists as a whole).
@@ -50,6 +56,10 @@ pub struct AppSettingsPatch {
     pub audiences: Option<Vec<String>>,
     /// New static claims; an empty object removes them.
     pub custom_claims: Option<Map<String, Value>>,
+    /// Set the quota (`Some(Some(limit))`) or remove it (`Some(None)`).
+    pub rate_limit: Option<Option<RateLimit>>,
+    /// Turn monitor mode on or off.
+    pub rate_limit_monitor: Option<bool>,
 }
 
 impl AppSettings {
@@ -66,6 +76,8 @@ impl AppSettings {
             token_reuse_percent: None,
             audiences: Vec::new(),
             custom_claims: None,
+            rate_limit: None,
+            rate_limit_monitor: false,
         }
     }
 
@@ -82,6 +94,8 @@ impl AppSettings {
             token_reuse_percent,
             audiences,
             custom_claims,
+            rate_limit,
+            rate_limit_monitor,
         } = patch;
         if let Some(scopes) = scopes {
             self.scopes = dedup(scopes);
@@ -106,6 +120,12 @@ impl AppSettings {
         }
         if let Some(claims) = custom_claims {
             self.custom_claims = (!claims.is_empty()).then(|| Value::Object(claims).to_string());
+        }
+        if let Some(rate_limit) = rate_limit {
+            self.rate_limit = rate_limit;
+        }
+        if let Some(monitor) = rate_limit_monitor {
+            self.rate_limit_monitor = monitor;
         }
         self
     }
@@ -136,6 +156,13 @@ pub fn validate(settings: &AppSettings) -> Result<(), ClientConfigError> {
     check_audiences(&settings.audiences)?;
     if let Some(claims) = &settings.custom_claims {
         normalize_custom_claims(claims)?;
+    }
+    if settings.scopes.len() > MAX_SCOPES {
+        return Err(ClientConfigError::TooManyScopes);
+    }
+    let largest = largest_token_bytes(settings);
+    if largest > MAX_TOKEN_BYTES {
+        return Err(ClientConfigError::TokenTooLarge(largest));
     }
     if settings
         .token_reuse_percent
@@ -207,6 +234,14 @@ pub enum ClientConfigError {
     /// A token lifetime outside the accepted range.
     #[error("token TTL must be between {min} and {max} seconds", min = MIN_TOKEN_TTL, max = MAX_TOKEN_TTL)]
     TokenTtl,
+    /// More scopes than `MAX_SCOPES`.
+    #[error("an app may have at most {MAX_SCOPES} scopes")]
+    TooManyScopes,
+    /// Settings whose largest token would be longer than introspection accepts.
+    #[error(
+        "the largest token these settings allow would be about {0} bytes, over the {MAX_TOKEN_BYTES} bytes introspection accepts: use fewer or shorter scopes, shorter audiences or smaller custom claims"
+    )]
+    TokenTooLarge(usize),
 }
 
 /// Shortest accepted token lifetime, in seconds.
@@ -224,6 +259,55 @@ pub const MAX_AUDIENCES: usize = 100;
 pub const MAX_AUDIENCE_BYTES: usize = 2048;
 /// Largest accepted custom claims object, serialized.
 pub const MAX_CLAIMS_BYTES: usize = 8 * 1024;
+/// Most scopes one app may have.
+pub const MAX_SCOPES: usize = 200;
+/// Room the largest-token bound keeps for the tenant's issuer (a tenant's issuer is at most
+/// this long), so an app's settings alone decide whether its tokens fit.
+pub const ISSUER_ALLOWANCE_BYTES: usize = 2048;
+/// Room kept for a client id (generated ones are 32 characters).
+pub const CLIENT_ID_ALLOWANCE_BYTES: usize = 64;
+/// Room kept for the JWT header (`kid`, `typ`, `alg`), before base64url.
+const HEADER_ALLOWANCE_BYTES: usize = 128;
+/// Room kept for the signature, before base64url: an RSA-8192 signature, the largest key
+/// latchkey signs with.
+const SIGNATURE_ALLOWANCE_BYTES: usize = 1024;
+/// Room kept for the claims' names, punctuation, three timestamps and the `jti` (a UUID).
+const FIXED_CLAIMS_BYTES: usize = 256;
+
+/// An upper bound of the length of the longest token an app with these settings can be
+/// issued, in either token profile, as a compact JWS. A token request names one audience at
+/// most, and may ask for every scope. The token's characters (base64url and `.`) need no
+/// escaping in a form, so the same length is what it adds to an introspection request.
+pub fn largest_token_bytes(settings: &AppSettings) -> usize {
+    // JSON-escaped lengths, with quotes.
+    let escaped =
+        |text: &str| serde_json::to_string(text).map_or(text.len() * 6, |json| json.len());
+    // As a JSON array (the seed profile), the longer of the two forms: each scope quoted, with
+    // a comma.
+    let scopes: usize = 2 + settings
+        .scopes
+        .iter()
+        .map(|scope| scope.as_str().len() + 3)
+        .sum::<usize>();
+    let audience = settings
+        .audiences
+        .iter()
+        .map(|audience| escaped(audience))
+        .max()
+        .unwrap_or(0)
+        .max(CLIENT_ID_ALLOWANCE_BYTES + 2);
+    let claims = settings.custom_claims.as_deref().map_or(0, |c| c.len() + 1);
+    // `sub` and `client_id` hold the client id as well as, possibly, `aud`.
+    let payload = FIXED_CLAIMS_BYTES
+        + ISSUER_ALLOWANCE_BYTES
+        + 2 * (CLIENT_ID_ALLOWANCE_BYTES + 2)
+        + audience
+        + scopes
+        + claims;
+    let base64 = |bytes: usize| (bytes * 4).div_ceil(3);
+    base64(HEADER_ALLOWANCE_BYTES) + 1 + base64(payload) + 1 + base64(SIGNATURE_ALLOWANCE_BYTES)
+}
+
 /// Claims latchkey sets itself; custom claims may not use these names.
 pub const REGISTERED_CLAIMS: [&str; 9] = [
     "iss",
@@ -420,6 +504,63 @@ mod tests {
             validate(&settings),
             Err(ClientConfigError::RegisteredClaim("sub".into()))
         );
+    }
+
+    #[test]
+    fn an_app_has_at_most_200_scopes() {
+        let many = |count: usize| {
+            let names: Vec<String> = (0..count).map(|i| format!("s{i}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            with(
+                ClientType::M2m,
+                AppSettingsPatch {
+                    scopes: Some(scopes(&names)),
+                    ..AppSettingsPatch::default()
+                },
+            )
+        };
+        assert_eq!(many(MAX_SCOPES), Ok(()));
+        assert_eq!(many(MAX_SCOPES + 1), Err(ClientConfigError::TooManyScopes));
+    }
+
+    #[test]
+    fn settings_whose_largest_token_would_not_fit_introspection_are_refused() {
+        let mut settings = AppSettings::new(ClientType::M2m);
+        assert!(largest_token_bytes(&settings) < 5 * 1024);
+        // The largest custom claims and the longest audience do not fit together.
+        settings.custom_claims = Some(format!(r#"{{"x":"{}"}}"#, "y".repeat(MAX_CLAIMS_BYTES - 8)));
+        assert_eq!(validate(&settings), Ok(()));
+        settings.audiences = vec![format!("https://a/{}", "x".repeat(MAX_AUDIENCE_BYTES - 10))];
+        assert!(matches!(
+            validate(&settings),
+            Err(ClientConfigError::TokenTooLarge(bytes)) if bytes > MAX_TOKEN_BYTES
+        ));
+        // Only the longest audience counts: a token names one at most.
+        settings.custom_claims = None;
+        let one = largest_token_bytes(&settings);
+        settings.audiences.push("urn:a:b".into());
+        assert_eq!(largest_token_bytes(&settings), one);
+        assert!(
+            ClientConfigError::TokenTooLarge(20_000)
+                .to_string()
+                .contains("introspection accepts")
+        );
+    }
+
+    #[test]
+    fn the_bound_grows_with_every_setting_a_token_carries() {
+        let base = AppSettings::new(ClientType::M2m);
+        let bound = largest_token_bytes(&base);
+        let mut with_scope = base.clone();
+        with_scope.scopes = scopes(&[&"s".repeat(300)]);
+        assert!(largest_token_bytes(&with_scope) >= bound + 400);
+        let mut with_claims = base.clone();
+        with_claims.custom_claims = Some(format!(r#"{{"x":"{}"}}"#, "y".repeat(300)));
+        assert!(largest_token_bytes(&with_claims) >= bound + 400);
+        let mut with_audience = base;
+        with_audience.audiences = vec![format!("urn:{}", "q\"\\".repeat(100))];
+        // Quotes and backslashes are escaped in the token: counted twice.
+        assert!(largest_token_bytes(&with_audience) >= bound + 500);
     }
 
     #[test]

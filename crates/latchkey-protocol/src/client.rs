@@ -3,6 +3,7 @@
 //! rules, are `app_settings`.
 
 use crate::app_settings::ClientConfigError;
+use crate::rate_limit::RateLimit;
 use crate::scope::Scope;
 use crate::secret::StoredSecret;
 use std::fmt;
@@ -198,6 +199,10 @@ pub struct Client {
     pub custom_claims: Option<Box<str>>,
     /// Hashes of the secrets currently accepted (more than one during a rotation grace period).
     pub secrets: Box<[StoredSecret]>,
+    /// Token quota per node; `None` when unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Whether the quota only counts and logs, refusing nothing.
+    pub rate_limit_monitor: bool,
 }
 
 impl Client {
@@ -218,6 +223,8 @@ impl Client {
             audiences: Box::default(),
             custom_claims: None,
             secrets: Box::default(),
+            rate_limit: None,
+            rate_limit_monitor: false,
         }
     }
 }

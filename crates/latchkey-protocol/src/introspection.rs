@@ -13,6 +13,12 @@ use crate::secret::ClientSecret;
 use crate::wire::{ActiveToken, Audience, IntrospectionResponse};
 use serde::Deserialize;
 
+/// Longest token introspection and revocation accept (`latchkey_keys::jws` refuses longer ones
+/// before any crypto runs); app settings are bounded so that every token issued fits
+/// (`app_settings::largest_token_bytes`), and with it the whole request fits in a form body.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+const _: () = assert!(MAX_TOKEN_BYTES + 4096 < form::MAX_BODY_BYTES);
+
 /// Tolerance for `nbf` in the future, for nodes whose clocks differ slightly.
 pub const NBF_LEEWAY_SECONDS: i64 = 5;
 

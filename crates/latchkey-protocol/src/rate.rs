@@ -18,6 +18,12 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// A limit that allows nothing, for a caller that must hold a `Rate` whatever it is given.
+    pub const NEVER: Rate = Rate {
+        interval: u64::MAX,
+        window: 0,
+    };
+
     /// `count` events per `period` ticks; `None` for a count or period of zero (no limit).
     pub fn per(count: u32, period: u64) -> Option<Rate> {
         if count == 0 || period == 0 {

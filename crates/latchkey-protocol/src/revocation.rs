@@ -6,6 +6,11 @@ use crate::client::Client;
 use crate::error::TokenError;
 use crate::introspection::TokenClaims;
 
+/// Most live tokens (not yet expired) an app may have revoked itself: past it the app gets
+/// 429, so that a client cannot grow the revocation list every node holds without bound. Every
+/// token of the app can still be revoked at once (`tokens_revoked_before`), which adds no row.
+pub const MAX_SELF_REVOCATIONS: usize = 1_000;
+
 /// What a revocation request leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {

@@ -6,7 +6,7 @@
 
 use crate::{AppRecord, ChangedEntity, KeyStatus, ScannedClient, StoreError, StoreResult};
 use latchkey_protocol::client::{self, Client, ClientType, GrantTypes};
-use latchkey_protocol::{AppSettings, Scope, SecretHash, TokenProfile};
+use latchkey_protocol::{AppSettings, RateLimit, Scope, SecretHash, TokenProfile};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -52,6 +52,14 @@ pub(crate) fn reuse_percent(percent: Option<i64>) -> StoreResult<Option<u8>> {
         .transpose()
 }
 
+pub(crate) fn rate_limit(text: Option<&str>) -> StoreResult<Option<RateLimit>> {
+    text.map(|text| {
+        text.parse()
+            .map_err(|_| StoreError::Corrupt(format!("rate limit {text:?}")))
+    })
+    .transpose()
+}
+
 fn scope(item: &str) -> StoreResult<Scope> {
     Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -87,7 +95,7 @@ pub(crate) fn changed_entity(text: &str) -> StoreResult<ChangedEntity> {
 
 /// The columns an app's settings are stored in, in the order every statement that reads or
 /// writes them lists them (`SettingsColumns` holds them in this order too).
-pub(crate) const SETTINGS_COLUMNS: [&str; 9] = [
+pub(crate) const SETTINGS_COLUMNS: [&str; 11] = [
     "app_type",
     "scopes",
     "default_scopes",
@@ -97,6 +105,8 @@ pub(crate) const SETTINGS_COLUMNS: [&str; 9] = [
     "token_reuse_percent",
     "audiences",
     "custom_claims",
+    "rate_limit",
+    "rate_limit_monitor",
 ];
 
 /// An app's settings as stored: encoded from `AppSettings` (`String` texts) to be bound, or read
@@ -112,6 +122,8 @@ pub(crate) struct SettingsColumns<T> {
     pub(crate) token_reuse_percent: Option<i64>,
     pub(crate) audiences: T,
     pub(crate) custom_claims: Option<T>,
+    pub(crate) rate_limit: Option<T>,
+    pub(crate) rate_limit_monitor: bool,
 }
 
 impl SettingsColumns<String> {
@@ -127,6 +139,8 @@ impl SettingsColumns<String> {
             token_reuse_percent,
             audiences,
             custom_claims,
+            rate_limit,
+            rate_limit_monitor,
         } = settings;
         SettingsColumns {
             app_type: app_type.as_str().to_owned(),
@@ -138,6 +152,8 @@ impl SettingsColumns<String> {
             token_reuse_percent: token_reuse_percent.map(i64::from),
             audiences: join(audiences),
             custom_claims: custom_claims.clone(),
+            rate_limit: rate_limit.map(|limit| limit.to_string()),
+            rate_limit_monitor: *rate_limit_monitor,
         }
     }
 }
@@ -157,6 +173,8 @@ impl<T: AsRef<str>> SettingsColumns<T> {
                 .custom_claims
                 .as_ref()
                 .map(|text| text.as_ref().to_owned()),
+            rate_limit: rate_limit(self.rate_limit.as_ref().map(|text| text.as_ref()))?,
+            rate_limit_monitor: self.rate_limit_monitor,
         })
     }
 }
@@ -237,6 +255,8 @@ impl ClientDecoder {
             audiences: items(settings.audiences, "audience").collect::<StoreResult<_>>()?,
             custom_claims: settings.custom_claims.and_then(client::claims_fragment),
             secrets: Box::default(),
+            rate_limit: rate_limit(settings.rate_limit)?,
+            rate_limit_monitor: settings.rate_limit_monitor,
         };
         Ok(ScannedClient { tenant, client })
     }
@@ -296,6 +316,8 @@ mod tests {
             token_reuse_percent: Some(80),
             audiences: "https://api.test urn:orders",
             custom_claims: Some(r#"{"tier":"gold"}"#),
+            rate_limit: Some("600/min"),
+            rate_limit_monitor: true,
         }
     }
 
@@ -397,6 +419,10 @@ mod tests {
             corrupt(columns.into_record())
         };
         assert_eq!(with(|c| c.app_type = "robot"), "app type \"robot\"");
+        assert_eq!(
+            with(|c| c.rate_limit = Some("10/week")),
+            "rate limit \"10/week\""
+        );
         assert_eq!(
             with(|c| c.grant_types = "password"),
             "grant type \"password\""

@@ -155,6 +155,8 @@ impl AppRecord {
                 .custom_claims
                 .as_deref()
                 .and_then(client::claims_fragment),
+            rate_limit: settings.rate_limit,
+            rate_limit_monitor: settings.rate_limit_monitor,
             secrets: self
                 .secrets
                 .iter()

@@ -4,7 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 use latchkey_protocol::app_settings::TOKEN_REUSE_PERCENT;
 use latchkey_protocol::client::{ClientType, GrantType};
-use latchkey_protocol::{Scope, TokenProfile};
+use latchkey_protocol::rate_limit::BadRateLimit;
+use latchkey_protocol::{RateLimit, Scope, TokenProfile};
 use std::time::Duration;
 
 /// The long descriptions of the global options: on `latchkey --help` only, since every
@@ -366,6 +367,12 @@ fn parse_percent(text: &str) -> Result<u8, String> {
     }
 }
 
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    text.trim()
+        .parse()
+        .map_err(|error: BadRateLimit| error.to_string())
+}
+
 /// One `--claim KEY=VALUE`: VALUE is JSON when it parses as JSON (`3`, `true`, `["a","b"]`,
 /// `{"x":1}`), else a string (`gold`).
 #[derive(Debug, Clone)]
@@ -439,6 +446,13 @@ pub(crate) struct AppCreateArgs {
     /// when it parses as JSON, else a string.
     #[arg(long = "claim", value_parser = parse_claim)]
     pub(crate) claims: Vec<Claim>,
+    /// Limit the app to N newly signed tokens per PERIOD on each server (s, min, h or d, such
+    /// as 600/min); past it, token requests get 429 with Retry-After.
+    #[arg(long, value_name = "N/PERIOD", value_parser = parse_rate_limit)]
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Only count and log the requests the rate limit would refuse, refusing none.
+    #[arg(long)]
+    pub(crate) rate_limit_monitor: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -487,6 +501,24 @@ pub(crate) struct AppUpdateArgs {
     /// Remove every custom claim.
     #[arg(long)]
     pub(crate) no_claims: bool,
+    /// Limit the app to N newly signed tokens per PERIOD on each server (s, min, h or d, such
+    /// as 600/min).
+    #[arg(
+        long,
+        value_name = "N/PERIOD",
+        value_parser = parse_rate_limit,
+        conflicts_with = "no_rate_limit"
+    )]
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Remove the rate limit.
+    #[arg(long)]
+    pub(crate) no_rate_limit: bool,
+    /// Only count and log the requests the rate limit would refuse, refusing none.
+    #[arg(long, conflicts_with = "rate_limit_enforce")]
+    pub(crate) rate_limit_monitor: bool,
+    /// Leave monitor mode: refuse the requests past the rate limit again.
+    #[arg(long)]
+    pub(crate) rate_limit_enforce: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

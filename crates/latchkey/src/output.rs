@@ -125,6 +125,16 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         ),
         ("audiences", list_or_dash(&app.settings.audiences)),
         (
+            "rate_limit",
+            match (app.settings.rate_limit, app.settings.rate_limit_monitor) {
+                (None, _) => "off".to_owned(),
+                (Some(limit), false) => format!("{limit} per server"),
+                (Some(limit), true) => {
+                    format!("{limit} per server, monitor only: counts and logs, refuses nothing")
+                }
+            },
+        ),
+        (
             "claims",
             app.settings
                 .custom_claims

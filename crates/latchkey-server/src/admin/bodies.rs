@@ -5,12 +5,12 @@
 use super::error::AdminError;
 use latchkey_manage::apps::{AppChanges, NewApp};
 use latchkey_manage::schema::{
-    AlgName, AppName, AppTypeName, GrantTypeName, Seconds, TenantName, TokenReusePercent, TokenTtl,
-    token_profile_change_schema, token_profile_schema,
+    AlgName, AppName, AppTypeName, GrantTypeName, RateLimitText, Seconds, TenantName,
+    TokenReusePercent, TokenTtl, token_profile_change_schema, token_profile_schema,
 };
 use latchkey_protocol::app_settings::ClientConfigError;
 use latchkey_protocol::client::{ClientType, GrantType};
-use latchkey_protocol::{AppSettingsPatch, Scope, TokenProfile};
+use latchkey_protocol::{AppSettingsPatch, RateLimit, Scope, TokenProfile};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -102,6 +102,13 @@ pub(crate) struct NewAppBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) claims: Option<serde_json::Map<String, Value>>,
+    /// Token quota per node, `N/PERIOD` (such as `600/min`); absent or `null`: unlimited.
+    #[serde(default)]
+    #[schema(value_type = Option<RateLimitText>)]
+    pub(crate) rate_limit: Option<String>,
+    /// Only count and log what the quota would refuse, refusing nothing.
+    #[serde(default)]
+    pub(crate) rate_limit_monitor: bool,
 }
 
 /// Changes to an app; absent fields stay as they are, lists replace the old ones.
@@ -143,6 +150,13 @@ pub(crate) struct AppPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub(crate) claims: Option<Option<serde_json::Map<String, Value>>>,
+    /// New token quota, `N/PERIOD`; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<RateLimitText>)]
+    pub(crate) rate_limit: Option<Option<String>>,
+    /// Turn monitor mode on (`true`: count and log, refuse nothing) or off (`false`: enforce).
+    #[serde(default)]
+    pub(crate) rate_limit_monitor: Option<bool>,
 }
 
 impl NewAppBody {
@@ -166,6 +180,8 @@ impl NewAppBody {
                 token_reuse_percent: Some(self.token_reuse_percent),
                 audiences: Some(self.audiences),
                 custom_claims: self.claims,
+                rate_limit: Some(self.rate_limit.as_deref().map(rate_limit).transpose()?),
+                rate_limit_monitor: Some(self.rate_limit_monitor),
             },
         })
     }
@@ -188,6 +204,11 @@ impl AppPatch {
                 audiences: self.audiences,
                 // `null` and `{}` both leave the app without custom claims.
                 custom_claims: self.claims.map(Option::unwrap_or_default),
+                rate_limit: self
+                    .rate_limit
+                    .map(|limit| limit.as_deref().map(rate_limit).transpose())
+                    .transpose()?,
+                rate_limit_monitor: self.rate_limit_monitor,
             },
         })
     }
@@ -207,6 +228,13 @@ fn grant_types(list: Vec<String>) -> Result<Vec<GrantType>, AdminError> {
                 .map_err(|error: ClientConfigError| AdminError::Invalid(error.to_string()))
         })
         .collect()
+}
+
+fn rate_limit(text: &str) -> Result<RateLimit, AdminError> {
+    text.parse()
+        .map_err(|error: latchkey_protocol::rate_limit::BadRateLimit| {
+            AdminError::Invalid(error.to_string())
+        })
 }
 
 fn app_type(text: &str) -> Result<ClientType, AdminError> {

@@ -280,6 +280,10 @@ mod tests {
         assert_eq!(schemas["TokenReusePercent"]["minimum"], 1);
         assert_eq!(schemas["TokenReusePercent"]["maximum"], 100);
         assert_eq!(
+            schemas["RateLimit"]["pattern"],
+            latchkey_manage::schema::RATE_LIMIT_PATTERN
+        );
+        assert_eq!(
             schemas["TenantName"]["pattern"],
             latchkey_manage::tenants::name_pattern()
         );
@@ -287,6 +291,9 @@ mod tests {
             ("NewAppBody", "type", "AppType"),
             ("NewAppBody", "token_reuse_percent", "TokenReusePercent"),
             ("AppPatch", "token_reuse_percent", "TokenReusePercent"),
+            ("NewAppBody", "rate_limit", "RateLimit"),
+            ("AppPatch", "rate_limit", "RateLimit"),
+            ("AppView", "rate_limit", "RateLimit"),
             ("RotateKeyBody", "alg", "Alg"),
             ("NewTenantBody", "name", "TenantName"),
         ] {

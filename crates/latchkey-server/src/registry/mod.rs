@@ -89,6 +89,8 @@ impl Registry {
     }
 
     async fn build(&self, now: i64) -> Result<Snapshot, RegistryError> {
+        // Quotas carry on from the snapshot being replaced (empty at the first load).
+        let previous = self.current.load_full();
         let mut snapshot = Snapshot::new(self.strict_hosts);
         for tenant in self.store.tenants().await? {
             let keys = self.tenant_keys(&tenant.name, now).await?;
@@ -102,11 +104,16 @@ impl Registry {
         snapshot.clients.reserve(apps);
         self.store
             .scan_clients(&mut |scanned| {
-                snapshot.add_client(&scanned.tenant, scanned.client);
+                snapshot.add_client(&scanned.tenant, scanned.client, Some(&previous));
             })
             .await?;
         for revocation in self.store.live_revocations(now).await? {
-            snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
+            snapshot.add_revocation(
+                &revocation.tenant,
+                &revocation.jti,
+                revocation.expires_at,
+                revocation.client_id.as_deref(),
+            );
         }
         Ok(snapshot)
     }
@@ -296,11 +303,18 @@ impl Registry {
         activated
     }
 
-    /// Records a revocation made by this node at once (other nodes learn it from the change log).
-    pub fn note_revocation(&self, tenant: &str, jti: &str, expires_at: i64) {
+    /// Records a revocation made by this node at once (other nodes learn it from the change
+    /// log); `client_id` is the app that revoked its own token, if it did.
+    pub fn note_revocation(
+        &self,
+        tenant: &str,
+        jti: &str,
+        expires_at: i64,
+        client_id: Option<&str>,
+    ) {
         self.current.rcu(|current| {
             let mut snapshot = Snapshot::clone(current);
-            snapshot.add_revocation(tenant, jti, expires_at);
+            snapshot.add_revocation(tenant, jti, expires_at, client_id);
             snapshot
         });
     }

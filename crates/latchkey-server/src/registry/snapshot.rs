@@ -17,6 +17,7 @@
 //! `--strict-hosts`) until its next poll.
 
 use super::clients::ClientMap;
+use crate::quota::Quota;
 use latchkey_keys::{JwkSet, JwtType, TenantKeys};
 use latchkey_protocol::admin::ADMIN_SCOPE;
 use latchkey_protocol::introspection::TokenClaims;
@@ -150,6 +151,9 @@ pub struct ClientEntry {
     pub tenant: Arc<str>,
     /// What the endpoints need of the client.
     pub client: Client,
+    /// Its token quota on this node, when it has a rate limit: shared with the entry it
+    /// replaced while the limit stays the same.
+    pub quota: Option<Arc<Quota>>,
 }
 
 /// Everything the request paths read, as of one moment.
@@ -166,6 +170,9 @@ pub struct Snapshot {
     /// its token expires. A revocation counts only in its own tenant: a jti revoked in one tenant
     /// says nothing about a token another tenant issued.
     revoked: imbl::HashMap<String, Vec<(String, i64)>>,
+    /// The expiry of each token an app revoked itself (RFC 7009), by tenant and client id:
+    /// what bounds an app's live self-revocations. Pruned with `revoked`.
+    self_revoked: imbl::HashMap<(String, String), Vec<i64>>,
 }
 
 impl Snapshot {
@@ -248,14 +255,46 @@ impl Snapshot {
         self.revoked.values().map(Vec::len).sum()
     }
 
-    pub(super) fn add_revocation(&mut self, tenant: &str, jti: &str, expires_at: i64) {
+    /// How many tokens live at `now` the app revoked itself in `tenant`, and the whole
+    /// seconds until the first of them expires (at least 1).
+    pub fn live_self_revocations(&self, tenant: &str, client_id: &str, now: i64) -> (usize, u32) {
+        let key = (tenant.to_owned(), client_id.to_owned());
+        let live = self
+            .self_revoked
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|expires_at| **expires_at >= now);
+        live.fold((0, u32::MAX), |(count, first), expires_at| {
+            let wait = u32::try_from(expires_at - now + 1).unwrap_or(u32::MAX);
+            (count + 1, first.min(wait))
+        })
+    }
+
+    /// Records a revocation; `client_id` is the app that revoked its own token, if it did.
+    pub(super) fn add_revocation(
+        &mut self,
+        tenant: &str,
+        jti: &str,
+        expires_at: i64,
+        client_id: Option<&str>,
+    ) {
         let tenants = self.revoked.entry(jti.to_owned()).or_default();
         match tenants
             .iter_mut()
             .find(|(revoked_in, _)| revoked_in == tenant)
         {
             Some((_, expiry)) => *expiry = expires_at,
-            None => tenants.push((tenant.to_owned(), expires_at)),
+            None => {
+                tenants.push((tenant.to_owned(), expires_at));
+                // Counted once per token: a revocation applied again is found above.
+                if let Some(client_id) = client_id {
+                    self.self_revoked
+                        .entry((tenant.to_owned(), client_id.to_owned()))
+                        .or_default()
+                        .push(expires_at);
+                }
+            }
         }
     }
 
@@ -287,6 +326,20 @@ impl Snapshot {
                 self.revoked.remove(&jti);
             }
         }
+        let apps: Vec<(String, String)> = self
+            .self_revoked
+            .iter()
+            .filter(|(_, expiries)| expiries.iter().any(|expires_at| *expires_at < now))
+            .map(|(app, _)| app.clone())
+            .collect();
+        for app in apps {
+            if let Some(expiries) = self.self_revoked.get_mut(&app) {
+                expiries.retain(|expires_at| *expires_at >= now);
+                if expiries.is_empty() {
+                    self.self_revoked.remove(&app);
+                }
+            }
+        }
         pruned
     }
 
@@ -302,22 +355,38 @@ impl Snapshot {
         self.replace_client(&tenant, record.into_client());
     }
 
+    /// The quota a client's entry holds: its entry's in `previous` (same tenant, same limit),
+    /// so that neither a change to the app nor a reload refills it, or a new one.
+    fn quota_for(previous: &Snapshot, tenant: &str, client: &Client) -> Option<Arc<Quota>> {
+        let limit = client.rate_limit?;
+        let kept = previous
+            .clients
+            .get(&client.client_id)
+            .filter(|old| *old.tenant == *tenant)
+            .and_then(|old| old.quota.as_ref())
+            .filter(|quota| quota.limit() == limit);
+        Some(kept.map_or_else(|| Arc::new(Quota::new(limit)), Arc::clone))
+    }
+
     /// Adds a client, or replaces the one with its id.
     fn replace_client(&mut self, tenant: &str, client: Client) {
         // Added before the old entry's scopes are forgotten, so scopes the two share keep their
         // count above zero and their shared text.
-        if let Some(old) = self.add_client(tenant, client) {
+        if let Some(old) = self.add_client(tenant, client, None) {
             self.forget_scopes(&old);
         }
     }
 
     /// Adds a client, its scopes counted and shared with its tenant's; returns the entry it
-    /// replaced, whose scopes are still counted.
+    /// replaced, whose scopes are still counted. Its quota carries on from its entry in
+    /// `previous` (a snapshot this one is rebuilding), else from the one it replaces.
     pub(super) fn add_client(
         &mut self,
         tenant: &str,
         mut client: Client,
+        previous: Option<&Snapshot>,
     ) -> Option<Arc<ClientEntry>> {
+        let quota = Snapshot::quota_for(previous.unwrap_or(self), tenant, &client);
         let tenant = match self.tenants.get_mut(tenant) {
             Some(state) => {
                 let state = Arc::make_mut(state);
@@ -326,7 +395,11 @@ impl Snapshot {
             }
             None => Arc::from(tenant),
         };
-        let entry = ClientEntry { tenant, client };
+        let entry = ClientEntry {
+            tenant,
+            client,
+            quota,
+        };
         self.clients.insert(Arc::new(entry))
     }
 
@@ -424,7 +497,12 @@ impl Fetched {
             snapshot.insert_client(app.clone());
         }
         for revocation in &self.revocations {
-            snapshot.add_revocation(&revocation.tenant, &revocation.jti, revocation.expires_at);
+            snapshot.add_revocation(
+                &revocation.tenant,
+                &revocation.jti,
+                revocation.expires_at,
+                revocation.client_id.as_deref(),
+            );
         }
     }
 }
@@ -435,6 +513,7 @@ pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
     ClientEntry {
         tenant: DEFAULT_TENANT.into(),
         client: Client::m2m(client_id),
+        quota: None,
     }
 }
 
@@ -582,14 +661,14 @@ mod tests {
     #[test]
     fn a_revocation_counts_only_in_its_own_tenant() {
         let mut snapshot = Snapshot::default();
-        snapshot.add_revocation("acme", "j1", 500);
+        snapshot.add_revocation("acme", "j1", 500, None);
 
         assert!(snapshot.is_revoked("acme", "j1"));
         assert!(!snapshot.is_revoked("default", "j1"));
         assert!(!snapshot.is_revoked("acme", "j2"));
 
-        snapshot.add_revocation("default", "j1", 900);
-        snapshot.add_revocation("default", "j1", 900);
+        snapshot.add_revocation("default", "j1", 900, None);
+        snapshot.add_revocation("default", "j1", 900, None);
         assert!(snapshot.is_revoked("default", "j1"));
         assert_eq!(snapshot.revocation_count(), 2);
     }
@@ -597,9 +676,9 @@ mod tests {
     #[test]
     fn pruning_forgets_each_tenants_expired_revocations_alone() {
         let mut snapshot = Snapshot::default();
-        snapshot.add_revocation("acme", "j1", 500);
-        snapshot.add_revocation("default", "j1", 900);
-        snapshot.add_revocation("default", "j2", 400);
+        snapshot.add_revocation("acme", "j1", 500, None);
+        snapshot.add_revocation("default", "j1", 900, None);
+        snapshot.add_revocation("default", "j2", 400, None);
 
         assert!(snapshot.has_expired_revocations(600));
         assert_eq!(snapshot.prune_revocations(600), 2);
@@ -609,5 +688,59 @@ mod tests {
         assert!(!snapshot.is_revoked("default", "j2"));
         assert_eq!(snapshot.revocation_count(), 1);
         assert!(!snapshot.has_expired_revocations(600));
+    }
+
+    #[test]
+    fn an_apps_self_revocations_are_counted_once_each_until_they_expire() {
+        let mut snapshot = Snapshot::default();
+        snapshot.add_revocation("default", "j1", 500, Some("app"));
+        snapshot.add_revocation("default", "j1", 500, Some("app"));
+        snapshot.add_revocation("default", "j2", 900, Some("app"));
+        snapshot.add_revocation("acme", "j3", 900, Some("app"));
+        snapshot.add_revocation("default", "j4", 900, None);
+        assert_eq!(
+            snapshot.live_self_revocations("default", "app", 400),
+            (2, 101)
+        );
+        assert_eq!(
+            snapshot.live_self_revocations("default", "app", 600),
+            (1, 301)
+        );
+        assert_eq!(snapshot.live_self_revocations("default", "other", 400).0, 0);
+        snapshot.prune_revocations(600);
+        assert_eq!(
+            snapshot.live_self_revocations("default", "app", 400),
+            (1, 501)
+        );
+        assert_eq!(snapshot.live_self_revocations("acme", "app", 400).0, 1);
+    }
+
+    #[test]
+    fn a_changed_app_keeps_its_quota_unless_its_limit_changes() {
+        let mut snapshot = with_default_tenant(true);
+        let limited = |limit: &str| Client {
+            rate_limit: limit.parse().ok(),
+            ..client("a", &["read"])
+        };
+        snapshot.replace_client("default", limited("3/min"));
+        let quota = |snapshot: &Snapshot| snapshot.clients.get("a").unwrap().quota.clone().unwrap();
+        let first = quota(&snapshot);
+        snapshot.replace_client(
+            "default",
+            Client {
+                token_ttl: 60,
+                ..limited("3/min")
+            },
+        );
+        assert!(Arc::ptr_eq(&first, &quota(&snapshot)));
+
+        let mut rebuilt = with_default_tenant(true);
+        rebuilt.add_client("default", limited("3/min"), Some(&snapshot));
+        assert!(Arc::ptr_eq(&first, &quota(&rebuilt)));
+
+        snapshot.replace_client("default", limited("4/min"));
+        assert!(!Arc::ptr_eq(&first, &quota(&snapshot)));
+        snapshot.replace_client("default", limited("none"));
+        assert!(snapshot.clients.get("a").unwrap().quota.is_none());
     }
 }

@@ -259,6 +259,33 @@ pub(super) async fn audiences_and_claims_are_stored(store: &dyn Store) {
     );
 }
 
+pub(super) async fn rate_limits_are_stored_and_removed(store: &dyn Store) {
+    let mut record = app("c1", "one");
+    record.settings.rate_limit = "600/min".parse().ok();
+    record.settings.rate_limit_monitor = true;
+    store.create_app(&record, None).await.unwrap();
+    assert_eq!(
+        store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap(),
+        record
+    );
+    let scanned = super::scan::scan(store).await;
+    assert_eq!(
+        (
+            scanned[0].client.rate_limit,
+            scanned[0].client.rate_limit_monitor
+        ),
+        (record.settings.rate_limit, true)
+    );
+    record.settings.rate_limit = None;
+    record.settings.rate_limit_monitor = false;
+    store.update_app(&record, None).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!(
+        (read.settings.rate_limit, read.settings.rate_limit_monitor),
+        (None, false)
+    );
+}
+
 pub(super) async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
     let record = AppRecord {
         tokens_revoked_before: Some(150),

@@ -56,6 +56,8 @@ pub(super) async fn fill(store: &dyn Store) {
         settings.audiences = vec!["https://api.test".into()];
         settings.custom_claims = Some(r#"{"tier":"gold"}"#.into());
         settings.token_reuse_percent = Some(80);
+        settings.rate_limit = "600/min".parse().ok();
+        settings.rate_limit_monitor = true;
     });
     store.create_app(&long_lived, None).await.unwrap();
     let rotated = SecretRecord {

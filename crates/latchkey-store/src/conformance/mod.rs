@@ -122,6 +122,7 @@ macro_rules! conformance_suite {
                 replace_secret_without_grace_drops_the_old_one,
                 replace_secret_with_grace_keeps_the_old_one_until_its_end,
                 audiences_and_claims_are_stored,
+                rate_limits_are_stored_and_removed,
                 introspection_permission_and_app_revocation_are_stored,
             ],
             scan: [

@@ -3,7 +3,7 @@
 use super::*;
 
 /// What a snapshot scan hands over, in client id order (a scan promises no order).
-async fn scan(store: &dyn Store) -> Vec<ScannedClient> {
+pub(super) async fn scan(store: &dyn Store) -> Vec<ScannedClient> {
     let mut scanned = Vec::new();
     store
         .scan_clients(&mut |client| scanned.push(client))
@@ -80,6 +80,8 @@ pub(super) async fn scan_reads_every_setting_of_every_app_once(store: &dyn Store
         record.enabled = i % 2 == 0;
         record.settings.can_introspect = i % 3 == 0;
         record.settings.token_reuse_percent = (i == 5).then_some(80);
+        record.settings.rate_limit = (i == 8).then(|| "3/min".parse().unwrap());
+        record.settings.rate_limit_monitor = i == 9;
         record.tokens_revoked_before = (i == 7).then_some(150);
         record.settings.audiences = vec![format!("urn:app:{i}")];
         record.settings.custom_claims = (i == 4).then(|| r#"{"n":4}"#.to_owned());

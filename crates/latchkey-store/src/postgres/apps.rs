@@ -67,6 +67,8 @@ fn bind_settings<'q>(
         token_reuse_percent,
         audiences,
         custom_claims,
+        rate_limit,
+        rate_limit_monitor,
     } = SettingsColumns::encode(settings);
     query
         .bind(app_type)
@@ -78,6 +80,8 @@ fn bind_settings<'q>(
         .bind(token_reuse_percent)
         .bind(audiences)
         .bind(custom_claims)
+        .bind(rate_limit)
+        .bind(rate_limit_monitor)
 }
 
 /// Reads an app's settings columns from a row, by name.
@@ -92,6 +96,8 @@ pub(super) fn settings_from_row(row: &PgRow) -> StoreResult<SettingsColumns<&str
         token_reuse_percent: row.try_get("token_reuse_percent")?,
         audiences: row.try_get("audiences")?,
         custom_claims: row.try_get("custom_claims")?,
+        rate_limit: row.try_get("rate_limit")?,
+        rate_limit_monitor: row.try_get("rate_limit_monitor")?,
     })
 }
 

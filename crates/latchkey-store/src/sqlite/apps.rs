@@ -70,6 +70,8 @@ pub(super) fn bind_settings<'q, B: Binds<'q>>(query: B, settings: &AppSettings) 
         token_reuse_percent,
         audiences,
         custom_claims,
+        rate_limit,
+        rate_limit_monitor,
     } = SettingsColumns::encode(settings);
     query
         .value(app_type)
@@ -81,6 +83,8 @@ pub(super) fn bind_settings<'q, B: Binds<'q>>(query: B, settings: &AppSettings) 
         .value(token_reuse_percent)
         .value(audiences)
         .value(custom_claims)
+        .value(rate_limit)
+        .value(rate_limit_monitor)
 }
 
 /// Reads an app's settings columns from a row, by name.
@@ -95,6 +99,8 @@ fn settings_from_row(row: &SqliteRow) -> StoreResult<SettingsColumns<&str>> {
         token_reuse_percent: row.try_get("token_reuse_percent")?,
         audiences: row.try_get("audiences")?,
         custom_claims: row.try_get("custom_claims")?,
+        rate_limit: row.try_get("rate_limit")?,
+        rate_limit_monitor: row.try_get::<i64, _>("rate_limit_monitor")? != 0,
     })
 }
 

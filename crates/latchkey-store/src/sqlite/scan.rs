@@ -167,6 +167,8 @@ fn settings<'r>(row: &'r Row<'_>, at: usize) -> StoreResult<SettingsColumns<&'r 
         token_reuse_percent: row.get(at + 6)?,
         audiences: text(row, at + 7)?,
         custom_claims: row.get_ref(at + 8)?.as_str_or_null()?,
+        rate_limit: row.get_ref(at + 9)?.as_str_or_null()?,
+        rate_limit_monitor: row.get::<_, i64>(at + 10)? != 0,
     })
 }
 

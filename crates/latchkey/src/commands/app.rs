@@ -72,6 +72,8 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
             token_reuse_percent: Some(args.token_reuse),
             audiences: Some(args.audiences),
             custom_claims: Some(claims_object(args.claims)),
+            rate_limit: Some(args.rate_limit),
+            rate_limit_monitor: Some(args.rate_limit_monitor),
         },
     };
     let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
@@ -128,6 +130,16 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
                 (Some(claims), _) => Some(claims_object(claims)),
                 (None, true) => Some(serde_json::Map::new()),
                 (None, false) => None,
+            },
+            rate_limit: match (args.rate_limit, args.no_rate_limit) {
+                (Some(limit), _) => Some(Some(limit)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            },
+            rate_limit_monitor: match (args.rate_limit_monitor, args.rate_limit_enforce) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
             },
         },
     };

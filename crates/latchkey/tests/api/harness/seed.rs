@@ -101,6 +101,18 @@ impl AppSpec {
         self
     }
 
+    /// Limited to this many newly signed tokens per period (`N/PERIOD`).
+    pub(crate) fn rate_limit(mut self, limit: &str) -> AppSpec {
+        self.new.settings.rate_limit = Some(Some(limit.parse().expect("a rate limit")));
+        self
+    }
+
+    /// Whose rate limit only counts and logs.
+    pub(crate) fn rate_limit_monitor(mut self) -> AppSpec {
+        self.new.settings.rate_limit_monitor = Some(true);
+        self
+    }
+
     /// Allowed these audiences.
     pub(crate) fn audiences(mut self, audiences: &[&str]) -> AppSpec {
         self.new.settings.audiences = Some(audiences.iter().map(|&text| text.to_owned()).collect());
