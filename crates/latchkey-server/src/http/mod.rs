@@ -11,6 +11,7 @@ pub mod oauth;
 mod presented;
 pub(crate) mod response;
 mod revoke;
+pub(crate) mod strict_host;
 mod token;
 pub(crate) mod trace;
 

@@ -21,6 +21,7 @@ mod postgres;
 mod proxy;
 mod seed;
 mod system;
+mod tls;
 
 pub(crate) use admin::*;
 pub(crate) use backend::*;
@@ -38,11 +39,14 @@ pub(crate) use postgres::*;
 pub(crate) use proxy::{Link, Proxy};
 pub(crate) use seed::*;
 pub(crate) use system::*;
+pub(crate) use tls::{ServerPair, TestCa};
 
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::keys::MasterKeys;
-use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
+use latchkey_server::{
+    Clock, ConnectionLimits, ManualClock, ServerSettings, SystemClock, TlsFiles,
+};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
@@ -137,6 +141,10 @@ pub(crate) struct Setup {
     /// starts: ES256, quick to make, unless a test is about the key a server makes for itself
     /// (`None`: the server makes its RS256 key at start, as in a new deployment).
     pub(crate) first_key: Option<Algorithm>,
+    /// The certificate pair the server serves HTTPS with, if any.
+    pub(crate) tls: Option<TlsFiles>,
+    /// The server's connection limits and shutdown timeout.
+    pub(crate) limits: ConnectionLimits,
 }
 
 impl Default for Setup {
@@ -150,6 +158,8 @@ impl Default for Setup {
             hears_notices: true,
             maintenance_interval: Duration::from_millis(50),
             first_key: Some(Algorithm::Es256),
+            tls: None,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -203,6 +213,8 @@ fn settings(setup: &Setup) -> ServerSettings {
         maintenance_interval: setup.maintenance_interval,
         key_rotation: setup.key_rotation,
         strict_hosts: setup.strict_hosts,
+        tls: setup.tls.clone(),
+        limits: setup.limits,
     }
 }
 
@@ -318,6 +330,12 @@ impl TestApp {
         let server = Node::start(&self.db_url, &self.master_key_file, &self.setup).await;
         self.http = Http::new(server.local_addr());
         self.server = Some(server);
+    }
+
+    /// Stops the server gracefully (`RunningServer::stop`); requests to it fail from then on.
+    pub(crate) async fn stop(&mut self) -> std::io::Result<()> {
+        let server = self.server.take().expect("the server is running");
+        server.stop().await
     }
 
     /// Starts a second server on the same database, master key file and setup: another node of
