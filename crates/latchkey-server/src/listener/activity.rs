@@ -9,9 +9,9 @@ use super::ConnectionLimits;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
@@ -23,6 +23,9 @@ use tokio::time::{Instant, Sleep};
 pub(super) struct Activity {
     serving: AtomicU64,
     changes: AtomicU64,
+    /// The read that waited while a request was in the router, woken when none is: it has no
+    /// deadline armed, and the socket alone might never wake it.
+    waiting_read: Mutex<Option<Waker>>,
 }
 
 impl Activity {
@@ -39,8 +42,14 @@ pub(super) struct Serving(Arc<Activity>);
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        self.0.serving.fetch_sub(1, Ordering::AcqRel);
+        let was = self.0.serving.fetch_sub(1, Ordering::AcqRel);
         self.0.changes.fetch_add(1, Ordering::AcqRel);
+        if was == 1 {
+            let waiting = self.0.waiting_read.lock().map(|mut read| read.take());
+            if let Ok(Some(read)) = waiting {
+                read.wake();
+            }
+        }
     }
 }
 
@@ -111,6 +120,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
             Poll::Pending => {
                 if this.serving() {
+                    if let Ok(mut waiting) = this.activity.waiting_read.lock() {
+                        *waiting = Some(cx.waker().clone());
+                    }
+                    // The request may have ended meanwhile, with no waker to wake yet.
+                    if !this.serving() {
+                        cx.waker().wake_by_ref();
+                    }
                     return Poll::Pending;
                 }
                 match this.deadline.as_mut().poll(cx) {

@@ -112,7 +112,7 @@ pub(crate) struct Http {
 
 impl Http {
     pub(super) fn new(address: SocketAddr) -> Http {
-        let client = reqwest::Client::builder()
+        let client = super::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("building the HTTP client");

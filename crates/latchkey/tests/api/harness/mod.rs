@@ -39,7 +39,7 @@ pub(crate) use postgres::*;
 pub(crate) use proxy::{Link, Proxy};
 pub(crate) use seed::*;
 pub(crate) use system::*;
-pub(crate) use tls::{ServerPair, TestCa};
+pub(crate) use tls::{ServerPair, TestCa, http_client, http_client_builder};
 
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;

@@ -6,6 +6,24 @@ use rustls::pki_types::pem::PemObject;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A reqwest client builder. reqwest is built with rustls for the HTTPS tests, and rustls
+/// needs its crypto provider chosen once per process: aws-lc-rs, as the server's.
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Another caller may have installed the same provider first.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
+/// A reqwest client with the defaults (`http_client_builder`).
+pub(crate) fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .build()
+        .expect("building the HTTP client")
+}
+
 /// A certificate authority of the test's own.
 pub(crate) struct TestCa {
     issuer: Issuer<'static, KeyPair>,
@@ -67,7 +85,7 @@ impl TestCa {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
-        let builder = reqwest::Client::builder().use_preconfigured_tls(config);
+        let builder = super::http_client_builder().use_preconfigured_tls(config);
         let builder = if alpn == [b"http/1.1"] {
             builder.http1_only()
         } else {
