@@ -7,8 +7,19 @@ use crate::harness::*;
 use latchkey_server::ConnectionLimits;
 use reqwest::Method;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// Reads until the server closes the connection (end of stream or a reset).
+async fn until_closed(stream: &mut (impl AsyncRead + Unpin)) {
+    let mut buf = [0; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => continue,
+        }
+    }
+}
 
 fn with_limits(limits: ConnectionLimits) -> Setup {
     Setup {
@@ -40,15 +51,7 @@ async fn a_head_sent_one_byte_a_second_is_closed_at_the_header_timeout() {
         // Holds the socket open until the reader below is done.
         std::future::pending::<()>().await
     };
-    let closed = async {
-        let mut buf = [0; 1024];
-        loop {
-            match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            }
-        }
-    };
+    let closed = until_closed(&mut reader);
     // The default limit is 10 s: closing well before it proves the setting is the one in use.
     let closed = tokio::time::timeout(Duration::from_secs(8), async {
         tokio::select! {
@@ -73,25 +76,10 @@ async fn a_kept_alive_connection_without_a_request_is_closed_at_the_idle_timeout
     }))
     .await;
     let mut stream = TcpStream::connect(app.address).await.unwrap();
-    stream
-        .write_all(b"GET /oauth2/jwks HTTP/1.1\r\nHost: issuer.test\r\n\r\n")
-        .await
-        .unwrap();
-    let mut head = [0; 12];
-    stream.read_exact(&mut head).await.unwrap();
-    assert_eq!(&head, b"HTTP/1.1 200");
+    get_jwks_on(&mut stream).await;
     let started = Instant::now();
     // Closed before the header timeout (10 s) could have done it: the idle limit did.
-    let closed = tokio::time::timeout(Duration::from_secs(8), async {
-        let mut buf = [0; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => continue,
-            }
-        }
-    })
-    .await;
+    let closed = tokio::time::timeout(Duration::from_secs(8), until_closed(&mut stream)).await;
     assert!(
         closed.is_ok(),
         "still open after {:?} idle",
@@ -189,13 +177,7 @@ async fn two_thousand_idle_connections_do_not_keep_a_fresh_client_from_a_token()
     }
     app.token_for(&worker, None).await.access_token();
     // They were idle, not closed: the last one still gets an answer.
-    let last = idle.last_mut().unwrap();
-    last.write_all(b"GET /oauth2/jwks HTTP/1.1\r\nHost: issuer.test\r\n\r\n")
-        .await
-        .unwrap();
-    let mut head = [0; 12];
-    last.read_exact(&mut head).await.unwrap();
-    assert_eq!(&head, b"HTTP/1.1 200");
+    get_jwks_on(idle.last_mut().unwrap()).await;
 }
 
 #[tokio::test]

@@ -58,12 +58,7 @@ async fn a_request_in_flight_finishes_after_stop_and_idle_connections_close_at_o
         .unwrap();
     // A kept-alive connection with no request in flight.
     let mut idle = TcpStream::connect(address).await.unwrap();
-    idle.write_all(b"GET /oauth2/jwks HTTP/1.1\r\nHost: issuer.test\r\n\r\n")
-        .await
-        .unwrap();
-    let mut head = [0; 12];
-    idle.read_exact(&mut head).await.unwrap();
-    assert_eq!(&head, b"HTTP/1.1 200");
+    get_jwks_on(&mut idle).await;
 
     let started = Instant::now();
     let stopping = tokio::spawn(async move { app.stop().await });

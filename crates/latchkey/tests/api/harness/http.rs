@@ -9,6 +9,22 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+/// `GET /oauth2/jwks` on a raw connection left open (keep-alive), asserting a 200 head; the
+/// rest of the answer stays unread.
+pub(crate) async fn get_jwks_on(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("GET {JWKS_PATH} HTTP/1.1\r\nHost: issuer.test\r\n\r\n").as_bytes())
+        .await
+        .expect("sending a request");
+    let mut head = [0; 12];
+    stream
+        .read_exact(&mut head)
+        .await
+        .expect("reading an answer");
+    assert_eq!(&head, b"HTTP/1.1 200");
+}
+
 /// An HTTP answer, read in full.
 #[derive(Debug)]
 pub(crate) struct Reply {
