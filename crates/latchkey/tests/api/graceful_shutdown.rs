@@ -43,19 +43,22 @@ async fn a_request_in_flight_finishes_after_stop_and_idle_connections_close_at_o
         client_id(&worker),
         client_secret(&worker)
     );
-    let (first_half, second_half) = form.split_at(10);
     let mut in_flight = TcpStream::connect(address).await.unwrap();
     in_flight
         .write_all(
             format!(
                 "POST {TOKEN_PATH} HTTP/1.1\r\nHost: issuer.test\r\nContent-Type: {FORM}\r\n\
-                 Content-Length: {}\r\n\r\n{first_half}",
+                 Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
                 form.len()
             )
             .as_bytes(),
         )
         .await
         .unwrap();
+    // `100 Continue` is sent once the handler reads the body: the request is in flight.
+    let mut continue_head = [0; 25];
+    in_flight.read_exact(&mut continue_head).await.unwrap();
+    assert_eq!(&continue_head, b"HTTP/1.1 100 Continue\r\n\r\n");
     // A kept-alive connection with no request in flight.
     let mut idle = TcpStream::connect(address).await.unwrap();
     get_jwks_on(&mut idle).await;
@@ -71,7 +74,7 @@ async fn a_request_in_flight_finishes_after_stop_and_idle_connections_close_at_o
     );
     assert!(started.elapsed() < Duration::from_secs(10));
 
-    in_flight.write_all(second_half.as_bytes()).await.unwrap();
+    in_flight.write_all(form.as_bytes()).await.unwrap();
     let answer = read_all(&mut in_flight).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("access_token"), "{answer}");
