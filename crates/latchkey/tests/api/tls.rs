@@ -195,7 +195,11 @@ async fn a_broken_pair_at_start_is_a_clear_error_and_half_a_pair_a_usage_error()
     let ca = TestCa::new("latchkey test CA");
     let (cert, _) = ca.server_pair().write(database.path());
     let missing = database.path().join("missing-key.pem");
-    let output = latchkey_command()
+    let mut command = latchkey_command();
+    if let Some(file) = given_master_key(&db_url) {
+        command.env("LATCHKEY_MASTER_KEY_FILE", file);
+    }
+    let output = command
         .args(["--database", &db_url, "serve", "--listen", "127.0.0.1:0"])
         .arg("--tls-cert")
         .arg(&cert)
