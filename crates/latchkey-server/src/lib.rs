@@ -9,13 +9,17 @@ pub mod admin;
 pub mod freshness;
 pub mod http;
 pub mod quota;
+pub mod listener;
 pub mod refresh;
 pub mod registry;
 pub mod reuse;
 pub mod serve;
 pub mod throttle;
+pub mod tls;
 
 pub use latchkey_manage::clock::{Clock, ManualClock, SystemClock};
+pub use listener::ConnectionLimits;
 pub use registry::{Registry, Snapshot};
 pub use serve::{RunningServer, ServerSettings};
 pub use throttle::FailedLoginLimits;
+pub use tls::TlsFiles;

@@ -1,14 +1,17 @@
-//! Starting and stopping a server: load the registry, bind, follow the change log, and shut
-//! down gracefully (in-flight requests finish).
+//! Starting and stopping a server: load the registry, bind, follow the change log, serve
+//! (`listener`, with `tls`), and shut down gracefully (in-flight requests finish, for at most
+//! the shutdown timeout).
 
 use crate::admin;
 use crate::freshness::Freshness;
 use crate::http::source::TrustedProxies;
 use crate::http::{self, AppState};
+use crate::listener::{self, ConnectionLimits};
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
 use crate::throttle::{FailedLoginLimits, Throttle};
+use crate::tls::{Tls, TlsError, TlsFiles};
 use axum::Router;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::clock::Clock;
@@ -45,6 +48,10 @@ pub struct ServerSettings {
     pub failed_logins: FailedLoginLimits,
     /// Proxies whose `Forwarded` and `X-Forwarded-For` headers name a request's source.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The certificate pair to serve HTTPS with (`None`: plain HTTP).
+    pub tls: Option<TlsFiles>,
+    /// Limits on what a connection may hold, and the shutdown timeout.
+    pub limits: ConnectionLimits,
 }
 
 /// Why the server could not start. Each variant's cause is its `source`, not part of its
@@ -65,6 +72,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("could not use the TLS certificate")]
+    Tls(#[from] TlsError),
 }
 
 /// A started server.
@@ -72,8 +82,9 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     registry: Arc<Registry>,
     shutdown: watch::Sender<bool>,
-    serving: JoinHandle<std::io::Result<()>>,
+    serving: JoinHandle<()>,
     refreshing: JoinHandle<()>,
+    reloading: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -86,9 +97,10 @@ impl RunningServer {
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
         // Loaded before binding, so that nothing connects to a server that is not ready yet.
+        let tls = load_tls(settings)?;
         let registry = load(store, master_keys, settings, clock.as_ref()).await?;
         let listener = RunningServer::bind(&settings.listen).await?;
-        RunningServer::run(listener, registry, settings, clock)
+        RunningServer::run(listener, registry, tls, settings, clock)
     }
 
     /// Binds a listen address, for `start_on`.
@@ -110,13 +122,15 @@ impl RunningServer {
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
+        let tls = load_tls(settings)?;
         let registry = load(store, master_keys, settings, clock.as_ref()).await?;
-        RunningServer::run(listener, registry, settings, clock)
+        RunningServer::run(listener, registry, tls, settings, clock)
     }
 
     fn run(
         listener: TcpListener,
         registry: Arc<Registry>,
+        tls: Option<Tls>,
         settings: &ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<RunningServer, StartError> {
@@ -150,23 +164,23 @@ impl RunningServer {
                 TrustedProxies::new(settings.trusted_proxies.clone()),
             )),
         });
-        let mut stop = shutdown_rx;
-        let serving = tokio::spawn(async move {
-            // Each request carries its socket peer (`ConnectInfo`): failed client logins are
-            // counted per source address.
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await
-        });
+        let reloading = tls
+            .as_ref()
+            .map(|tls| tls.spawn_reloader(shutdown_rx.clone()));
+        let serving = tokio::spawn(listener::serve(
+            listener,
+            app,
+            tls.map(|tls| tls.acceptor()),
+            settings.limits,
+            shutdown_rx,
+        ));
         Ok(RunningServer {
             local_addr,
             registry,
             shutdown,
             serving,
             refreshing,
+            reloading,
         })
     }
 
@@ -180,14 +194,15 @@ impl RunningServer {
         &self.registry
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits for both tasks.
+    /// Stops accepting connections, closes idle ones, lets in-flight requests finish (for at
+    /// most the shutdown timeout, then closes their connections), and waits for every task.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        let served = self
-            .serving
-            .await
-            .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        let served = self.serving.await.map_err(std::io::Error::other);
         let _ = self.refreshing.await;
+        if let Some(reloading) = self.reloading {
+            let _ = reloading.await;
+        }
         served
     }
 }
@@ -208,6 +223,11 @@ pub fn app(state: AppState) -> Router {
 /// reading what it needs from the request or from the answer's extensions (`http::ErrorCode`).
 fn layers() -> ServiceBuilder<Stack<http::trace::RequestSpanLayer, Identity>> {
     ServiceBuilder::new().layer(http::trace::layer())
+}
+
+/// Reads the certificate pair, if the server serves HTTPS: a broken pair stops the start.
+fn load_tls(settings: &ServerSettings) -> Result<Option<Tls>, StartError> {
+    Ok(settings.tls.as_ref().map(Tls::load).transpose()?)
 }
 
 /// Loads the registry a server starts with, after making the store ready for it (the only

@@ -6,6 +6,7 @@ use latchkey_protocol::app_settings::TOKEN_REUSE_PERCENT;
 use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::rate_limit::BadRateLimit;
 use latchkey_protocol::{RateLimit, Scope, TokenProfile};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The long descriptions of the global options: on `latchkey --help` only, since every
@@ -138,6 +139,43 @@ pub(crate) struct ServeArgs {
     /// them have their source read from Forwarded or X-Forwarded-For.
     #[arg(long = "trusted-proxy", value_name = "CIDR", env = "LATCHKEY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); replacing the file (or
+    /// SIGHUP) loads the new pair for new connections.
+    #[arg(
+        long,
+        env = "LATCHKEY_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "LATCHKEY_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// How long a client has to send a request's headers (and the TLS handshake), from its
+    /// first byte or from connecting; the connection is closed past it.
+    #[arg(long, env = "LATCHKEY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_limit)]
+    pub(crate) header_timeout: Duration,
+    /// How long a client has to send a request's body, once its headers arrived: 408 past it.
+    #[arg(long, env = "LATCHKEY_BODY_TIMEOUT", default_value = "10s", value_parser = parse_limit)]
+    pub(crate) body_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "LATCHKEY_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_limit)]
+    pub(crate) idle_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub(crate) max_connections: u32,
+    /// The largest request line and headers, in bytes (at least 8192): 431 past it.
+    #[arg(long, env = "LATCHKEY_MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub(crate) max_header_bytes: u32,
+    /// On SIGTERM or Ctrl-C, how long to let requests in flight finish before closing their
+    /// connections.
+    #[arg(long, env = "LATCHKEY_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) shutdown_timeout: Duration,
 }
 
 /// A network (`10.0.0.0/8`) or one address (`192.0.2.7`, `::1`).
@@ -400,6 +438,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| {
         format!("{error}: use a duration such as 90s, 15m, 1h or 2d, or a number of seconds")
     })
+}
+
+/// A connection time limit: a duration or seconds, above zero.
+fn parse_limit(text: &str) -> Result<Duration, String> {
+    let limit = parse_duration(text)?;
+    if limit.is_zero() {
+        return Err("use a time limit above zero, such as 10s".to_owned());
+    }
+    Ok(limit)
 }
 
 /// A token lifetime: a duration (`5m`, `1h`) or seconds, in whole seconds.

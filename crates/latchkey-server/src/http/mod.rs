@@ -12,6 +12,7 @@ mod presented;
 pub(crate) mod response;
 mod revoke;
 pub mod source;
+pub(crate) mod strict_host;
 mod token;
 pub(crate) mod trace;
 

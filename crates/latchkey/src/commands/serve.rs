@@ -7,7 +7,9 @@ use latchkey_manage::apps::{self, NewApp};
 use latchkey_manage::audit::Actor;
 use latchkey_manage::keys::MasterKeys;
 use latchkey_protocol::{AppSettingsPatch, ClientSecret, Scope};
-use latchkey_server::{FailedLoginLimits, RunningServer, ServerSettings, SystemClock};
+use latchkey_server::{
+    ConnectionLimits, FailedLoginLimits, RunningServer, ServerSettings, SystemClock, TlsFiles,
+};
 use latchkey_store::{DEFAULT_TENANT, Store};
 use std::io::Write;
 use std::sync::Arc;
@@ -18,8 +20,8 @@ const DEMO_APP: &str = "quickstart-demo";
 /// The scope the demo app is allowed.
 const DEMO_SCOPE: &str = "demo";
 
-/// The default tenant's issuer when `serve` is given none.
-const DEFAULT_ISSUER: &str = "http://localhost:8080";
+/// The default tenant's issuer when `serve` is given none (`https` when serving TLS).
+const DEFAULT_ISSUER_AUTHORITY: &str = "localhost:8080";
 
 /// Runs the server until SIGTERM or Ctrl-C, then stops gracefully.
 pub(crate) async fn serve(
@@ -31,13 +33,27 @@ pub(crate) async fn serve(
     let issuer = args
         .issuer
         .clone()
-        .unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+        .unwrap_or_else(|| format!("{}://{DEFAULT_ISSUER_AUTHORITY}", scheme(&args)));
     let settings = settings(args, issuer);
     let server = RunningServer::start(store, master_keys, &settings, Arc::new(SystemClock)).await?;
     run(server, signals, &settings, None).await
 }
 
+/// `https` when the server is given a certificate, else `http`.
+fn scheme(args: &ServeArgs) -> &'static str {
+    if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
+    // Both or neither: the CLI requires each with the other.
+    let tls = args
+        .tls_cert
+        .zip(args.tls_key)
+        .map(|(cert, key)| TlsFiles { cert, key });
     ServerSettings {
         listen: args.listen,
         issuer,
@@ -51,6 +67,15 @@ fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
             per_address: args.auth_failures_per_address,
         },
         trusted_proxies: args.trusted_proxies,
+        tls,
+        limits: ConnectionLimits {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
+            max_header_bytes: args.max_header_bytes as usize,
+            shutdown_timeout: args.shutdown_timeout,
+        },
     }
 }
 
@@ -63,11 +88,16 @@ async fn run(
     banner: Option<Banner>,
 ) -> anyhow::Result<()> {
     let address = server.local_addr();
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(%address, issuer = %settings.issuer, "latchkey is serving");
     // One line on stdout, for people and for scripts that start the server on port 0.
-    let mut text = format!("latchkey listening on http://{address}\n");
+    let mut text = format!("latchkey listening on {scheme}://{address}\n");
     if let Some(banner) = banner {
-        text.push_str(&banner.text(&format!("http://{address}")));
+        text.push_str(&banner.text(&format!("{scheme}://{address}")));
     }
     // A server keeps serving when whoever read its first line has gone away (unlike a command,
     // which `output::write_line` ends), so a failed write is not an error here.
@@ -158,7 +188,7 @@ pub(crate) async fn quickstart(
 ) -> anyhow::Result<()> {
     let signals = ShutdownSignals::register()?;
     let listener = RunningServer::bind(&args.listen).await?;
-    let base = format!("http://{}", listener.local_addr()?);
+    let base = format!("{}://{}", scheme(&args), listener.local_addr()?);
     let issuer = args.issuer.clone().unwrap_or(base);
     let now = super::now();
     let existing = store

@@ -31,7 +31,7 @@ async fn each_failed_client_authentication_is_logged_once_with_its_reason_and_ne
     .await;
     let served = Served::start_logging(dir, db_url, "info");
     let url = served.base_url();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let forged = "nobody\n2026-01-01T00:00:00Z  INFO forged line";
     let long = "x".repeat(5000);
     let post = async |path: &str, id: &str, secret: &str, extra: (&str, &str)| {

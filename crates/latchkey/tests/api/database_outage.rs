@@ -39,7 +39,7 @@ async fn tokens_flow_from_memory_while_the_database_is_gone_until_the_staleness_
     )
     .ready(None);
     let base = served.base_url();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let token = async || {
         http.post(format!("{base}/oauth2/token"))
             .basic_auth(client_id(&app), Some(client_secret(&app)))
@@ -133,7 +133,7 @@ async fn a_node_whose_database_returns_behind_it_reloads_and_serves_what_was_wri
         "DELETE FROM changes; ALTER SEQUENCE changes_seq_seq RESTART WITH 1",
     );
     let later = create("later");
-    let http = reqwest::Client::new();
+    let http = http_client();
     eventually(
         "the app written after the restore to get a token",
         async || {

@@ -9,7 +9,7 @@ use std::time::Duration;
 const AUTH_TYPES: [AuthType; 2] = [AuthType::BasicAuth, AuthType::RequestBody];
 
 fn http_client() -> oauth2::reqwest::Client {
-    oauth2::reqwest::Client::builder()
+    http_client_builder()
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .build()
         .expect("building the oauth2 HTTP client")

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("an HTTP client")

@@ -9,6 +9,22 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+/// `GET /oauth2/jwks` on a raw connection left open (keep-alive), asserting a 200 head; the
+/// rest of the answer stays unread.
+pub(crate) async fn get_jwks_on(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("GET {JWKS_PATH} HTTP/1.1\r\nHost: issuer.test\r\n\r\n").as_bytes())
+        .await
+        .expect("sending a request");
+    let mut head = [0; 12];
+    stream
+        .read_exact(&mut head)
+        .await
+        .expect("reading an answer");
+    assert_eq!(&head, b"HTTP/1.1 200");
+}
+
 /// An HTTP answer, read in full.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -118,7 +134,7 @@ pub(crate) struct Http {
 
 impl Http {
     pub(super) fn new(address: SocketAddr) -> Http {
-        let client = reqwest::Client::builder()
+        let client = super::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("building the HTTP client");
@@ -140,7 +156,7 @@ impl Http {
     /// The same server, reached from the local address `source` (any of 127.0.0.0/8 on
     /// Linux): a second client machine, as far as the server's socket can tell.
     pub(crate) fn connecting_from(&self, source: std::net::IpAddr) -> Http {
-        let client = reqwest::Client::builder()
+        let client = super::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .local_address(source)
             .build()

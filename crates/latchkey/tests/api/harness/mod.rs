@@ -21,6 +21,7 @@ mod postgres;
 mod proxy;
 mod seed;
 mod system;
+mod tls;
 
 pub(crate) use admin::*;
 pub(crate) use backend::*;
@@ -38,12 +39,15 @@ pub(crate) use postgres::*;
 pub(crate) use proxy::{Link, Proxy};
 pub(crate) use seed::*;
 pub(crate) use system::*;
+pub(crate) use tls::{ServerPair, TestCa, http_client, http_client_builder};
 
 use latchkey_keys::Algorithm;
 use latchkey_keys::lifecycle::RotationPolicy;
 use latchkey_manage::keys::MasterKeys;
 pub(crate) use latchkey_server::FailedLoginLimits;
-use latchkey_server::{Clock, ManualClock, ServerSettings, SystemClock};
+use latchkey_server::{
+    Clock, ConnectionLimits, ManualClock, ServerSettings, SystemClock, TlsFiles,
+};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
@@ -143,6 +147,10 @@ pub(crate) struct Setup {
     pub(crate) failed_logins: FailedLoginLimits,
     /// The proxies whose forwarding headers the server believes.
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    /// The certificate pair the server serves HTTPS with, if any.
+    pub(crate) tls: Option<TlsFiles>,
+    /// The server's connection limits and shutdown timeout.
+    pub(crate) limits: ConnectionLimits,
 }
 
 impl Default for Setup {
@@ -158,6 +166,8 @@ impl Default for Setup {
             first_key: Some(Algorithm::Es256),
             failed_logins: FailedLoginLimits::default(),
             trusted_proxies: Vec::new(),
+            tls: None,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -225,6 +235,8 @@ fn settings(setup: &Setup) -> ServerSettings {
         strict_hosts: setup.strict_hosts,
         failed_logins: setup.failed_logins,
         trusted_proxies: setup.trusted_proxies.clone(),
+        tls: setup.tls.clone(),
+        limits: setup.limits,
     }
 }
 
@@ -340,6 +352,12 @@ impl TestApp {
         let server = Node::start(&self.db_url, &self.master_key_file, &self.setup).await;
         self.http = Http::new(server.local_addr());
         self.server = Some(server);
+    }
+
+    /// Stops the server gracefully (`RunningServer::stop`); requests to it fail from then on.
+    pub(crate) async fn stop(&mut self) -> std::io::Result<()> {
+        let server = self.server.take().expect("the server is running");
+        server.stop().await
     }
 
     /// Starts a second server on the same database, master key file and setup: another node of
