@@ -91,7 +91,7 @@ const CI_STEPS: &[(&str, Step)] = &[
             "--manifest-path",
             "fuzz/Cargo.toml",
             "--target-dir",
-            "target/fuzz-replay",
+            "target",
         ]),
     ),
     (
