@@ -5,6 +5,7 @@
 //! benchmark database through the store (`bench_fill`).
 
 mod bench_fill;
+mod fuzz;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,10 @@ const CI_STEPS: &[(&str, Step)] = &[
         "cargo fmt --check",
         Step::Cargo(&["fmt", "--all", "--", "--check"]),
     ),
+    (
+        "cargo fmt --check (fuzz/)",
+        Step::Cargo(&["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]),
+    ),
     ("tidy", Step::Task(tidy)),
     (
         "python3 -m unittest: the bench's statistics and targets",
@@ -78,6 +83,20 @@ const CI_STEPS: &[(&str, Step)] = &[
     (
         "cargo test --workspace (the README's test command)",
         Step::Cargo(&["test", "--workspace"]),
+    ),
+    (
+        "fuzz corpus and regressions replayed (stable)",
+        Step::Cargo(&[
+            "test",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--target-dir",
+            "target",
+        ]),
+    ),
+    (
+        "cargo fuzz run, 20 s per target",
+        Step::Task(fuzz::run_briefly),
     ),
     (
         "openapi-spec-validator docs/admin-openapi.json",
@@ -126,6 +145,11 @@ const PACKAGE_VARIABLES: &[&str] = &[
 /// Runs `program` with `args` from the workspace root, in the environment this task was
 /// started in less what describes its own package; fails unless it exits 0.
 fn run(program: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<()> {
+    run_with(program, args, &[])
+}
+
+/// `run`, with the variables `env` set too.
+fn run_with(program: impl AsRef<Path>, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let program = program.as_ref();
     eprintln!("$ {} {}", program.display(), args.join(" "));
     let mut command = Command::new(program);
@@ -139,6 +163,7 @@ fn run(program: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<()> {
     }
     let status = command
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .status()
         .with_context(|| format!("running {}", program.display()))?;

@@ -206,7 +206,8 @@ pub fn check_issuer(issuer: &str) -> Result<(), TenantError> {
     }
 }
 
-fn normalize_domains(name: &str, domains: &[String]) -> Result<Vec<String>, TenantError> {
+/// A tenant's domains as stored: each normalized, duplicates dropped, within the limits.
+pub fn normalize_domains(name: &str, domains: &[String]) -> Result<Vec<String>, TenantError> {
     let mut normalized: Vec<String> = Vec::with_capacity(domains.len());
     for domain in domains {
         let domain = normalize_domain(domain)?;

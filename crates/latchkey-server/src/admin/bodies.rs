@@ -3,6 +3,7 @@
 //! converts into what the management layer takes in one place.
 
 use super::error::AdminError;
+use latchkey_keys::Algorithm;
 use latchkey_manage::apps::{AppChanges, NewApp};
 use latchkey_manage::schema::{
     AlgName, AppName, AppTypeName, GrantTypeName, RateLimitText, Seconds, TenantName,
@@ -277,6 +278,19 @@ pub(crate) struct RotateKeyBody {
     pub(crate) in_seconds: Option<u64>,
 }
 
+impl RotateKeyBody {
+    /// The algorithm asked for, if any.
+    pub(crate) fn algorithm(&self) -> Result<Option<Algorithm>, AdminError> {
+        self.alg
+            .as_deref()
+            .map(|alg| {
+                alg.parse::<Algorithm>()
+                    .map_err(|error| AdminError::Invalid(error.to_string()))
+            })
+            .transpose()
+    }
+}
+
 /// What to revoke: one token by `jti`, or every token of an app by `client_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -287,4 +301,25 @@ pub(crate) struct RevocationBody {
     /// An app whose every token issued until now is revoked.
     #[serde(default)]
     pub(crate) client_id: Option<String>,
+}
+
+/// What a `RevocationBody` names.
+pub(crate) enum RevocationTarget {
+    /// One token, by its jti (as given: `revocations::revoke_jti` checks it).
+    Jti(String),
+    /// Every token of an app, by its client id.
+    App(String),
+}
+
+impl RevocationBody {
+    /// The one thing to revoke.
+    pub(crate) fn target(self) -> Result<RevocationTarget, AdminError> {
+        match (self.jti, self.client_id) {
+            (Some(jti), None) => Ok(RevocationTarget::Jti(jti)),
+            (None, Some(client_id)) => Ok(RevocationTarget::App(client_id)),
+            _ => Err(AdminError::Invalid(
+                "give exactly one of jti (a UUID) or client_id".into(),
+            )),
+        }
+    }
 }

@@ -55,7 +55,7 @@ pub(crate) enum AdminError {
 const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AdminError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             AdminError::BadRequest(why) => {
                 (StatusCode::BAD_REQUEST, "invalid_request", why.clone())

@@ -1,7 +1,6 @@
 //! Request extractors whose failures answer in the admin API's error shape.
 
 use super::error::AdminError;
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -26,22 +25,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     "the request body could not be read, or is larger than {MAX_BODY_BYTES} bytes"
                 ))
             })?;
-        let body = if body.iter().all(u8::is_ascii_whitespace) {
-            Bytes::from_static(b"{}")
-        } else {
-            body
-        };
-        // serde's derived `Deserialize` also reads a struct from a JSON array (its fields in
-        // order), so `["name"]` would pass for `{"name": ...}`: only an object is a body here.
-        if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(AdminError::BadRequest(
-                "the request body must be a JSON object".into(),
-            ));
-        }
-        serde_json::from_slice(&body)
-            .map(JsonBody)
-            .map_err(|error| AdminError::BadRequest(format!("invalid JSON body: {error}")))
+        read_json(&body).map(JsonBody)
     }
+}
+
+/// Reads a JSON object body as `JsonBody` does, from its bytes.
+pub(crate) fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    // serde's derived `Deserialize` also reads a struct from a JSON array (its fields in
+    // order), so `["name"]` would pass for `{"name": ...}`: only an object is a body here.
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AdminError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| AdminError::BadRequest(format!("invalid JSON body: {error}")))
 }
 
 /// A value given as text (a query parameter) read through its `FromStr`, so a value the type

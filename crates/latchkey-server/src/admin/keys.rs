@@ -2,13 +2,12 @@
 //! the same operations as `latchkey key` and `latchkey token revoke`.
 
 use super::auth::Admin;
-use super::bodies::{RevocationBody, RotateKeyBody};
+use super::bodies::{RevocationBody, RevocationTarget, RotateKeyBody};
 use super::error::{AdminError, ErrorBody};
 use super::extract::JsonBody;
 use crate::http::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use latchkey_keys::Algorithm;
 use latchkey_manage::keys;
 use latchkey_manage::views::{KeyList, KeyView, RevocationView, timestamp};
 use latchkey_manage::{revocations, tenants};
@@ -52,14 +51,7 @@ pub(crate) async fn rotate(
     JsonBody(body): JsonBody<RotateKeyBody>,
 ) -> Result<Json<KeyView>, AdminError> {
     admin.may_manage(&tenant)?;
-    let alg = body
-        .alg
-        .as_deref()
-        .map(|alg| {
-            alg.parse::<Algorithm>()
-                .map_err(|error| AdminError::Invalid(error.to_string()))
-        })
-        .transpose()?;
+    let alg = body.algorithm()?;
     let store = state.registry.store().as_ref();
     tenants::show(store, &tenant).await?;
     let kid = keys::rotate(
@@ -104,8 +96,8 @@ pub(crate) async fn revoke(
     let store = state.registry.store().as_ref();
     let now = state.clock.now();
     tenants::show(store, &tenant).await?;
-    match (body.jti, body.client_id) {
-        (Some(jti), None) => {
+    match body.target()? {
+        RevocationTarget::Jti(jti) => {
             let jti = revocations::revoke_jti(store, &tenant, &jti, admin.actor(), now).await?;
             state.serve_own_write().await;
             Ok(Json(RevocationView {
@@ -115,7 +107,7 @@ pub(crate) async fn revoke(
                 revoked: true,
             }))
         }
-        (None, Some(client_id)) => {
+        RevocationTarget::App(client_id) => {
             let app =
                 revocations::revoke_app(store, &tenant, &client_id, admin.actor(), now).await?;
             state.serve_own_write().await;
@@ -126,8 +118,5 @@ pub(crate) async fn revoke(
                 revoked: true,
             }))
         }
-        _ => Err(AdminError::Invalid(
-            "give exactly one of jti (a UUID) or client_id".into(),
-        )),
     }
 }

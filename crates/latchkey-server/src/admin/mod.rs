@@ -12,6 +12,8 @@ mod auth;
 pub(crate) mod bodies;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod tenants;
 

@@ -15,6 +15,7 @@ mod admin_no_store;
 mod admin_openapi;
 mod admin_tenants;
 mod admin_unavailable;
+mod any_request;
 mod app_bounds;
 mod app_disable;
 mod app_warnings;
