@@ -8,8 +8,8 @@
 pub mod admin;
 pub mod freshness;
 pub mod http;
-pub mod quota;
 pub mod listener;
+pub mod quota;
 pub mod refresh;
 pub mod registry;
 pub mod reuse;

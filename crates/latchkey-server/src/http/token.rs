@@ -66,7 +66,7 @@ pub(crate) async fn token(
     // The quota counts only newly signed tokens: a reused one costs no signature, so token
     // reuse is the remedy for a client that asks for a token per call.
     if let Some(quota) = entry.and_then(|entry| entry.quota.as_deref()) {
-        quota.admit(&grant.client, state.clock.monotonic_micros())?;
+        quota.admit(grant.client, state.clock.monotonic_micros())?;
     }
     let jti = random::uuid_v4();
     let payload = grant

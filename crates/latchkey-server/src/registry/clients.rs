@@ -157,6 +157,7 @@ impl ClientMap {
     }
 
     /// Builds a new base holding every current client, and empties `changes`.
+    #[allow(clippy::mutable_key_type)] // See the module's allow: slots hash by client id alone.
     fn fold(&mut self) {
         let mut base = Base::with_capacity_and_hasher(self.len, Default::default());
         base.extend(
