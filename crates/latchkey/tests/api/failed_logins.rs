@@ -61,7 +61,7 @@ fn limits(per_client: u32, per_address: u32) -> Setup {
 
 #[tokio::test]
 async fn ten_wrong_secrets_a_minute_then_even_the_right_one_gets_429_from_that_address() {
-    let (app, billing) = spawn_seeded(Setup::default(), async |seed| {
+    let (app, billing) = spawn_seeded(Setup::default().with_login_throttling(), async |seed| {
         seed.app(new_app("billing")).await
     })
     .await;

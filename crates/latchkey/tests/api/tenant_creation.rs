@@ -58,8 +58,7 @@ async fn create_and_probe(app: Arc<TestApp>, root: String, outsider: Value, inde
 #[tokio::test]
 async fn tenants_created_at_once_through_the_cli_and_the_admin_api_never_answer_as_the_default_tenant()
  {
-    // Each probe refuses `default`'s app at another host: 200 failed logins from one address.
-    let app = spawn_app_with(Setup::default().without_login_throttling()).await;
+    let app = spawn_app().await;
     let (outsider, root) = app.admin_token().await;
     let app = Arc::new(app);
     // One thread, like the test's runtime: the tasks interleave at every request.

@@ -29,7 +29,7 @@ const VARIANTS: usize = 9;
 
 #[tokio::test]
 async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Setup::default().with_login_throttling()).await;
     let m2m = app
         .seed_app(new_app("billing").scopes(&["read"]).audiences(&[API]))
         .await;

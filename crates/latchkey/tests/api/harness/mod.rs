@@ -142,8 +142,9 @@ pub(crate) struct Setup {
     /// starts: ES256, quick to make, unless a test is about the key a server makes for itself
     /// (`None`: the server makes its RS256 key at start, as in a new deployment).
     pub(crate) first_key: Option<Algorithm>,
-    /// Failed client authentications allowed a minute (the server's defaults unless a test
-    /// is about them).
+    /// Failed client authentications allowed a minute: none counted unless a test is about
+    /// them, since many tests poll the token endpoint for an app the server does not know yet,
+    /// and each such poll is a failed login.
     pub(crate) failed_logins: FailedLoginLimits,
     /// The proxies whose forwarding headers the server believes.
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
@@ -164,7 +165,10 @@ impl Default for Setup {
             hears_notices: true,
             maintenance_interval: Duration::from_millis(50),
             first_key: Some(Algorithm::Es256),
-            failed_logins: FailedLoginLimits::default(),
+            failed_logins: FailedLoginLimits {
+                per_client: 0,
+                per_address: 0,
+            },
             trusted_proxies: Vec::new(),
             tls: None,
             limits: ConnectionLimits::default(),
@@ -202,14 +206,11 @@ impl Setup {
         }
     }
 
-    /// This setup, with failed client authentications never throttled: for tests that fail
-    /// on purpose more often than a real client would.
-    pub(crate) fn without_login_throttling(self) -> Setup {
+    /// This setup, with failed client authentications throttled as a server does by
+    /// default.
+    pub(crate) fn with_login_throttling(self) -> Setup {
         Setup {
-            failed_logins: FailedLoginLimits {
-                per_client: 0,
-                per_address: 0,
-            },
+            failed_logins: FailedLoginLimits::default(),
             ..self
         }
     }
