@@ -8,19 +8,15 @@ use anyhow::Context;
 /// Seconds each target runs.
 const SECONDS_PER_TARGET: &str = "20";
 
+/// The targets of the short run: those built on the protocol crate alone. `jws` and
+/// `admin_json` stand on the key store and the server (features `jws` and `admin` of
+/// `fuzz/`), whose instrumented build alone takes longer than a CI run may; `cargo test`
+/// replays their kept corpus on every run, and docs/fuzzing.md records their long runs.
+const SHORT_RUN_TARGETS: [&str; 3] = ["basic_header", "form", "scope"];
+
 pub(crate) fn run_briefly() -> anyhow::Result<()> {
     let fuzz = root().join("fuzz");
-    let mut targets = Vec::new();
-    for entry in
-        std::fs::read_dir(fuzz.join("fuzz_targets")).context("reading fuzz/fuzz_targets")?
-    {
-        let path = entry?.path();
-        if let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) {
-            targets.push(name.to_owned());
-        }
-    }
-    targets.sort();
-    for target in &targets {
+    for target in SHORT_RUN_TARGETS {
         let scratch = root().join("target/fuzz-corpus").join(target);
         std::fs::create_dir_all(&scratch)
             .with_context(|| format!("creating {}", scratch.display()))?;
@@ -31,7 +27,7 @@ pub(crate) fn run_briefly() -> anyhow::Result<()> {
                 corpora.push(dir.display().to_string());
             }
         }
-        let mut args = vec!["fuzz", "run", "--fuzz-dir", "fuzz", target.as_str()];
+        let mut args = vec!["fuzz", "run", "--fuzz-dir", "fuzz", target];
         args.extend(corpora.iter().map(String::as_str));
         let time = format!("-max_total_time={SECONDS_PER_TARGET}");
         args.extend(["--", time.as_str()]);
