@@ -39,6 +39,8 @@ class Config:
     wrk_threads: int
     # PostgreSQL to create the bench's databases in (each one fresh, dropped at the end).
     postgres_url: str
+    # Only the rows that compare the per-request limits off and on (wrk alone, no oha).
+    checks_only: bool = False
     server_cpu: str = "0"
     # The second node of the two-node row, and the load sent to the first one.
     second_cpu: str = "1"
@@ -105,6 +107,8 @@ class Config:
                             help="CPUs for wrk and oha, as taskset takes them (default 1; the server has CPU 0)")
         parser.add_argument("--wrk-threads", type=int, default=1,
                             help="wrk threads (default 1); give it as many as --load-cpus has CPUs")
+        parser.add_argument("--checks-only", action="store_true",
+                            help="only the rows that measure the per-request limits off and on")
         parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres",
                             help="PostgreSQL where --backend postgres creates (and drops) its databases")
         return parser
@@ -125,4 +129,5 @@ class Config:
             load_cpus=args.load_cpus,
             wrk_threads=max(1, min(64, args.wrk_threads)),
             postgres_url=args.postgres,
+            checks_only=args.checks_only,
         )

@@ -30,7 +30,7 @@ def load_average():
 
 
 def check_tools(config):
-    tools = ["wrk", "oha", "taskset"] + (["node", "npm"] if config.peer else []) \
+    tools = ["wrk", "taskset"] + ([] if config.checks_only else ["oha"]) + (["node", "npm"] if config.peer else []) \
         + (["psql"] if "postgres" in config.backends else [])
     for tool in tools:
         if not shutil.which(tool):

@@ -111,6 +111,10 @@ class Bench:
         """One pass over the whole matrix."""
         run = Pass()
         counts = self.config.app_counts
+        if self.config.checks_only:
+            for backend in self.config.backends:
+                run.rows.extend(self.checks_rows(backend, counts[0]))
+            return run
         for backend in self.config.backends:
             for apps in counts:
                 server = self.server(backend, apps)
