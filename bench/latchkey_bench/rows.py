@@ -77,8 +77,11 @@ class Row:
     idle_rss_vs_sqlite_pct: Optional[float] = None
     # A two-node row's tokens/s against one node's on the same database, in percent.
     rps_vs_one_node_pct: Optional[float] = None
-    # A checks row with the limits on: how much of the share of the ceiling they cost against
-    # the row with them off, in percent (positive: slower).
+    # The server's CPU time per token, in microseconds: what a token costs, whatever share of
+    # the core the machine's other tenants left the server.
+    cpu_us_per_token: Optional[float] = None
+    # A checks row with the limits on: how much more CPU time per token than the row with
+    # them off, in percent (positive: dearer).
     checks_cost_pct: Optional[float] = None
 
     def key(self):

@@ -74,6 +74,8 @@ def derive(run):
         row.p99_over_p50 = ratio(row.p99_us, row.p50_us)
         row.open_p99_over_p50 = ratio(row.open_p99_us, row.open_p50_us)
         row.idle_rss_mb = row.idle_rss_kib * 1024 / 1e6 if row.idle_rss_kib else None
+        busy = ratio(row.server_cpu_pct, row.rps)
+        row.cpu_us_per_token = None if busy is None else busy / 100 * 1e6
 
     def find(kind, server, backend, apps, alg):
         return next((row for row in run.rows if (row.kind, row.server, row.backend, row.apps, row.alg)
@@ -102,12 +104,11 @@ def derive(run):
             share = ratio(row.rps, one.rps if one else None)
             row.rps_vs_one_node_pct = None if share is None else share * 100
         elif row.kind == Kind.CHECKS and row.checks == "on":
-            # Shares of each row's own ceiling, not raw rates: the two servers ran in alternating
-            # slices, and the host's speed moved between them.
+            # CPU time per token, not tokens/s: on a shared machine the share of the core each
+            # server got in its slices differs by more than what is measured.
             off = next((other for other in run.rows if other.kind == Kind.CHECKS and other.checks == "off"
                         and (other.backend, other.apps, other.alg) == (row.backend, row.apps, row.alg)), None)
-            change = change_pct(row.share_of_ceiling_pct, off.share_of_ceiling_pct if off else None)
-            row.checks_cost_pct = None if change is None else -change
+            row.checks_cost_pct = change_pct(row.cpu_us_per_token, off.cpu_us_per_token if off else None)
     return run
 
 

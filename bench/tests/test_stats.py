@@ -105,11 +105,12 @@ class Derive(unittest.TestCase):
         derive(Pass(rows=[single, node]))
         self.assertAlmostEqual(node.rps_vs_one_node_pct, 95.0)
 
-    def test_checks_rows_cost_the_share_of_the_ceiling_lost_with_the_limits_on(self):
-        off = token_row(kind=Kind.CHECKS, checks="off", rps=1000.0, ceiling_rps=1200.0)
-        # Fewer tokens/s, but the host was slower in its slices: 1% of the share lost.
-        on = token_row(kind=Kind.CHECKS, checks="on", rps=891.0, ceiling_rps=1080.0)
+    def test_checks_rows_cost_the_cpu_time_per_token_added_with_the_limits_on(self):
+        off = token_row(kind=Kind.CHECKS, checks="off", rps=1000.0, server_cpu_pct=100.0)
+        # Fewer tokens/s, but the server had less of the core: 1% more CPU time per token.
+        on = token_row(kind=Kind.CHECKS, checks="on", rps=800.0, server_cpu_pct=80.8)
         derive(Pass(rows=[off, on]))
+        self.assertAlmostEqual(off.cpu_us_per_token, 1000.0)
         self.assertAlmostEqual(on.checks_cost_pct, 1.0)
         self.assertIsNone(off.checks_cost_pct)
 
