@@ -20,6 +20,7 @@ fn keys() -> &'static TenantKeys {
             active: published.first().cloned(),
             published,
             pending: None,
+            lives: Vec::new(),
         }
     })
 }

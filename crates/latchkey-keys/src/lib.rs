@@ -21,4 +21,4 @@ pub use algorithm::Algorithm;
 pub use jwk::{Jwk, JwkSet};
 pub use master_key::{Keyring, MasterKeyError};
 pub use signer::{JwtType, KeyError, Signer, generate_private_key};
-pub use tenant_keys::{PendingKey, TenantKeys};
+pub use tenant_keys::{KeyLife, PendingKey, TenantKeys};

@@ -16,6 +16,12 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// A random 64-bit number, for identifiers that need to be unique but not secret (the
+/// per-thread prefix of request ids).
+pub fn number() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
+}
+
 /// A new client id: 128 random bits as 32 lowercase hex characters. URL-safe, and never starts
 /// with `-`, so it is safe to pass as a command-line argument.
 pub fn client_id() -> String {

@@ -3,6 +3,7 @@
 
 use crate::Signer;
 use latchkey_protocol::introspection::TokenClaims;
+use latchkey_store::KeyStatus;
 use std::sync::Arc;
 
 /// A tenant's parsed keys: the one that signs, and every one published in the JWKS.
@@ -14,6 +15,20 @@ pub struct TenantKeys {
     pub published: Vec<Arc<Signer>>,
     /// A published key that starts signing at a set instant (a rotation scheduled ahead).
     pub pending: Option<PendingKey>,
+    /// When each published key was made and its stored status, for the metrics' key ages.
+    pub lives: Vec<KeyLife>,
+}
+
+/// A published key's creation time and stored status.
+#[derive(Debug, Clone)]
+pub struct KeyLife {
+    /// The key's id.
+    pub kid: String,
+    /// Its status as stored (a `next` key that reached its instant is active here before the
+    /// store says so: `status` says which it is now).
+    pub stored_status: KeyStatus,
+    /// When it was created (unix seconds).
+    pub created_at: i64,
 }
 
 /// A `next` key with its activation instant.
@@ -26,6 +41,26 @@ pub struct PendingKey {
 }
 
 impl TenantKeys {
+    /// Where `life`'s key stands on this node now: the signing key is `active` and the key
+    /// waiting for its instant `next`, whatever the store last said; the rest as stored.
+    pub fn status(&self, life: &KeyLife) -> KeyStatus {
+        let is = |signer: &Arc<Signer>| signer.kid() == life.kid;
+        if self.active.as_ref().is_some_and(is) {
+            KeyStatus::Active
+        } else if self
+            .pending
+            .as_ref()
+            .is_some_and(|pending| is(&pending.signer))
+        {
+            KeyStatus::Next
+        } else if life.stored_status == KeyStatus::Active {
+            // Replaced by a pending key that reached its instant: retiring from then on.
+            KeyStatus::Retiring
+        } else {
+            life.stored_status
+        }
+    }
+
     /// The published key with this kid.
     pub fn published(&self, kid: &str) -> Option<&Arc<Signer>> {
         self.published.iter().find(|signer| signer.kid() == kid)

@@ -8,7 +8,7 @@ use latchkey_keys::lifecycle::{
     key_algorithm,
 };
 use latchkey_keys::{
-    Algorithm, KeyError, Keyring, MasterKeyError, PendingKey, Signer, TenantKeys,
+    Algorithm, KeyError, KeyLife, Keyring, MasterKeyError, PendingKey, Signer, TenantKeys,
     generate_private_key, random,
 };
 use latchkey_store::{KeyRecord, KeyStatus, Store, StoreError};
@@ -278,6 +278,11 @@ pub fn parse_keys(
             }
             _ => {}
         }
+        keys.lives.push(KeyLife {
+            kid: record.kid.clone(),
+            stored_status: record.status,
+            created_at: record.created_at,
+        });
         keys.published.push(signer);
     }
     keys.active = stored_active;

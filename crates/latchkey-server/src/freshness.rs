@@ -74,6 +74,16 @@ impl Freshness {
         self.serves_tokens_at(self.started.elapsed())
     }
 
+    /// How long since the store last answered (the age of what the snapshot knows).
+    pub fn age(&self) -> Duration {
+        Duration::from_millis(self.age_ms(self.started.elapsed()))
+    }
+
+    /// Whether the last attempt to read the store reached it.
+    pub fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
     /// Where the node stands now.
     pub fn readiness(&self) -> Readiness {
         self.readiness_at(self.started.elapsed())

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod freshness;
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod quota;
 pub mod refresh;
 pub mod registry;

@@ -4,9 +4,11 @@
 
 use crate::admin;
 use crate::freshness::Freshness;
+use crate::http::observe::ObserveLayer;
 use crate::http::source::TrustedProxies;
 use crate::http::{self, AppState};
 use crate::listener::{self, ConnectionLimits};
+use crate::metrics::Metrics;
 use crate::refresh;
 use crate::registry::{Registry, RegistryError};
 use crate::reuse::TokenCache;
@@ -52,6 +54,8 @@ pub struct ServerSettings {
     pub tls: Option<TlsFiles>,
     /// Limits on what a connection may hold, and the shutdown timeout.
     pub limits: ConnectionLimits,
+    /// Where to serve `GET /metrics` (`None`: no metrics, and nothing is counted).
+    pub metrics_listen: Option<String>,
 }
 
 /// Why the server could not start. Each variant's cause is its `source`, not part of its
@@ -80,9 +84,11 @@ pub enum StartError {
 /// A started server.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     registry: Arc<Registry>,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
+    serving_metrics: Option<JoinHandle<()>>,
     refreshing: JoinHandle<()>,
     reloading: Option<JoinHandle<()>>,
 }
@@ -100,7 +106,8 @@ impl RunningServer {
         let tls = load_tls(settings)?;
         let registry = load(store, master_keys, settings, clock.as_ref()).await?;
         let listener = RunningServer::bind(&settings.listen).await?;
-        RunningServer::run(listener, registry, tls, settings, clock)
+        let metrics = bind_metrics(settings).await?;
+        RunningServer::run(listener, metrics, registry, tls, settings, clock)
     }
 
     /// Binds a listen address, for `start_on`.
@@ -124,11 +131,13 @@ impl RunningServer {
     ) -> Result<RunningServer, StartError> {
         let tls = load_tls(settings)?;
         let registry = load(store, master_keys, settings, clock.as_ref()).await?;
-        RunningServer::run(listener, registry, tls, settings, clock)
+        let metrics = bind_metrics(settings).await?;
+        RunningServer::run(listener, metrics, registry, tls, settings, clock)
     }
 
     fn run(
         listener: TcpListener,
+        metrics_listener: Option<TcpListener>,
         registry: Arc<Registry>,
         tls: Option<Tls>,
         settings: &ServerSettings,
@@ -154,7 +163,15 @@ impl RunningServer {
             },
             shutdown_rx.clone(),
         ));
-        let app = app(AppState {
+        let metrics_addr = metrics_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(|source| StartError::Bind {
+                addr: settings.metrics_listen.clone().unwrap_or_default(),
+                source,
+            })?;
+        let state = AppState {
             registry: Arc::clone(&registry),
             clock,
             reuse,
@@ -163,7 +180,20 @@ impl RunningServer {
                 settings.failed_logins,
                 TrustedProxies::new(settings.trusted_proxies.clone()),
             )),
+            metrics: metrics_listener.as_ref().map(|_| Arc::new(Metrics::new())),
+        };
+        // The metrics listener has the same connection limits, and no TLS: it is meant for
+        // an internal address that only the scraper reaches.
+        let serving_metrics = metrics_listener.map(|listener| {
+            tokio::spawn(listener::serve(
+                listener,
+                http::scrape::router(state.clone()),
+                None,
+                settings.limits,
+                shutdown_rx.clone(),
+            ))
         });
+        let app = app(state);
         let reloading = tls
             .as_ref()
             .map(|tls| tls.spawn_reloader(shutdown_rx.clone()));
@@ -176,9 +206,11 @@ impl RunningServer {
         ));
         Ok(RunningServer {
             local_addr,
+            metrics_addr,
             registry,
             shutdown,
             serving,
+            serving_metrics,
             refreshing,
             reloading,
         })
@@ -187,6 +219,11 @@ impl RunningServer {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound address of the metrics listener, if the server serves metrics.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The registry this server reads.
@@ -199,6 +236,9 @@ impl RunningServer {
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         let served = self.serving.await.map_err(std::io::Error::other);
+        if let Some(serving_metrics) = self.serving_metrics {
+            let _ = serving_metrics.await;
+        }
         let _ = self.refreshing.await;
         if let Some(reloading) = self.reloading {
             let _ = reloading.await;
@@ -210,19 +250,33 @@ impl RunningServer {
 /// Every route a server answers: the OAuth routes, the admin API and a 404 for the rest, behind
 /// the layers every request passes.
 pub fn app(state: AppState) -> Router {
+    let layers = layers(state.metrics.clone());
     Router::new()
         .merge(http::oauth::router())
         .merge(admin::router())
         .fallback(http::response::not_found)
-        .layer(layers())
+        .layer(layers)
         .with_state(state)
 }
 
 /// What every request passes through, outermost first. Each concern that is about requests
-/// rather than about one endpoint (throttling, metrics, request ids, logs) is one layer here,
-/// reading what it needs from the request or from the answer's extensions (`http::ErrorCode`).
-fn layers() -> ServiceBuilder<Stack<http::trace::RequestSpanLayer, Identity>> {
-    ServiceBuilder::new().layer(http::trace::layer())
+/// rather than about one endpoint (request ids, logs, metrics) is one layer here, reading what
+/// it needs from the request or from the answer's extensions (`http::ErrorCode`,
+/// `RequestFacts`).
+fn layers(
+    metrics: Option<Arc<Metrics>>,
+) -> ServiceBuilder<Stack<http::trace::RequestSpanLayer, Stack<ObserveLayer, Identity>>> {
+    ServiceBuilder::new()
+        .layer(ObserveLayer { metrics })
+        .layer(http::trace::layer())
+}
+
+/// Binds the metrics listener, if the server serves metrics.
+async fn bind_metrics(settings: &ServerSettings) -> Result<Option<TcpListener>, StartError> {
+    match &settings.metrics_listen {
+        Some(address) => Ok(Some(RunningServer::bind(address).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Reads the certificate pair, if the server serves HTTPS: a broken pair stops the start.

@@ -45,8 +45,28 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "LATCHKEY_MASTER_KEY_FILE")]
     pub(crate) master_key_file: Option<std::path::PathBuf>,
 
+    /// How log lines are written to stderr: text (for a terminal) or json (one object per
+    /// line, for a log pipeline).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub(crate) log_format: LogFormat,
+
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Readable on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,14 +3,17 @@
 
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost};
+use super::observe::RequestFacts;
 use super::presented::{self, Presented};
 use super::source::Source;
 use super::{AppState, paths, response};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use latchkey_protocol::introspection::{self, IntrospectionContext};
 use latchkey_protocol::wire::IntrospectionResponse;
+use std::net::IpAddr;
 
 pub(crate) async fn introspect(
     State(state): State<AppState>,
@@ -18,6 +21,19 @@ pub(crate) async fn introspect(
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
+) -> Response {
+    let mut facts = RequestFacts::default();
+    let answer = answer(&state, source, &host, &headers, &body, &mut facts).into_response();
+    facts.attach(answer)
+}
+
+fn answer(
+    state: &AppState,
+    source: IpAddr,
+    host: &TenantHost,
+    headers: &HeaderMap,
+    body: &Bytes,
+    facts: &mut RequestFacts,
 ) -> Result<Response, OAuthError> {
     let Presented {
         snapshot,
@@ -25,7 +41,7 @@ pub(crate) async fn introspect(
         request,
         requester,
         now,
-    } = presented::authenticate(paths::INTROSPECT, source, &state, &host, &headers, &body)?;
+    } = presented::authenticate(paths::INTROSPECT, source, state, host, headers, body, facts)?;
     let answer = match tenant.verify(&request.token) {
         None => IntrospectionResponse::inactive(),
         Some(claims) => introspection::decide(
@@ -39,6 +55,7 @@ pub(crate) async fn introspect(
             },
         ),
     };
+    facts.active = Some(answer.active);
     Ok(response::no_store(response::json_value(
         StatusCode::OK,
         &answer,

@@ -8,9 +8,12 @@ mod health;
 mod introspect;
 mod jwks;
 pub mod oauth;
+pub(crate) mod observe;
 mod presented;
+pub(crate) mod request_id;
 pub(crate) mod response;
 mod revoke;
+pub(crate) mod scrape;
 pub mod source;
 pub(crate) mod strict_host;
 mod token;
@@ -19,6 +22,7 @@ pub(crate) mod trace;
 pub use error::ErrorCode;
 
 use crate::freshness::Freshness;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::reuse::TokenCache;
 use crate::throttle::Throttle;
@@ -38,6 +42,8 @@ pub struct AppState {
     pub freshness: Arc<Freshness>,
     /// Who is refused for failing to authenticate, and whom to believe about a source.
     pub(crate) throttle: Arc<Throttle>,
+    /// What this node counts, when it serves metrics.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 use super::AppState;
 use super::error::OAuthError;
 use super::extract::{TenantHost, header};
+use super::observe::RequestFacts;
 use super::response::Attempt;
 use crate::registry::{ClientEntry, Snapshot, TenantState};
 use axum::body::Bytes;
@@ -29,7 +30,8 @@ pub(crate) struct Presented {
 }
 
 /// Finds the tenant, reads the form and authenticates the client, unless `source` failed to
-/// too often. `endpoint` names the endpoint in the log line of a failed authentication.
+/// too often. `endpoint` names the endpoint in the log line of a failed authentication;
+/// `facts` learns the tenant and the client.
 pub(crate) fn authenticate(
     endpoint: &'static str,
     source: IpAddr,
@@ -37,6 +39,7 @@ pub(crate) fn authenticate(
     host: &TenantHost,
     headers: &HeaderMap,
     body: &Bytes,
+    facts: &mut RequestFacts,
 ) -> Result<Presented, OAuthError> {
     let attempt = Attempt {
         endpoint,
@@ -45,6 +48,7 @@ pub(crate) fn authenticate(
     };
     let snapshot = state.registry.current_full();
     let tenant = Arc::clone(host.tenant(&snapshot)?);
+    facts.tenant(&tenant.name);
     let request = introspection::parse_request(
         header(headers, CONTENT_TYPE),
         header(headers, AUTHORIZATION),
@@ -65,6 +69,7 @@ pub(crate) fn authenticate(
     // `authenticate` succeeds only for a client that exists.
     let requester =
         entry.ok_or_else(|| refused(request.credentials.rejected(AuthFailure::UnknownClient)))?;
+    facts.authenticated(&requester.client.client_id);
     Ok(Presented {
         snapshot,
         tenant,

@@ -7,15 +7,18 @@
 
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost};
+use super::observe::RequestFacts;
 use super::presented::{self, Presented};
 use super::source::Source;
 use super::{AppState, paths, response};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use latchkey_protocol::revocation::{self, MAX_SELF_REVOCATIONS, Revocation};
 use latchkey_protocol::{Limit, TokenError};
 use latchkey_store::RevocationRecord;
+use std::net::IpAddr;
 
 pub(crate) async fn revoke(
     State(state): State<AppState>,
@@ -23,6 +26,21 @@ pub(crate) async fn revoke(
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
+) -> Response {
+    let mut facts = RequestFacts::default();
+    let answer = answer(&state, source, &host, &headers, &body, &mut facts)
+        .await
+        .into_response();
+    facts.attach(answer)
+}
+
+async fn answer(
+    state: &AppState,
+    source: IpAddr,
+    host: &TenantHost,
+    headers: &HeaderMap,
+    body: &Bytes,
+    facts: &mut RequestFacts,
 ) -> Result<Response, OAuthError> {
     let Presented {
         tenant,
@@ -30,12 +48,12 @@ pub(crate) async fn revoke(
         requester,
         now,
         ..
-    } = presented::authenticate(paths::REVOKE, source, &state, &host, &headers, &body)?;
+    } = presented::authenticate(paths::REVOKE, source, state, host, headers, body, facts)?;
     let claims = tenant.verify(&request.token);
     match revocation::decide(claims.as_ref(), &requester.client, &tenant.issuer, now)? {
         Revocation::Nothing => {}
         Revocation::Revoke { jti, expires_at } => {
-            check_room(&state, &tenant.name, &requester.client.client_id, &jti, now)?;
+            check_room(state, &tenant.name, &requester.client.client_id, &jti, now)?;
             let record = RevocationRecord {
                 jti,
                 tenant: tenant.name.to_string(),
@@ -55,6 +73,7 @@ pub(crate) async fn revoke(
                 record.expires_at,
                 record.client_id.as_deref(),
             );
+            facts.revoked = true;
             tracing::info!(jti = %record.jti, "revoked a token");
         }
     }

@@ -2,16 +2,20 @@
 
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost, header};
+use super::observe::RequestFacts;
 use super::response::Attempt;
 use super::source::Source;
 use super::{AppState, paths, response};
+use crate::metrics::TokenOutcome;
 use crate::reuse::Lookup;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use latchkey_keys::random;
 use latchkey_protocol::token;
+use std::net::IpAddr;
 
 /// Issues a token. Reads the snapshot (no lock, no database), refuses a source that failed to
 /// authenticate too often, decides with the protocol core, and signs once.
@@ -21,12 +25,27 @@ pub(crate) async fn token(
     host: TenantHost,
     headers: HeaderMap,
     FormBody(body): FormBody,
+) -> Response {
+    let mut facts = RequestFacts::default();
+    let answer = issue(&state, source, &host, &headers, &body, &mut facts).into_response();
+    facts.attach(answer)
+}
+
+/// The token endpoint's work, noting in `facts` what the request log and metrics report.
+fn issue(
+    state: &AppState,
+    source: IpAddr,
+    host: &TenantHost,
+    headers: &HeaderMap,
+    body: &Bytes,
+    facts: &mut RequestFacts,
 ) -> Result<Response, OAuthError> {
+    let snapshot = state.registry.current();
+    let tenant = host.tenant(&snapshot)?;
+    facts.tenant(&tenant.name);
     if !state.freshness.serves_tokens() {
         return Err(OAuthError::Stale);
     }
-    let snapshot = state.registry.current();
-    let tenant = host.tenant(&snapshot)?;
     let attempt = Attempt {
         endpoint: paths::TOKEN,
         source,
@@ -34,9 +53,9 @@ pub(crate) async fn token(
     };
     let refused = |client_id, error| attempt.refused(&snapshot, tenant, client_id, error);
     let request = token::parse(
-        header(&headers, CONTENT_TYPE),
-        header(&headers, AUTHORIZATION),
-        &body,
+        header(headers, CONTENT_TYPE),
+        header(headers, AUTHORIZATION),
+        body,
     )
     .map_err(|error| refused(None, error))?;
     let client_id = request.credentials.client_id.as_str();
@@ -48,6 +67,7 @@ pub(crate) async fn token(
         state.clock.now(),
     )
     .map_err(|error| refused(Some(client_id), error))?;
+    facts.authenticated(client_id);
     let signer = tenant
         .keys
         .active
@@ -59,6 +79,7 @@ pub(crate) async fn token(
     let slot = match state.reuse.lookup(&grant, entry, signer, is_revoked) {
         Lookup::Hit(reused) => {
             let answer = grant.reused_response(reused.token.to_string(), reused.expires_at);
+            facts.token = Some(TokenOutcome::REUSED);
             return Ok(answer_with(&answer));
         }
         Lookup::Miss(slot) => slot,
@@ -77,6 +98,7 @@ pub(crate) async fn token(
         .map_err(|error| response::server_error("signing a token", &error))?;
     tracing::debug!(client_id = %grant.client.client_id, jti, "issued a token");
     slot.fill(&jwt, &jti);
+    facts.token = Some(TokenOutcome::ISSUED);
     Ok(answer_with(&grant.response(jwt)))
 }
 

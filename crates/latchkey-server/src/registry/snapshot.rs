@@ -45,6 +45,8 @@ pub struct TenantState {
     /// How many of the tenant's apps allow each scope, for `scopes_supported`. Its keys are
     /// also the one copy of each scope text that the tenant's clients share.
     scope_counts: BTreeMap<Scope, u32>,
+    /// How many apps the tenant has (the `latchkey_apps` gauge).
+    app_count: usize,
 }
 
 impl TenantState {
@@ -64,6 +66,7 @@ impl TenantState {
             token_profile,
             publish_scopes,
             scope_counts: BTreeMap::new(),
+            app_count: 0,
         }
     }
 
@@ -110,9 +113,15 @@ impl TenantState {
         self.keys = keys;
     }
 
-    /// Counts a new client's scopes, and makes its scopes share the tenant's copy of each
+    /// How many apps the tenant has.
+    pub fn app_count(&self) -> usize {
+        self.app_count
+    }
+
+    /// Counts a new client and its scopes, and makes its scopes share the tenant's copy of each
     /// text: a million apps with the same two scopes then hold two strings, not two million.
-    fn add_scopes(&mut self, client: &mut Client) {
+    fn add_client(&mut self, client: &mut Client) {
+        self.app_count += 1;
         for scope in &mut client.scopes {
             if let Some((shared, _)) = self.scope_counts.get_key_value(scope.as_str()) {
                 scope.share(shared);
@@ -132,7 +141,8 @@ impl TenantState {
         }
     }
 
-    fn remove_scopes(&mut self, client: &Client) {
+    fn remove_client(&mut self, client: &Client) {
+        self.app_count = self.app_count.saturating_sub(1);
         for scope in &client.scopes {
             if let Some(count) = self.scope_counts.get_mut(scope.as_str()) {
                 *count = count.saturating_sub(1);
@@ -390,7 +400,7 @@ impl Snapshot {
         let tenant = match self.tenants.get_mut(tenant) {
             Some(state) => {
                 let state = Arc::make_mut(state);
-                state.add_scopes(&mut client);
+                state.add_client(&mut client);
                 Arc::clone(&state.name)
             }
             None => Arc::from(tenant),
@@ -411,7 +421,7 @@ impl Snapshot {
 
     fn forget_scopes(&mut self, old: &ClientEntry) {
         if let Some(tenant) = self.tenants.get_mut(&*old.tenant) {
-            Arc::make_mut(tenant).remove_scopes(&old.client);
+            Arc::make_mut(tenant).remove_client(&old.client);
         }
     }
 }
@@ -474,6 +484,7 @@ impl Fetched {
                 let mut state = fetched.state.clone();
                 if let Some(old) = snapshot.tenants.get(&*state.name) {
                     state.scope_counts = old.scope_counts.clone();
+                    state.app_count = old.app_count;
                     if !fetched.keys_loaded {
                         state.keys = old.keys.clone();
                         state.jwks_body = Arc::clone(&old.jwks_body);
@@ -546,6 +557,7 @@ mod tests {
             token_profile: Default::default(),
             publish_scopes,
             scope_counts: Default::default(),
+            app_count: 0,
         };
         snapshot.tenants.insert("default".into(), Arc::new(tenant));
         snapshot

@@ -88,6 +88,10 @@ pub(crate) struct ServeArgs {
     /// connections.
     #[arg(long, env = "LATCHKEY_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub(crate) shutdown_timeout: Duration,
+    /// Serve Prometheus metrics at GET /metrics on this address (such as 127.0.0.1:9090), a
+    /// listener apart from the public one. Off by default: nothing is counted then.
+    #[arg(long, env = "LATCHKEY_METRICS_LISTEN", value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
 }
 
 /// A network (`10.0.0.0/8`) or one address (`192.0.2.7`, `::1`).

@@ -76,6 +76,7 @@ fn settings(args: ServeArgs, issuer: String) -> ServerSettings {
             max_header_bytes: args.max_header_bytes as usize,
             shutdown_timeout: args.shutdown_timeout,
         },
+        metrics_listen: args.metrics_listen,
     }
 }
 
@@ -96,6 +97,9 @@ async fn run(
     tracing::info!(%address, issuer = %settings.issuer, "latchkey is serving");
     // One line on stdout, for people and for scripts that start the server on port 0.
     let mut text = format!("latchkey listening on {scheme}://{address}\n");
+    if let Some(metrics) = server.metrics_addr() {
+        text.push_str(&format!("latchkey metrics on http://{metrics}/metrics\n"));
+    }
     if let Some(banner) = banner {
         text.push_str(&banner.text(&format!("{scheme}://{address}")));
     }

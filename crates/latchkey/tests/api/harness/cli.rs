@@ -317,5 +317,6 @@ impl Drop for Served {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        super::log_scan::assert_no_secrets(&self.log(), "latchkey serve's log");
     }
 }

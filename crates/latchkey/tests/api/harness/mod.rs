@@ -15,6 +15,7 @@ mod http;
 mod js;
 mod jwt;
 mod load;
+pub(crate) mod log_scan;
 mod node;
 mod pg_instance;
 mod postgres;
@@ -78,21 +79,21 @@ pub(crate) const POLL_EVERY: Duration = Duration::from_millis(10);
 
 static LOGGING: Once = Once::new();
 
-/// Logs of the in-process server go to the test output only when `TEST_LOG` is set (its value
-/// is an env-filter directive; `1` means `debug`).
+/// Logs of the in-process servers are kept at `info`, as a deployment writes them, for
+/// `log_scan` to read; they go to the test output too when `TEST_LOG` is set (its value is an
+/// env-filter directive; `1` means `debug`).
 fn init_logging() {
     LOGGING.call_once(|| {
-        if let Ok(filter) = std::env::var("TEST_LOG") {
-            let filter = if filter.is_empty() || filter == "1" {
-                "debug".to_owned()
-            } else {
-                filter
-            };
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-                .with_test_writer()
-                .try_init();
-        }
+        let (filter, print) = match std::env::var("TEST_LOG") {
+            Ok(filter) if filter.is_empty() || filter == "1" => ("debug".to_owned(), true),
+            Ok(filter) => (filter, true),
+            Err(_) => ("info,sqlx=warn".to_owned(), false),
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_ansi(false)
+            .with_writer(log_scan::Capture { print })
+            .try_init();
     });
 }
 
@@ -111,6 +112,12 @@ pub(crate) struct TestApp {
     store: tokio::sync::OnceCell<Arc<dyn latchkey_store::Store>>,
     /// The database, dropped after the server and the connections above.
     _database: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        log_scan::scan_captured();
+    }
 }
 
 impl Deref for TestApp {
@@ -152,6 +159,9 @@ pub(crate) struct Setup {
     pub(crate) tls: Option<TlsFiles>,
     /// The server's connection limits and shutdown timeout.
     pub(crate) limits: ConnectionLimits,
+    /// Whether the server serves metrics (on its own ephemeral port): on, so that every test
+    /// runs the counting path too.
+    pub(crate) metrics: bool,
 }
 
 impl Default for Setup {
@@ -172,6 +182,7 @@ impl Default for Setup {
             trusted_proxies: Vec::new(),
             tls: None,
             limits: ConnectionLimits::default(),
+            metrics: true,
         }
     }
 }
@@ -238,6 +249,7 @@ fn settings(setup: &Setup) -> ServerSettings {
         trusted_proxies: setup.trusted_proxies.clone(),
         tls: setup.tls.clone(),
         limits: setup.limits,
+        metrics_listen: setup.metrics.then(|| "127.0.0.1:0".to_owned()),
     }
 }
 
@@ -353,6 +365,13 @@ impl TestApp {
         let server = Node::start(&self.db_url, &self.master_key_file, &self.setup).await;
         self.http = Http::new(server.local_addr());
         self.server = Some(server);
+    }
+
+    /// The URL of the server's `GET /metrics`.
+    pub(crate) fn metrics_url(&self) -> String {
+        let server = self.server.as_ref().expect("the server is running");
+        let address = server.metrics_addr().expect("the server serves metrics");
+        format!("http://{address}/metrics")
     }
 
     /// Stops the server gracefully (`RunningServer::stop`); requests to it fail from then on.

@@ -56,6 +56,11 @@ impl Node {
         }
     }
 
+    /// The bound address of the metrics listener, if it serves metrics.
+    pub(crate) fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.server.as_ref().and_then(RunningServer::metrics_addr)
+    }
+
     /// The bound address.
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.address
