@@ -49,6 +49,9 @@ class Config:
     open_loop_share: float = 0.7
     latchkey_port: int = 18480
     second_node_port: int = 18481
+    # The third server of the metrics rows, and the metrics listeners.
+    third_server_port: int = 18482
+    metrics_port: int = 18483
     peer_port: int = 18490
     # Token reuse: every app opted in at this percentage, over this many apps.
     reuse_percent: int = 80

@@ -114,6 +114,7 @@ class Bench:
         if self.config.checks_only:
             for backend in self.config.backends:
                 run.rows.extend(self.checks_rows(backend, counts[0]))
+                run.rows.extend(self.metrics_rows(backend, counts[0]))
             return run
         for backend in self.config.backends:
             for apps in counts:
@@ -132,6 +133,7 @@ class Bench:
                 if apps == counts[0] and backend == self.config.backends[0]:
                     server.stop()
                     run.rows.extend(self.checks_rows(backend, apps))
+                    run.rows.extend(self.metrics_rows(backend, apps))
                     server.start()
                 if backend == "postgres" and apps == max(counts):
                     rows, change = self.two_nodes(server, backend, apps)
@@ -189,6 +191,45 @@ class Bench:
                           idle_rss_kib=each.idle_rss_kib, startup_s=each.startup_s, **figures)
                 rows.append(row)
                 log(f"   limits {checks}: {row.rps:.0f} tokens/s, ceiling {row.ceiling_rps:.0f}/s")
+            return rows
+        finally:
+            for each in servers:
+                each.stop()
+
+    def metrics_rows(self, backend, apps):
+        """What counting and logging cost: one server without metrics (`LATCHKEY_LOG=warn`, as
+        every other row), one with `--metrics-listen` (every request counted), and one that
+        also writes the request log at `info` as JSON to a file, on the same CPU, their RS256
+        slices interleaved. Both metrics listeners are scraped at the end, to show that what
+        was measured counted."""
+        config = self.config
+        database = self.database(backend, apps)
+        metrics = ["--metrics-listen", f"127.0.0.1:{config.metrics_port}"]
+        logging = ["--metrics-listen", f"127.0.0.1:{config.metrics_port + 1}", "--log-format", "json"]
+        servers = [
+            LatchkeyServer(self.processes, config, database, apps, config.latchkey_port, config.server_cpu),
+            LatchkeyServer(self.processes, config, database, apps, config.second_node_port, config.server_cpu,
+                           metrics),
+            LatchkeyServer(self.processes, config, database, apps, config.third_server_port, config.server_cpu,
+                           logging, env={"LATCHKEY_LOG": "info,sqlx=warn"}),
+        ]
+        try:
+            for each in servers:
+                each.start()
+            servers[0].use_alg("RS256")
+            for each in servers[1:]:
+                each.use_alg("RS256")
+            log(f"== metrics off, on, and on with the request log ({backend}, {apps} apps, RS256)")
+            rows = []
+            for each, checks, figures in zip(servers, ["off", "on", "logs"], self.interleaved(servers, "RS256")):
+                row = Row(kind=Kind.METRICS, server=LATCHKEY, backend=backend, apps=apps, alg="RS256", checks=checks,
+                          idle_rss_kib=each.idle_rss_kib, startup_s=each.startup_s, **figures)
+                rows.append(row)
+                log(f"   metrics {checks}: {row.rps:.0f} tokens/s, ceiling {row.ceiling_rps:.0f}/s")
+            for port in (config.metrics_port, config.metrics_port + 1):
+                status, body = http("GET", f"http://127.0.0.1:{port}/metrics")
+                if status != 200 or b"latchkey_token_requests_total" not in body:
+                    raise RuntimeError(f"the metrics on port {port} were not served ({status})")
             return rows
         finally:
             for each in servers:

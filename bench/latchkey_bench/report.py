@@ -33,7 +33,7 @@ def cell(value, spec, scale=1.0):
 COLUMNS = [
     # (header, width, text of a row)
     ("server", 26, lambda row: row.server + (" (token reuse)" if row.kind.value == "token_reuse" else "")
-     + (f" node {row.node}" if row.node else "") + (f" (limits {row.checks})" if row.checks else "")),
+     + (f" node {row.node}" if row.node else "") + (f" ({'metrics' if row.kind.value == 'metrics' else 'limits'} {row.checks})" if row.checks else "")),
     ("backend", 8, lambda row: row.backend),
     ("apps", 8, lambda row: str(row.apps)),
     ("alg", 6, lambda row: row.alg),

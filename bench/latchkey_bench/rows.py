@@ -19,6 +19,9 @@ class Kind(str, Enum):
     # Token requests with the per-request limits on (the failed-login throttle, the app's rate
     # limit) or off, the two servers' slices interleaved: what the limits cost.
     CHECKS = "checks"
+    # Token requests with metrics off, on (`--metrics-listen`), and on with the request log
+    # written at `info` as JSON: what counting and logging cost.
+    METRICS = "metrics"
 
 
 LATCHKEY = "latchkey"
@@ -37,7 +40,7 @@ class Row:
     alg: str
     # `A` or `B` in a two-node row, else empty.
     node: str = ""
-    # `on` or `off` in a checks row, else empty.
+    # `on` or `off` in a checks row; `off`, `on` or `logs` in a metrics row; else empty.
     checks: str = ""
     # Closed loop (wrk, 64 connections), the slices pooled.
     requests: int = 0
@@ -80,8 +83,8 @@ class Row:
     # The server's CPU time per token, in microseconds: what a token costs, whatever share of
     # the core the machine's other tenants left the server.
     cpu_us_per_token: Optional[float] = None
-    # A checks row with the limits on: how much more CPU time per token than the row with
-    # them off, in percent (positive: dearer).
+    # A checks row with the limits on, or a metrics row with metrics (and logs) on: how much
+    # more CPU time per token than the row with them off, in percent (positive: dearer).
     checks_cost_pct: Optional[float] = None
 
     def key(self):

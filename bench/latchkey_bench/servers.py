@@ -136,11 +136,12 @@ class LatchkeyServer:
     token_path = "/oauth2/token"
     name = "latchkey"
 
-    def __init__(self, processes, config, database, apps, port, cpu, serve_args=()):
+    def __init__(self, processes, config, database, apps, port, cpu, serve_args=(), env=None):
         self.processes, self.config, self.database = processes, config, database
         self.apps, self.port, self.cpu = apps, port, cpu
-        # More `serve` flags, such as limits turned off.
+        # More `serve` flags, such as limits turned off, and environment (a log level).
         self.serve_args = list(serve_args)
+        self.env = {**database.env, **(env or {})}
         self.base = f"http://127.0.0.1:{port}"
         self.child = None
         self.startup_s = None
@@ -151,7 +152,7 @@ class LatchkeyServer:
         the database answered), with `startup_s` and `idle_rss_kib` measured."""
         self.child = self.processes.spawn(
             [self.config.binary, "--database", self.database.url, "serve", "--listen", f"127.0.0.1:{self.port}",
-             "--issuer", self.base, *self.serve_args], self.cpu, self.database.env)
+             "--issuer", self.base, *self.serve_args], self.cpu, self.env)
         _, self.startup_s = poll(lambda: http("GET", self.base + "/readyz", timeout=0.5)[0] == 200,
                                  READY_TIMEOUT_S, f"latchkey on {self.database.url}", self.child)
         self.idle_rss_kib = settled_rss_kib(self.child)

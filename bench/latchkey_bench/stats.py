@@ -103,10 +103,10 @@ def derive(run):
             one = find(Kind.TOKEN, LATCHKEY, row.backend, row.apps, row.alg)
             share = ratio(row.rps, one.rps if one else None)
             row.rps_vs_one_node_pct = None if share is None else share * 100
-        elif row.kind == Kind.CHECKS and row.checks == "on":
+        elif row.kind in (Kind.CHECKS, Kind.METRICS) and row.checks in ("on", "logs"):
             # CPU time per token, not tokens/s: on a shared machine the share of the core each
             # server got in its slices differs by more than what is measured.
-            off = next((other for other in run.rows if other.kind == Kind.CHECKS and other.checks == "off"
+            off = next((other for other in run.rows if other.kind == row.kind and other.checks == "off"
                         and (other.backend, other.apps, other.alg) == (row.backend, row.apps, row.alg)), None)
             row.checks_cost_pct = change_pct(row.cpu_us_per_token, off.cpu_us_per_token if off else None)
     return run

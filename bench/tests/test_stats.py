@@ -114,6 +114,16 @@ class Derive(unittest.TestCase):
         self.assertAlmostEqual(on.checks_cost_pct, 1.0)
         self.assertIsNone(off.checks_cost_pct)
 
+    def test_metrics_rows_are_compared_with_the_metrics_row_that_has_them_off(self):
+        limits_off = token_row(kind=Kind.CHECKS, checks="off", rps=500.0, server_cpu_pct=100.0)
+        off = token_row(kind=Kind.METRICS, checks="off", rps=1000.0, server_cpu_pct=100.0)
+        on = token_row(kind=Kind.METRICS, checks="on", rps=1000.0, server_cpu_pct=101.5)
+        logs = token_row(kind=Kind.METRICS, checks="logs", rps=900.0, server_cpu_pct=99.0)
+        derive(Pass(rows=[limits_off, off, on, logs]))
+        self.assertAlmostEqual(on.checks_cost_pct, 1.5)
+        self.assertAlmostEqual(logs.checks_cost_pct, 10.0)
+        self.assertIsNone(off.checks_cost_pct)
+
     def test_missing_figures_stay_missing(self):
         row = token_row()
         derive(Pass(rows=[row]))

@@ -1,6 +1,7 @@
 //! `GET /metrics` on the metrics listener: the pinned metric names, counters that move by
 //! exactly what requests did, gauges read from the snapshot, text that `promtool check
-//! metrics` accepts, and nothing on the public port.
+//! metrics` accepts, nothing on the public port, and a Grafana dashboard
+//! (`docs/grafana-dashboard.json`) whose queries are valid PromQL over what is served.
 
 use crate::harness::*;
 use std::collections::HashMap;
@@ -280,4 +281,106 @@ fn promtool() -> Option<&'static str> {
     );
     eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
     None
+}
+
+/// The dashboard's queries with Grafana's variables replaced by what they stand for.
+fn dashboard_queries() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/grafana-dashboard.json"
+    );
+    let text = std::fs::read_to_string(path).expect("reading docs/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    assert_eq!(dashboard["title"], "latchkey");
+    assert!(
+        dashboard["schemaVersion"]
+            .as_u64()
+            .is_some_and(|version| version >= 36)
+    );
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut ids: Vec<u64> = panels
+        .iter()
+        .map(|panel| panel["id"].as_u64().expect("an id"))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), panels.len(), "panel ids are unique");
+    let mut queries = Vec::new();
+    for panel in panels {
+        assert!(panel["gridPos"]["w"].as_u64().is_some(), "{panel}");
+        assert!(
+            panel["title"]
+                .as_str()
+                .is_some_and(|title| !title.is_empty())
+        );
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{panel}");
+        for target in targets {
+            let expr = target["expr"].as_str().expect("a PromQL expression");
+            queries.push(
+                expr.replace("$__rate_interval", "5m")
+                    .replace("$tenant", ".*")
+                    .replace("$instance", ".*")
+                    .replace("$job", ".*"),
+            );
+        }
+    }
+    queries
+}
+
+#[tokio::test]
+async fn the_grafana_dashboard_queries_only_metrics_the_server_serves() {
+    let queries = dashboard_queries();
+    let app = spawn_app().await;
+    let served: std::collections::HashSet<String> = scrape(&app)
+        .await
+        .samples
+        .keys()
+        .map(|series| series.split('{').next().unwrap_or(series).to_owned())
+        .collect();
+    for query in &queries {
+        let names = query
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| word.starts_with("latchkey_") || word.starts_with("process_"));
+        for name in names {
+            assert!(served.contains(name), "{name} (in {query}) is not served");
+        }
+    }
+    // What the dashboard is for: tokens by outcome, latency quantiles, key ages, snapshot age.
+    for shown in [
+        "by (outcome) (rate(latchkey_token_requests_total",
+        "histogram_quantile(0.99",
+        "latchkey_signing_key_age_seconds",
+        "latchkey_snapshot_age_seconds",
+    ] {
+        assert!(
+            queries.iter().any(|query| query.contains(shown)),
+            "the dashboard shows {shown}"
+        );
+    }
+    let Some(promtool) = promtool() else {
+        return;
+    };
+    // promtool checks PromQL in rule files: each query becomes a recording rule.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = dir.path().join("dashboard.rules.yml");
+    let mut text = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (index, query) in queries.iter().enumerate() {
+        let quoted = serde_json::to_string(query).expect("a JSON string is a YAML string");
+        text.push_str(&format!(
+            "      - record: dashboard:query_{index}\n        expr: {quoted}\n"
+        ));
+    }
+    std::fs::write(&rules, text).expect("writing the rules");
+    let output = Command::new(promtool)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("running promtool");
+    assert!(
+        output.status.success(),
+        "promtool check rules: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
