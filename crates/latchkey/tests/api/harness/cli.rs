@@ -45,10 +45,13 @@ impl TestApp {
     /// Runs `latchkey --database <db_url> ARGS...` (with the master key PostgreSQL needs) and
     /// returns what it did.
     pub(crate) fn cli(&self, args: &[&str]) -> Output {
-        latchkey_on(&self.db_url)
+        let output = latchkey_on(&self.db_url)
             .args(args)
             .output()
-            .expect("running the latchkey binary")
+            .expect("running the latchkey binary");
+        // Its stdout may show a secret on purpose (`app create`); its logs and errors never.
+        super::log_scan::assert_no_secrets(&stderr(&output), "latchkey's stderr");
+        output
     }
 
     /// Runs the CLI, asserts it succeeded, and returns its stdout.
