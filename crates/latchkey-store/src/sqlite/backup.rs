@@ -292,3 +292,43 @@ fn damaged(file: &Path, error: sqlx::Error) -> BackupError {
     }
     error.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::backup::{BackupError, Replace, backup, restore};
+    use crate::{SqliteStore, Store};
+
+    #[tokio::test]
+    async fn a_backup_restores_as_a_store_and_never_over_one_that_is_open() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+        let source = SqliteStore::open(&url("source.db")).await.expect("a store");
+        let file = dir.path().join("backup.db");
+
+        let contents = backup(&url("source.db"), &file, Replace::Never)
+            .await
+            .expect("a backup of an open store");
+        assert_eq!((contents.tenants, contents.apps), (1, 0), "{contents:?}");
+        let again = backup(&url("source.db"), &file, Replace::Never).await;
+        assert!(matches!(again, Err(BackupError::Exists(_))), "{again:?}");
+
+        let refused = restore(&file, &url("source.db"), Replace::Existing).await;
+        assert!(matches!(refused, Err(BackupError::InUse(_))), "{refused:?}");
+        assert_eq!(source.tenants().await.expect("still readable").len(), 1);
+        source.pool.close().await;
+        let restored = restore(&file, &url("source.db"), Replace::Existing)
+            .await
+            .expect("a restore once no connection is open");
+        assert_eq!(restored.contents, contents);
+        let reopened = SqliteStore::open(&url("source.db")).await.expect("a store");
+        assert_eq!(reopened.tenants().await.expect("tenants")[0].name, "default");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("listing")
+            .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|name| name.contains(".partial")),
+            "{names:?}"
+        );
+    }
+}
