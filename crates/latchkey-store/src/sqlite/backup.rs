@@ -268,29 +268,28 @@ pub(crate) async fn hold_unused(database: &Path) -> Result<Option<Hold>, BackupE
 
 /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
 fn is_busy(error: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(database) = error else {
-        return false;
-    };
-    matches!(
-        database.code().and_then(|code| code.parse::<i64>().ok()),
-        Some(code) if matches!(code & 0xff, 5 | 6)
-    )
+    matches!(primary_code(error), Some(5 | 6))
 }
 
-/// An error reading a file as a database: `Damaged` when SQLite says the file is corrupt or
-/// not a database.
+/// An error reading a file as a database: `Damaged` when SQLite says the file is corrupt
+/// (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB).
 fn damaged(file: &Path, error: sqlx::Error) -> BackupError {
-    if let sqlx::Error::Database(database) = &error {
-        if let Some(code) = database.code().and_then(|code| code.parse::<i64>().ok()) {
-            if matches!(code & 0xff, 11 | 26) {
-                return BackupError::Damaged {
-                    path: file.to_owned(),
-                    report: database.message().to_owned(),
-                };
-            }
-        }
+    match (primary_code(&error), &error) {
+        (Some(11 | 26), sqlx::Error::Database(database)) => BackupError::Damaged {
+            path: file.to_owned(),
+            report: database.message().to_owned(),
+        },
+        _ => error.into(),
     }
-    error.into()
+}
+
+/// SQLite's primary result code (the low byte of the extended code sqlx reports).
+fn primary_code(error: &sqlx::Error) -> Option<i64> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    let code: i64 = database.code()?.parse().ok()?;
+    Some(code & 0xff)
 }
 
 #[cfg(test)]
@@ -321,14 +320,75 @@ mod tests {
             .expect("a restore once no connection is open");
         assert_eq!(restored.contents, contents);
         let reopened = SqliteStore::open(&url("source.db")).await.expect("a store");
-        assert_eq!(reopened.tenants().await.expect("tenants")[0].name, "default");
+        assert_eq!(
+            reopened.tenants().await.expect("tenants")[0].name,
+            "default"
+        );
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .expect("listing")
-            .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert!(
             !names.iter().any(|name| name.contains(".partial")),
             "{names:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_backup_of_an_older_schema_is_migrated_as_it_is_restored() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut migrations: Vec<_> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+                .expect("the migrations")
+                .map(|entry| entry.expect("an entry").path())
+                .collect();
+        migrations.sort();
+        migrations.pop();
+        let older = dir.path().join("older-migrations");
+        std::fs::create_dir(&older).expect("a folder");
+        for migration in &migrations {
+            std::fs::copy(
+                migration,
+                older.join(migration.file_name().expect("a name")),
+            )
+            .expect("copying a migration");
+        }
+        let older = sqlx::migrate::Migrator::new(older.as_path())
+            .await
+            .expect("the older migrations");
+        let old_file = dir.path().join("old.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&old_file)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options)
+            .await
+            .expect("a pool");
+        super::super::migrate::run(&pool, &older)
+            .await
+            .expect("the older schema");
+        pool.close().await;
+
+        let target = dir.path().join("restored.db");
+        let url = format!("sqlite://{}", target.display());
+        let restored = restore(&old_file, &url, Replace::Never)
+            .await
+            .expect("a restore of an older backup");
+        let versions: Vec<i64> = super::MIGRATOR.iter().map(|m| m.version).collect();
+        assert_eq!(
+            (
+                restored.backup_schema_version,
+                restored.contents.schema_version
+            ),
+            (versions[versions.len() - 2], versions[versions.len() - 1])
+        );
+        SqliteStore::open_with(&url, crate::Create::Never)
+            .await
+            .expect("the restored database opens with nothing left to migrate");
     }
 }

@@ -18,12 +18,7 @@ pub(crate) async fn backup(
     database_url: &str,
     master_key_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let replace = if args.force {
-        Replace::Existing
-    } else {
-        Replace::Never
-    };
-    let contents = store_backup::backup(database_url, &args.file, replace)
+    let contents = store_backup::backup(database_url, &args.file, replace(args.force))
         .await
         .map_err(|error| backup_failure(error, &args.file))?;
     outln!(
@@ -48,12 +43,7 @@ pub(crate) async fn restore(
     database_url: &str,
     master_key_file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let replace = if args.force {
-        Replace::Existing
-    } else {
-        Replace::Never
-    };
-    let restored = store_backup::restore(&args.file, database_url, replace)
+    let restored = store_backup::restore(&args.file, database_url, replace(args.force))
         .await
         .map_err(|error| restore_failure(error, &args.file))?;
     let migrated = if restored.backup_schema_version == restored.contents.schema_version {
@@ -80,6 +70,15 @@ pub(crate) async fn restore(
         outln!("{place}");
     }
     Ok(())
+}
+
+/// What `--force` says of a file already at the destination.
+fn replace(force: bool) -> Replace {
+    if force {
+        Replace::Existing
+    } else {
+        Replace::Never
+    }
 }
 
 /// A failed backup's error, with what to do about it.

@@ -134,7 +134,10 @@ async fn a_backup_under_load_restores_every_app_key_and_token_acknowledged_befor
     }
     // A second key, so that the backup must hold the retiring one too.
     let rotated = cli_json_on(&db_url, &["key", "rotate", "--json"]);
-    let new_kid = rotated["kid"].as_str().expect("the new key's kid").to_owned();
+    let new_kid = rotated["kid"]
+        .as_str()
+        .expect("the new key's kid")
+        .to_owned();
     let new_kid_signs = eventually("the new key to sign", async || {
         let token = http.token_for(&first_apps[0], None).await.access_token();
         let kid = jwt_kid(&token);
@@ -157,12 +160,13 @@ async fn a_backup_under_load_restores_every_app_key_and_token_acknowledged_befor
 
     let load = TokenLoad::start(&http, &first_apps[1]);
     let creator = Creator::start(&db_url);
-    eventually("a first app created beside the load", async || {
-        match creator.acknowledged().is_empty() {
+    eventually(
+        "a first app created beside the load",
+        async || match creator.acknowledged().is_empty() {
             true => Err("none yet".to_owned()),
             false => Ok(()),
-        }
-    })
+        },
+    )
     .await;
     let mut acknowledged = first_apps.clone();
     acknowledged.extend(creator.acknowledged());
@@ -174,11 +178,8 @@ async fn a_backup_under_load_restores_every_app_key_and_token_acknowledged_befor
     })
     .await
     .expect("the backup command");
-    let everything_created: Vec<Value> = first_apps
-        .iter()
-        .cloned()
-        .chain(creator.finish())
-        .collect();
+    let everything_created: Vec<Value> =
+        first_apps.iter().cloned().chain(creator.finish()).collect();
     let tally = load.finish().await;
     assert!(
         tally.issued > 0 && tally.failed == 0,
@@ -338,7 +339,10 @@ fn bad_backups(dir: &Path, good: &Path) -> Vec<(PathBuf, &'static str)> {
         (truncated, "is damaged"),
         (corrupt, "is damaged"),
         (foreign, "is an SQLite database but not latchkey's"),
-        (newer, "holds schema version 99999, newer than this latchkey knows"),
+        (
+            newer,
+            "holds schema version 99999, newer than this latchkey knows",
+        ),
     ]
 }
 
@@ -358,7 +362,11 @@ fn restore_refuses_a_file_that_is_not_a_whole_latchkey_backup_and_writes_nothing
 
     for (file, mention) in bad_backups(dir.path(), &good) {
         let file = file.display().to_string();
-        refused_on(&new_url, &["restore", &file], &[mention, "nothing was changed"]);
+        refused_on(
+            &new_url,
+            &["restore", &file],
+            &[mention, "nothing was changed"],
+        );
         assert_eq!(files_in(new_dir.path()), Vec::<String>::new(), "{file}");
         refused_on(
             &db_url,
@@ -398,7 +406,10 @@ fn backup_refuses_an_existing_file_and_replaces_it_only_with_force() {
     assert_eq!(files_in(dir.path()), ["backup.db"], "no partial file left");
 
     let printed = ok_on(&db_url, &["backup", "--force", &name]);
-    assert!(printed.starts_with("backed up 1 tenant, 1 app, "), "{printed}");
+    assert!(
+        printed.starts_with("backed up 1 tenant, 1 app, "),
+        "{printed}"
+    );
     assert_eq!(files_in(dir.path()), ["backup.db"], "no partial file left");
     let restored_url = sqlite_url(&dir.path().join("restored.db"));
     ok_on(&restored_url, &["restore", &name]);
