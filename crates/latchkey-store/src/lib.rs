@@ -6,6 +6,7 @@
 //! calls it. Every write also appends to a change log (by database triggers), which running
 //! servers follow to apply only what changed.
 
+pub mod backup;
 mod columns;
 mod delegate;
 mod dump;

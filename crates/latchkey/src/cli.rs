@@ -93,6 +93,12 @@ pub(crate) enum Command {
     /// Move a whole deployment between databases (SQLite and PostgreSQL).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write a consistent copy of the --database SQLite file to FILE while servers keep using
+    /// it. The copy does not hold the master key: keep that apart.
+    Backup(BackupArgs),
+    /// Put a backup back as the --database SQLite file, checked and migrated first (an
+    /// existing database is replaced only with --force).
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,7 +109,9 @@ pub(crate) enum DbCommand {
     Copy(DbCopyArgs),
 }
 
+mod backup_args;
 mod serve_args;
+pub(crate) use backup_args::{BackupArgs, RestoreArgs};
 pub(crate) use serve_args::ServeArgs;
 
 #[derive(Debug, Args)]

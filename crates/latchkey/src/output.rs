@@ -51,6 +51,12 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
+/// `1 app`, `3 apps`: a count with its noun in singular or plural.
+pub(crate) fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {

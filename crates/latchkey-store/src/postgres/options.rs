@@ -84,6 +84,34 @@ pub(crate) fn split(url: &str) -> Result<(String, PoolSettings), StoreError> {
     Ok((driver_url, settings))
 }
 
+/// The URL PostgreSQL's own tools (`pg_dump`, `pg_restore`, `psql`) take for the same
+/// database, fit to print: latchkey's parameters taken out (libpq refuses parameters it does
+/// not know), and the password too (the tools read it from `PGPASSWORD` or `~/.pgpass`).
+pub(crate) fn tool_url(url: &str) -> String {
+    let driver_url = match split(url) {
+        Ok((driver_url, _)) => driver_url,
+        Err(_) => url.split('?').next().unwrap_or_default().to_owned(),
+    };
+    let Some(scheme_end) = driver_url.find("://").map(|at| at + 3) else {
+        return driver_url;
+    };
+    let authority_end = driver_url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(driver_url.len(), |at| scheme_end + at);
+    let authority = &driver_url[scheme_end..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!(
+                "{}{user}@{host}{}",
+                &driver_url[..scheme_end],
+                &driver_url[authority_end..]
+            )
+        }
+        None => driver_url,
+    }
+}
+
 /// A whole number in `range`, or an error naming the parameter and what it takes.
 fn number<T>(key: &str, value: &str, range: std::ops::RangeInclusive<T>) -> Result<T, StoreError>
 where
@@ -104,7 +132,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{PoolSettings, split};
+    use super::{PoolSettings, split, tool_url};
     use std::time::Duration;
 
     #[test]
@@ -147,5 +175,19 @@ mod tests {
         assert!(!message.contains("secret"), "{message}");
         assert!(split("postgres://db/x?statement_timeout=1s").is_err());
         assert!(split("postgres://db/x?listen=yes").is_err());
+    }
+
+    #[test]
+    fn the_tool_url_has_no_password_and_none_of_latchkeys_parameters() {
+        assert_eq!(
+            tool_url("postgres://u:secret@db:5433/x?sslmode=require&pool_size=20&listen=off"),
+            "postgres://u@db:5433/x?sslmode=require"
+        );
+        assert_eq!(tool_url("postgresql://db/x"), "postgresql://db/x");
+        assert_eq!(tool_url("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(
+            tool_url("postgres://u:p@db/x?pool_size=0"),
+            "postgres://u@db/x"
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! This module owns the pool and how the database is opened; the SQL for each entity lives in
 //! its own module (`apps`, `tenants`, `keys`, `revocations`, `audit`, `changes`; `dump` reads
 //! and writes them all at once), and what the stored values mean in `crate::columns`. The
-//! snapshot scan alone reads the file through rusqlite (`scan`, which says why).
+//! snapshot scan alone reads the file through rusqlite (`scan`, which says why). `backup` is
+//! the SQL of online backups and restores (`crate::backup`).
 
 mod apps;
 mod audit;
+pub(crate) mod backup;
 mod changes;
 mod dump;
 mod keys;

@@ -109,8 +109,7 @@ fn copy_master_key_file(master_keys: &MasterKeys, target_url: &str) -> anyhow::R
 
 /// `2 tenants, 5 apps, 3 signing keys, 1 revocation, 17 audit events`.
 fn summary(dump: &Dump) -> String {
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let count = |n: usize, one: &str, many: &str| crate::output::counted(n as u64, one, many);
     [
         count(dump.tenants.len(), "tenant", "tenants"),
         count(dump.apps.len(), "app", "apps"),

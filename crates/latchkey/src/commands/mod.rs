@@ -2,6 +2,7 @@
 
 mod app;
 mod audit;
+mod backup;
 mod db;
 mod key;
 mod master_key;
@@ -25,6 +26,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         // Works on the two databases it names, not on --database.
         Command::Db(command) => return db::run(command, cli.master_key_file).await,
+        // They copy the database's file, and need no master key.
+        Command::Backup(args) => {
+            return backup::backup(args, &cli.database, cli.master_key_file.as_deref()).await;
+        }
+        Command::Restore(args) => {
+            return backup::restore(args, &cli.database, cli.master_key_file.as_deref()).await;
+        }
         command => command,
     };
     let master_keys = master_key::MasterKeySource {
@@ -54,7 +62,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit(command) => audit::run(store.as_ref(), command).await,
         Command::MasterKey(command) => master_key::run(store.as_ref(), command, &master_keys).await,
-        Command::Db(_) => unreachable!("db commands return before --database is opened"),
+        Command::Db(_) | Command::Backup(_) | Command::Restore(_) => {
+            unreachable!("db, backup and restore return before --database is opened")
+        }
     }
 }
 
@@ -89,7 +99,9 @@ fn creates_deployment(command: &Command) -> Create {
         | Command::Token(_)
         | Command::Audit(_)
         | Command::MasterKey(_)
-        | Command::Db(_) => false,
+        | Command::Db(_)
+        | Command::Backup(_)
+        | Command::Restore(_) => false,
     };
     if creates {
         Create::IfMissing

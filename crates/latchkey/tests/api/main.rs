@@ -21,6 +21,7 @@ mod app_disable;
 mod app_warnings;
 mod audience;
 mod audit;
+mod backup;
 mod cli_app_commands;
 mod cli_failures;
 mod cli_options;
