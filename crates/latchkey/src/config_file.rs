@@ -290,6 +290,19 @@ pub(crate) fn settable_key(arg: &clap::Arg) -> Option<String> {
     (long != CONFIG_ARG).then(|| long.replace('-', "_"))
 }
 
+/// What a key of this flag holds in the file, for the reference: a TOML type.
+pub(crate) fn toml_type(arg: &clap::Arg) -> &'static str {
+    match arg.get_action() {
+        ArgAction::SetTrue | ArgAction::SetFalse => "boolean",
+        ArgAction::Append => "array",
+        _ => match Takes::of(arg) {
+            Takes::Text => "string",
+            Takes::Integer => "integer",
+            Takes::Either => "string or integer",
+        },
+    }
+}
+
 /// Every key some command takes.
 fn every_key(command: &clap::Command) -> BTreeSet<String> {
     let mut keys: BTreeSet<String> = command.get_arguments().filter_map(settable_key).collect();

@@ -166,3 +166,69 @@ fn text(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: &str =
+        "<!-- configuration reference: generated from the flags, checked by a test -->\n";
+    const END: &str = "<!-- end of the configuration reference -->";
+
+    /// The reference table of every key `serve` takes (the globals and its own flags), from
+    /// clap's definitions.
+    fn reference() -> String {
+        let command = crate::cli::Cli::command();
+        let serve = command.find_subcommand("serve").expect("a serve command");
+        let mut table =
+            String::from("| file key | value | flag | env | default |\n|---|---|---|---|---|\n");
+        for arg in command.get_arguments().chain(serve.get_arguments()) {
+            let Some(key) = config_file::settable_key(arg) else {
+                continue;
+            };
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|value| format!("`{}`", value.to_string_lossy()))
+                .collect();
+            let default = match arg.get_action() {
+                ArgAction::SetTrue => "`false`".to_owned(),
+                _ if defaults.is_empty() => "none".to_owned(),
+                _ => defaults.join(", "),
+            };
+            let env = arg
+                .get_env()
+                .map_or("".to_owned(), |env| format!("`{}`", env.to_string_lossy()));
+            table.push_str(&format!(
+                "| `{key}` | {} | `--{}` | {env} | {default} |\n",
+                config_file::toml_type(arg),
+                arg.get_long().unwrap_or_default(),
+            ));
+        }
+        table.push_str(&format!(
+            "| `{MASTER_KEY_KEY}` | string | | `{}` | none |\n",
+            super::super::master_key::MASTER_KEY_ENV
+        ));
+        table
+    }
+
+    #[test]
+    fn the_readme_configuration_reference_lists_every_key_serve_takes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).expect("reading README.md");
+        let expected = reference();
+        let (Some(start), Some(end)) = (readme.find(START), readme.find(END)) else {
+            panic!("README.md has no configuration reference between {START:?} and {END:?}");
+        };
+        let listed = &readme[start + START.len()..end];
+        if listed != expected && std::env::var_os("LATCHKEY_BLESS").is_some() {
+            let blessed = format!("{}{START}{expected}{}", &readme[..start], &readme[end..]);
+            std::fs::write(path, blessed).expect("writing README.md");
+            return;
+        }
+        assert_eq!(
+            listed, expected,
+            "README.md's configuration reference is not the flags' (LATCHKEY_BLESS=1 rewrites it)"
+        );
+    }
+}
