@@ -268,10 +268,10 @@ fn running_flags<'a>(
     let mut flags = BTreeMap::new();
     for (depth, level) in path.iter().enumerate() {
         for arg in level.get_arguments() {
-            if depth == innermost || arg.is_global_set() {
-                if let Some(key) = settable_key(arg) {
-                    flags.insert(key, arg);
-                }
+            if (depth == innermost || arg.is_global_set())
+                && let Some(key) = settable_key(arg)
+            {
+                flags.insert(key, arg);
             }
         }
     }
@@ -290,7 +290,9 @@ pub(crate) fn settable_key(arg: &clap::Arg) -> Option<String> {
     (long != CONFIG_ARG).then(|| long.replace('-', "_"))
 }
 
-/// What a key of this flag holds in the file, for the reference: a TOML type.
+/// What a key of this flag holds in the file, as a TOML type: for the README's reference,
+/// which a test generates.
+#[cfg(test)]
 pub(crate) fn toml_type(arg: &clap::Arg) -> &'static str {
     match arg.get_action() {
         ArgAction::SetTrue | ArgAction::SetFalse => "boolean",
