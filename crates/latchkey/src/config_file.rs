@@ -90,12 +90,13 @@ pub(crate) fn resolve(args: Vec<OsString>) -> anyhow::Result<Resolved> {
             file: None,
         });
     };
-    let text = std::fs::read_to_string(&path).map_err(|error| {
+    // Wiped once read: the file may hold a master key or a database password.
+    let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|error| {
         anyhow!(
             "could not read the configuration file {}: {error}: check --config (or LATCHKEY_CONFIG)",
             path.display()
         )
-    })?;
+    })?);
     let settings = read_settings(&text).map_err(|problem| problem.in_file(&path))?;
     let plan = plan(&command, &first, settings).map_err(|problem| problem.in_file(&path))?;
     let matches = reparse(args, &plan, &path)?;
