@@ -17,6 +17,10 @@ Global options:
       `serve`, `quickstart`, `tenant create`, `app create` and `key rotate` (and `db copy`, its
       --to) create a database that does not exist yet; every other command needs an existing
       one.
+  --config FILE
+      A TOML file of settings: each top-level key is a long flag name with `_` for `-`
+      (key_rotation_days = 30), and a flag or an environment variable overrides it. See
+      `latchkey config check` and latchkey.example.toml.
   --master-key-file PATH
       The file holding the master key(s) that seal signing keys (base64, one per line, the
       first seals). Without it: LATCHKEY_MASTER_KEY holds the keys themselves, or latchkey
@@ -55,6 +59,10 @@ pub(crate) struct Cli {
         default_value_t = LogFormat::Text
     )]
     pub(crate) log_format: LogFormat,
+
+    /// Configuration file (TOML) of settings the flags and environment do not give.
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -99,6 +107,9 @@ pub(crate) enum Command {
     /// Put a backup back as the --database SQLite file, checked and migrated first (an
     /// existing database is replaced only with --force).
     Restore(RestoreArgs),
+    /// Check the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,8 +121,10 @@ pub(crate) enum DbCommand {
 }
 
 mod backup_args;
+mod config_args;
 mod serve_args;
 pub(crate) use backup_args::{BackupArgs, RestoreArgs};
+pub(crate) use config_args::{ConfigCheckArgs, ConfigCommand};
 pub(crate) use serve_args::ServeArgs;
 
 #[derive(Debug, Args)]

@@ -15,10 +15,11 @@ macro_rules! outln {
 
 mod cli;
 mod commands;
+mod config_file;
 mod hints;
 mod output;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use std::process::ExitCode;
 
 /// jemalloc instead of the system allocator: a snapshot of a million apps is millions of small
@@ -29,7 +30,14 @@ use std::process::ExitCode;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let resolved = match config_file::resolve(std::env::args_os().collect()) {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = cli::Cli::from_arg_matches(&resolved.matches).unwrap_or_else(|error| error.exit());
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -41,7 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(commands::run(cli, &resolved)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             match hints::hint(&error) {

@@ -163,16 +163,15 @@ impl Seen {
         // Every value here is latchkey's own or checked (a kept request id is well-formed, a
         // tenant name and an authenticated client id are latchkey's), so they are written as
         // they are: nothing in them can break a line.
-        use tracing::field::display;
         tracing::info!(
             target: REQUEST_LOG,
             request_id = %self.id.to_str().unwrap_or_default(),
             method = %self.method,
             endpoint = %self.endpoint.as_str(),
-            tenant = facts.tenant.as_deref().map(display),
-            client_id = facts.client_id.as_deref().map(display),
+            tenant = facts.tenant.as_deref().map(tracing::field::display),
+            client_id = facts.client_id.as_deref().map(tracing::field::display),
             status,
-            error = error.map(display),
+            error = error.map(tracing::field::display),
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             "request"
         );

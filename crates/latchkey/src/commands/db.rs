@@ -6,28 +6,35 @@
 //! master key it was given (or, from SQLite to SQLite, the file beside the source) opens
 //! every key, so that it never makes a deployment no server can sign with.
 
-use super::master_key::{MASTER_KEY_ENV, MasterKeySource, create_once, default_file};
+use super::master_key::{InlineKeys, MASTER_KEY_ENV, MasterKeySource, create_once, default_file};
 use super::{now, open_store_from};
 use crate::cli::{DbCommand, DbCopyArgs};
 use anyhow::{Context, bail};
 use latchkey_manage::keys::MasterKeys;
 use latchkey_store::{Create, Dump, StoreError};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub(crate) async fn run(
     command: DbCommand,
     master_key_file: Option<PathBuf>,
+    inline: Option<Arc<InlineKeys>>,
 ) -> anyhow::Result<()> {
     match command {
-        DbCommand::Copy(args) => copy(args, master_key_file).await,
+        DbCommand::Copy(args) => copy(args, master_key_file, inline).await,
     }
 }
 
-async fn copy(args: DbCopyArgs, master_key_file: Option<PathBuf>) -> anyhow::Result<()> {
-    let given = master_key_file.is_some() || std::env::var_os(MASTER_KEY_ENV).is_some();
+async fn copy(
+    args: DbCopyArgs,
+    master_key_file: Option<PathBuf>,
+    inline: Option<Arc<InlineKeys>>,
+) -> anyhow::Result<()> {
+    let given = master_key_file.is_some() || inline.is_some();
     let source_keys = MasterKeySource {
         file: master_key_file.clone(),
         database_url: args.from.clone(),
+        inline: inline.clone(),
     };
     // PostgreSQL on either side needs the master key given, as every command on PostgreSQL
     // does: there is no file beside the database to keep it in, and the servers on the target
@@ -36,6 +43,7 @@ async fn copy(args: DbCopyArgs, master_key_file: Option<PathBuf>) -> anyhow::Res
     MasterKeySource {
         file: master_key_file,
         database_url: args.to.clone(),
+        inline,
     }
     .require_given()?;
     let source = open_store_from(&args.from, Create::Never, "--from").await?;

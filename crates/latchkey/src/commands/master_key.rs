@@ -19,6 +19,50 @@ pub(crate) fn new_key_text() -> Zeroizing<String> {
 /// The environment variable that holds master keys inline (comma-separated, first seals).
 pub(crate) const MASTER_KEY_ENV: &str = "LATCHKEY_MASTER_KEY";
 
+/// Master keys given inline rather than in a file: `LATCHKEY_MASTER_KEY`, else the
+/// configuration file's `master_key` (the environment wins, as it does over every setting of
+/// the file).
+pub(crate) struct InlineKeys {
+    /// The keys' text (base64, comma-separated, the first seals), wiped when dropped.
+    text: Zeroizing<String>,
+    /// Where they were given, for messages.
+    origin: String,
+}
+
+impl InlineKeys {
+    /// Reads `LATCHKEY_MASTER_KEY` once, falling back on the file's `master_key`.
+    pub(crate) fn find(file: Option<&crate::config_file::AppliedFile>) -> Option<InlineKeys> {
+        if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+            // This copy is wiped once dropped; the process environment keeps its own.
+            return Some(InlineKeys {
+                text: Zeroizing::new(text),
+                origin: MASTER_KEY_ENV.to_owned(),
+            });
+        }
+        let file = file?;
+        let secret = file.master_key.as_ref()?;
+        Some(InlineKeys {
+            text: secret.text.clone(),
+            origin: format!(
+                "{} line {}: key \"{}\"",
+                file.path.display(),
+                secret.line,
+                crate::config_file::MASTER_KEY_KEY
+            ),
+        })
+    }
+
+    /// Where the keys were given: `LATCHKEY_MASTER_KEY` or the file's key and line.
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The keyring, or why the keys are not usable (naming where they were given, never them).
+    pub(crate) fn keyring(&self) -> anyhow::Result<Keyring> {
+        Keyring::parse(&self.text).with_context(|| format!("{} is not usable", self.origin))
+    }
+}
+
 /// The file of an SQLite database URL, if it names one.
 fn sqlite_path(database_url: &str) -> Option<PathBuf> {
     let rest = database_url
@@ -93,15 +137,15 @@ pub(crate) struct MasterKeySource {
     pub(crate) file: Option<PathBuf>,
     /// `--database`, for the file beside an SQLite database.
     pub(crate) database_url: String,
+    /// `LATCHKEY_MASTER_KEY` or the configuration file's `master_key`.
+    pub(crate) inline: Option<Arc<InlineKeys>>,
 }
 
 impl MasterKeySource {
     /// Fails, saying how to make one, when the database is a server's (PostgreSQL: no file
     /// beside it to keep a master key in) and none is given.
     pub(crate) fn require_given(&self) -> anyhow::Result<()> {
-        if self.file.is_none()
-            && std::env::var_os(MASTER_KEY_ENV).is_none()
-            && !self.database_url.starts_with("sqlite:")
+        if self.file.is_none() && self.inline.is_none() && !self.database_url.starts_with("sqlite:")
         {
             bail!(
                 "a master key is required with this database: give --master-key-file FILE or set \
@@ -112,7 +156,8 @@ impl MasterKeySource {
         Ok(())
     }
 
-    /// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY`, then a file
+    /// Finds the master keys: `--master-key-file`, then `LATCHKEY_MASTER_KEY` (or the
+    /// configuration file's `master_key`), then a file
     /// beside the SQLite database (created on first use, with a warning, unless the database
     /// already holds sealed keys). `serving` adds a warning about the file's place.
     pub(crate) async fn resolve(
@@ -123,12 +168,8 @@ impl MasterKeySource {
         if let Some(path) = &self.file {
             return Ok(Arc::new(MasterKeys::from_file(path.clone())?));
         }
-        if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
-            // This copy is wiped once parsed; the process environment keeps its own.
-            let text = Zeroizing::new(text);
-            let keyring =
-                Keyring::parse(&text).with_context(|| format!("{MASTER_KEY_ENV} is not usable"))?;
-            return Ok(Arc::new(MasterKeys::new(keyring, None)));
+        if let Some(inline) = &self.inline {
+            return Ok(Arc::new(MasterKeys::new(inline.keyring()?, None)));
         }
         let Some(path) = default_file(&self.database_url) else {
             bail!(
@@ -187,13 +228,14 @@ pub(crate) async fn run(
         unreachable!("generate is answered before the store is opened")
     };
     if args.generate {
-        let path = match &source.file {
-            Some(path) => path.clone(),
-            None if std::env::var(MASTER_KEY_ENV).is_ok() => bail!(
-                "{MASTER_KEY_ENV} cannot be rewritten: put a new key (latchkey master-key generate) first in it, keep \
-                 the old one after a comma, restart the servers, then run `latchkey master-key rotate`"
+        let path = match (&source.file, &source.inline) {
+            (Some(path), _) => path.clone(),
+            (None, Some(inline)) => bail!(
+                "{} cannot be rewritten: put a new key (latchkey master-key generate) first in it, keep \
+                 the old one after a comma, restart the servers, then run `latchkey master-key rotate`",
+                inline.origin()
             ),
-            None => default_file(&source.database_url)
+            (None, None) => default_file(&source.database_url)
                 .context("this database has no master key file to rotate")?,
         };
         prepend_new_key(&path)?;

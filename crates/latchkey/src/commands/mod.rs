@@ -3,6 +3,7 @@
 mod app;
 mod audit;
 mod backup;
+mod config;
 mod db;
 mod key;
 mod master_key;
@@ -13,19 +14,26 @@ mod token;
 pub(crate) use audit::Since;
 
 use crate::cli::{Cli, Command};
+use crate::config_file::Resolved;
 use anyhow::bail;
 use latchkey_store::{Create, Store, StoreError};
 use std::sync::Arc;
 
-/// Runs the parsed command.
-pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::MasterKey(crate::cli::MasterKeyCommand::Generate) = cli.command {
-        outln!("{}", master_key::new_key_text().as_str());
-        return Ok(());
-    }
+/// Runs the parsed command; `resolved` is the command line it came from, with the
+/// configuration file applied.
+pub(crate) async fn run(cli: Cli, resolved: &Resolved) -> anyhow::Result<()> {
+    let inline = master_key::InlineKeys::find(resolved.file.as_ref()).map(Arc::new);
     let command = match cli.command {
+        Command::MasterKey(crate::cli::MasterKeyCommand::Generate) => {
+            outln!("{}", master_key::new_key_text().as_str());
+            return Ok(());
+        }
+        // Reads no database: it checks the file and prints what `serve` would run with.
+        Command::Config(crate::cli::ConfigCommand::Check(args)) => {
+            return config::check(resolved, &args);
+        }
         // Works on the two databases it names, not on --database.
-        Command::Db(command) => return db::run(command, cli.master_key_file).await,
+        Command::Db(command) => return db::run(command, cli.master_key_file, inline).await,
         // They copy the database's file, and need no master key.
         Command::Backup(args) => {
             return backup::backup(args, &cli.database, cli.master_key_file.as_deref()).await;
@@ -38,6 +46,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let master_keys = master_key::MasterKeySource {
         file: cli.master_key_file,
         database_url: cli.database,
+        inline,
     };
     // Checked before the database is opened, so that nothing (not even a migration) is
     // written by a command that could not go on.
@@ -62,8 +71,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit(command) => audit::run(store.as_ref(), command).await,
         Command::MasterKey(command) => master_key::run(store.as_ref(), command, &master_keys).await,
-        Command::Db(_) | Command::Backup(_) | Command::Restore(_) => {
-            unreachable!("db, backup and restore return before --database is opened")
+        Command::Db(_) | Command::Backup(_) | Command::Restore(_) | Command::Config(_) => {
+            unreachable!(
+                "db, backup, restore and config commands return before --database is opened"
+            )
         }
     }
 }
@@ -75,7 +86,12 @@ pub(crate) fn redact_url(url: &str) -> String {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.split_once(':') {
                 Some((user, _)) => {
-                    format!("{}{user}:[redacted]{}", &url[..scheme_end + 3], &url[at..])
+                    format!(
+                        "{}{user}:{}{}",
+                        &url[..scheme_end + 3],
+                        config::MASK,
+                        &url[at..]
+                    )
                 }
                 None => url.to_owned(),
             }
@@ -101,7 +117,8 @@ fn creates_deployment(command: &Command) -> Create {
         | Command::MasterKey(_)
         | Command::Db(_)
         | Command::Backup(_)
-        | Command::Restore(_) => false,
+        | Command::Restore(_)
+        | Command::Config(_) => false,
     };
     if creates {
         Create::IfMissing
@@ -154,10 +171,7 @@ mod tests {
 
     #[test]
     fn passwords_in_database_urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:pw@h/db"),
-            "postgres://u:[redacted]@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://latchkey.db"), "sqlite://latchkey.db");
     }
 }

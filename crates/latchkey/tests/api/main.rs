@@ -28,6 +28,7 @@ mod cli_options;
 mod client_auth;
 mod client_auth_log;
 mod concurrent_writes;
+mod config_file;
 mod connection_limits;
 mod crash_safety;
 mod database_connect;

@@ -23,6 +23,7 @@ fn child_log_filter() -> String {
 pub(crate) fn latchkey_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     for var in [
+        "LATCHKEY_CONFIG",
         "LATCHKEY_DATABASE_URL",
         "LATCHKEY_LISTEN",
         "LATCHKEY_ISSUER",

@@ -176,6 +176,11 @@ impl Seeder {
         }
     }
 
+    /// Stores the default tenant's first signing key (active) as if made `at`, unix seconds.
+    pub(crate) async fn first_key_made_at(&self, at: i64) {
+        insert_first_key(&*self.store, &self.master_keys, Algorithm::default(), at).await;
+    }
+
     /// Creates the app; returns it as `app create --json` prints it, secret included.
     pub(crate) async fn app(&self, spec: AppSpec) -> Value {
         let (app, secret) = apps::create(&*self.store, spec.new, Actor::CLI, unix_now())
@@ -222,12 +227,17 @@ impl Seeder {
 pub(crate) async fn store_first_key(store: &dyn Store, master_key_file: &Path, alg: Algorithm) {
     let master_keys =
         MasterKeys::from_file(master_key_file.to_path_buf()).expect("reading the master key file");
+    insert_first_key(store, &master_keys, alg, unix_now()).await;
+}
+
+/// Stores an active signing key of `alg` for the default tenant, made `at`.
+async fn insert_first_key(store: &dyn Store, master_keys: &MasterKeys, alg: Algorithm, at: i64) {
     let key = latchkey_manage::keys::new_key(
-        &master_keys,
+        master_keys,
         latchkey_store::DEFAULT_TENANT,
         alg,
         latchkey_store::KeyStatus::Active,
-        unix_now(),
+        at,
     )
     .await
     .expect("making the first signing key");
