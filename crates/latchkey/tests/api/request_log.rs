@@ -196,3 +196,35 @@ async fn serve_prints_where_its_metrics_are_and_serves_them_there() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_log_format_and_the_metrics_listener_can_come_from_the_configuration_file() {
+    let (database, db_url, app) =
+        seeded_database(async |seed| seed.app(new_app("configured")).await).await;
+    let config = database.path().join("latchkey.toml");
+    std::fs::write(
+        &config,
+        "log_format = \"json\"\nmetrics_listen = \"127.0.0.1:0\"\n",
+    )
+    .expect("writing the configuration file");
+    let log = database.path().join("serve.log");
+    let mut command = latchkey_command();
+    command.env("LATCHKEY_LOG", "info");
+    let mut args = SERVE_ARGS.to_vec();
+    let config = config.to_str().expect("a UTF-8 path").to_owned();
+    args.extend(["--config", &config]);
+    let (served, lines) = Launched::with(command, &db_url, log, &args).ready(Some(database));
+    let second = lines.recv_timeout(WAIT).expect("a second line on stdout");
+    assert!(
+        second.starts_with("latchkey metrics on http://127.0.0.1:"),
+        "{second}"
+    );
+    let reply = served.http().token_for(&app, None).await;
+    reply.access_token();
+    let id = reply
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    let line = line_with_id(&served, &id).await;
+    assert_eq!(line["client_id"], client_id(&app));
+}
