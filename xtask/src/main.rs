@@ -35,6 +35,16 @@ const TASKS: &[(&str, &str, Task)] = &[
         "the statically linked release binary (`cargo static-build`), checked, its path printed",
         static_binary::static_build,
     ),
+    (
+        "chroot-check",
+        "CI's step: the static binary alone in an empty chroot serves a token (needs root)",
+        static_binary::chroot_check,
+    ),
+    (
+        "unit-check",
+        "CI's step: systemd-analyze verify and security on packaging/latchkey.service",
+        systemd_unit::verify,
+    ),
 ];
 
 /// What one CI step runs.

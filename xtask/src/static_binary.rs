@@ -157,7 +157,7 @@ impl Server {
         let stderr = std::fs::File::create(log)?;
         // Nothing from this environment: the binary finds its database (`latchkey.db`) and
         // master key in the chroot's root, its working directory.
-        let mut child = Command::new("chroot")
+        let mut child = Command::new(on_path("chroot")?)
             .arg(root)
             .args(["/latchkey", "quickstart", "--listen", listen])
             .env_clear()
@@ -243,6 +243,16 @@ impl Drop for Server {
     }
 }
 
+/// Where `program` is on this process's `PATH`: a child whose environment is cleared would
+/// look for it on the C library's default path, which lacks the `sbin` directories.
+fn on_path(program: &str) -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| format!("{program} is not on the PATH"))
+}
+
 /// What quickstart printed: where it listens and the demo app's credentials.
 #[derive(Default)]
 struct Banner {
@@ -296,5 +306,27 @@ impl Banner {
             "not a Bearer JWT for the demo scope: {body}"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ensure_no_interpreter;
+
+    #[test]
+    fn a_dynamically_linked_executable_is_refused() {
+        // Test binaries are linked as cargo links them by default: dynamically, with a loader.
+        let this_test = std::env::current_exe().expect("the test binary's path");
+        let error = ensure_no_interpreter(&this_test).expect_err("a dynamic executable");
+        assert!(
+            error.to_string().contains("cargo static-build"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_elf_is_refused() {
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        assert!(ensure_no_interpreter(&manifest).is_err());
     }
 }
