@@ -52,10 +52,7 @@ pub(crate) fn chroot_check() -> anyhow::Result<()> {
         .with_context(|| format!("copying {} into {}", binary.display(), jail.root.display()))?;
 
     let served = jail.quickstart("127.0.0.1:0")?;
-    eprintln!(
-        "chroot: alone in an empty root, it served a token on {}",
-        served
-    );
+    eprintln!("chroot: alone in an empty root, it served a token on {served}");
 
     std::fs::create_dir(jail.root.join("etc"))?;
     std::fs::write(
