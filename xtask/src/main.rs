@@ -2,10 +2,13 @@
 //! installs what the steps need, then calls it); `cargo xtask tidy` checks the conventions a
 //! compiler cannot (every module documented, every crate on the map, the declared minimum Rust
 //! version no lower than what the locked dependencies need); `cargo xtask bench-fill` fills a
-//! benchmark database through the store (`bench_fill`).
+//! benchmark database through the store (`bench_fill`); `cargo xtask static-build` builds the
+//! statically linked binary (`static_binary`).
 
 mod bench_fill;
 mod fuzz;
+mod static_binary;
+mod systemd_unit;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -26,6 +29,21 @@ const TASKS: &[(&str, &str, Task)] = &[
         "bench-fill",
         "--database URL --apps N [--reuse PERCENT]: the bench's apps, through Store::import",
         bench_fill::bench_fill,
+    ),
+    (
+        "static-build",
+        "the statically linked release binary (`cargo static-build`), checked, its path printed",
+        static_binary::static_build,
+    ),
+    (
+        "chroot-check",
+        "CI's step: the static binary alone in an empty chroot serves a token (needs root)",
+        static_binary::chroot_check,
+    ),
+    (
+        "unit-check",
+        "CI's step: systemd-analyze verify and security on packaging/latchkey.service",
+        systemd_unit::verify,
     ),
 ];
 
@@ -83,6 +101,18 @@ const CI_STEPS: &[(&str, Step)] = &[
     (
         "cargo test --workspace (the README's test command)",
         Step::Cargo(&["test", "--workspace"]),
+    ),
+    // A release build of its own (the static binary): about 5 minutes on 2 cores, once; the
+    // unit check after it reuses that build. The image the Dockerfile makes is this binary
+    // alone, so this step is its proof: no container engine here can pull the build stage's
+    // base image.
+    (
+        "static binary alone in an empty chroot serves a token (a release build, ~5 min)",
+        Step::Task(static_binary::chroot_check),
+    ),
+    (
+        "systemd-analyze verify and security: packaging/latchkey.service",
+        Step::Task(systemd_unit::verify),
     ),
     (
         "cargo fuzz run, 20 s per parser target",

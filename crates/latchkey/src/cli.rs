@@ -110,6 +110,10 @@ pub(crate) enum Command {
     /// Check the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh or fish) for every command and flag.
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one per command with --out DIR.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,9 +126,11 @@ pub(crate) enum DbCommand {
 
 mod backup_args;
 mod config_args;
+mod generate_args;
 mod serve_args;
 pub(crate) use backup_args::{BackupArgs, RestoreArgs};
 pub(crate) use config_args::{ConfigCheckArgs, ConfigCommand};
+pub(crate) use generate_args::{CompletionsArgs, ManArgs, Shell};
 pub(crate) use serve_args::ServeArgs;
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@
 mod app;
 mod audit;
 mod backup;
+mod completions;
 mod config;
 mod db;
 mod key;
+mod man;
 mod master_key;
 mod serve;
 mod tenant;
@@ -41,6 +43,9 @@ pub(crate) async fn run(cli: Cli, resolved: &Resolved) -> anyhow::Result<()> {
         Command::Restore(args) => {
             return backup::restore(args, &cli.database, cli.master_key_file.as_deref()).await;
         }
+        // Print the command line itself, with no database.
+        Command::Completions(args) => return completions::print(&args),
+        Command::Man(args) => return man::run(&args),
         command => command,
     };
     let master_keys = master_key::MasterKeySource {
@@ -71,9 +76,15 @@ pub(crate) async fn run(cli: Cli, resolved: &Resolved) -> anyhow::Result<()> {
         }
         Command::Audit(command) => audit::run(store.as_ref(), command).await,
         Command::MasterKey(command) => master_key::run(store.as_ref(), command, &master_keys).await,
-        Command::Db(_) | Command::Backup(_) | Command::Restore(_) | Command::Config(_) => {
+        Command::Db(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Config(_)
+        | Command::Completions(_)
+        | Command::Man(_) => {
             unreachable!(
-                "db, backup, restore and config commands return before --database is opened"
+                "db, backup, restore, config, completions and man return before --database \
+                 is opened"
             )
         }
     }
@@ -118,7 +129,9 @@ fn creates_deployment(command: &Command) -> Create {
         | Command::Db(_)
         | Command::Backup(_)
         | Command::Restore(_)
-        | Command::Config(_) => false,
+        | Command::Config(_)
+        | Command::Completions(_)
+        | Command::Man(_) => false,
     };
     if creates {
         Create::IfMissing

@@ -110,7 +110,7 @@ async fn run(
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
     drop(stdout);
-    signals.recv().await;
+    signals.recv(settings.tls.is_some()).await;
     tracing::info!("shutting down: finishing in-flight requests");
     server
         .stop()
@@ -125,6 +125,10 @@ async fn run(
 struct ShutdownSignals {
     terminate: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
+    /// SIGHUP is how a supervisor asks for a reload (`systemctl reload`): the TLS pair is read
+    /// again by its own watcher (`latchkey_server::tls`), and without TLS there is nothing to
+    /// reload. Held here so that it never has its default action, which ends the process.
+    hangup: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
@@ -134,13 +138,22 @@ impl ShutdownSignals {
         Ok(ShutdownSignals {
             terminate: signal(SignalKind::terminate()).context("could not listen for SIGTERM")?,
             interrupt: signal(SignalKind::interrupt()).context("could not listen for SIGINT")?,
+            hangup: signal(SignalKind::hangup()).context("could not listen for SIGHUP")?,
         })
     }
 
-    async fn recv(mut self) {
-        tokio::select! {
-            _ = self.terminate.recv() => {}
-            _ = self.interrupt.recv() => {}
+    /// Waits for SIGTERM or SIGINT; a SIGHUP on the way is only logged when `tls` is off.
+    async fn recv(mut self, tls: bool) {
+        loop {
+            tokio::select! {
+                _ = self.terminate.recv() => return,
+                _ = self.interrupt.recv() => return,
+                Some(()) = self.hangup.recv() => {
+                    if !tls {
+                        tracing::info!("SIGHUP: nothing to reload without TLS; still serving");
+                    }
+                }
+            }
         }
     }
 }
@@ -154,7 +167,7 @@ impl ShutdownSignals {
         Ok(ShutdownSignals)
     }
 
-    async fn recv(self) {
+    async fn recv(self, _tls: bool) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

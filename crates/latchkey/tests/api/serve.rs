@@ -314,3 +314,45 @@ fn serve_on_a_port_in_use_names_the_address_and_the_cause_once() {
     );
     assert_eq!(error.matches("in use").count(), 1, "{error}");
 }
+
+/// `systemctl reload` sends SIGHUP (packaging/latchkey.service's ExecReload). Without TLS
+/// there is nothing to reload, and the signal must not do what it does by default: end the
+/// process.
+#[tokio::test]
+async fn sighup_without_tls_is_logged_and_the_server_keeps_serving() {
+    let (dir, db_url) = database();
+    let mut served = Served::start_logging(dir, db_url, "info");
+    let url = served.base_url();
+    let pid = served.child.id().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("running kill");
+    assert!(signalled.success(), "kill -HUP {pid} failed");
+
+    eventually("the server to log the SIGHUP", async || {
+        match served.log().contains("SIGHUP: nothing to reload") {
+            true => Ok(()),
+            false => Err(served.log()),
+        }
+    })
+    .await;
+    assert!(
+        served
+            .child
+            .try_wait()
+            .expect("checking on the server")
+            .is_none(),
+        "SIGHUP ended the server; log:\n{}",
+        served.log()
+    );
+    let health = http()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz after SIGHUP");
+    assert_eq!(health.status(), StatusCode::OK);
+
+    let status = served.terminate();
+    assert_eq!(status.code(), Some(0), "log:\n{}", served.log());
+}
