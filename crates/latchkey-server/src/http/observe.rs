@@ -7,8 +7,8 @@
 //! and clones the inner service on every request: this one adds a few words to the request's
 //! own future.
 
-use super::ErrorCode;
 use super::request_id::{self, X_REQUEST_ID};
+use super::{ErrorCode, paths};
 use crate::metrics::{Endpoint, Metrics, TokenOutcome};
 use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
@@ -101,7 +101,7 @@ where
         let seen = Seen {
             started,
             id,
-            endpoint: Endpoint::of(request.uri().path()),
+            endpoint: endpoint_of(request.uri().path()),
             method: request.method().clone(),
             metrics: self.metrics.clone(),
         };
@@ -179,6 +179,20 @@ impl Seen {
     }
 }
 
+/// The endpoint a request path belongs to, for its latency histogram and log line.
+fn endpoint_of(path: &str) -> Endpoint {
+    match path {
+        paths::TOKEN => Endpoint::Token,
+        paths::INTROSPECT => Endpoint::Introspect,
+        paths::REVOKE => Endpoint::Revoke,
+        paths::JWKS => Endpoint::Jwks,
+        paths::OAUTH_METADATA | paths::OPENID_CONFIGURATION => Endpoint::Discovery,
+        paths::HEALTH | paths::READY => Endpoint::Health,
+        _ if path == "/admin" || path.starts_with("/admin/") => Endpoint::Admin,
+        _ => Endpoint::Other,
+    }
+}
+
 /// The counters a request moves, once its tenant is known.
 fn count(metrics: &Metrics, endpoint: Endpoint, facts: &RequestFacts, error: Option<&str>) {
     let Some(tenant) = &facts.tenant else {
@@ -200,5 +214,26 @@ fn count(metrics: &Metrics, endpoint: Endpoint, facts: &RequestFacts, error: Opt
         }
         Endpoint::Revoke if facts.revoked => metrics.revocation(tenant),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_told_by_their_paths() {
+        assert_eq!(endpoint_of("/oauth2/token"), Endpoint::Token);
+        assert_eq!(endpoint_of("/oauth2/introspect"), Endpoint::Introspect);
+        assert_eq!(endpoint_of("/oauth2/revoke"), Endpoint::Revoke);
+        assert_eq!(endpoint_of("/oauth2/jwks"), Endpoint::Jwks);
+        assert_eq!(
+            endpoint_of("/.well-known/openid-configuration"),
+            Endpoint::Discovery
+        );
+        assert_eq!(endpoint_of("/admin/v1/apps"), Endpoint::Admin);
+        assert_eq!(endpoint_of("/administrator"), Endpoint::Other);
+        assert_eq!(endpoint_of("/readyz"), Endpoint::Health);
+        assert_eq!(endpoint_of("/oauth2/token/"), Endpoint::Other);
     }
 }

@@ -2,7 +2,7 @@
 //! its latency histograms, the gauges read from the snapshot at scrape time (apps, signing key
 //! ages, how fresh the snapshot is) and the process's own.
 
-use super::{BUCKET_MICROS, Endpoint, Metrics, TOKEN_OUTCOMES, process};
+use super::{BUCKET_MICROS, Endpoint, Metrics, TOKEN_OUTCOMES, header, process};
 use crate::freshness::Freshness;
 use crate::registry::Snapshot;
 use std::collections::BTreeSet;
@@ -197,12 +197,6 @@ impl Scrape<'_> {
             u8::from(self.freshness.reachable())
         );
     }
-}
-
-/// A family's `# HELP` and `# TYPE` lines.
-pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 /// Microseconds as seconds, exactly (`0.00025`, `2.5`, `1`).

@@ -10,7 +10,6 @@
 pub mod exposition;
 mod process;
 
-use crate::http::paths;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -49,20 +48,6 @@ impl Endpoint {
         Endpoint::Other,
     ];
 
-    /// The endpoint a request path belongs to.
-    pub fn of(path: &str) -> Endpoint {
-        match path {
-            paths::TOKEN => Endpoint::Token,
-            paths::INTROSPECT => Endpoint::Introspect,
-            paths::REVOKE => Endpoint::Revoke,
-            paths::JWKS => Endpoint::Jwks,
-            paths::OAUTH_METADATA | paths::OPENID_CONFIGURATION => Endpoint::Discovery,
-            paths::HEALTH | paths::READY => Endpoint::Health,
-            _ if path == "/admin" || path.starts_with("/admin/") => Endpoint::Admin,
-            _ => Endpoint::Other,
-        }
-    }
-
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,6 +79,13 @@ pub const TOKEN_OUTCOMES: [&str; 12] = [
     "temporarily_unavailable",
     "server_error",
 ];
+
+/// A family's `# HELP` and `# TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
 
 /// How a token request ended, as an index into `TOKEN_OUTCOMES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,22 +216,6 @@ mod tests {
         }
         assert_eq!(TokenOutcome::of_error("issued"), None);
         assert_eq!(TokenOutcome::of_error("not_found"), None);
-    }
-
-    #[test]
-    fn endpoints_are_told_by_their_paths() {
-        assert_eq!(Endpoint::of("/oauth2/token"), Endpoint::Token);
-        assert_eq!(Endpoint::of("/oauth2/introspect"), Endpoint::Introspect);
-        assert_eq!(Endpoint::of("/oauth2/revoke"), Endpoint::Revoke);
-        assert_eq!(Endpoint::of("/oauth2/jwks"), Endpoint::Jwks);
-        assert_eq!(
-            Endpoint::of("/.well-known/openid-configuration"),
-            Endpoint::Discovery
-        );
-        assert_eq!(Endpoint::of("/admin/v1/apps"), Endpoint::Admin);
-        assert_eq!(Endpoint::of("/administrator"), Endpoint::Other);
-        assert_eq!(Endpoint::of("/readyz"), Endpoint::Health);
-        assert_eq!(Endpoint::of("/oauth2/token/"), Endpoint::Other);
     }
 
     #[test]

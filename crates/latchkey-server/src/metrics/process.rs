@@ -2,7 +2,7 @@
 //! ...), named as every Prometheus client library names them, read from `/proc` at scrape
 //! time. On a system without `/proc` they are left out.
 
-use super::exposition::header;
+use super::header;
 use std::fmt::Write;
 
 /// Writes the process metrics that can be read here.
