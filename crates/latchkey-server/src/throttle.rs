@@ -139,7 +139,7 @@ impl Throttle {
                 target: "latchkey_server::client_auth",
                 endpoint = %endpoint,
                 address = %source,
-                client_id = ?crate::http::response::bounded(client_id),
+                client_id = ?crate::http::response::loggable_client_id(client_id),
                 over = ?over,
                 retry_after,
                 "throttling failed client authentications"

@@ -85,7 +85,7 @@ impl Attempt<'_> {
                 }
                 _ => reason,
             };
-            let client_id = client_id.map(bounded).unwrap_or_default();
+            let client_id = client_id.map(loggable_client_id).unwrap_or_default();
             tracing::info!(
                 target: "latchkey_server::client_auth",
                 endpoint = %self.endpoint,
@@ -98,6 +98,20 @@ impl Attempt<'_> {
         }
         OAuthError::Token(error)
     }
+}
+
+/// What a log line may repeat of a presented client id: at most `LOGGED_CLIENT_ID_BYTES` of
+/// it, and nothing of one shaped like a token (a JWT) or a client secret (43 URL-safe base64
+/// characters), which a confused client may have sent in its place.
+pub(crate) fn loggable_client_id(text: &str) -> &str {
+    let secret_shaped = text.len() == 43
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if text.starts_with("eyJ") || secret_shaped {
+        return "[not logged: shaped like a token or a secret]";
+    }
+    bounded(text)
 }
 
 /// At most `LOGGED_CLIENT_ID_BYTES` of `text`, cut at a character boundary.
@@ -149,7 +163,19 @@ pub(crate) fn body_text(answer: Response) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::bounded;
+    use super::{bounded, loggable_client_id};
+
+    #[test]
+    fn a_client_id_shaped_like_a_token_or_a_secret_is_not_logged() {
+        let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+        let secret = "q3Jf0-x_2kQmZ7bV9sT1uW4yA6cE8gI0kM2oQ4sU6wY";
+        for presented in [token, secret] {
+            assert!(!loggable_client_id(presented).contains(&presented[..10]));
+        }
+        let id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+        assert_eq!(loggable_client_id(id), id);
+        assert_eq!(loggable_client_id(&"x".repeat(500)).len(), 128);
+    }
 
     #[test]
     fn a_logged_client_id_is_cut_at_a_character_boundary() {
