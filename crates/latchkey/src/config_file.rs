@@ -468,7 +468,8 @@ mod tests {
         read_settings(text).expect("valid settings")
     }
 
-    fn problem(text: &str, args: &[&str]) -> Problem {
+    /// The command definitions and what they parsed of `latchkey ARGS...`.
+    fn parsed(args: &[&str]) -> (clap::Command, ArgMatches) {
         let mut command = Cli::command();
         let argv: Vec<&str> = std::iter::once("latchkey")
             .chain(args.iter().copied())
@@ -476,6 +477,11 @@ mod tests {
         let matches = command
             .try_get_matches_from_mut(argv)
             .expect("a valid command line");
+        (command, matches)
+    }
+
+    fn problem(text: &str, args: &[&str]) -> Problem {
+        let (command, matches) = parsed(args);
         match read_settings(text) {
             Err(problem) => problem,
             Ok(settings) => match plan(&command, &matches, settings) {
@@ -486,13 +492,7 @@ mod tests {
     }
 
     fn extra(text: &str, args: &[&str]) -> Vec<String> {
-        let mut command = Cli::command();
-        let argv: Vec<&str> = std::iter::once("latchkey")
-            .chain(args.iter().copied())
-            .collect();
-        let matches = command
-            .try_get_matches_from_mut(argv)
-            .expect("a valid command line");
+        let (command, matches) = parsed(args);
         let plan = plan(&command, &matches, settings(text)).expect("a valid file");
         plan.extra
             .iter()

@@ -10,7 +10,7 @@ use super::{AppState, paths, response};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latchkey_protocol::introspection::{self, IntrospectionContext};
 use latchkey_protocol::wire::IntrospectionResponse;
 use std::net::IpAddr;
@@ -23,7 +23,7 @@ pub(crate) async fn introspect(
     FormBody(body): FormBody,
 ) -> Response {
     let mut facts = RequestFacts::default();
-    let answer = answer(&state, source, &host, &headers, &body, &mut facts).into_response();
+    let answer = answer(&state, source, &host, &headers, &body, &mut facts);
     facts.attach(answer)
 }
 

@@ -11,7 +11,7 @@ use super::request_id::{self, X_REQUEST_ID};
 use super::{ErrorCode, paths};
 use crate::metrics::{Endpoint, Metrics, TokenOutcome};
 use axum::http::{HeaderValue, Method, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -52,8 +52,9 @@ impl RequestFacts {
         }
     }
 
-    /// Puts the facts in `answer`'s extensions, for the layer.
-    pub(crate) fn attach(self, mut answer: Response) -> Response {
+    /// `answer` as a response, with the facts in its extensions for the layer.
+    pub(crate) fn attach(self, answer: impl IntoResponse) -> Response {
+        let mut answer = answer.into_response();
         answer.extensions_mut().insert(self);
         answer
     }

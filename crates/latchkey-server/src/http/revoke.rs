@@ -14,7 +14,7 @@ use super::{AppState, paths, response};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latchkey_protocol::revocation::{self, MAX_SELF_REVOCATIONS, Revocation};
 use latchkey_protocol::{Limit, TokenError};
 use latchkey_store::RevocationRecord;
@@ -28,9 +28,7 @@ pub(crate) async fn revoke(
     FormBody(body): FormBody,
 ) -> Response {
     let mut facts = RequestFacts::default();
-    let answer = answer(&state, source, &host, &headers, &body, &mut facts)
-        .await
-        .into_response();
+    let answer = answer(&state, source, &host, &headers, &body, &mut facts).await;
     facts.attach(answer)
 }
 

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use latchkey_keys::random;
 use latchkey_protocol::token;
 use std::net::IpAddr;
@@ -27,7 +27,7 @@ pub(crate) async fn token(
     FormBody(body): FormBody,
 ) -> Response {
     let mut facts = RequestFacts::default();
-    let answer = issue(&state, source, &host, &headers, &body, &mut facts).into_response();
+    let answer = issue(&state, source, &host, &headers, &body, &mut facts);
     facts.attach(answer)
 }
 

@@ -5,11 +5,13 @@
 
 mod clients;
 mod snapshot;
+mod tenant;
 
 #[cfg(test)]
 pub(crate) use snapshot::test_entry;
-pub use snapshot::{ClientEntry, Snapshot, TenantState, host_name, normalize_issuer};
+pub use snapshot::{ClientEntry, Snapshot, host_name, normalize_issuer};
 use snapshot::{Fetched, FetchedTenant};
+pub use tenant::TenantState;
 
 use arc_swap::ArcSwap;
 use latchkey_keys::TenantKeys;
