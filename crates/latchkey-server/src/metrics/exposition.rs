@@ -235,6 +235,23 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn a_node_that_lost_its_database_says_so() {
+        let freshness = Freshness::new(Duration::ZERO);
+        freshness.lost();
+        let text = Scrape {
+            metrics: &Metrics::new(),
+            snapshot: &Snapshot::default(),
+            freshness: &freshness,
+            now: 0,
+        }
+        .render();
+        assert!(
+            text.lines().any(|line| line == "latchkey_database_up 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn bucket_bounds_are_written_as_exact_seconds() {
         assert_eq!(seconds(100), "0.0001");
         assert_eq!(seconds(250), "0.00025");
