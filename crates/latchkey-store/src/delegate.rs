@@ -101,6 +101,16 @@ macro_rules! entity_modules_store {
                     .await
             }
 
+            async fn remove_secrets(
+                &self,
+                tenant: &str,
+                client_id: &str,
+                now: i64,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<bool> {
+                apps::remove_secrets(&self.pool, tenant, client_id, now, audit).await
+            }
+
             async fn replace_secret(
                 &self,
                 tenant: &str,

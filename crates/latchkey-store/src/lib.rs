@@ -224,6 +224,15 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
+    /// Removes every secret of an app, at `now`; false when the tenant has no such app.
+    async fn remove_secrets(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        now: i64,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<bool>;
+
     /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until
     /// `old_expires_at` when it is given (a rotation grace period).
     async fn replace_secret(
