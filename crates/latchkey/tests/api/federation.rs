@@ -87,22 +87,16 @@ async fn accepted_as_client(app: &Http, token: &str, client_id: &str) -> Reply {
     .await
 }
 
-/// Whether an answer is the refusal of the way in: 401 `invalid_client` for client
-/// authentication, 400 `invalid_grant` for the grant.
-fn refused(reply: &Reply, status: u16, code: &str) -> bool {
-    reply.status.as_u16() == status && reply.json().get("error") == Some(&json!(code))
-}
-
 /// Presents each token both ways for `client_id`; returns the cases not refused as they must be.
 async fn refusals(app: &Http, client_id: &str, cases: &[(&str, String)]) -> Vec<String> {
     let mut wrong = Vec::new();
     for (case, token) in cases {
         let reply = app.token_by_assertion(token, Some(client_id)).await;
-        if !refused(&reply, 401, "invalid_client") {
+        if !reply.is_error(401, "invalid_client") {
             wrong.push(format!("{case}, as client authentication: {reply:?}"));
         }
         let reply = app.jwt_bearer_grant(token, Some(client_id), None).await;
-        if !refused(&reply, 400, "invalid_grant") {
+        if !reply.is_error(400, "invalid_grant") {
             wrong.push(format!("{case}, as the JWT bearer grant: {reply:?}"));
         }
     }

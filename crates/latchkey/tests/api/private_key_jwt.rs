@@ -62,8 +62,9 @@ async fn an_app_created_with_keys_has_no_secret_and_shows_them() {
     let shown = app.cli_json(&["app", "show", client_id(&inline), "--json"]);
     assert_eq!(shown["jwks"], jwks, "{shown}");
 
-    let uri = "http://127.0.0.1:9/jwks";
-    let by_uri = app.create_app_with_jwks_uri("by-uri", uri, &[]);
+    let publisher = TestIssuer::start_with(TestKey::ec()).await;
+    let uri = publisher.jwks_uri();
+    let by_uri = app.create_app_with_jwks_uri("by-uri", &uri, &[]);
     assert_eq!(by_uri["client_secret"], Value::Null, "{by_uri}");
     let shown = app.cli_json(&["app", "show", client_id(&by_uri), "--json"]);
     assert_eq!(shown["jwks_uri"], uri, "{shown}");
@@ -245,9 +246,7 @@ async fn every_bad_assertion_is_401_invalid_client() {
     let mut wrong = Vec::new();
     for (case, assertion, client) in &cases {
         let reply = app.token_by_assertion(assertion, *client).await;
-        if !(reply.status == StatusCode::UNAUTHORIZED
-            && reply.json().get("error") == Some(&json!("invalid_client")))
-        {
+        if !reply.is_error(401, "invalid_client") {
             wrong.push(format!("{case}: {reply:?}"));
         } else if reply.body.contains(assertion.as_str()) {
             wrong.push(format!(
@@ -301,9 +300,15 @@ async fn an_assertion_for_another_tenants_issuer_is_refused() {
 #[tokio::test]
 async fn a_removed_key_is_refused() {
     let app = spawn_app().await;
+    // An app with a secret beside its keys, so that removing every key leaves it a way in.
+    let owner = app.seed_app(new_app("orders")).await;
+    let id = client_id(&owner).to_owned();
     let old = TestKey::rsa();
-    let (created, _) = app_with_key(&app, "worker", &old).await;
-    let id = client_id(&created).to_owned();
+    app.update_jwks(&id, &jwks_of(&[&old]), &[]);
+    app.token_once_known("the first key to be accepted", Some(&id), || {
+        old.sign(&assertion_claims(&id, ISSUER, unix_now()))
+    })
+    .await;
 
     let new = TestKey::ec();
     app.update_jwks(&id, &jwks_of(&[&new]), &[]);
@@ -311,22 +316,17 @@ async fn a_removed_key_is_refused() {
         new.sign(&assertion_claims(&id, ISSUER, unix_now()))
     })
     .await;
-    app.token_by_assertion(
-        &old.sign(&assertion_claims(&id, ISSUER, unix_now())),
-        Some(&id),
-    )
-    .await
-    .assert_error(401, "invalid_client");
+    let replaced = old.sign(&assertion_claims(&id, ISSUER, unix_now()));
+    app.token_by_assertion(&replaced, Some(&id))
+        .await
+        .assert_error(401, "invalid_client");
 
     app.cli_ok(&["app", "update", &id, "--no-jwks"]);
     app.reply_until(
         "the removed key set to be refused",
         async || {
-            app.token_by_assertion(
-                &new.sign(&assertion_claims(&id, ISSUER, unix_now())),
-                Some(&id),
-            )
-            .await
+            let assertion = new.sign(&assertion_claims(&id, ISSUER, unix_now()));
+            app.token_by_assertion(&assertion, Some(&id)).await
         },
         Reply::is_invalid_client,
     )
@@ -334,6 +334,9 @@ async fn a_removed_key_is_refused() {
     .assert_error(401, "invalid_client");
     let shown = app.cli_json(&["app", "show", &id, "--json"]);
     assert_eq!(shown["jwks"], Value::Null, "{shown}");
+    app.token_for(&owner, None)
+        .await
+        .granted("the secret after --no-jwks");
 }
 
 #[tokio::test]

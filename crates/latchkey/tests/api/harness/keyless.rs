@@ -156,6 +156,13 @@ impl Http {
 }
 
 impl Reply {
+    /// Whether this is the OAuth error `code` with `status` (any body that is not one is not).
+    pub(crate) fn is_error(&self, status: u16, code: &str) -> bool {
+        self.status.as_u16() == status
+            && serde_json::from_str::<Value>(&self.body)
+                .is_ok_and(|body| body.get("error").and_then(Value::as_str) == Some(code))
+    }
+
     /// Asserts a token answer (`what` names the request, for the failure message) and returns
     /// the access token's claims.
     pub(crate) fn granted(&self, what: &str) -> Value {
