@@ -272,18 +272,7 @@ async fn an_assertion_for_another_tenants_issuer_is_refused() {
     let app = spawn_app().await;
     acme(&app).await;
     let key = TestKey::ec();
-    let file = JsonFile::new(&jwks_of(&[&key]));
-    let created = app.cli_json(&[
-        "app",
-        "create",
-        "--tenant",
-        "acme",
-        "--name",
-        "acme-worker",
-        "--jwks",
-        file.path(),
-        "--json",
-    ]);
+    let created = app.create_app_with_jwks("acme-worker", &jwks_of(&[&key]), &["--tenant", "acme"]);
     let id = client_id(&created).to_owned();
     let acme = app.at(ACME_HOST);
     acme.token_once_known("acme's app to be accepted at its issuer", Some(&id), || {

@@ -6,26 +6,32 @@ use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// An app named `name` trusting `issuer`'s tokens for `GITHUB_AUDIENCE` whose `sub` names a
+/// branch of `acme/api`, and meeting the `extra` conditions.
+fn acme_api_app(app: &TestApp, issuer: &TestIssuer, name: &str, extra: &[&str]) -> Value {
+    let created = app.create_app(name, &[]);
+    let mut args = vec![
+        "--issuer",
+        issuer.url(),
+        "--subject",
+        "repo:acme/api:ref:refs/heads/*",
+        "--audience",
+        GITHUB_AUDIENCE,
+    ];
+    args.extend_from_slice(extra);
+    app.add_federation(client_id(&created), name, &args);
+    created
+}
+
 /// An app trusting workflows of `acme/api` on `main` from `issuer`, with GitHub's claims.
 fn deploy_app(app: &TestApp, issuer: &TestIssuer) -> Value {
-    let created = app.cli_json(&["app", "create", "--name", "deploy", "--json"]);
-    app.add_federation(
-        client_id(&created),
-        "acme-api-main",
-        &[
-            "--issuer",
-            issuer.url(),
-            "--subject",
-            "repo:acme/api:ref:refs/heads/*",
-            "--audience",
-            GITHUB_AUDIENCE,
-            "--claim",
-            "repository=acme/api",
-            "--claim",
-            "ref=refs/heads/main",
-        ],
-    );
-    created
+    let conditions = [
+        "--claim",
+        "repository=acme/api",
+        "--claim",
+        "ref=refs/heads/main",
+    ];
+    acme_api_app(app, issuer, "deploy", &conditions)
 }
 
 fn run<'a>(repository: &'a str, branch: &'a str) -> GithubRun<'a> {
@@ -100,20 +106,8 @@ async fn a_github_actions_token_matching_repository_and_ref_gets_a_token() {
 async fn a_prefix_subject_rule_accepts_every_branch_of_its_repository() {
     let app = spawn_app().await;
     let issuer = TestIssuer::start().await;
-    let created = app.cli_json(&["app", "create", "--name", "ci", "--json"]);
+    let created = acme_api_app(&app, &issuer, "any-branch", &[]);
     let id = client_id(&created);
-    app.add_federation(
-        id,
-        "any-branch",
-        &[
-            "--issuer",
-            issuer.url(),
-            "--subject",
-            "repo:acme/api:ref:refs/heads/*",
-            "--audience",
-            GITHUB_AUDIENCE,
-        ],
-    );
     let now = unix_now();
     let sign = |repository, branch| {
         issuer.sign(&github_claims(

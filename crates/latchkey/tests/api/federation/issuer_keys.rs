@@ -41,7 +41,7 @@ async fn an_issuer_pinned_with_jwks_works_with_no_discovery() {
     let cluster = "https://kubernetes.default.svc.cluster.local";
     let key = TestKey::rsa();
     let jwks = JsonFile::new(&jwks_of(&[&key]));
-    let created = app.cli_json(&["app", "create", "--name", "payments", "--json"]);
+    let created = app.create_app("payments", &[]);
     let id = client_id(&created);
     app.add_federation(
         id,
@@ -81,7 +81,7 @@ async fn keys_without_alg_and_tokens_without_jti_are_accepted_as_spiffe_publishe
     let trust_domain = "https://spiffe.acme.test";
     let key = TestKey::ec();
     let bundle = JsonFile::new(&json!({"keys": [key.bare_jwk()]}));
-    let created = app.cli_json(&["app", "create", "--name", "mesh", "--json"]);
+    let created = app.create_app("mesh", &[]);
     let id = client_id(&created);
     let subject = "spiffe://acme.test/ns/payments/sa/api";
     app.add_federation(

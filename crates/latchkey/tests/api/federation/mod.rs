@@ -20,15 +20,7 @@ pub(super) const GITHUB_AUDIENCE: &str = "https://github.com/acme";
 /// The `payments/api` service account's trust: an app with a rule for its tokens from
 /// `issuer` (audience: the tenant's issuer, by default).
 pub(super) fn payments_app(app: &TestApp, issuer: &TestIssuer) -> Value {
-    let created = app.cli_json(&[
-        "app",
-        "create",
-        "--name",
-        "payments",
-        "--scope",
-        "ledger:write",
-        "--json",
-    ]);
+    let created = app.create_app("payments", &["--scope", "ledger:write"]);
     trust_payments_api(
         app,
         client_id(&created),
@@ -115,9 +107,9 @@ async fn the_jwt_bearer_grant_without_client_id_needs_exactly_one_matching_app()
     let rule = |id: &str| {
         trust_payments_api(&app, id, issuer.url(), &[]);
     };
-    let first = app.cli_json(&["app", "create", "--name", "ledger", "--json"]);
-    let second = app.cli_json(&["app", "create", "--name", "reports", "--json"]);
-    let unrelated = app.cli_json(&["app", "create", "--name", "unrelated", "--json"]);
+    let first = app.create_app("ledger", &[]);
+    let second = app.create_app("reports", &[]);
+    let unrelated = app.create_app("unrelated", &[]);
     rule(client_id(&first));
     rule(client_id(&second));
     let token = issuer.sign(&payments_token_claims(&issuer));
@@ -164,21 +156,19 @@ async fn the_jwt_bearer_grant_without_client_id_needs_exactly_one_matching_app()
 async fn a_federated_token_gets_the_apps_scopes_and_ttl() {
     let app = spawn_app().await;
     let issuer = TestIssuer::start().await;
-    let created = app.cli_json(&[
-        "app",
-        "create",
-        "--name",
+    let created = app.create_app(
         "payments",
-        "--scope",
-        "ledger:read",
-        "--scope",
-        "ledger:write",
-        "--default-scope",
-        "ledger:read",
-        "--token-ttl",
-        "2m",
-        "--json",
-    ]);
+        &[
+            "--scope",
+            "ledger:read",
+            "--scope",
+            "ledger:write",
+            "--default-scope",
+            "ledger:read",
+            "--token-ttl",
+            "2m",
+        ],
+    );
     let id = client_id(&created);
     trust_payments_api(&app, id, issuer.url(), &[]);
     let token = issuer.sign(&payments_token_claims(&issuer));
@@ -253,7 +243,7 @@ async fn federation_rules_are_listed_and_removed_and_a_removed_rule_is_refused()
 #[tokio::test]
 async fn a_rule_on_any_subject_with_no_claim_is_refused_by_the_cli() {
     let app = spawn_app().await;
-    let created = app.cli_json(&["app", "create", "--name", "careless", "--json"]);
+    let created = app.create_app("careless", &[]);
     let id = client_id(&created);
     assert_cli_refuses(
         &app,

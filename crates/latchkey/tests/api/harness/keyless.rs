@@ -28,21 +28,23 @@ impl JsonFile {
 }
 
 impl TestApp {
-    /// `latchkey app create --name NAME --jwks FILE [EXTRA...] --json`: the app as printed.
-    pub(crate) fn create_app_with_jwks(&self, name: &str, jwks: &Value, extra: &[&str]) -> Value {
-        let file = JsonFile::new(jwks);
-        let mut args = vec!["app", "create", "--name", name, "--jwks", file.path()];
+    /// `latchkey app create --name NAME [EXTRA...] --json`: the app as printed.
+    pub(crate) fn create_app(&self, name: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["app", "create", "--name", name];
         args.extend_from_slice(extra);
         args.push("--json");
         self.cli_json(&args)
     }
 
+    /// `latchkey app create --name NAME --jwks FILE [EXTRA...] --json`: the app as printed.
+    pub(crate) fn create_app_with_jwks(&self, name: &str, jwks: &Value, extra: &[&str]) -> Value {
+        let file = JsonFile::new(jwks);
+        self.create_app(name, &[&["--jwks", file.path()], extra].concat())
+    }
+
     /// `latchkey app create --name NAME --jwks-uri URI [EXTRA...] --json`: the app as printed.
     pub(crate) fn create_app_with_jwks_uri(&self, name: &str, uri: &str, extra: &[&str]) -> Value {
-        let mut args = vec!["app", "create", "--name", name, "--jwks-uri", uri];
-        args.extend_from_slice(extra);
-        args.push("--json");
-        self.cli_json(&args)
+        self.create_app(name, &[&["--jwks-uri", uri], extra].concat())
     }
 
     /// `latchkey app update ID --jwks FILE [EXTRA...]`.
