@@ -4,6 +4,7 @@
 //! of an app is `client::Client`.
 
 use crate::client::{ClientType, GrantType};
+use crate::federation::{self, FederationError, FederationRule, JwksShapeError};
 use crate::introspection::MAX_TOKEN_BYTES;
 use crate::rate_limit::RateLimit;
 use crate::scope::Scope;
@@ -35,6 +36,13 @@ pub struct AppSettings {
     pub rate_limit: Option<RateLimit>,
     /// Whether the quota only counts and logs what it would refuse, refusing nothing.
     pub rate_limit_monitor: bool,
+    /// The app's public keys for `private_key_jwt`, as a compact JWK Set; `None` for none.
+    pub jwks: Option<String>,
+    /// Where the app publishes its public keys for `private_key_jwt` (fetched and cached);
+    /// never set together with `jwks`.
+    pub jwks_uri: Option<String>,
+    /// The external issuers whose tokens the app accepts as its identity.
+    pub federation: Vec<FederationRule>,
 }
 
 /// Changes to an app's settings: each field given replaces the old value (lists as a whole).
@@ -60,6 +68,12 @@ pub struct AppSettingsPatch {
     pub rate_limit: Option<Option<RateLimit>>,
     /// Turn monitor mode on or off.
     pub rate_limit_monitor: Option<bool>,
+    /// Set the app's JWK Set (`Some(Some(compact JSON))`, which drops a JWKS URI) or remove it.
+    pub jwks: Option<Option<String>>,
+    /// Set the app's JWKS URI (which drops an inline JWK Set) or remove it.
+    pub jwks_uri: Option<Option<String>>,
+    /// New federation rules, as a whole.
+    pub federation: Option<Vec<FederationRule>>,
 }
 
 impl AppSettings {
@@ -78,6 +92,9 @@ impl AppSettings {
             custom_claims: None,
             rate_limit: None,
             rate_limit_monitor: false,
+            jwks: None,
+            jwks_uri: None,
+            federation: Vec::new(),
         }
     }
 
@@ -96,6 +113,9 @@ impl AppSettings {
             custom_claims,
             rate_limit,
             rate_limit_monitor,
+            jwks,
+            jwks_uri,
+            federation,
         } = patch;
         if let Some(scopes) = scopes {
             self.scopes = dedup(scopes);
@@ -126,6 +146,23 @@ impl AppSettings {
         }
         if let Some(monitor) = rate_limit_monitor {
             self.rate_limit_monitor = monitor;
+        }
+        // An app publishes its keys one way (OpenID Connect Dynamic Client Registration §2:
+        // `jwks` and `jwks_uri` must not both be given), so setting one drops the other.
+        if let Some(jwks) = jwks {
+            if jwks.is_some() {
+                self.jwks_uri = None;
+            }
+            self.jwks = jwks;
+        }
+        if let Some(jwks_uri) = jwks_uri {
+            if jwks_uri.is_some() {
+                self.jwks = None;
+            }
+            self.jwks_uri = jwks_uri;
+        }
+        if let Some(federation) = federation {
+            self.federation = federation;
         }
         self
     }
@@ -187,6 +224,47 @@ pub fn validate(settings: &AppSettings) -> Result<(), ClientConfigError> {
     if !(MIN_TOKEN_TTL..=MAX_TOKEN_TTL).contains(&settings.token_ttl) {
         return Err(ClientConfigError::TokenTtl);
     }
+    check_keys(settings)
+}
+
+/// Checks how an app proves itself without a secret: its JWK Set or JWKS URI, and its
+/// federation rules.
+fn check_keys(settings: &AppSettings) -> Result<(), ClientConfigError> {
+    let keyless =
+        settings.jwks.is_none() && settings.jwks_uri.is_none() && settings.federation.is_empty();
+    if !keyless && !settings.app_type.is_confidential() {
+        return Err(ClientConfigError::KeysForPublicClient(settings.app_type));
+    }
+    if settings.jwks.is_some() && settings.jwks_uri.is_some() {
+        return Err(ClientConfigError::JwksAndUri);
+    }
+    if let Some(jwks) = &settings.jwks {
+        federation::normalize_jwks(jwks).map_err(ClientConfigError::Jwks)?;
+    }
+    if let Some(uri) = &settings.jwks_uri
+        && !federation::is_fetchable_url(uri)
+    {
+        return Err(ClientConfigError::Federation(FederationError::BadUrl {
+            what: "JWKS URI",
+            url: uri.clone(),
+        }));
+    }
+    if settings.federation.len() > federation::MAX_RULES {
+        return Err(ClientConfigError::Federation(FederationError::TooManyRules));
+    }
+    for (at, rule) in settings.federation.iter().enumerate() {
+        rule.clone()
+            .validated()
+            .map_err(ClientConfigError::Federation)?;
+        if settings.federation[..at]
+            .iter()
+            .any(|earlier| earlier.name == rule.name)
+        {
+            return Err(ClientConfigError::Federation(
+                FederationError::DuplicateName(rule.name.clone()),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -242,6 +320,20 @@ pub enum ClientConfigError {
         "the largest token these settings allow would be about {0} bytes, over the {MAX_TOKEN_BYTES} bytes introspection accepts: use fewer or shorter scopes, shorter audiences or smaller custom claims"
     )]
     TokenTooLarge(usize),
+    /// A JWK Set of the wrong shape.
+    #[error("{0}")]
+    Jwks(JwksShapeError),
+    /// Both a JWK Set and a JWKS URI.
+    #[error("an app has either a JWK Set or a JWKS URI, not both")]
+    JwksAndUri,
+    /// A federation rule or JWKS URI that is refused.
+    #[error("{0}")]
+    Federation(FederationError),
+    /// Keys or federation on a public client.
+    #[error(
+        "a {0} app is a public client and cannot authenticate with keys or federation (m2m and web apps can)"
+    )]
+    KeysForPublicClient(ClientType),
 }
 
 /// Shortest accepted token lifetime, in seconds.

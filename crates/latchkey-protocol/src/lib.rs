@@ -12,6 +12,7 @@ pub mod claims;
 pub mod client;
 pub mod client_auth;
 pub mod error;
+pub mod federation;
 pub mod form;
 pub mod introspection;
 pub mod rate;

@@ -141,6 +141,9 @@ impl SettingsColumns<String> {
             custom_claims,
             rate_limit,
             rate_limit_monitor,
+            jwks: _,
+            jwks_uri: _,
+            federation: _,
         } = settings;
         SettingsColumns {
             app_type: app_type.as_str().to_owned(),
@@ -175,6 +178,9 @@ impl<T: AsRef<str>> SettingsColumns<T> {
                 .map(|text| text.as_ref().to_owned()),
             rate_limit: rate_limit(self.rate_limit.as_ref().map(|text| text.as_ref()))?,
             rate_limit_monitor: self.rate_limit_monitor,
+            jwks: None,
+            jwks_uri: None,
+            federation: Vec::new(),
         })
     }
 }

@@ -183,6 +183,9 @@ impl NewAppBody {
                 custom_claims: self.claims,
                 rate_limit: Some(self.rate_limit.as_deref().map(rate_limit).transpose()?),
                 rate_limit_monitor: Some(self.rate_limit_monitor),
+                jwks: None,
+                jwks_uri: None,
+                federation: None,
             },
         })
     }
@@ -210,6 +213,9 @@ impl AppPatch {
                     .map(|limit| limit.as_deref().map(rate_limit).transpose())
                     .transpose()?,
                 rate_limit_monitor: self.rate_limit_monitor,
+                jwks: None,
+                jwks_uri: None,
+                federation: None,
             },
         })
     }

@@ -74,6 +74,9 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
             custom_claims: Some(claims_object(args.claims)),
             rate_limit: Some(args.rate_limit),
             rate_limit_monitor: Some(args.rate_limit_monitor),
+            jwks: None,
+            jwks_uri: None,
+            federation: None,
         },
     };
     let (app, secret) = apps::create(store, new, Actor::CLI, now()).await?;
@@ -141,6 +144,9 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
                 (_, true) => Some(false),
                 _ => None,
             },
+            jwks: None,
+            jwks_uri: None,
+            federation: None,
         },
     };
     let app = apps::update(store, tenant, &args.id, &changes, Actor::CLI, now()).await?;
