@@ -2,7 +2,8 @@
 //! from the environment, a connect timeout, a total timeout, and a body read in chunks and
 //! refused past a size. It knows nothing of caching; `Origin`s come from `uri`, already checked.
 
-use super::{KeySet, Origin, RemoteKeyError, cache_control, discovery};
+use super::{Origin, RemoteKeyError, cache_control, discovery};
+use latchkey_keys::PublicKeySet;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, CACHE_CONTROL};
 use std::borrow::Cow;
@@ -70,10 +71,10 @@ impl Fetcher {
 
     /// The key set `origin` publishes and its lifetime in seconds: for an issuer, its discovery
     /// document first, then the `jwks_uri` that names.
-    pub(super) async fn key_set<T: KeySet>(
+    pub(super) async fn key_set(
         &self,
         origin: &Origin,
-    ) -> Result<(T, i64), RemoteKeyError> {
+    ) -> Result<(PublicKeySet, i64), RemoteKeyError> {
         let jwks_uri = match origin {
             Origin::JwksUri(url) => Cow::Borrowed(url),
             Origin::Issuer { issuer, discovery } => {
@@ -83,7 +84,7 @@ impl Fetcher {
         };
         let fetched = self.get(&jwks_uri).await?;
         let text = std::str::from_utf8(&fetched.body).map_err(|_| RemoteKeyError::NotJwks)?;
-        let keys = T::parse_key_set(text).ok_or(RemoteKeyError::NotJwks)?;
+        let keys = PublicKeySet::parse(text).map_err(|_| RemoteKeyError::NotJwks)?;
         Ok((keys, fetched.lifetime_seconds))
     }
 

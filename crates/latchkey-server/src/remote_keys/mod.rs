@@ -23,6 +23,7 @@ mod uri;
 
 use arc_swap::ArcSwapOption;
 use fetch::{Fetcher, Limits};
+use latchkey_keys::PublicKeySet;
 use latchkey_manage::clock::Clock;
 use reqwest::Url;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -70,20 +71,12 @@ pub(crate) enum RemoteKeyError {
     BadDiscovery,
 }
 
-/// What `RemoteKeys` needs of a key set: parsing one, and whether it holds a kid.
-pub(crate) trait KeySet: Sized + Send + Sync + 'static {
-    /// The set in the JWK Set document `json`, or `None`.
-    fn parse_key_set(json: &str) -> Option<Self>;
-    /// Whether the set holds a key with this `kid`.
-    fn holds_kid(&self, kid: &str) -> bool;
-}
-
 /// Remote key sets, cached per source.
-pub(crate) struct RemoteKeys<T: KeySet> {
+pub(crate) struct RemoteKeys {
     clock: Arc<dyn Clock>,
     fetcher: Arc<Fetcher>,
-    jwks_uris: papaya::HashMap<String, Arc<Entry<T>>>,
-    issuers: papaya::HashMap<String, Arc<Entry<T>>>,
+    jwks_uris: papaya::HashMap<String, Arc<Entry>>,
+    issuers: papaya::HashMap<String, Arc<Entry>>,
 }
 
 /// What a source is fetched from, checked by `uri` once, when the source is first asked for.
@@ -114,34 +107,34 @@ impl Origin {
 
 /// One source: its cached set, read without a lock, and its fetches, under a lock held only
 /// to decide whether to start one.
-struct Entry<T> {
+struct Entry {
     origin: Origin,
-    cached: ArcSwapOption<Cached<T>>,
-    attempts: Mutex<Attempts<T>>,
+    cached: ArcSwapOption<Cached>,
+    attempts: Mutex<Attempts>,
 }
 
-struct Cached<T> {
-    keys: Arc<T>,
+struct Cached {
+    keys: Arc<PublicKeySet>,
     fetched_at: i64,
     fresh_until: i64,
 }
 
 /// A fetch's result as its waiters see it.
-type Outcome<T> = Result<Arc<T>, RemoteKeyError>;
+type Outcome = Result<Arc<PublicKeySet>, RemoteKeyError>;
 
 /// A fetch in flight: its task sends the outcome once.
-type Flight<T> = watch::Receiver<Option<Outcome<T>>>;
+type Flight = watch::Receiver<Option<Outcome>>;
 
-struct Attempts<T> {
+struct Attempts {
     /// When the last fetch began.
     last_started: Option<i64>,
     /// How the last fetch failed, while it is the last.
     last_failure: Option<RemoteKeyError>,
-    flight: Option<Flight<T>>,
+    flight: Option<Flight>,
 }
 
-impl<T> Entry<T> {
-    fn new(origin: Origin) -> Entry<T> {
+impl Entry {
+    fn new(origin: Origin) -> Entry {
         Entry {
             origin,
             cached: ArcSwapOption::empty(),
@@ -153,12 +146,12 @@ impl<T> Entry<T> {
         }
     }
 
-    fn attempts(&self) -> std::sync::MutexGuard<'_, Attempts<T>> {
+    fn attempts(&self) -> std::sync::MutexGuard<'_, Attempts> {
         // No critical section can panic half-way, so a poisoned lock still holds a whole state.
         self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn cached_keys(&self) -> Option<Arc<T>> {
+    fn cached_keys(&self) -> Option<Arc<PublicKeySet>> {
         self.cached
             .load()
             .as_ref()
@@ -166,13 +159,13 @@ impl<T> Entry<T> {
     }
 }
 
-impl<T: KeySet> RemoteKeys<T> {
+impl RemoteKeys {
     /// An empty cache reading time from `clock`.
-    pub(crate) fn new(clock: Arc<dyn Clock>) -> RemoteKeys<T> {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> RemoteKeys {
         RemoteKeys::with_limits(clock, Limits::default())
     }
 
-    fn with_limits(clock: Arc<dyn Clock>, limits: Limits) -> RemoteKeys<T> {
+    fn with_limits(clock: Arc<dyn Clock>, limits: Limits) -> RemoteKeys {
         RemoteKeys {
             clock,
             fetcher: Arc::new(Fetcher::new(limits)),
@@ -188,7 +181,7 @@ impl<T: KeySet> RemoteKeys<T> {
         &self,
         source: KeySource<'_>,
         kid: Option<&str>,
-    ) -> Result<Arc<T>, RemoteKeyError> {
+    ) -> Result<Arc<PublicKeySet>, RemoteKeyError> {
         let entry = self.entry(source)?;
         let now = self.clock.now();
         let Some(cached) = entry.cached.load_full() else {
@@ -205,7 +198,7 @@ impl<T: KeySet> RemoteKeys<T> {
                 },
             };
         };
-        if kid.is_none_or(|kid| cached.keys.holds_kid(kid)) {
+        if kid.is_none_or(|kid| cached.keys.has_kid(kid)) {
             if now >= cached.fresh_until {
                 // Stale: answer with it, and refresh it in the background (at most once a
                 // minute while its source fails), so an outage of the source costs nothing.
@@ -222,7 +215,7 @@ impl<T: KeySet> RemoteKeys<T> {
     }
 
     /// The entry of `source`, made when it is first asked for (after its URL passed `uri`).
-    fn entry(&self, source: KeySource<'_>) -> Result<Arc<Entry<T>>, RemoteKeyError> {
+    fn entry(&self, source: KeySource<'_>) -> Result<Arc<Entry>, RemoteKeyError> {
         let (map, text) = match source {
             KeySource::JwksUri(text) => (&self.jwks_uris, text),
             KeySource::Issuer(text) => (&self.issuers, text),
@@ -259,7 +252,7 @@ impl<T: KeySet> RemoteKeys<T> {
 
     /// The fetch of `entry` to wait for: the one in flight, or one started now, unless the
     /// last began less than `RETRY_AFTER_SECONDS` ago (`None`).
-    fn begin_fetch(&self, entry: &Arc<Entry<T>>, now: i64) -> Option<Flight<T>> {
+    fn begin_fetch(&self, entry: &Arc<Entry>, now: i64) -> Option<Flight> {
         let mut attempts = entry.attempts();
         // A flight whose task is gone (it cannot send any more) is no flight.
         if let Some(flight) = attempts.flight.as_ref().filter(|f| f.has_changed().is_ok()) {
@@ -303,7 +296,7 @@ impl<T: KeySet> RemoteKeys<T> {
 }
 
 /// A fetch's outcome, once its task sent it.
-async fn outcome<T>(mut flight: Flight<T>) -> Outcome<T> {
+async fn outcome(mut flight: Flight) -> Outcome {
     match flight.wait_for(Option::is_some).await {
         Ok(sent) => sent.clone().unwrap_or(Err(RemoteKeyError::Unreachable)),
         Err(_) => Err(RemoteKeyError::Unreachable),
@@ -312,15 +305,15 @@ async fn outcome<T>(mut flight: Flight<T>) -> Outcome<T> {
 
 /// The task of one fetch of `entry`'s source: stores the set (or the failure), then tells the
 /// waiters. The whole fetch, discovery included, is bounded by the total timeout.
-async fn fetch<T: KeySet>(
-    entry: Arc<Entry<T>>,
+async fn fetch(
+    entry: Arc<Entry>,
     fetcher: Arc<Fetcher>,
     clock: Arc<dyn Clock>,
-    sender: watch::Sender<Option<Outcome<T>>>,
+    sender: watch::Sender<Option<Outcome>>,
 ) {
     let fetched = tokio::time::timeout(
         fetcher.limits().total_timeout,
-        fetcher.key_set::<T>(&entry.origin),
+        fetcher.key_set(&entry.origin),
     )
     .await
     .unwrap_or(Err(RemoteKeyError::Unreachable));

@@ -16,29 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 
-/// A key set of kids only, standing in for the real one: what is cached and when is the point.
-#[derive(Debug)]
-struct TestKeys {
-    kids: Vec<String>,
-}
-
-impl KeySet for TestKeys {
-    fn parse_key_set(json: &str) -> Option<TestKeys> {
-        let document: serde_json::Value = serde_json::from_str(json).ok()?;
-        let kids = document
-            .get("keys")?
-            .as_array()?
-            .iter()
-            .map(|key| key.get("kid")?.as_str().map(str::to_owned))
-            .collect::<Option<Vec<String>>>()?;
-        Some(TestKeys { kids })
-    }
-
-    fn holds_kid(&self, kid: &str) -> bool {
-        self.kids.iter().any(|held| held == kid)
-    }
-}
-
+/// A JWK Set of Ed25519 keys with these kids (all the public key of RFC 8037 §A.2).
 fn jwks(kids: &[&str]) -> String {
     let keys: Vec<serde_json::Value> = kids
         .iter()
@@ -225,7 +203,7 @@ struct Setup {
     site: Arc<Site>,
     server: TestServer,
     clock: Arc<ManualClock>,
-    remote: RemoteKeys<TestKeys>,
+    remote: RemoteKeys,
 }
 
 impl Setup {
@@ -259,10 +237,10 @@ impl Setup {
     }
 }
 
-type Answer = Result<Arc<TestKeys>, RemoteKeyError>;
+type Answer = Result<Arc<PublicKeySet>, RemoteKeyError>;
 
 fn holds(answer: &Answer, kid: &str) -> bool {
-    answer.as_ref().is_ok_and(|keys| keys.holds_kid(kid))
+    answer.as_ref().is_ok_and(|keys| keys.has_kid(kid))
 }
 
 #[tokio::test]
@@ -394,7 +372,7 @@ async fn a_body_past_256_kib_is_refused() {
 #[tokio::test]
 async fn a_chunked_body_past_256_kib_is_refused() {
     let (address, _server) = chunked_server().await;
-    let remote = RemoteKeys::<TestKeys>::new(Arc::new(ManualClock::new(0)));
+    let remote = RemoteKeys::new(Arc::new(ManualClock::new(0)));
     let url = format!("http://{address}/jwks");
     let answer = remote.keys(KeySource::JwksUri(&url), None).await;
     assert_eq!(answer.err(), Some(RemoteKeyError::TooLarge));
@@ -412,7 +390,7 @@ async fn a_redirect_is_not_followed() {
 
 #[tokio::test]
 async fn plain_http_to_another_host_is_refused_without_a_connection() {
-    let remote = RemoteKeys::<TestKeys>::new(Arc::new(ManualClock::new(0)));
+    let remote = RemoteKeys::new(Arc::new(ManualClock::new(0)));
     // TEST-NET-1 (RFC 5737) routes nowhere: a connection attempt would end in a timeout, not
     // in the refusal, and nothing is remembered for the source.
     for source in [
@@ -480,7 +458,7 @@ async fn a_source_that_never_answers_costs_one_bounded_wait_a_minute() {
         total_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
-    let remote = RemoteKeys::<TestKeys>::with_limits(clock.clone(), limits);
+    let remote = RemoteKeys::with_limits(clock.clone(), limits);
     let url = format!("http://{address}/jwks");
     let source = KeySource::JwksUri(&url);
 
