@@ -35,7 +35,7 @@ const RETRY_AFTER_SECONDS: i64 = 60;
 
 /// The most sources of each kind held. Callers pass only sources operators configured, so this
 /// is a backstop against a bug turning requests into entries; past it the source fetched
-/// longest ago is dropped (and fetched again when next asked for).
+/// longest ago (one that never was, first) is dropped, and fetched again when next asked for.
 const MAX_SOURCES: usize = 10_000;
 
 /// Where a key set comes from.
@@ -77,6 +77,8 @@ pub(crate) struct RemoteKeys {
     fetcher: Arc<Fetcher>,
     jwks_uris: papaya::HashMap<String, Arc<Entry>>,
     issuers: papaya::HashMap<String, Arc<Entry>>,
+    /// `MAX_SOURCES`, smaller in tests.
+    max_sources: usize,
 }
 
 /// What a source is fetched from, checked by `uri` once, when the source is first asked for.
@@ -162,15 +164,16 @@ impl Entry {
 impl RemoteKeys {
     /// An empty cache reading time from `clock`.
     pub(crate) fn new(clock: Arc<dyn Clock>) -> RemoteKeys {
-        RemoteKeys::with_limits(clock, Limits::default())
+        RemoteKeys::with_limits(clock, Limits::default(), MAX_SOURCES)
     }
 
-    fn with_limits(clock: Arc<dyn Clock>, limits: Limits) -> RemoteKeys {
+    fn with_limits(clock: Arc<dyn Clock>, limits: Limits, max_sources: usize) -> RemoteKeys {
         RemoteKeys {
             clock,
             fetcher: Arc::new(Fetcher::new(limits)),
             jwks_uris: papaya::HashMap::new(),
             issuers: papaya::HashMap::new(),
+            max_sources,
         }
     }
 
@@ -225,7 +228,7 @@ impl RemoteKeys {
             return Ok(entry.clone());
         }
         let origin = Origin::of(source)?;
-        if map.len() >= MAX_SOURCES {
+        if map.len() >= self.max_sources {
             // A scan of the map, only when a source past the bound is added.
             let oldest = map
                 .iter()
@@ -239,7 +242,7 @@ impl RemoteKeys {
                 .map(|(key, _)| key.clone());
             if let Some(oldest) = oldest {
                 tracing::warn!(
-                    limit = MAX_SOURCES,
+                    limit = self.max_sources,
                     "too many remote key set sources; dropping the one fetched longest ago"
                 );
                 map.remove(&oldest);

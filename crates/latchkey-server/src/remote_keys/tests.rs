@@ -458,7 +458,7 @@ async fn a_source_that_never_answers_costs_one_bounded_wait_a_minute() {
         total_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
-    let remote = RemoteKeys::with_limits(clock.clone(), limits);
+    let remote = RemoteKeys::with_limits(clock.clone(), limits, MAX_SOURCES);
     let url = format!("http://{address}/jwks");
     let source = KeySource::JwksUri(&url);
 
@@ -512,4 +512,33 @@ async fn a_body_that_is_not_a_jwk_set_is_refused() {
         setup.refusal_at("/html").await,
         Some(RemoteKeyError::NotJwks)
     );
+}
+
+#[tokio::test]
+async fn past_the_bound_on_sources_the_one_never_fetched_is_dropped() {
+    let site = Site::new(&["a"]);
+    let server = TestServer::start(&site).await;
+    let remote = RemoteKeys::with_limits(Arc::new(ManualClock::new(0)), Limits::default(), 2);
+    let ask = |path: &str| {
+        let url = server.url(path);
+        let remote = &remote;
+        async move { remote.keys(KeySource::JwksUri(&url), None).await }
+    };
+    assert!(ask("/jwks").await.is_ok());
+    assert_eq!(
+        ask("/missing").await.err(),
+        Some(RemoteKeyError::Status(404))
+    );
+    assert_eq!(ask("/error").await.err(), Some(RemoteKeyError::Status(500)));
+
+    assert_eq!(remote.jwks_uris.len(), 2);
+    assert!(
+        remote
+            .jwks_uris
+            .pin()
+            .get(&server.url("/missing"))
+            .is_none()
+    );
+    assert!(ask("/jwks").await.is_ok());
+    assert_eq!(site.jwks_hits(), 1);
 }
