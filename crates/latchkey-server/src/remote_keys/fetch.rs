@@ -54,8 +54,17 @@ pub(super) struct Fetcher {
 }
 
 impl Fetcher {
+    /// A fetcher trusting the Mozilla roots (`webpki-roots`).
     pub(super) fn new(limits: Limits) -> Fetcher {
-        let client = match client(&limits) {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        Fetcher::trusting(limits, roots)
+    }
+
+    /// A fetcher trusting `roots` only.
+    pub(super) fn trusting(limits: Limits, roots: rustls::RootCertStore) -> Fetcher {
+        let client = match client(&limits, roots) {
             Ok(client) => Some(client),
             Err(cause) => {
                 tracing::error!(%cause, "the HTTP client for remote key sets could not be built; no jwks_uri or issuer can be fetched");
@@ -136,14 +145,11 @@ impl Fetcher {
     }
 }
 
-/// The client: rustls on aws-lc-rs (the provider the rest of the server uses) with the Mozilla
-/// roots, no redirects, no proxy, no idle connections (fetches of one source are minutes apart,
-/// longer than a server keeps a connection open).
-fn client(limits: &Limits) -> Result<reqwest::Client, String> {
+/// The client: rustls on aws-lc-rs (the provider the rest of the server uses), no redirects, no
+/// proxy, no idle connections (fetches of one source are minutes apart, longer than a server
+/// keeps a connection open).
+fn client(limits: &Limits, roots: rustls::RootCertStore) -> Result<reqwest::Client, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| error.to_string())?

@@ -164,13 +164,13 @@ impl Entry {
 impl RemoteKeys {
     /// An empty cache reading time from `clock`.
     pub(crate) fn new(clock: Arc<dyn Clock>) -> RemoteKeys {
-        RemoteKeys::with_limits(clock, Limits::default(), MAX_SOURCES)
+        RemoteKeys::with_fetcher(clock, Fetcher::new(Limits::default()), MAX_SOURCES)
     }
 
-    fn with_limits(clock: Arc<dyn Clock>, limits: Limits, max_sources: usize) -> RemoteKeys {
+    fn with_fetcher(clock: Arc<dyn Clock>, fetcher: Fetcher, max_sources: usize) -> RemoteKeys {
         RemoteKeys {
             clock,
-            fetcher: Arc::new(Fetcher::new(limits)),
+            fetcher: Arc::new(fetcher),
             jwks_uris: papaya::HashMap::new(),
             issuers: papaya::HashMap::new(),
             max_sources,

@@ -2,7 +2,9 @@
 //! JWK Set and a discovery document and counts its hits, and raw TCP servers for the answers
 //! axum would not give (none at all, a chunked body past the bound). Time is a `ManualClock`.
 
-use super::fetch::Limits;
+mod https;
+
+use super::fetch::{Fetcher, Limits};
 use super::*;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,7 +19,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 
 /// A JWK Set of Ed25519 keys with these kids (all the public key of RFC 8037 §A.2).
-fn jwks(kids: &[&str]) -> String {
+pub(super) fn jwks(kids: &[&str]) -> String {
     let keys: Vec<serde_json::Value> = kids
         .iter()
         .map(|kid| serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}))
@@ -150,7 +152,7 @@ impl TestServer {
 }
 
 /// A listener on `address`, which may be the port a stopped server just left.
-fn listen(address: SocketAddr) -> TcpListener {
+pub(super) fn listen(address: SocketAddr) -> TcpListener {
     let socket = TcpSocket::new_v4().expect("a socket");
     socket.set_reuseaddr(true).expect("SO_REUSEADDR");
     socket.bind(address).expect("binding 127.0.0.1");
@@ -237,9 +239,9 @@ impl Setup {
     }
 }
 
-type Answer = Result<Arc<PublicKeySet>, RemoteKeyError>;
+pub(super) type Answer = Result<Arc<PublicKeySet>, RemoteKeyError>;
 
-fn holds(answer: &Answer, kid: &str) -> bool {
+pub(super) fn holds(answer: &Answer, kid: &str) -> bool {
     answer.as_ref().is_ok_and(|keys| keys.has_kid(kid))
 }
 
@@ -458,7 +460,7 @@ async fn a_source_that_never_answers_costs_one_bounded_wait_a_minute() {
         total_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
-    let remote = RemoteKeys::with_limits(clock.clone(), limits, MAX_SOURCES);
+    let remote = RemoteKeys::with_fetcher(clock.clone(), Fetcher::new(limits), MAX_SOURCES);
     let url = format!("http://{address}/jwks");
     let source = KeySource::JwksUri(&url);
 
@@ -518,7 +520,11 @@ async fn a_body_that_is_not_a_jwk_set_is_refused() {
 async fn past_the_bound_on_sources_the_one_never_fetched_is_dropped() {
     let site = Site::new(&["a"]);
     let server = TestServer::start(&site).await;
-    let remote = RemoteKeys::with_limits(Arc::new(ManualClock::new(0)), Limits::default(), 2);
+    let remote = RemoteKeys::with_fetcher(
+        Arc::new(ManualClock::new(0)),
+        Fetcher::new(Limits::default()),
+        2,
+    );
     let ask = |path: &str| {
         let url = server.url(path);
         let remote = &remote;
