@@ -6,6 +6,7 @@
 //! database), decides with `latchkey-protocol`, and signs with an already-parsed `Signer`.
 
 pub mod admin;
+pub(crate) mod assertions;
 pub mod freshness;
 pub mod http;
 pub mod listener;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod quota;
 pub mod refresh;
 pub mod registry;
+pub(crate) mod remote_keys;
 pub mod reuse;
 pub mod serve;
 pub mod throttle;

@@ -236,6 +236,11 @@ macro_rules! entity_modules_store {
                 self.bounded(audit::events(&self.pool, query)).await
             }
 
+            async fn record_audit(&self, event: &$crate::AuditEvent) -> $crate::StoreResult<()> {
+                let tx = write::WriteTx::begin(&self.pool).await?;
+                tx.commit_with(Some(event)).await
+            }
+
             async fn scan_clients(
                 &self,
                 visit: &mut (dyn FnMut($crate::ScannedClient) + Send),

@@ -310,6 +310,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events passing the query, oldest first.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Appends an event that records no change of its own (a federated login, say).
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
 
     /// Every app of every tenant as the token endpoint sees it, secrets included, handed to
     /// `visit` one at a time from one consistent read, in no particular order: what a snapshot

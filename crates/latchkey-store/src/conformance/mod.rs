@@ -147,6 +147,7 @@ macro_rules! conformance_suite {
             audit: [
                 audit_events_read_back_in_order_and_filter,
                 an_audit_event_is_stored_with_its_change_and_never_without,
+                an_event_without_a_change_is_recorded_alone,
             ],
             changes: [
                 every_write_appends_a_change,
