@@ -10,6 +10,7 @@ use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
 use latchkey_protocol::app_settings::{MAX_TOKEN_TTL, MIN_TOKEN_TTL, TOKEN_REUSE_PERCENT};
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::federation;
 use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
@@ -126,6 +127,30 @@ constrained!(
 );
 
 constrained!(PageLimit, "PageLimit", "A page size.", integer(1, MAX_PAGE));
+
+constrained!(
+    FederationName,
+    "FederationName",
+    "A federation's name, unique within its app.",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(federation_name_pattern()))
+);
+
+/// A federation name as a pattern: what `FederationRule::validated` accepts.
+pub fn federation_name_pattern() -> String {
+    format!("^[A-Za-z0-9._-]{{1,{}}}$", federation::MAX_RULE_NAME)
+}
+
+constrained!(
+    FetchableUrl,
+    "FetchableUrl",
+    "A URL latchkey may fetch: https://, or http:// to 127.0.0.1, [::1] or localhost; no query or fragment.",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^https?://[^?#]+$"))
+        .max_length(Some(federation::MAX_URL_BYTES))
+);
 
 /// `token_profile` in the OpenAPI document: one of the profiles' names.
 pub fn token_profile_schema() -> utoipa::openapi::Object {
