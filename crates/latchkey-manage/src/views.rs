@@ -120,7 +120,8 @@ pub struct AppView {
     /// Whether it holds a client secret; an app without one authenticates with its keys
     /// (`private_key_jwt`) or a federation.
     pub has_secret: bool,
-    /// Its public keys for `private_key_jwt`, as a JWK Set; `null` when it has none here.
+    /// Its public keys for `private_key_jwt`, as a JWK Set; `null` when it has none (or
+    /// publishes them at `jwks_uri`).
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
     /// Where latchkey fetches its public keys for `private_key_jwt`; `null` when none.
