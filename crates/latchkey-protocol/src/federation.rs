@@ -346,7 +346,8 @@ fn claim_equals(claims: &Map<String, Value>, claim: &str, expected: &str) -> boo
     match found {
         Some(Value::String(text)) => text == expected,
         Some(Value::Null) | None => false,
-        Some(other) => other.to_string() == expected,
+        // Not `*other == expected`: a JSON value equals a `str` only when it is that string.
+        Some(other) => serde_json::to_string(other).is_ok_and(|json| json == expected),
     }
 }
 
