@@ -4,7 +4,7 @@
 
 use crate::audit::{self, Actor};
 use crate::revocations;
-use latchkey_keys::random;
+use latchkey_keys::{JwksError, PublicKeySet, random};
 use latchkey_protocol::app_settings::{self, ClientConfigError};
 use latchkey_protocol::client::{ClientType, GrantType};
 use latchkey_protocol::federation::{self, FederationError};
@@ -34,8 +34,8 @@ pub enum AppError {
     #[error("app {0:?} is a public client ({1}) and has no secret")]
     PublicClient(String, ClientType),
     /// A JWK Set whose shape is right but whose keys latchkey cannot use.
-    #[error("{0}")]
-    UnusableKeys(String),
+    #[error(transparent)]
+    UnusableKeys(JwksError),
     /// A federation rule refused, or one that is not there.
     #[error(transparent)]
     Federation(FederationError),
@@ -149,9 +149,12 @@ pub fn key_ids(jwks: &str) -> Vec<Option<String>> {
 /// latchkey will parse it to check a signature, so a key it cannot use is refused when it is
 /// stored rather than at login.
 pub fn checked_jwks(text: &str) -> Result<String, AppError> {
-    let compact = federation::normalize_jwks(text)
-        .map_err(|error| AppError::Invalid(ClientConfigError::Jwks(error)))?;
-    Ok(compact)
+    let shape = |error| AppError::Invalid(ClientConfigError::Jwks(error));
+    PublicKeySet::parse(text).map_err(|error| match error {
+        JwksError::Shape(error) => shape(error),
+        unusable => AppError::UnusableKeys(unusable),
+    })?;
+    federation::normalize_jwks(text).map_err(shape)
 }
 
 /// `patch` with the JWK Set it sets (if any) checked and made compact.
@@ -498,4 +501,99 @@ pub struct RotatedSecret {
     pub secret: ClientSecret,
     /// Unix seconds; `None` when the previous secret stopped working at once.
     pub previous_expires_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_keys::{Algorithm, Signer, generate_private_key};
+
+    /// A JWK Set of one new ES256 public key, as JSON text with spaces.
+    fn jwks(kid: &str) -> String {
+        let pkcs8 = generate_private_key(Algorithm::Es256).unwrap();
+        let key = Signer::from_pkcs8(kid, Algorithm::Es256, &pkcs8)
+            .unwrap()
+            .public_jwk();
+        format!(
+            "{{ \"keys\": [ {} ] }}",
+            serde_json::to_string(&key).unwrap()
+        )
+    }
+
+    fn new_app(settings: AppSettingsPatch) -> NewApp {
+        NewApp {
+            tenant: "default".into(),
+            name: "app".into(),
+            app_type: ClientType::M2m,
+            settings,
+        }
+    }
+
+    #[test]
+    fn a_jwks_is_stored_compact_and_its_key_ids_are_read_back() {
+        let settings = AppSettingsPatch {
+            jwks: Some(Some(jwks("k1"))),
+            ..AppSettingsPatch::default()
+        };
+        let app = record(new_app(settings), "id".into(), None, 0).unwrap();
+        let stored = app.settings.jwks.as_deref().unwrap();
+        assert!(!stored.contains(' '), "{stored}");
+        assert_eq!(key_ids(stored), [Some("k1".to_owned())]);
+        assert!(has_keys(&app.settings));
+    }
+
+    #[test]
+    fn a_jwks_of_the_wrong_shape_or_with_unusable_keys_is_refused() {
+        let private = jwks("k").replace("\"kty\"", "\"d\":\"AAAA\",\"kty\"");
+        assert!(matches!(
+            checked_jwks(&private),
+            Err(AppError::Invalid(ClientConfigError::Jwks(
+                federation::JwksShapeError::PrivateKey
+            )))
+        ));
+        let bad_point = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}]}"#;
+        assert!(matches!(
+            checked_jwks(bad_point),
+            Err(AppError::UnusableKeys(_))
+        ));
+        let settings = AppSettingsPatch {
+            jwks: Some(Some(bad_point.into())),
+            ..AppSettingsPatch::default()
+        };
+        assert!(record(new_app(settings), "id".into(), None, 0).is_err());
+    }
+
+    #[test]
+    fn only_an_app_with_keys_or_a_federation_may_lose_its_secret() {
+        let mut app = record(new_app(AppSettingsPatch::default()), "id".into(), None, 0).unwrap();
+        assert!(matches!(
+            check_keyless(&app),
+            Err(AppError::NothingToAuthenticateWith(_))
+        ));
+        app.settings.jwks_uri = Some("https://keys.example/jwks".into());
+        assert!(check_keyless(&app).is_ok());
+        app.settings.app_type = ClientType::Spa;
+        assert!(matches!(
+            check_keyless(&app),
+            Err(AppError::PublicClient(..))
+        ));
+    }
+
+    #[test]
+    fn removing_the_secret_alone_writes_no_app_record() {
+        let only_secret = AppChanges {
+            remove_secret: true,
+            ..AppChanges::default()
+        };
+        assert!(!only_secret.writes_record());
+        let with_keys = AppChanges {
+            settings: AppSettingsPatch {
+                jwks_uri: Some(Some("https://keys.example/jwks".into())),
+                ..AppSettingsPatch::default()
+            },
+            ..only_secret
+        };
+        assert!(with_keys.writes_record());
+        assert_eq!(with_keys.action(), "app.update");
+    }
 }

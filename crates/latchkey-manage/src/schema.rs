@@ -183,3 +183,32 @@ pub fn token_profile_change_schema() -> utoipa::openapi::Object {
         ))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_protocol::federation::FederationRule;
+
+    #[test]
+    fn the_federation_name_pattern_spells_the_rule_validated_applies() {
+        assert_eq!(federation_name_pattern(), "^[A-Za-z0-9._-]{1,64}$");
+        let rule = |name: &str| FederationRule {
+            name: name.to_owned(),
+            issuer: "https://issuer.example".into(),
+            subject: "s".into(),
+            audience: None,
+            claims: Default::default(),
+            jwks: None,
+        };
+        for good in [
+            "a",
+            "Gh.actions_prod-1",
+            &"a".repeat(federation::MAX_RULE_NAME),
+        ] {
+            assert!(rule(good).validated().is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", &"a".repeat(federation::MAX_RULE_NAME + 1)] {
+            assert!(rule(bad).validated().is_err(), "{bad:?}");
+        }
+    }
+}

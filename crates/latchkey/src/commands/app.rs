@@ -71,11 +71,10 @@ pub(super) fn read_jwks(path: &std::path::Path) -> anyhow::Result<String> {
         .with_context(|| format!("could not read the JWK Set file {}", path.display()))
 }
 
-/// The key change of `app update`: set a JWK Set, set a JWKS URI, remove either, or none.
-fn key_changes(
-    keys: UpdateKeyArgs,
-) -> anyhow::Result<(Option<Option<String>>, Option<Option<String>>)> {
-    Ok(match keys {
+/// The key change of `app update` as a patch: set a JWK Set, set a JWKS URI, remove either,
+/// or nothing.
+fn key_patch(keys: UpdateKeyArgs) -> anyhow::Result<AppSettingsPatch> {
+    let (jwks, jwks_uri) = match keys {
         UpdateKeyArgs {
             jwks: Some(path), ..
         } => (Some(Some(read_jwks(&path)?)), None),
@@ -85,6 +84,11 @@ fn key_changes(
         } => (None, Some(Some(uri))),
         UpdateKeyArgs { no_jwks: true, .. } => (Some(None), Some(None)),
         _ => (None, None),
+    };
+    Ok(AppSettingsPatch {
+        jwks,
+        jwks_uri,
+        ..AppSettingsPatch::default()
     })
 }
 
@@ -145,7 +149,7 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
 }
 
 async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow::Result<()> {
-    let (jwks, jwks_uri) = key_changes(args.keys)?;
+    let keys = key_patch(args.keys)?;
     // A `--no-*` flag clears its setting; clap refuses it beside the flag that sets it.
     let changes = AppChanges {
         name: args.name,
@@ -186,9 +190,7 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
                 (_, true) => Some(false),
                 _ => None,
             },
-            jwks,
-            jwks_uri,
-            federation: None,
+            ..keys
         },
         remove_secret: args.no_secret,
     };
