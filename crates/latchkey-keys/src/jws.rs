@@ -17,6 +17,9 @@ pub struct JwsHeader {
     /// The key id.
     #[serde(default)]
     pub kid: Option<String>,
+    /// The token's media type (RFC 7515 §4.1.9): client assertions are checked for it.
+    #[serde(default)]
+    pub typ: Option<String>,
     /// Critical extensions; latchkey understands none, so any makes the token invalid (RFC 7515
     /// §4.1.11).
     #[serde(default)]

@@ -3,6 +3,7 @@
 //! rules, are `app_settings`.
 
 use crate::app_settings::ClientConfigError;
+use crate::federation::FederationRule;
 use crate::rate_limit::RateLimit;
 use crate::scope::Scope;
 use crate::secret::StoredSecret;
@@ -203,6 +204,38 @@ pub struct Client {
     pub rate_limit: Option<RateLimit>,
     /// Whether the quota only counts and logs, refusing nothing.
     pub rate_limit_monitor: bool,
+    /// How the client proves itself without a secret, if it can: boxed, since most apps hold a
+    /// secret and this costs them one pointer.
+    pub keys: Option<Box<ClientKeys>>,
+}
+
+/// An app's public keys (`private_key_jwt`) and federation rules, as stored: the server parses
+/// them once into the keys it verifies with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKeys {
+    /// The app's JWK Set, compact JSON.
+    pub jwks: Option<String>,
+    /// Where the app publishes its JWK Set.
+    pub jwks_uri: Option<String>,
+    /// The external issuers whose tokens are the app's identity.
+    pub federation: Vec<FederationRule>,
+}
+
+impl ClientKeys {
+    /// The keys, boxed, or `None` when there are none.
+    pub fn boxed(
+        jwks: Option<String>,
+        jwks_uri: Option<String>,
+        federation: Vec<FederationRule>,
+    ) -> Option<Box<ClientKeys>> {
+        (jwks.is_some() || jwks_uri.is_some() || !federation.is_empty()).then(|| {
+            Box::new(ClientKeys {
+                jwks,
+                jwks_uri,
+                federation,
+            })
+        })
+    }
 }
 
 impl Client {
@@ -225,6 +258,7 @@ impl Client {
             secrets: Box::default(),
             rate_limit: None,
             rate_limit_monitor: false,
+            keys: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Client authentication at the token endpoint: `client_secret_basic` and `client_secret_post`
-//! (RFC 6749 §2.3.1), and the constant-time secret check.
+//! (RFC 6749 §2.3.1), `private_key_jwt` (RFC 7523 §2.2: how it is presented; its checks are
+//! `assertion`), and the constant-time secret check.
 
 use crate::client::Client;
 use crate::error::TokenError;
@@ -15,6 +16,9 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A JWT client assertion (RFC 7523 §2.2): signed with one of the app's keys, or an
+    /// external identity token one of its federation rules trusts.
+    PrivateKeyJwt,
     /// Only a `client_id`, no secret: enough to identify a public client, never to authenticate.
     None,
 }
@@ -25,14 +29,54 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
 }
 
 /// The client authentication methods the token endpoint accepts, for discovery.
-pub const SUPPORTED_AUTH_METHODS: [AuthMethod; 2] =
-    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
+pub const SUPPORTED_AUTH_METHODS: [AuthMethod; 3] = [
+    AuthMethod::ClientSecretBasic,
+    AuthMethod::ClientSecretPost,
+    AuthMethod::PrivateKeyJwt,
+];
+
+/// A presented JWT: a client assertion, or the JWT bearer grant's assertion. Its `Debug`
+/// hides it, as a secret's does: it is a credential for as long as it lives.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Assertion(String);
+
+impl Assertion {
+    /// Wraps a presented assertion.
+    pub fn new(text: String) -> Assertion {
+        Assertion(text)
+    }
+
+    /// The compact JWS.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Assertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Assertion([redacted])")
+    }
+}
+
+/// The client authentication parameters of a form body, as received.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AuthForm {
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `client_secret`.
+    pub client_secret: Option<ClientSecret>,
+    /// `client_assertion_type`.
+    pub client_assertion_type: Option<String>,
+    /// `client_assertion`.
+    pub client_assertion: Option<String>,
+}
 
 /// Who the client says it is, and how it proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +85,8 @@ pub struct ClientCredentials {
     pub client_id: String,
     /// The presented secret, if any.
     pub secret: Option<ClientSecret>,
+    /// The presented client assertion, for `private_key_jwt`.
+    pub assertion: Option<Assertion>,
     /// How the credentials arrived.
     pub method: AuthMethod,
 }
@@ -77,6 +123,36 @@ pub enum AuthFailure {
     ExpiredSecret,
     /// The secret is right, but the client is disabled.
     Disabled,
+    /// A client assertion that is not a compact JWS with a JSON object of claims.
+    MalformedAssertion,
+    /// An assertion whose header's `typ` says it is some other kind of token.
+    AssertionType,
+    /// The app has no keys to check an assertion with (no JWK Set, JWKS URI or federation).
+    NoKeys,
+    /// The keys at the app's JWKS URI or its issuer could not be fetched, and none are cached.
+    KeysUnavailable,
+    /// No key of the app (or of the trusted issuer) verifies the signature.
+    BadSignature,
+    /// A client assertion whose `iss` or `sub` is not the client id.
+    AssertionSubject,
+    /// An assertion for another audience.
+    AssertionAudience,
+    /// An assertion without `exp`, or past it.
+    AssertionExpired,
+    /// An assertion whose `nbf` or `iat` is in the future.
+    AssertionNotYetValid,
+    /// An assertion that lives longer than it may.
+    AssertionTooLongLived,
+    /// A client assertion without a `jti`.
+    AssertionJti,
+    /// A client assertion whose `jti` was seen before on this node.
+    ReplayedAssertion,
+    /// An external token from an issuer no federation rule of the app names.
+    UntrustedIssuer,
+    /// An external token that matches no federation rule's subject and claims.
+    NoMatchingRule,
+    /// A JWT bearer grant without client_id whose token more than one app trusts.
+    AmbiguousApp,
 }
 
 impl AuthFailure {
@@ -91,6 +167,21 @@ impl AuthFailure {
             AuthFailure::WrongSecret => "wrong_secret",
             AuthFailure::ExpiredSecret => "expired_secret",
             AuthFailure::Disabled => "disabled",
+            AuthFailure::MalformedAssertion => "malformed_assertion",
+            AuthFailure::AssertionType => "assertion_type",
+            AuthFailure::NoKeys => "no_keys",
+            AuthFailure::KeysUnavailable => "keys_unavailable",
+            AuthFailure::BadSignature => "bad_signature",
+            AuthFailure::AssertionSubject => "assertion_subject",
+            AuthFailure::AssertionAudience => "assertion_audience",
+            AuthFailure::AssertionExpired => "assertion_expired",
+            AuthFailure::AssertionNotYetValid => "assertion_not_yet_valid",
+            AuthFailure::AssertionTooLongLived => "assertion_too_long_lived",
+            AuthFailure::AssertionJti => "assertion_jti",
+            AuthFailure::ReplayedAssertion => "replayed_assertion",
+            AuthFailure::UntrustedIssuer => "untrusted_issuer",
+            AuthFailure::NoMatchingRule => "no_matching_rule",
+            AuthFailure::AmbiguousApp => "ambiguous_app",
         }
     }
 }
@@ -132,13 +223,61 @@ pub fn parse_basic(
 }
 
 /// Works out the client's credentials from the `Authorization` header and the body's
-/// `client_id` and `client_secret` (RFC 6749 §2.3.1), refusing more than one method.
+/// `client_id`, `client_secret` and client assertion (RFC 6749 §2.3.1, RFC 7523 §2.2),
+/// refusing more than one method.
 pub fn credentials(
     authorization: Option<&str>,
-    form_client_id: Option<String>,
-    form_client_secret: Option<ClientSecret>,
+    form: AuthForm,
 ) -> Result<ClientCredentials, TokenError> {
     let basic = parse_basic(authorization)?;
+    let AuthForm {
+        client_id: form_client_id,
+        client_secret: form_client_secret,
+        client_assertion_type,
+        client_assertion,
+    } = form;
+    match (client_assertion_type, client_assertion) {
+        (None, None) => {}
+        (Some(kind), Some(assertion)) => {
+            if kind != crate::assertion::CLIENT_ASSERTION_TYPE {
+                return Err(TokenError::InvalidRequest(
+                    "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+            }
+            if basic.is_some() || form_client_secret.is_some() {
+                return Err(TokenError::InvalidRequest(
+                    "use one client authentication method: a client assertion or a client secret, not both",
+                ));
+            }
+            // Without client_id, the assertion's own `iss` says which client it is from
+            // (rfc7523bis); it is checked with the rest once its signature is.
+            let client_id = match form_client_id {
+                Some(client_id) => client_id,
+                None => {
+                    crate::assertion::peek_issuer(&assertion).ok_or(TokenError::InvalidClient {
+                        basic: false,
+                        reason: AuthFailure::MalformedAssertion,
+                    })?
+                }
+            };
+            return Ok(ClientCredentials {
+                client_id,
+                secret: None,
+                assertion: Some(Assertion::new(assertion)),
+                method: AuthMethod::PrivateKeyJwt,
+            });
+        }
+        (Some(_), None) => {
+            return Err(TokenError::InvalidRequest(
+                "client_assertion_type was sent without client_assertion",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(TokenError::InvalidRequest(
+                "client_assertion was sent without client_assertion_type",
+            ));
+        }
+    }
     match (basic, form_client_id, form_client_secret) {
         // RFC 6749 §2.3: a client must not use more than one authentication method.
         (Some(_), _, Some(_)) => Err(TokenError::InvalidRequest(
@@ -152,6 +291,7 @@ pub fn credentials(
         (Some((client_id, secret)), _, None) => Ok(ClientCredentials {
             client_id,
             secret: Some(secret),
+            assertion: None,
             method: AuthMethod::ClientSecretBasic,
         }),
         (None, Some(client_id), secret) => {
@@ -163,6 +303,7 @@ pub fn credentials(
             Ok(ClientCredentials {
                 client_id,
                 secret,
+                assertion: None,
                 method,
             })
         }
@@ -255,8 +396,76 @@ mod tests {
         ClientCredentials {
             client_id: id.into(),
             secret: secret.map(ClientSecret::new),
+            assertion: None,
             method: AuthMethod::ClientSecretPost,
         }
+    }
+
+    fn assertion_form(client_id: Option<&str>, assertion: &str) -> AuthForm {
+        AuthForm {
+            client_id: client_id.map(str::to_owned),
+            client_assertion_type: Some(crate::assertion::CLIENT_ASSERTION_TYPE.into()),
+            client_assertion: Some(assertion.into()),
+            ..AuthForm::default()
+        }
+    }
+
+    #[test]
+    fn a_client_assertion_names_its_client_by_client_id_or_by_its_issuer() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"app"}"#);
+        let jwt = format!("e30.{payload}.c2ln");
+        let named = credentials(None, assertion_form(Some("other"), &jwt)).unwrap();
+        assert_eq!(
+            (named.client_id.as_str(), named.method),
+            ("other", AuthMethod::PrivateKeyJwt)
+        );
+        let unnamed = credentials(None, assertion_form(None, &jwt)).unwrap();
+        assert_eq!(unnamed.client_id, "app");
+        assert_eq!(
+            format!("{:?}", unnamed.assertion),
+            "Some(Assertion([redacted]))"
+        );
+        assert!(matches!(
+            credentials(None, assertion_form(None, "garbage")),
+            Err(TokenError::InvalidClient {
+                reason: AuthFailure::MalformedAssertion,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_client_assertion_with_a_secret_or_of_another_type_is_invalid_request() {
+        let with_secret = AuthForm {
+            client_secret: Some(ClientSecret::new("s")),
+            ..assertion_form(Some("app"), "a.b.c")
+        };
+        assert!(matches!(
+            credentials(None, with_secret),
+            Err(TokenError::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            credentials(Some(&basic("app:s")), assertion_form(Some("app"), "a.b.c")),
+            Err(TokenError::InvalidRequest(_))
+        ));
+        let saml = AuthForm {
+            client_assertion_type: Some(
+                "urn:ietf:params:oauth:client-assertion-type:saml2-bearer".into(),
+            ),
+            ..assertion_form(Some("app"), "a.b.c")
+        };
+        assert!(matches!(
+            credentials(None, saml),
+            Err(TokenError::InvalidRequest(_))
+        ));
+        let half = AuthForm {
+            client_assertion: None,
+            ..assertion_form(Some("app"), "a.b.c")
+        };
+        assert!(matches!(
+            credentials(None, half),
+            Err(TokenError::InvalidRequest(_))
+        ));
     }
 
     #[test]
@@ -348,7 +557,7 @@ mod tests {
     #[test]
     fn no_credentials_is_its_own_reason() {
         assert_eq!(
-            credentials(None, None, None),
+            credentials(None, AuthForm::default()),
             Err(TokenError::InvalidClient {
                 basic: false,
                 reason: AuthFailure::NoCredentials

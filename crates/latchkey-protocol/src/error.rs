@@ -24,6 +24,13 @@ pub enum TokenError {
         /// Which check failed.
         reason: AuthFailure,
     },
+    /// RFC 6749 §5.2 `invalid_grant`: the JWT bearer grant's assertion was refused (RFC 7523
+    /// §3.1). As for `invalid_client`, `reason` is for the server's log only.
+    #[error("invalid_grant")]
+    InvalidGrant {
+        /// Which check failed.
+        reason: AuthFailure,
+    },
     /// RFC 6749 §5.2 `unauthorized_client`: the client may not use this grant type.
     #[error("unauthorized_client: {0}")]
     UnauthorizedClient(&'static str),
@@ -74,6 +81,7 @@ impl TokenError {
             | TokenError::PayloadTooLarge
             | TokenError::MethodNotAllowed => "invalid_request",
             TokenError::InvalidClient { .. } => "invalid_client",
+            TokenError::InvalidGrant { .. } => "invalid_grant",
             TokenError::UnauthorizedClient(_) => "unauthorized_client",
             TokenError::InvalidScope(_) => "invalid_scope",
             TokenError::InvalidTarget(_) => "invalid_target",
@@ -102,7 +110,11 @@ impl TokenError {
             | TokenError::InvalidTarget(text) => text,
             TokenError::InvalidScope(refusal) => return Some(Cow::Owned(refusal.description())),
             TokenError::InvalidClient { .. } => return None,
-            TokenError::UnsupportedGrantType => "only grant_type=client_credentials is supported",
+            // The same words whichever check failed: an attacker learns nothing from them.
+            TokenError::InvalidGrant { .. } => "the assertion was not accepted",
+            TokenError::UnsupportedGrantType => {
+                "grant_type must be client_credentials or urn:ietf:params:oauth:grant-type:jwt-bearer"
+            }
             TokenError::PayloadTooLarge => "request body is larger than 64 KiB",
             TokenError::MethodNotAllowed => "this endpoint only accepts POST",
             TokenError::TooManyRequests { limit, .. } => match limit {
@@ -209,6 +221,14 @@ mod tests {
             false,
         );
         check(TokenError::InvalidTarget("x"), "invalid_target", 400, false);
+        check(
+            TokenError::InvalidGrant {
+                reason: AuthFailure::NoMatchingRule,
+            },
+            "invalid_grant",
+            400,
+            false,
+        );
         check(
             TokenError::UnsupportedGrantType,
             "unsupported_grant_type",

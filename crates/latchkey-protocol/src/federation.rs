@@ -363,6 +363,17 @@ pub fn parse_claim_condition(text: &str) -> Result<(String, String), FederationE
     }
 }
 
+/// Rules as the JSON array they are stored as.
+pub fn rules_to_json(rules: &[FederationRule]) -> String {
+    // Strings and string maps only: serializing them cannot fail.
+    serde_json::to_string(rules).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Rules from the JSON array they are stored as; `None` when it is not one.
+pub fn rules_from_json(text: &str) -> Option<Vec<FederationRule>> {
+    serde_json::from_str(text).ok()
+}
+
 /// Adds `rule` to `rules`, refusing a repeated name or one rule too many.
 pub fn add_rule(
     rules: &mut Vec<FederationRule>,

@@ -51,14 +51,32 @@ pub fn parse_request(
     body: &[u8],
 ) -> Result<PresentedToken, TokenError> {
     form::check_content_type(content_type)?;
-    let [token, token_type_hint, client_id, client_secret] = form::parse(
+    let [
+        token,
+        token_type_hint,
+        client_id,
+        client_secret,
+        client_assertion_type,
+        client_assertion,
+    ] = form::parse(
         body,
-        ["token", "token_type_hint", "client_id", "client_secret"],
+        [
+            "token",
+            "token_type_hint",
+            "client_id",
+            "client_secret",
+            "client_assertion_type",
+            "client_assertion",
+        ],
     )?;
     let credentials = client_auth::credentials(
         authorization,
-        client_id,
-        client_secret.map(ClientSecret::new),
+        client_auth::AuthForm {
+            client_id,
+            client_secret: client_secret.map(ClientSecret::new),
+            client_assertion_type,
+            client_assertion,
+        },
     )?;
     let token = token.ok_or(TokenError::InvalidRequest("token is missing"))?;
     Ok(PresentedToken {

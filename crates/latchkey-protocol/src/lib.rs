@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod app_settings;
+pub mod assertion;
 pub mod claims;
 pub mod client;
 pub mod client_auth;

@@ -1,9 +1,10 @@
 //! The token endpoint's request rules: `TokenForm` (parameters as received) becomes a checked
 //! `TokenRequest`, and `decide` turns a request and the client it names into a `Grant`.
 
+use crate::assertion::JWT_BEARER_GRANT;
 use crate::claims::{AccessTokenClaims, Rfc9068Claims, SpaceSeparated, TokenProfile};
 use crate::client::{Client, GrantType};
-use crate::client_auth::{self, ClientCredentials};
+use crate::client_auth::{self, Assertion, AuthForm, AuthMethod, ClientCredentials};
 use crate::error::TokenError;
 use crate::secret::ClientSecret;
 use crate::wire::TokenResponse;
@@ -26,6 +27,12 @@ pub struct TokenForm {
     pub resource: Option<String>,
     /// `audience`, the name several hosted services give to the same request.
     pub audience: Option<String>,
+    /// `client_assertion_type` (RFC 7523 §2.2).
+    pub client_assertion_type: Option<String>,
+    /// `client_assertion`.
+    pub client_assertion: Option<String>,
+    /// `assertion`, the JWT bearer grant's (RFC 7523 §2.1).
+    pub assertion: Option<String>,
 }
 
 impl TokenForm {
@@ -38,6 +45,9 @@ impl TokenForm {
             scope,
             resource,
             audience,
+            client_assertion_type,
+            client_assertion,
+            assertion,
         ] = form::parse(
             body,
             [
@@ -47,6 +57,9 @@ impl TokenForm {
                 "scope",
                 "resource",
                 "audience",
+                "client_assertion_type",
+                "client_assertion",
+                "assertion",
             ],
         )?;
         Ok(TokenForm {
@@ -56,14 +69,30 @@ impl TokenForm {
             scope,
             resource,
             audience,
+            client_assertion_type,
+            client_assertion,
+            assertion,
         })
     }
 }
 
-/// A checked client credentials token request.
+/// Which grant a token request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantKind {
+    /// RFC 6749 §4.4: the client authenticates itself.
+    ClientCredentials,
+    /// RFC 7523 §2.1: an external identity token that an app's federation rule trusts is the
+    /// grant; `credentials` then only name the app (a `client_id`, or none).
+    JwtBearer(Assertion),
+}
+
+/// A checked token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {
-    /// The client's credentials and how they were sent.
+    /// The grant asked for.
+    pub grant: GrantKind,
+    /// The client's credentials and how they were sent. For the JWT bearer grant, the
+    /// `client_id` given (empty when none) with `AuthMethod::None`.
     pub credentials: ClientCredentials,
     /// The raw `scope` parameter; checked after the client is authenticated, so that an
     /// unauthenticated caller learns nothing from scope errors.
@@ -79,13 +108,14 @@ pub fn parse(
     body: &[u8],
 ) -> Result<TokenRequest, TokenError> {
     form::check_content_type(content_type)?;
-    let form = TokenForm::parse(body)?;
-    match form.grant_type.as_deref() {
+    let mut form = TokenForm::parse(body)?;
+    let jwt_bearer = match form.grant_type.as_deref() {
         None => return Err(TokenError::InvalidRequest("grant_type is missing")),
-        Some(grant) if grant == GrantType::ClientCredentials.as_str() => {}
+        Some(grant) if grant == GrantType::ClientCredentials.as_str() => false,
+        Some(JWT_BEARER_GRANT) => true,
         Some(_) => return Err(TokenError::UnsupportedGrantType),
-    }
-    let audience = match (form.resource, form.audience) {
+    };
+    let audience = match (form.resource.take(), form.audience.take()) {
         (Some(resource), Some(audience)) if resource != audience => {
             return Err(TokenError::InvalidRequest(
                 "resource and audience name different audiences: give one",
@@ -93,9 +123,54 @@ pub fn parse(
         }
         (resource, audience) => resource.or(audience),
     };
-    let credentials = client_auth::credentials(authorization, form.client_id, form.client_secret)?;
+    if jwt_bearer {
+        return jwt_bearer_request(authorization, form, audience);
+    }
+    let credentials = client_auth::credentials(
+        authorization,
+        AuthForm {
+            client_id: form.client_id,
+            client_secret: form.client_secret,
+            client_assertion_type: form.client_assertion_type,
+            client_assertion: form.client_assertion,
+        },
+    )?;
     Ok(TokenRequest {
+        grant: GrantKind::ClientCredentials,
         credentials,
+        scope: form.scope,
+        audience,
+    })
+}
+
+/// A JWT bearer grant request: its assertion is the only credential, so a secret or a client
+/// assertion beside it is a second method (RFC 7523 §3.1 leaves client authentication to
+/// the server; latchkey trusts the assertion alone, as the workload identity flows do).
+fn jwt_bearer_request(
+    authorization: Option<&str>,
+    form: TokenForm,
+    audience: Option<String>,
+) -> Result<TokenRequest, TokenError> {
+    let assertion = form
+        .assertion
+        .ok_or(TokenError::InvalidRequest("assertion is missing"))?;
+    let authenticates = client_auth::parse_basic(authorization)?.is_some()
+        || form.client_secret.is_some()
+        || form.client_assertion.is_some()
+        || form.client_assertion_type.is_some();
+    if authenticates {
+        return Err(TokenError::InvalidRequest(
+            "the jwt-bearer grant's assertion is its credential: send no client secret or client assertion with it",
+        ));
+    }
+    Ok(TokenRequest {
+        grant: GrantKind::JwtBearer(Assertion::new(assertion)),
+        credentials: ClientCredentials {
+            client_id: form.client_id.unwrap_or_default(),
+            secret: None,
+            assertion: None,
+            method: AuthMethod::None,
+        },
         scope: form.scope,
         audience,
     })
@@ -124,12 +199,32 @@ pub fn decide<'c>(
     now: i64,
 ) -> Result<Grant<'c>, TokenError> {
     // A public client has no secret to check: identifying it is enough to refuse the grant.
-    if client.is_some_and(|c| c.enabled && !c.client_type.is_confidential()) {
+    if client.is_some_and(|c| c.enabled) {
+        refuse_public(client)?;
+    }
+    let client = client_auth::authenticate(client, &request.credentials, now)?;
+    decide_authenticated(client, request, now)
+}
+
+fn refuse_public(client: Option<&Client>) -> Result<(), TokenError> {
+    if client.is_some_and(|c| !c.client_type.is_confidential()) {
         return Err(TokenError::UnauthorizedClient(
             "public clients (spa, native) cannot use the client_credentials grant",
         ));
     }
-    let client = client_auth::authenticate(client, &request.credentials, now)?;
+    Ok(())
+}
+
+/// Decides a token request whose client is already authenticated (by a client assertion or
+/// the JWT bearer grant's assertion, checked by the server): the decision after
+/// authentication, the same as for a secret. Tokens from an assertion are client credentials
+/// tokens, so the app must be allowed that grant.
+pub fn decide_authenticated<'c>(
+    client: &'c Client,
+    request: &TokenRequest,
+    now: i64,
+) -> Result<Grant<'c>, TokenError> {
+    refuse_public(Some(client))?;
     if !client.grant_types.contains(GrantType::ClientCredentials) {
         return Err(TokenError::UnauthorizedClient(
             "this app is not allowed the client_credentials grant",

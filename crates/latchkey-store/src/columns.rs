@@ -5,7 +5,9 @@
 //! decided here once, so two backends cannot read the same row differently.
 
 use crate::{AppRecord, ChangedEntity, KeyStatus, ScannedClient, StoreError, StoreResult};
+use latchkey_protocol::client::ClientKeys;
 use latchkey_protocol::client::{self, Client, ClientType, GrantTypes};
+use latchkey_protocol::federation::FederationRule;
 use latchkey_protocol::{AppSettings, RateLimit, Scope, SecretHash, TokenProfile};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -60,6 +62,13 @@ pub(crate) fn rate_limit(text: Option<&str>) -> StoreResult<Option<RateLimit>> {
     .transpose()
 }
 
+pub(crate) fn federation(text: Option<&str>) -> StoreResult<Vec<FederationRule>> {
+    text.map_or(Ok(Vec::new()), |text| {
+        latchkey_protocol::federation::rules_from_json(text)
+            .ok_or_else(|| StoreError::Corrupt("federation rules".into()))
+    })
+}
+
 fn scope(item: &str) -> StoreResult<Scope> {
     Scope::parse(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -95,7 +104,7 @@ pub(crate) fn changed_entity(text: &str) -> StoreResult<ChangedEntity> {
 
 /// The columns an app's settings are stored in, in the order every statement that reads or
 /// writes them lists them (`SettingsColumns` holds them in this order too).
-pub(crate) const SETTINGS_COLUMNS: [&str; 11] = [
+pub(crate) const SETTINGS_COLUMNS: [&str; 14] = [
     "app_type",
     "scopes",
     "default_scopes",
@@ -107,6 +116,9 @@ pub(crate) const SETTINGS_COLUMNS: [&str; 11] = [
     "custom_claims",
     "rate_limit",
     "rate_limit_monitor",
+    "jwks",
+    "jwks_uri",
+    "federation",
 ];
 
 /// An app's settings as stored: encoded from `AppSettings` (`String` texts) to be bound, or read
@@ -124,6 +136,10 @@ pub(crate) struct SettingsColumns<T> {
     pub(crate) custom_claims: Option<T>,
     pub(crate) rate_limit: Option<T>,
     pub(crate) rate_limit_monitor: bool,
+    pub(crate) jwks: Option<T>,
+    pub(crate) jwks_uri: Option<T>,
+    /// The federation rules as a JSON array; NULL for none.
+    pub(crate) federation: Option<T>,
 }
 
 impl SettingsColumns<String> {
@@ -141,9 +157,9 @@ impl SettingsColumns<String> {
             custom_claims,
             rate_limit,
             rate_limit_monitor,
-            jwks: _,
-            jwks_uri: _,
-            federation: _,
+            jwks,
+            jwks_uri,
+            federation,
         } = settings;
         SettingsColumns {
             app_type: app_type.as_str().to_owned(),
@@ -157,6 +173,10 @@ impl SettingsColumns<String> {
             custom_claims: custom_claims.clone(),
             rate_limit: rate_limit.map(|limit| limit.to_string()),
             rate_limit_monitor: *rate_limit_monitor,
+            jwks: jwks.clone(),
+            jwks_uri: jwks_uri.clone(),
+            federation: (!federation.is_empty())
+                .then(|| latchkey_protocol::federation::rules_to_json(federation)),
         }
     }
 }
@@ -178,9 +198,9 @@ impl<T: AsRef<str>> SettingsColumns<T> {
                 .map(|text| text.as_ref().to_owned()),
             rate_limit: rate_limit(self.rate_limit.as_ref().map(|text| text.as_ref()))?,
             rate_limit_monitor: self.rate_limit_monitor,
-            jwks: None,
-            jwks_uri: None,
-            federation: Vec::new(),
+            jwks: self.jwks.as_ref().map(|text| text.as_ref().to_owned()),
+            jwks_uri: self.jwks_uri.as_ref().map(|text| text.as_ref().to_owned()),
+            federation: federation(self.federation.as_ref().map(|text| text.as_ref()))?,
         })
     }
 }
@@ -263,6 +283,11 @@ impl ClientDecoder {
             secrets: Box::default(),
             rate_limit: rate_limit(settings.rate_limit)?,
             rate_limit_monitor: settings.rate_limit_monitor,
+            keys: ClientKeys::boxed(
+                settings.jwks.map(str::to_owned),
+                settings.jwks_uri.map(str::to_owned),
+                federation(settings.federation)?,
+            ),
         };
         Ok(ScannedClient { tenant, client })
     }
@@ -324,6 +349,11 @@ mod tests {
             custom_claims: Some(r#"{"tier":"gold"}"#),
             rate_limit: Some("600/min"),
             rate_limit_monitor: true,
+            jwks: None,
+            jwks_uri: Some("https://keys.test/jwks"),
+            federation: Some(
+                r#"[{"name":"ci","issuer":"https://ci.test","subject":"repo:a/b:*","claims":{"ref":"main"}}]"#,
+            ),
         }
     }
 

@@ -101,6 +101,16 @@ macro_rules! entity_modules_store {
                     .await
             }
 
+            async fn remove_secrets(
+                &self,
+                tenant: &str,
+                client_id: &str,
+                now: i64,
+                audit: Option<&$crate::AuditEvent>,
+            ) -> $crate::StoreResult<bool> {
+                apps::remove_secrets(&self.pool, tenant, client_id, now, audit).await
+            }
+
             async fn replace_secret(
                 &self,
                 tenant: &str,
@@ -224,6 +234,11 @@ macro_rules! entity_modules_store {
                 query: &$crate::AuditQuery,
             ) -> $crate::StoreResult<Vec<$crate::AuditEvent>> {
                 self.bounded(audit::events(&self.pool, query)).await
+            }
+
+            async fn record_audit(&self, event: &$crate::AuditEvent) -> $crate::StoreResult<()> {
+                let tx = write::WriteTx::begin(&self.pool).await?;
+                tx.commit_with(Some(event)).await
             }
 
             async fn scan_clients(

@@ -224,6 +224,15 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         audit: Option<&AuditEvent>,
     ) -> StoreResult<()>;
+    /// Removes every secret of an app, at `now`; false when the tenant has no such app.
+    async fn remove_secrets(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        now: i64,
+        audit: Option<&AuditEvent>,
+    ) -> StoreResult<bool>;
+
     /// Replaces an app's secrets with `secret`. Old secrets are dropped, or kept until
     /// `old_expires_at` when it is given (a rotation grace period).
     async fn replace_secret(
@@ -301,6 +310,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events passing the query, oldest first.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Appends an event that records no change of its own (a federated login, say).
+    async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;
 
     /// Every app of every tenant as the token endpoint sees it, secrets included, handed to
     /// `visit` one at a time from one consistent read, in no particular order: what a snapshot

@@ -1,6 +1,6 @@
 //! The records the store reads and writes.
 
-use latchkey_protocol::client::{self, Client, ClientType};
+use latchkey_protocol::client::{self, Client, ClientKeys, ClientType};
 use latchkey_protocol::{AppSettings, SecretHash, StoredSecret, TokenProfile};
 use std::fmt;
 use std::str::FromStr;
@@ -157,6 +157,7 @@ impl AppRecord {
                 .and_then(client::claims_fragment),
             rate_limit: settings.rate_limit,
             rate_limit_monitor: settings.rate_limit_monitor,
+            keys: ClientKeys::boxed(settings.jwks, settings.jwks_uri, settings.federation),
             secrets: self
                 .secrets
                 .iter()

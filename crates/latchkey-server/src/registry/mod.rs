@@ -3,12 +3,14 @@
 //! snapshot and swap it in through `ArcSwap::rcu`, so concurrent writers (the refresh task, a
 //! request serving its own write, a revocation request) never lose each other's changes.
 
+mod app_keys;
 mod clients;
 mod snapshot;
 mod tenant;
 
 #[cfg(test)]
 pub(crate) use snapshot::test_entry;
+pub use app_keys::{AppKeys, Trust};
 pub use snapshot::{ClientEntry, Snapshot, host_name, normalize_issuer};
 use snapshot::{Fetched, FetchedTenant};
 pub use tenant::TenantState;

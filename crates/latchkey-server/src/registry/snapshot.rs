@@ -16,6 +16,7 @@
 //! tenant answers its domains as unclaimed ones (the `default` tenant, or 404 with
 //! `--strict-hosts`) until its next poll.
 
+use super::app_keys::AppKeys;
 use super::clients::ClientMap;
 use super::tenant::TenantState;
 use crate::quota::Quota;
@@ -35,6 +36,8 @@ pub struct ClientEntry {
     /// Its token quota on this node, when it has a rate limit: shared with the entry it
     /// replaced while the limit stays the same.
     pub quota: Option<Arc<Quota>>,
+    /// Its public keys and federation rules, parsed, when it has any.
+    pub keys: Option<Arc<AppKeys>>,
 }
 
 /// Everything the request paths read, as of one moment.
@@ -109,6 +112,18 @@ impl Snapshot {
         self.clients
             .get(client_id)
             .filter(|entry| *entry.tenant == *tenant.name)
+    }
+
+    /// The clients of `tenant` with federation rules: the candidates of a JWT bearer grant
+    /// that names no client.
+    pub fn federated_clients<'a>(
+        &'a self,
+        tenant: &'a TenantState,
+    ) -> impl Iterator<Item = &'a Arc<ClientEntry>> + 'a {
+        tenant
+            .federated
+            .iter()
+            .filter_map(move |client_id| self.client_entry(tenant, client_id))
     }
 
     /// Whether a client with this id exists in another tenant than `tenant`: only the failure
@@ -276,10 +291,15 @@ impl Snapshot {
             }
             None => Arc::from(tenant),
         };
+        let keys = client
+            .keys
+            .as_deref()
+            .map(|keys| Arc::new(AppKeys::parse(&client.client_id, keys)));
         let entry = ClientEntry {
             tenant,
             client,
             quota,
+            keys,
         };
         self.clients.insert(Arc::new(entry))
     }
@@ -344,6 +364,7 @@ impl Fetched {
                 if let Some(old) = snapshot.tenants.get(&*state.name) {
                     state.scope_counts = old.scope_counts.clone();
                     state.app_count = old.app_count;
+                    state.federated = old.federated.clone();
                     if !fetched.keys_loaded {
                         state.keys = old.keys.clone();
                         state.jwks_body = Arc::clone(&old.jwks_body);
@@ -384,6 +405,7 @@ pub(crate) fn test_entry(client_id: &str) -> ClientEntry {
         tenant: DEFAULT_TENANT.into(),
         client: Client::m2m(client_id),
         quota: None,
+        keys: None,
     }
 }
 
@@ -417,6 +439,7 @@ mod tests {
             publish_scopes,
             scope_counts: Default::default(),
             app_count: 0,
+            federated: Default::default(),
         };
         snapshot.tenants.insert("default".into(), Arc::new(tenant));
         snapshot

@@ -30,6 +30,9 @@ pub struct TenantState {
     pub(super) scope_counts: BTreeMap<Scope, u32>,
     /// How many apps the tenant has (the `latchkey_apps` gauge).
     pub(super) app_count: usize,
+    /// The client ids of its apps with federation rules (a persistent set: cloned with the
+    /// tenant on every app change, in O(1)).
+    pub(super) federated: imbl::OrdSet<Arc<str>>,
 }
 
 impl TenantState {
@@ -50,6 +53,7 @@ impl TenantState {
             publish_scopes,
             scope_counts: BTreeMap::new(),
             app_count: 0,
+            federated: imbl::OrdSet::new(),
         }
     }
 
@@ -105,6 +109,9 @@ impl TenantState {
     /// text: a million apps with the same two scopes then hold two strings, not two million.
     pub(super) fn add_client(&mut self, client: &mut Client) {
         self.app_count += 1;
+        if is_federated(client) {
+            self.federated.insert(Arc::from(client.client_id.as_str()));
+        }
         for scope in &mut client.scopes {
             if let Some((shared, _)) = self.scope_counts.get_key_value(scope.as_str()) {
                 scope.share(shared);
@@ -126,6 +133,9 @@ impl TenantState {
 
     pub(super) fn remove_client(&mut self, client: &Client) {
         self.app_count = self.app_count.saturating_sub(1);
+        if is_federated(client) {
+            self.federated.remove(client.client_id.as_str());
+        }
         for scope in &client.scopes {
             if let Some(count) = self.scope_counts.get_mut(scope.as_str()) {
                 *count = count.saturating_sub(1);
@@ -135,6 +145,13 @@ impl TenantState {
             }
         }
     }
+}
+
+fn is_federated(client: &Client) -> bool {
+    client
+        .keys
+        .as_ref()
+        .is_some_and(|keys| !keys.federation.is_empty())
 }
 
 fn jwks_body(keys: &TenantKeys) -> Arc<[u8]> {

@@ -286,6 +286,71 @@ pub(super) async fn rate_limits_are_stored_and_removed(store: &dyn Store) {
     );
 }
 
+pub(super) async fn keys_and_federation_rules_are_stored_and_scanned(store: &dyn Store) {
+    use latchkey_protocol::federation::FederationRule;
+    let rule = FederationRule {
+        name: "k8s".into(),
+        issuer: "https://kubernetes.default.svc".into(),
+        subject: "system:serviceaccount:payments:*".into(),
+        audience: Some("https://latchkey.test".into()),
+        claims: [("/kubernetes.io/namespace".to_owned(), "payments".to_owned())].into(),
+        jwks: Some(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#.into()),
+    };
+    let mut record = with_settings(app("c1", "one"), |settings| {
+        settings.jwks = Some(r#"{"keys":[{"kty":"EC"}]}"#.into());
+        settings.federation = vec![rule.clone()];
+    });
+    store.create_app(&record, None).await.unwrap();
+    assert_eq!(
+        store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap(),
+        record
+    );
+    let scanned = super::scan::scan(store).await;
+    let keys = scanned[0].client.keys.as_deref().unwrap();
+    assert_eq!(
+        (keys.jwks.as_deref(), keys.jwks_uri.as_deref()),
+        (record.settings.jwks.as_deref(), None)
+    );
+    assert_eq!(keys.federation, [rule]);
+    record.settings.jwks = None;
+    record.settings.jwks_uri = Some("https://keys.test/jwks".into());
+    record.settings.federation = Vec::new();
+    store.update_app(&record, None).await.unwrap();
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert_eq!(
+        (read.settings.jwks, read.settings.jwks_uri.as_deref()),
+        (None, Some("https://keys.test/jwks"))
+    );
+    assert!(read.settings.federation.is_empty());
+}
+
+pub(super) async fn removing_secrets_leaves_the_app_without_any(store: &dyn Store) {
+    store.create_app(&app("c1", "one"), None).await.unwrap();
+    assert!(
+        !store
+            .remove_secrets("other", "c1", 200, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_secrets(DEFAULT_TENANT, "c2", 200, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remove_secrets(DEFAULT_TENANT, "c1", 200, None)
+            .await
+            .unwrap()
+    );
+    let read = store.app(DEFAULT_TENANT, "c1").await.unwrap().unwrap();
+    assert!(read.secrets.is_empty());
+    assert_eq!((read.revision, read.updated_at), (2, 200));
+    let scanned = super::scan::scan(store).await;
+    assert!(scanned[0].client.secrets.is_empty());
+}
+
 pub(super) async fn introspection_permission_and_app_revocation_are_stored(store: &dyn Store) {
     let record = AppRecord {
         tokens_revoked_before: Some(150),

@@ -157,3 +157,30 @@ pub(super) async fn an_audit_event_is_stored_with_its_change_and_never_without(s
         ["app.create", "app.update", "key.first", "token.revoke"]
     );
 }
+
+pub(super) async fn an_event_without_a_change_is_recorded_alone(store: &dyn Store) {
+    let event = AuditEvent {
+        id: 0,
+        at: 100,
+        tenant: "default".into(),
+        actor: "c1".into(),
+        action: "app.federated_login".into(),
+        target: "c1".into(),
+        details: r#"{"federation":"ci"}"#.into(),
+    };
+    let changes_before = store.latest_change().await.unwrap();
+    store.record_audit(&event).await.unwrap();
+    let events = store
+        .audit_events(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].action.as_str(), events[0].details.as_str()),
+        ("app.federated_login", event.details.as_str())
+    );
+    assert_eq!(store.latest_change().await.unwrap(), changes_before);
+}

@@ -58,6 +58,15 @@ pub(super) async fn fill(store: &dyn Store) {
         settings.token_reuse_percent = Some(80);
         settings.rate_limit = "600/min".parse().ok();
         settings.rate_limit_monitor = true;
+        settings.jwks_uri = Some("https://keys.test/jwks".into());
+        settings.federation = vec![latchkey_protocol::federation::FederationRule {
+            name: "ci".into(),
+            issuer: "https://ci.test".into(),
+            subject: "repo:acme/api:*".into(),
+            audience: None,
+            claims: [("ref".to_owned(), "refs/heads/main".to_owned())].into(),
+            jwks: None,
+        }];
     });
     store.create_app(&long_lived, None).await.unwrap();
     let rotated = SecretRecord {

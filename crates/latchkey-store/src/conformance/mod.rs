@@ -123,6 +123,8 @@ macro_rules! conformance_suite {
                 replace_secret_with_grace_keeps_the_old_one_until_its_end,
                 audiences_and_claims_are_stored,
                 rate_limits_are_stored_and_removed,
+                keys_and_federation_rules_are_stored_and_scanned,
+                removing_secrets_leaves_the_app_without_any,
                 introspection_permission_and_app_revocation_are_stored,
             ],
             scan: [
@@ -145,6 +147,7 @@ macro_rules! conformance_suite {
             audit: [
                 audit_events_read_back_in_order_and_filter,
                 an_audit_event_is_stored_with_its_change_and_never_without,
+                an_event_without_a_change_is_recorded_alone,
             ],
             changes: [
                 every_write_appends_a_change,

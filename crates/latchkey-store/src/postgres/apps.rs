@@ -69,6 +69,9 @@ fn bind_settings<'q>(
         custom_claims,
         rate_limit,
         rate_limit_monitor,
+        jwks,
+        jwks_uri,
+        federation,
     } = SettingsColumns::encode(settings);
     query
         .bind(app_type)
@@ -82,6 +85,9 @@ fn bind_settings<'q>(
         .bind(custom_claims)
         .bind(rate_limit)
         .bind(rate_limit_monitor)
+        .bind(jwks)
+        .bind(jwks_uri)
+        .bind(federation)
 }
 
 /// Reads an app's settings columns from a row, by name.
@@ -98,6 +104,9 @@ pub(super) fn settings_from_row(row: &PgRow) -> StoreResult<SettingsColumns<&str
         custom_claims: row.try_get("custom_claims")?,
         rate_limit: row.try_get("rate_limit")?,
         rate_limit_monitor: row.try_get("rate_limit_monitor")?,
+        jwks: row.try_get("jwks")?,
+        jwks_uri: row.try_get("jwks_uri")?,
+        federation: row.try_get("federation")?,
     })
 }
 
@@ -341,6 +350,36 @@ pub(super) async fn delete(
         return Err(StoreError::NotFound(format!("app {client_id}")));
     }
     tx.commit_with(audit).await
+}
+
+/// Removes every secret of an app (which then proves itself with keys or federation only);
+/// false when the tenant has no such app.
+pub(super) async fn remove_secrets(
+    pool: &StorePool,
+    tenant: &str,
+    client_id: &str,
+    now: i64,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<bool> {
+    let mut tx = WriteTx::begin(pool).await?;
+    // Touching the app first both finds it and records the change in its revision.
+    let touched = sqlx::query(
+        "UPDATE apps SET updated_at = $1, revision = revision + 1 WHERE tenant = $2 AND client_id = $3",
+    )
+    .bind(now)
+    .bind(tenant)
+    .bind(client_id)
+    .execute(tx.conn())
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM app_secrets WHERE client_id = $1")
+        .bind(client_id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn replace_secret(

@@ -150,7 +150,7 @@ async fn insert_apps(conn: &mut PgConnection, batch: &[AppRecord]) -> StoreResul
             "INSERT INTO apps ({}) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], \
              $4::bool[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[], \
              $11::text[], $12::text[], $13::int8[], $14::bool[], $15::int8[], $16::text[], \
-             $17::text[], $18::text[], $19::bool[])",
+             $17::text[], $18::text[], $19::bool[], $20::text[], $21::text[], $22::text[])",
             *apps::APP_COLUMNS
         )
     });
@@ -214,6 +214,24 @@ async fn insert_apps(conn: &mut PgConnection, batch: &[AppRecord]) -> StoreResul
             settings
                 .iter()
                 .map(|s| s.rate_limit_monitor)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            settings
+                .iter()
+                .map(|s| s.jwks.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            settings
+                .iter()
+                .map(|s| s.jwks_uri.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            settings
+                .iter()
+                .map(|s| s.federation.as_deref())
                 .collect::<Vec<_>>(),
         )
         .execute(conn)

@@ -72,6 +72,9 @@ pub(super) fn bind_settings<'q, B: Binds<'q>>(query: B, settings: &AppSettings) 
         custom_claims,
         rate_limit,
         rate_limit_monitor,
+        jwks,
+        jwks_uri,
+        federation,
     } = SettingsColumns::encode(settings);
     query
         .value(app_type)
@@ -85,6 +88,9 @@ pub(super) fn bind_settings<'q, B: Binds<'q>>(query: B, settings: &AppSettings) 
         .value(custom_claims)
         .value(rate_limit)
         .value(rate_limit_monitor)
+        .value(jwks)
+        .value(jwks_uri)
+        .value(federation)
 }
 
 /// Reads an app's settings columns from a row, by name.
@@ -101,6 +107,9 @@ fn settings_from_row(row: &SqliteRow) -> StoreResult<SettingsColumns<&str>> {
         custom_claims: row.try_get("custom_claims")?,
         rate_limit: row.try_get("rate_limit")?,
         rate_limit_monitor: row.try_get::<i64, _>("rate_limit_monitor")? != 0,
+        jwks: row.try_get("jwks")?,
+        jwks_uri: row.try_get("jwks_uri")?,
+        federation: row.try_get("federation")?,
     })
 }
 
@@ -350,6 +359,36 @@ pub(super) async fn delete(
         return Err(StoreError::NotFound(format!("app {client_id}")));
     }
     tx.commit_with(audit).await
+}
+
+/// Removes every secret of an app (which then proves itself with keys or federation only);
+/// false when the tenant has no such app.
+pub(super) async fn remove_secrets(
+    pool: &SqlitePool,
+    tenant: &str,
+    client_id: &str,
+    now: i64,
+    audit: Option<&AuditEvent>,
+) -> StoreResult<bool> {
+    let mut tx = WriteTx::begin(pool).await?;
+    // Touching the app first both finds it and records the change in its revision.
+    let touched = sqlx::query(
+        "UPDATE apps SET updated_at = ?, revision = revision + 1 WHERE tenant = ? AND client_id = ?",
+    )
+    .bind(now)
+    .bind(tenant)
+    .bind(client_id)
+    .execute(tx.conn())
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM app_secrets WHERE client_id = ?")
+        .bind(client_id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit_with(audit).await?;
+    Ok(true)
 }
 
 pub(super) async fn replace_secret(

@@ -169,6 +169,9 @@ fn settings<'r>(row: &'r Row<'_>, at: usize) -> StoreResult<SettingsColumns<&'r 
         custom_claims: row.get_ref(at + 8)?.as_str_or_null()?,
         rate_limit: row.get_ref(at + 9)?.as_str_or_null()?,
         rate_limit_monitor: row.get::<_, i64>(at + 10)? != 0,
+        jwks: row.get_ref(at + 11)?.as_str_or_null()?,
+        jwks_uri: row.get_ref(at + 12)?.as_str_or_null()?,
+        federation: row.get_ref(at + 13)?.as_str_or_null()?,
     })
 }
 
