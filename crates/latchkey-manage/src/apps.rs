@@ -343,12 +343,10 @@ pub async fn update(
         json!({ "name": app.name }),
         now,
     );
-    let found = async {
-        let _ = &event;
-        Ok::<bool, StoreError>(true)
-    } // PENDING_REMOVE_SECRETS
-    .await
-    .map_err(|error| AppError::from_store(error, tenant, client_id))?;
+    let found = store
+        .remove_secrets(tenant, client_id, now, Some(&event))
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
     if !found {
         return Err(AppError::NotFound(client_id.to_owned(), tenant.to_owned()));
     }

@@ -31,8 +31,8 @@ fn app_hint(error: &AppError) -> Option<&'static str> {
         AppError::TenantNotFound(_) => Some("see `latchkey tenant list`"),
         AppError::Store(error) => store_hint(error),
         AppError::NothingToAuthenticateWith(_) => Some(
-            "add --jwks or --jwks-uri (`latchkey app update ID --jwks FILE`) or a federation \
-             (`latchkey app federation add`) first",
+            "add --jwks FILE or --jwks-uri URL to the same command, or a federation with \
+             `latchkey app federation add`",
         ),
         AppError::Federation(FederationError::UnknownName(_)) => {
             Some("see `latchkey app federation list ID`")

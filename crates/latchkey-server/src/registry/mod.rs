@@ -8,9 +8,9 @@ mod clients;
 mod snapshot;
 mod tenant;
 
+pub use app_keys::{AppKeys, Trust};
 #[cfg(test)]
 pub(crate) use snapshot::test_entry;
-pub use app_keys::{AppKeys, Trust};
 pub use snapshot::{ClientEntry, Snapshot, host_name, normalize_issuer};
 use snapshot::{Fetched, FetchedTenant};
 pub use tenant::TenantState;

@@ -452,9 +452,14 @@ async fn jwk_sets_latchkey_cannot_use_are_refused_with_a_message_naming_the_prob
         ("text.json", "not json".to_owned(), "\"keys\" array"),
         (
             "curve.json",
-            json!({"keys": [{"kty": "EC", "crv": "P-999", "x": "AAAA", "y": "AAAA", "kid": "odd"}]})
+            json!({"keys": [{"kty": "EC", "crv": "P-999", "x": "AAAA", "y": "AAAA"}]}).to_string(),
+            "no usable signing key",
+        ),
+        (
+            "point.json",
+            json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA", "kid": "odd"}]})
                 .to_string(),
-            "key",
+            "(kid \"odd\") is not a valid EC P-256 public key",
         ),
     ];
     let client = app.seed_app(new_app("target")).await;
