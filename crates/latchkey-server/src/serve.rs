@@ -3,6 +3,7 @@
 //! the shutdown timeout).
 
 use crate::admin;
+use crate::assertions::Assertions;
 use crate::freshness::Freshness;
 use crate::http::observe::ObserveLayer;
 use crate::http::source::TrustedProxies;
@@ -173,6 +174,10 @@ impl RunningServer {
             })?;
         let state = AppState {
             registry: Arc::clone(&registry),
+            assertions: Arc::new(Assertions::new(
+                Arc::clone(&clock),
+                Arc::clone(registry.store()),
+            )),
             clock,
             reuse,
             freshness,

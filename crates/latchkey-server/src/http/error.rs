@@ -172,7 +172,7 @@ mod tests {
             TokenError::UnsupportedGrantType,
             400,
             &uncached(&[]),
-            r#"{"error":"unsupported_grant_type","error_description":"only grant_type=client_credentials is supported"}"#,
+            r#"{"error":"unsupported_grant_type","error_description":"grant_type must be client_credentials or urn:ietf:params:oauth:grant-type:jwt-bearer"}"#,
         );
     }
 

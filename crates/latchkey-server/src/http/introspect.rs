@@ -23,11 +23,11 @@ pub(crate) async fn introspect(
     FormBody(body): FormBody,
 ) -> Response {
     let mut facts = RequestFacts::default();
-    let answer = answer(&state, source, &host, &headers, &body, &mut facts);
+    let answer = answer(&state, source, &host, &headers, &body, &mut facts).await;
     facts.attach(answer)
 }
 
-fn answer(
+async fn answer(
     state: &AppState,
     source: IpAddr,
     host: &TenantHost,
@@ -41,7 +41,8 @@ fn answer(
         request,
         requester,
         now,
-    } = presented::authenticate(paths::INTROSPECT, source, state, host, headers, body, facts)?;
+    } = presented::authenticate(paths::INTROSPECT, source, state, host, headers, body, facts)
+        .await?;
     let answer = match tenant.verify(&request.token) {
         None => IntrospectionResponse::inactive(),
         Some(claims) => introspection::decide(

@@ -21,6 +21,7 @@ pub(crate) mod trace;
 
 pub use error::ErrorCode;
 
+use crate::assertions::Assertions;
 use crate::freshness::Freshness;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub(crate) throttle: Arc<Throttle>,
     /// What this node counts, when it serves metrics.
     pub metrics: Option<Arc<Metrics>>,
+    /// Remote keys, the replay cache and the federated login audit of assertion logins.
+    pub(crate) assertions: Arc<Assertions>,
 }
 
 impl AppState {

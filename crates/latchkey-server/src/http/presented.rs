@@ -29,10 +29,10 @@ pub(crate) struct Presented {
     pub(crate) now: i64,
 }
 
-/// Finds the tenant, reads the form and authenticates the client, unless `source` failed to
-/// too often. `endpoint` names the endpoint in the log line of a failed authentication;
+/// Finds the tenant, reads the form and authenticates the client (by its secret or a client
+/// assertion), unless `source` failed to too often. `endpoint` names the endpoint in the log line of a failed authentication;
 /// `facts` learns the tenant and the client.
-pub(crate) fn authenticate(
+pub(crate) async fn authenticate(
     endpoint: &'static str,
     source: IpAddr,
     state: &AppState,
@@ -65,7 +65,16 @@ pub(crate) fn authenticate(
         let client_id = Some(request.credentials.client_id.as_str());
         attempt.refused(&snapshot, &tenant, client_id, error)
     };
-    client_auth::authenticate(claimed, &request.credentials, now).map_err(refused)?;
+    match &request.credentials.assertion {
+        Some(assertion) => state
+            .assertions
+            .authenticate_client(&tenant, entry.as_deref(), assertion, now)
+            .await
+            .map_err(|reason| refused(request.credentials.rejected(reason)))?,
+        None => {
+            client_auth::authenticate(claimed, &request.credentials, now).map_err(refused)?;
+        }
+    }
     // `authenticate` succeeds only for a client that exists.
     let requester =
         entry.ok_or_else(|| refused(request.credentials.rejected(AuthFailure::UnknownClient)))?;

@@ -46,7 +46,7 @@ async fn answer(
         requester,
         now,
         ..
-    } = presented::authenticate(paths::REVOKE, source, state, host, headers, body, facts)?;
+    } = presented::authenticate(paths::REVOKE, source, state, host, headers, body, facts).await?;
     let claims = tenant.verify(&request.token);
     match revocation::decide(claims.as_ref(), &requester.client, &tenant.issuer, now)? {
         Revocation::Nothing => {}

@@ -1,4 +1,6 @@
-//! `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), the seed's endpoint.
+//! `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), the seed's endpoint,
+//! with a secret or a client assertion (RFC 7523 §2.2), and the JWT bearer grant (RFC 7523
+//! §2.1) for workload identity federation.
 
 use super::error::OAuthError;
 use super::extract::{FormBody, TenantHost, header};
@@ -7,6 +9,7 @@ use super::response::Attempt;
 use super::source::Source;
 use super::{AppState, paths, response};
 use crate::metrics::TokenOutcome;
+use crate::registry::{ClientEntry, Snapshot, TenantState};
 use crate::reuse::Lookup;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,11 +17,13 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_keys::random;
-use latchkey_protocol::token;
+use latchkey_protocol::TokenError;
+use latchkey_protocol::token::{self, Grant, GrantKind, TokenRequest};
 use std::net::IpAddr;
+use std::sync::Arc;
 
-/// Issues a token. Reads the snapshot (no lock, no database), refuses a source that failed to
-/// authenticate too often, decides with the protocol core, and signs once.
+/// Issues a token. A secret is checked on the snapshot alone (no lock, no database, no
+/// await); an assertion may wait for its keys (`assertions`), so it is decided apart.
 pub(crate) async fn token(
     State(state): State<AppState>,
     Source(source): Source,
@@ -27,11 +32,26 @@ pub(crate) async fn token(
     FormBody(body): FormBody,
 ) -> Response {
     let mut facts = RequestFacts::default();
-    let answer = issue(&state, source, &host, &headers, &body, &mut facts);
+    let answer = match issue(&state, source, &host, &headers, &body, &mut facts) {
+        Ok(Decided::Answer(answer)) => Ok(answer),
+        Ok(Decided::ByAssertion(request)) => {
+            issue_by_assertion(&state, source, &host, *request, &mut facts).await
+        }
+        Err(error) => Err(error),
+    };
     facts.attach(answer)
 }
 
-/// The token endpoint's work, noting in `facts` what the request log and metrics report.
+/// What the synchronous part decided.
+enum Decided {
+    /// The answer.
+    Answer(Response),
+    /// A request that an assertion authenticates, for `issue_by_assertion`.
+    ByAssertion(Box<TokenRequest>),
+}
+
+/// The token endpoint's work for a secret, noting in `facts` what the request log and
+/// metrics report.
 fn issue(
     state: &AppState,
     source: IpAddr,
@@ -39,25 +59,23 @@ fn issue(
     headers: &HeaderMap,
     body: &Bytes,
     facts: &mut RequestFacts,
-) -> Result<Response, OAuthError> {
+) -> Result<Decided, OAuthError> {
     let snapshot = state.registry.current();
     let tenant = host.tenant(&snapshot)?;
     facts.tenant(&tenant.name);
     if !state.freshness.serves_tokens() {
         return Err(OAuthError::Stale);
     }
-    let attempt = Attempt {
-        endpoint: paths::TOKEN,
-        source,
-        throttle: &state.throttle,
-    };
-    let refused = |client_id, error| attempt.refused(&snapshot, tenant, client_id, error);
+    let attempt = attempt(state, source);
     let request = token::parse(
         header(headers, CONTENT_TYPE),
         header(headers, AUTHORIZATION),
         body,
     )
-    .map_err(|error| refused(None, error))?;
+    .map_err(|error| attempt.refused(&snapshot, tenant, None, error))?;
+    if request.credentials.assertion.is_some() || matches!(request.grant, GrantKind::JwtBearer(_)) {
+        return Ok(Decided::ByAssertion(Box::new(request)));
+    }
     let client_id = request.credentials.client_id.as_str();
     attempt.admit(client_id)?;
     let entry = snapshot.client_entry(tenant, client_id);
@@ -66,8 +84,88 @@ fn issue(
         &request,
         state.clock.now(),
     )
-    .map_err(|error| refused(Some(client_id), error))?;
+    .map_err(|error| attempt.refused(&snapshot, tenant, Some(client_id), error))?;
     facts.authenticated(client_id);
+    sign(state, &snapshot, tenant, entry, &grant, facts).map(Decided::Answer)
+}
+
+/// The token endpoint's work for a client assertion or the JWT bearer grant.
+async fn issue_by_assertion(
+    state: &AppState,
+    source: IpAddr,
+    host: &TenantHost,
+    request: TokenRequest,
+    facts: &mut RequestFacts,
+) -> Result<Response, OAuthError> {
+    // Owned, as the keys of an assertion may be awaited.
+    let snapshot: Arc<Snapshot> = state.registry.current_full();
+    let tenant = host.tenant(&snapshot)?;
+    let attempt = attempt(state, source);
+    let client_id = request.credentials.client_id.as_str();
+    attempt.admit(client_id)?;
+    let now = state.clock.now();
+    let entry = match &request.grant {
+        GrantKind::JwtBearer(assertion) => {
+            let named = (!client_id.is_empty()).then_some(client_id);
+            state
+                .assertions
+                .authenticate_grant(&snapshot, tenant, named, assertion, now)
+                .await
+                .map_err(|reason| {
+                    let error = TokenError::InvalidGrant { reason };
+                    attempt.refused(&snapshot, tenant, named, error)
+                })?
+        }
+        GrantKind::ClientCredentials => {
+            let entry = snapshot.client_entry(tenant, client_id);
+            let assertion = request.credentials.assertion.as_ref();
+            let checked = match assertion {
+                Some(assertion) => {
+                    state
+                        .assertions
+                        .authenticate_client(tenant, entry.map(Arc::as_ref), assertion, now)
+                        .await
+                }
+                None => Err(latchkey_protocol::client_auth::AuthFailure::NoCredentials),
+            };
+            checked.map_err(|reason| {
+                attempt.refused(
+                    &snapshot,
+                    tenant,
+                    Some(client_id),
+                    request.credentials.rejected(reason),
+                )
+            })?;
+            // `authenticate_client` succeeds only for a client that exists.
+            entry.ok_or(OAuthError::Token(TokenError::InvalidClient {
+                basic: false,
+                reason: latchkey_protocol::client_auth::AuthFailure::UnknownClient,
+            }))?
+        }
+    };
+    let grant = token::decide_authenticated(&entry.client, &request, now)
+        .map_err(|error| attempt.refused(&snapshot, tenant, Some(client_id), error))?;
+    facts.authenticated(&entry.client.client_id);
+    sign(state, &snapshot, tenant, Some(entry), &grant, facts)
+}
+
+fn attempt(state: &AppState, source: IpAddr) -> Attempt<'_> {
+    Attempt {
+        endpoint: paths::TOKEN,
+        source,
+        throttle: &state.throttle,
+    }
+}
+
+/// Answers a granted request: a token reused, or one newly signed.
+fn sign(
+    state: &AppState,
+    snapshot: &Snapshot,
+    tenant: &TenantState,
+    entry: Option<&Arc<ClientEntry>>,
+    grant: &Grant<'_>,
+    facts: &mut RequestFacts,
+) -> Result<Response, OAuthError> {
     let signer = tenant
         .keys
         .active
@@ -76,7 +174,7 @@ fn issue(
     // Token reuse, for apps that opted in: only after authentication and the scope decision,
     // so a reused token is exactly what a new one would grant.
     let is_revoked = |jti: &str| snapshot.is_revoked(&tenant.name, jti);
-    let slot = match state.reuse.lookup(&grant, entry, signer, is_revoked) {
+    let slot = match state.reuse.lookup(grant, entry, signer, is_revoked) {
         Lookup::Hit(reused) => {
             let answer = grant.reused_response(reused.token.to_string(), reused.expires_at);
             facts.token = Some(TokenOutcome::REUSED);
