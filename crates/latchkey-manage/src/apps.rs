@@ -110,6 +110,11 @@ pub(crate) fn validate(app: &AppRecord) -> Result<(), AppError> {
 fn settings(app: &AppRecord) -> Value {
     let settings = &app.settings;
     let strings = |items: &[Scope]| items.iter().map(Scope::to_string).collect::<Vec<_>>();
+    let federations: Vec<&str> = settings
+        .federation
+        .iter()
+        .map(|rule| rule.name.as_str())
+        .collect();
     json!({
         "name": app.name,
         "type": settings.app_type.as_str(),
@@ -126,7 +131,7 @@ fn settings(app: &AppRecord) -> Value {
         "tokens_revoked_before": app.tokens_revoked_before,
         "jwks_kids": settings.jwks.as_deref().map(key_ids),
         "jwks_uri": settings.jwks_uri,
-        "federations": settings.federation.iter().map(|rule| rule.name.as_str()).collect::<Vec<_>>(),
+        "federations": federations,
     })
 }
 

@@ -145,7 +145,7 @@ pub fn federation_name_pattern() -> String {
 constrained!(
     FetchableUrl,
     "FetchableUrl",
-    "A URL latchkey may fetch: https://, or http:// to 127.0.0.1, [::1] or localhost; no query or fragment.",
+    "A URL latchkey may fetch: https://, or http:// to a loopback host; no query or fragment.",
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some("^https?://[^?#]+$"))
