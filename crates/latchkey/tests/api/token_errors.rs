@@ -99,8 +99,11 @@ async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
             TokenError::InvalidGrant {
                 reason: AuthFailure::MalformedAssertion,
             },
-            app.post_token(&[("grant_type", JWT_BEARER_GRANT), ("assertion", "not-a-jwt")])
-                .await,
+            app.post_token(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", "not-a-jwt"),
+            ])
+            .await,
         ),
         (
             TokenError::UnsupportedGrantType,
