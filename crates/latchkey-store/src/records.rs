@@ -24,6 +24,9 @@ pub struct TenantRecord {
     pub token_profile: TokenProfile,
     /// Whether its discovery document lists `scopes_supported`.
     pub publish_scopes: bool,
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion;
+    /// `None` means the default (and ceiling) of one hour.
+    pub max_assertion_lifetime: Option<u32>,
     /// Creation time.
     pub created_at: i64,
     /// Last update time.
