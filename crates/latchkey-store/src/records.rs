@@ -34,6 +34,15 @@ pub struct TenantRecord {
 }
 
 impl TenantRecord {
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion:
+    /// its own limit, else the default hour.
+    pub fn effective_assertion_lifetime(&self) -> i64 {
+        self.max_assertion_lifetime.map_or(
+            latchkey_protocol::assertion::MAX_ASSERTION_LIFETIME,
+            i64::from,
+        )
+    }
+
     /// The issuer its tokens carry: the configured one, else `https://FIRST_DOMAIN`. `None`
     /// means the server's `--issuer`: the `default` tenant's unless it was given its own (its
     /// domains never change its issuer).
