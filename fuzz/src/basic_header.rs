@@ -44,7 +44,7 @@ pub fn run(data: &[u8]) {
         ),
     }
     // The whole credentials decision with a Basic header and nothing in the body.
-    match client_auth::credentials(Some(value), None, None) {
+    match client_auth::credentials(Some(value), client_auth::AuthForm::default()) {
         Ok(credentials) => assert!(!credentials.client_id.is_empty()),
         Err(error) => assert!(
             matches!(error, TokenError::InvalidClient { .. }),

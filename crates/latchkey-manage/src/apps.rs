@@ -1,14 +1,15 @@
 //! App management: the operations the CLI and the admin API share. Each one validates with the
 //! protocol's rules, mints credentials where needed, and writes to the store; running servers
-//! pick the write up from the change log.
+//! pick the write up from the change log. An app's federations are changed in `federations`.
 
 use crate::audit::{self, Actor};
 use crate::revocations;
-use latchkey_keys::random;
+use latchkey_keys::{JwksError, PublicKeySet, random};
 use latchkey_protocol::app_settings::{self, ClientConfigError};
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::federation::{self, FederationError};
 use latchkey_protocol::{AppSettings, AppSettingsPatch, ClientSecret, Scope};
-use latchkey_store::{AppRecord, SecretRecord, Store, StoreError};
+use latchkey_store::{AppRecord, AuditEvent, SecretRecord, Store, StoreError};
 use serde_json::{Value, json};
 
 /// Longest accepted app name, in characters.
@@ -32,6 +33,17 @@ pub enum AppError {
     /// A public app has no secret to rotate.
     #[error("app {0:?} is a public client ({1}) and has no secret")]
     PublicClient(String, ClientType),
+    /// A JWK Set whose shape is right but whose keys latchkey cannot use.
+    #[error(transparent)]
+    UnusableKeys(JwksError),
+    /// A federation rule refused, or one that is not there.
+    #[error(transparent)]
+    Federation(FederationError),
+    /// Removing the secret would leave the app no way to authenticate.
+    #[error(
+        "app {0:?} would have no way to authenticate without its secret: give it a JWK Set, a JWKS URI or a federation first"
+    )]
+    NothingToAuthenticateWith(String),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -70,6 +82,9 @@ pub struct AppChanges {
     pub tokens_revoked_before: Option<i64>,
     /// New settings.
     pub settings: AppSettingsPatch,
+    /// Remove every secret of the app (after the other changes are written); refused unless
+    /// the app then still has a way to authenticate (keys or a federation).
+    pub remove_secret: bool,
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
@@ -85,7 +100,7 @@ fn check_name(name: &str) -> Result<(), AppError> {
 }
 
 /// Checks an app's name and settings.
-fn validate(app: &AppRecord) -> Result<(), AppError> {
+pub(crate) fn validate(app: &AppRecord) -> Result<(), AppError> {
     check_name(&app.name)?;
     app_settings::validate(&app.settings)?;
     Ok(())
@@ -95,6 +110,11 @@ fn validate(app: &AppRecord) -> Result<(), AppError> {
 fn settings(app: &AppRecord) -> Value {
     let settings = &app.settings;
     let strings = |items: &[Scope]| items.iter().map(Scope::to_string).collect::<Vec<_>>();
+    let federations: Vec<&str> = settings
+        .federation
+        .iter()
+        .map(|rule| rule.name.as_str())
+        .collect();
     json!({
         "name": app.name,
         "type": settings.app_type.as_str(),
@@ -109,7 +129,50 @@ fn settings(app: &AppRecord) -> Value {
         "rate_limit": settings.rate_limit.map(|limit| limit.to_string()),
         "rate_limit_monitor": settings.rate_limit_monitor,
         "tokens_revoked_before": app.tokens_revoked_before,
+        "jwks_kids": settings.jwks.as_deref().map(key_ids),
+        "jwks_uri": settings.jwks_uri,
+        "federations": federations,
     })
+}
+
+/// The `kid` of each key of a compact JWK Set (`null` for a key without one): what the audit
+/// trail and `app show` say of an app's keys.
+pub fn key_ids(jwks: &str) -> Vec<Option<String>> {
+    let set: Value = serde_json::from_str(jwks).unwrap_or(Value::Null);
+    set["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|key| key["kid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks a JWK Set an operator gives (an app's own keys, or the keys a federation pins) and
+/// returns it as compact JSON: its shape by the protocol's rules, then every key parsed as
+/// latchkey will parse it to check a signature, so a key it cannot use is refused when it is
+/// stored rather than at login.
+pub fn checked_jwks(text: &str) -> Result<String, AppError> {
+    let shape = |error| AppError::Invalid(ClientConfigError::Jwks(error));
+    PublicKeySet::parse(text).map_err(|error| match error {
+        JwksError::Shape(error) => shape(error),
+        unusable => AppError::UnusableKeys(unusable),
+    })?;
+    federation::normalize_jwks(text).map_err(shape)
+}
+
+/// `patch` with the JWK Set it sets (if any) checked and made compact.
+fn checked_patch(mut patch: AppSettingsPatch) -> Result<AppSettingsPatch, AppError> {
+    if let Some(Some(jwks)) = &patch.jwks {
+        patch.jwks = Some(Some(checked_jwks(jwks)?));
+    }
+    Ok(patch)
+}
+
+/// Whether the app can prove who it is without a client secret.
+pub fn has_keys(settings: &AppSettings) -> bool {
+    settings.jwks.is_some() || settings.jwks_uri.is_some() || !settings.federation.is_empty()
 }
 
 impl AppChanges {
@@ -123,11 +186,19 @@ impl AppChanges {
             _ => "app.update",
         }
     }
+
+    /// Whether it changes the app record itself (removing the secret is a write of its own).
+    fn writes_record(&self) -> bool {
+        self.name.is_some()
+            || self.enabled.is_some()
+            || self.tokens_revoked_before.is_some()
+            || !self.settings.is_empty()
+    }
 }
 
 /// The record of a new app under `client_id`, storing the hash of `secret` (give none for a
-/// public app), checked: what `create` stores, and what a bulk load of apps whose credentials
-/// are known ahead (the benchmark's) builds.
+/// public app, or one that authenticates with keys), checked: what `create` stores, and what a
+/// bulk load of apps whose credentials are known ahead (the benchmark's) builds.
 pub fn record(
     new: NewApp,
     client_id: String,
@@ -139,7 +210,7 @@ pub fn record(
         tenant: new.tenant,
         name: new.name,
         enabled: true,
-        settings: AppSettings::new(new.app_type).patched(new.settings),
+        settings: AppSettings::new(new.app_type).patched(checked_patch(new.settings)?),
         tokens_revoked_before: None,
         revision: 1,
         created_at: now,
@@ -158,16 +229,17 @@ pub fn record(
 }
 
 /// Creates an app. Returns it and, for confidential apps, its secret: the only time the secret
-/// exists outside the client that receives it.
+/// exists outside the client that receives it. An app given a JWK Set or a JWKS URI gets no
+/// secret: it proves who it is with its keys (`private_key_jwt`).
 pub async fn create(
     store: &dyn Store,
     new: NewApp,
     actor: Actor<'_>,
     now: i64,
 ) -> Result<(AppRecord, Option<ClientSecret>), AppError> {
-    let secret = new
-        .app_type
-        .is_confidential()
+    let keyed = matches!(new.settings.jwks, Some(Some(_)))
+        || matches!(new.settings.jwks_uri, Some(Some(_)));
+    let secret = (new.app_type.is_confidential() && !keyed)
         .then(|| ClientSecret::new(random::client_secret()));
     let app = record(new, random::client_id(), secret.as_ref(), now)?;
     let event = audit::event(
@@ -197,38 +269,21 @@ pub async fn show(store: &dyn Store, tenant: &str, client_id: &str) -> Result<Ap
         .ok_or_else(|| AppError::NotFound(client_id.to_owned(), tenant.to_owned()))
 }
 
-/// Applies changes to an app, retrying when a concurrent writer changed it in between.
-pub async fn update(
+/// Reads an app, lets `change` modify it and name the audit event of the change, and writes it
+/// back under the revision it was read at, reading it again (up to five times) when a
+/// concurrent writer changed it in between. Returns the record as written.
+pub(crate) async fn modify(
     store: &dyn Store,
     tenant: &str,
     client_id: &str,
-    changes: &AppChanges,
-    actor: Actor<'_>,
     now: i64,
+    mut change: impl FnMut(&mut AppRecord) -> Result<AuditEvent, AppError>,
 ) -> Result<AppRecord, AppError> {
     let mut attempts = 0;
     loop {
         let mut app = show(store, tenant, client_id).await?;
-        if let Some(name) = &changes.name {
-            app.name = name.clone();
-        }
-        if let Some(enabled) = changes.enabled {
-            app.enabled = enabled;
-        }
-        if let Some(revoked_before) = changes.tokens_revoked_before {
-            app.tokens_revoked_before = Some(revoked_before);
-        }
-        app.settings = app.settings.patched(changes.settings.clone());
+        let event = change(&mut app)?;
         app.updated_at = now;
-        validate(&app)?;
-        let event = audit::event(
-            actor,
-            tenant,
-            changes.action(),
-            client_id,
-            settings(&app),
-            now,
-        );
         match store.update_app(&app, Some(&event)).await {
             Ok(()) => {
                 app.revision += 1;
@@ -238,6 +293,83 @@ pub async fn update(
             Err(error) => return Err(AppError::from_store(error, tenant, client_id)),
         }
     }
+}
+
+/// Applies changes to an app, retrying when a concurrent writer changed it in between. With
+/// `remove_secret`, the other changes are written first (so keys given in the same change
+/// count), then every secret is removed.
+pub async fn update(
+    store: &dyn Store,
+    tenant: &str,
+    client_id: &str,
+    changes: &AppChanges,
+    actor: Actor<'_>,
+    now: i64,
+) -> Result<AppRecord, AppError> {
+    let patch = checked_patch(changes.settings.clone())?;
+    let app = if changes.writes_record() {
+        modify(store, tenant, client_id, now, |app| {
+            if let Some(name) = &changes.name {
+                app.name = name.clone();
+            }
+            if let Some(enabled) = changes.enabled {
+                app.enabled = enabled;
+            }
+            if let Some(revoked_before) = changes.tokens_revoked_before {
+                app.tokens_revoked_before = Some(revoked_before);
+            }
+            app.settings = app.settings.clone().patched(patch.clone());
+            validate(app)?;
+            if changes.remove_secret {
+                check_keyless(app)?;
+            }
+            Ok(audit::event(
+                actor,
+                tenant,
+                changes.action(),
+                client_id,
+                settings(app),
+                now,
+            ))
+        })
+        .await?
+    } else {
+        show(store, tenant, client_id).await?
+    };
+    if !changes.remove_secret {
+        return Ok(app);
+    }
+    check_keyless(&app)?;
+    let event = audit::event(
+        actor,
+        tenant,
+        "app.secret.remove",
+        client_id,
+        json!({ "name": app.name }),
+        now,
+    );
+    let found = store
+        .remove_secrets(tenant, client_id, now, Some(&event))
+        .await
+        .map_err(|error| AppError::from_store(error, tenant, client_id))?;
+    if !found {
+        return Err(AppError::NotFound(client_id.to_owned(), tenant.to_owned()));
+    }
+    show(store, tenant, client_id).await
+}
+
+/// Refuses to leave an app without a secret unless it can authenticate otherwise.
+fn check_keyless(app: &AppRecord) -> Result<(), AppError> {
+    if !app.settings.app_type.is_confidential() {
+        return Err(AppError::PublicClient(
+            app.client_id.clone(),
+            app.settings.app_type,
+        ));
+    }
+    if !has_keys(&app.settings) {
+        return Err(AppError::NothingToAuthenticateWith(app.client_id.clone()));
+    }
+    Ok(())
 }
 
 /// Disables an app (its token requests get `invalid_client`). The tokens it already holds are
@@ -372,4 +504,99 @@ pub struct RotatedSecret {
     pub secret: ClientSecret,
     /// Unix seconds; `None` when the previous secret stopped working at once.
     pub previous_expires_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_keys::{Algorithm, Signer, generate_private_key};
+
+    /// A JWK Set of one new ES256 public key, as JSON text with spaces.
+    fn jwks(kid: &str) -> String {
+        let pkcs8 = generate_private_key(Algorithm::Es256).unwrap();
+        let key = Signer::from_pkcs8(kid, Algorithm::Es256, &pkcs8)
+            .unwrap()
+            .public_jwk();
+        format!(
+            "{{ \"keys\": [ {} ] }}",
+            serde_json::to_string(&key).unwrap()
+        )
+    }
+
+    fn new_app(settings: AppSettingsPatch) -> NewApp {
+        NewApp {
+            tenant: "default".into(),
+            name: "app".into(),
+            app_type: ClientType::M2m,
+            settings,
+        }
+    }
+
+    #[test]
+    fn a_jwks_is_stored_compact_and_its_key_ids_are_read_back() {
+        let settings = AppSettingsPatch {
+            jwks: Some(Some(jwks("k1"))),
+            ..AppSettingsPatch::default()
+        };
+        let app = record(new_app(settings), "id".into(), None, 0).unwrap();
+        let stored = app.settings.jwks.as_deref().unwrap();
+        assert!(!stored.contains(' '), "{stored}");
+        assert_eq!(key_ids(stored), [Some("k1".to_owned())]);
+        assert!(has_keys(&app.settings));
+    }
+
+    #[test]
+    fn a_jwks_of_the_wrong_shape_or_with_unusable_keys_is_refused() {
+        let private = jwks("k").replace("\"kty\"", "\"d\":\"AAAA\",\"kty\"");
+        assert!(matches!(
+            checked_jwks(&private),
+            Err(AppError::Invalid(ClientConfigError::Jwks(
+                federation::JwksShapeError::PrivateKey
+            )))
+        ));
+        let bad_point = r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}]}"#;
+        assert!(matches!(
+            checked_jwks(bad_point),
+            Err(AppError::UnusableKeys(_))
+        ));
+        let settings = AppSettingsPatch {
+            jwks: Some(Some(bad_point.into())),
+            ..AppSettingsPatch::default()
+        };
+        assert!(record(new_app(settings), "id".into(), None, 0).is_err());
+    }
+
+    #[test]
+    fn only_an_app_with_keys_or_a_federation_may_lose_its_secret() {
+        let mut app = record(new_app(AppSettingsPatch::default()), "id".into(), None, 0).unwrap();
+        assert!(matches!(
+            check_keyless(&app),
+            Err(AppError::NothingToAuthenticateWith(_))
+        ));
+        app.settings.jwks_uri = Some("https://keys.example/jwks".into());
+        assert!(check_keyless(&app).is_ok());
+        app.settings.app_type = ClientType::Spa;
+        assert!(matches!(
+            check_keyless(&app),
+            Err(AppError::PublicClient(..))
+        ));
+    }
+
+    #[test]
+    fn removing_the_secret_alone_writes_no_app_record() {
+        let only_secret = AppChanges {
+            remove_secret: true,
+            ..AppChanges::default()
+        };
+        assert!(!only_secret.writes_record());
+        let with_keys = AppChanges {
+            settings: AppSettingsPatch {
+                jwks_uri: Some(Some("https://keys.example/jwks".into())),
+                ..AppSettingsPatch::default()
+            },
+            ..only_secret
+        };
+        assert!(with_keys.writes_record());
+        assert_eq!(with_keys.action(), "app.update");
+    }
 }

@@ -10,6 +10,7 @@ use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
 use latchkey_protocol::app_settings::{MAX_TOKEN_TTL, MIN_TOKEN_TTL, TOKEN_REUSE_PERCENT};
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::federation;
 use std::borrow::Cow;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
@@ -137,6 +138,30 @@ constrained!(
 
 constrained!(PageLimit, "PageLimit", "A page size.", integer(1, MAX_PAGE));
 
+constrained!(
+    FederationName,
+    "FederationName",
+    "A federation's name, unique within its app.",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(federation_name_pattern()))
+);
+
+/// A federation name as a pattern: what `FederationRule::validated` accepts.
+pub fn federation_name_pattern() -> String {
+    format!("^[A-Za-z0-9._-]{{1,{}}}$", federation::MAX_RULE_NAME)
+}
+
+constrained!(
+    FetchableUrl,
+    "FetchableUrl",
+    "A URL latchkey may fetch: https://, or http:// to a loopback host; no query or fragment.",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^https?://[^?#]+$"))
+        .max_length(Some(federation::MAX_URL_BYTES))
+);
+
 /// `token_profile` in the OpenAPI document: one of the profiles' names.
 pub fn token_profile_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
@@ -167,4 +192,33 @@ pub fn token_profile_change_schema() -> utoipa::openapi::Object {
             "New token profile: `seed` or `rfc9068`; `null` leaves it unchanged.",
         ))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_protocol::federation::FederationRule;
+
+    #[test]
+    fn the_federation_name_pattern_spells_the_rule_validated_applies() {
+        assert_eq!(federation_name_pattern(), "^[A-Za-z0-9._-]{1,64}$");
+        let rule = |name: &str| FederationRule {
+            name: name.to_owned(),
+            issuer: "https://issuer.example".into(),
+            subject: "s".into(),
+            audience: None,
+            claims: Default::default(),
+            jwks: None,
+        };
+        for good in [
+            "a",
+            "Gh.actions_prod-1",
+            &"a".repeat(federation::MAX_RULE_NAME),
+        ] {
+            assert!(rule(good).validated().is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", &"a".repeat(federation::MAX_RULE_NAME + 1)] {
+            assert!(rule(bad).validated().is_err(), "{bad:?}");
+        }
+    }
 }

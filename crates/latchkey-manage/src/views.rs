@@ -5,10 +5,11 @@
 //! bodies the admin API accepts are the admin API's own (`latchkey-server`'s `admin::bodies`).
 
 use crate::schema::{
-    AlgName, AppTypeName, AssertionLifetime, GrantTypeName, RateLimitText, TokenTtl,
-    token_profile_schema,
+    AlgName, AppTypeName, AssertionLifetime, FederationName, FetchableUrl, GrantTypeName,
+    RateLimitText, TokenTtl, token_profile_schema,
 };
 use latchkey_protocol::TokenProfile;
+use latchkey_protocol::federation::FederationRule;
 use latchkey_store::{AppRecord, AuditEvent, KeyRecord, KeyStatus, TenantRecord};
 use serde::Serialize;
 use serde_json::Value;
@@ -121,6 +122,18 @@ pub struct AppView {
     pub rate_limit: Option<String>,
     /// Whether the quota only counts and logs what it would refuse.
     pub rate_limit_monitor: bool,
+    /// Whether it holds a client secret; an app without one authenticates with its keys
+    /// (`private_key_jwt`) or a federation.
+    pub has_secret: bool,
+    /// Its public keys for `private_key_jwt`, as a JWK Set; `null` when it has none (or
+    /// publishes them at `jwks_uri`).
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    /// Where latchkey fetches its public keys for `private_key_jwt`; `null` when none.
+    #[schema(value_type = Option<FetchableUrl>)]
+    pub jwks_uri: Option<String>,
+    /// The external issuers whose identity tokens it accepts (workload identity federation).
+    pub federations: Vec<FederationView>,
     /// Every token issued at or before this time is revoked (RFC 3339).
     pub tokens_revoked_before: Option<String>,
     /// Its tenant.
@@ -133,9 +146,11 @@ pub struct AppView {
     /// with a grace period (RFC 3339; a past time once it has stopped); `null` when no
     /// previous secret was kept.
     pub previous_secret_expires_at: Option<String>,
-    /// The secret: only in the answer to creating the app, shown once.
+    /// The secret: only in the answer to creating the app, shown once; `null` there when the
+    /// app has none (a public app, or one created with a JWK Set or a JWKS URI).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<Option<String>>,
     /// Only in the answer to creating the app, when there is something to know about the app
     /// just created (such as grant types this server does not serve): one sentence each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -170,6 +185,15 @@ impl From<&AppRecord> for AppView {
                 .unwrap_or_else(|| Value::Object(Default::default())),
             rate_limit: settings.rate_limit.map(|limit| limit.to_string()),
             rate_limit_monitor: settings.rate_limit_monitor,
+            // A secret kept for a grace period has an expiry; the current one has none.
+            has_secret: app.secrets.iter().any(|secret| secret.expires_at.is_none()),
+            jwks: settings.jwks.as_deref().map(json_object),
+            jwks_uri: settings.jwks_uri.clone(),
+            federations: settings
+                .federation
+                .iter()
+                .map(FederationView::from)
+                .collect(),
             tokens_revoked_before: app.tokens_revoked_before.map(timestamp),
             tenant: app.tenant.clone(),
             created_at: timestamp(app.created_at),
@@ -183,6 +207,71 @@ impl From<&AppRecord> for AppView {
                 .map(timestamp),
             client_secret: None,
             warnings: Vec::new(),
+        }
+    }
+}
+
+/// Stored compact JSON as a value (`null` if it were ever unreadable, which validation on
+/// every write rules out).
+fn json_object(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// One of an app's federations: tokens from `issuer` whose subject and claims match are the
+/// app's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FederationView {
+    /// The rule's name, unique within the app.
+    #[schema(value_type = FederationName)]
+    pub name: String,
+    /// The issuer: tokens must carry it as `iss`; its keys come from its OIDC discovery
+    /// document unless `jwks` pins them.
+    #[schema(value_type = FetchableUrl)]
+    pub issuer: String,
+    /// The `sub` claim exactly, or a prefix of it when it ends in `*`.
+    pub subject: String,
+    /// The audience the token must hold; `null` means the tenant's issuer.
+    pub audience: Option<String>,
+    /// Exact-match conditions on other claims: a claim name, or a JSON Pointer (RFC 6901)
+    /// for a nested claim, to the expected value.
+    pub claims: std::collections::BTreeMap<String, String>,
+    /// The issuer's keys pinned as a JWK Set; `null` when they come from its discovery.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+}
+
+impl From<&FederationRule> for FederationView {
+    fn from(rule: &FederationRule) -> FederationView {
+        FederationView {
+            name: rule.name.clone(),
+            issuer: rule.issuer.clone(),
+            subject: rule.subject.clone(),
+            audience: rule.audience.clone(),
+            claims: rule.claims.clone(),
+            jwks: rule.jwks.as_deref().map(json_object),
+        }
+    }
+}
+
+/// An app's federations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FederationList {
+    /// The app.
+    pub client_id: String,
+    /// Its federations, in the order they were added.
+    pub federations: Vec<FederationView>,
+}
+
+impl From<&AppRecord> for FederationList {
+    fn from(app: &AppRecord) -> FederationList {
+        FederationList {
+            client_id: app.client_id.clone(),
+            federations: app
+                .settings
+                .federation
+                .iter()
+                .map(FederationView::from)
+                .collect(),
         }
     }
 }

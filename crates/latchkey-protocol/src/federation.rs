@@ -65,7 +65,7 @@ pub enum FederationError {
     TooManyRules,
     /// A URL latchkey may not fetch or compare against.
     #[error(
-        "{what} {url:?} is invalid: use an https:// URL without a query or fragment (http:// only for 127.0.0.1, [::1] or localhost), at most {MAX_URL_BYTES} bytes"
+        "{what} {url:?} is invalid: use an https:// URL without a fragment (http:// only for 127.0.0.1, [::1] or localhost; an issuer has no query either), at most {MAX_URL_BYTES} bytes"
     )]
     BadUrl {
         /// Which setting.
@@ -175,11 +175,12 @@ pub fn normalize_jwks(text: &str) -> Result<String, JwksShapeError> {
 }
 
 /// Whether latchkey may fetch `url` (a JWKS URI, an issuer's discovery): `https`, or `http` to
-/// a loopback host for development and tests; no userinfo, query or fragment. Nothing else is
-/// fetched, so no configuration can point latchkey at a plain-text service elsewhere.
+/// a loopback host for development and tests; no userinfo or fragment. Nothing else is
+/// fetched, so no configuration can point latchkey at a plain-text service elsewhere. A query
+/// is allowed: some issuers' JWKS URIs carry one (Azure AD B2C names its policy so).
 pub fn is_fetchable_url(url: &str) -> bool {
     if url.len() > MAX_URL_BYTES
-        || url.contains(['?', '#'])
+        || url.contains('#')
         || url.chars().any(|c| c.is_whitespace() || c.is_control())
     {
         return false;
@@ -240,7 +241,8 @@ impl FederationRule {
         if !name_ok {
             return Err(FederationError::BadName(self.name));
         }
-        if !is_fetchable_url(&self.issuer) {
+        // An issuer identifier has no query (OpenID Connect Discovery §3).
+        if !is_fetchable_url(&self.issuer) || self.issuer.contains('?') {
             return Err(FederationError::BadUrl {
                 what: "issuer",
                 url: self.issuer,
@@ -434,6 +436,7 @@ mod tests {
             "http://127.0.0.1:8080/jwks",
             "http://localhost/keys",
             "http://[::1]:9/x",
+            "https://login.example/keys?p=b2c_1_signin",
         ] {
             assert!(is_fetchable_url(good), "{good}");
         }
@@ -443,7 +446,6 @@ mod tests {
             "http://localhost.evil:80/",
             "http://[::2]/",
             "https://user@host/",
-            "https://host/jwks?x=1",
             "https://host/#f",
             "ftp://host/",
             "https://",

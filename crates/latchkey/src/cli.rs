@@ -126,10 +126,15 @@ pub(crate) enum DbCommand {
 
 mod backup_args;
 mod config_args;
+mod federation_args;
 mod generate_args;
 mod serve_args;
 pub(crate) use backup_args::{BackupArgs, RestoreArgs};
 pub(crate) use config_args::{ConfigCheckArgs, ConfigCommand};
+pub(crate) use federation_args::{
+    ClaimCondition, CreateKeyArgs, FederationAddArgs, FederationCommand, FederationRemoveArgs,
+    UpdateKeyArgs,
+};
 pub(crate) use generate_args::{CompletionsArgs, ManArgs, Shell};
 pub(crate) use serve_args::ServeArgs;
 
@@ -307,7 +312,8 @@ pub(crate) struct AuditListArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AppCommand {
-    /// Create an app and print its client_secret (shown only this once).
+    /// Create an app and print its client_secret (shown only this once; an app given --jwks or
+    /// --jwks-uri has none).
     Create(AppCreateArgs),
     /// List apps.
     List(JsonFlag),
@@ -324,6 +330,9 @@ pub(crate) enum AppCommand {
     Delete(AppIdArgs),
     /// Give an app a new client_secret; the old one stops working (at once, or after --grace).
     RotateSecret(RotateSecretArgs),
+    /// Trust identity tokens from external issuers (workload identity federation).
+    #[command(subcommand)]
+    Federation(FederationCommand),
 }
 
 #[derive(Debug, Args)]
@@ -465,6 +474,8 @@ pub(crate) struct AppCreateArgs {
     /// Only count and log the requests the rate limit would refuse, refusing none.
     #[arg(long)]
     pub(crate) rate_limit_monitor: bool,
+    #[command(flatten)]
+    pub(crate) keys: CreateKeyArgs,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -531,6 +542,12 @@ pub(crate) struct AppUpdateArgs {
     /// Leave monitor mode: refuse the requests past the rate limit again.
     #[arg(long)]
     pub(crate) rate_limit_enforce: bool,
+    #[command(flatten)]
+    pub(crate) keys: UpdateKeyArgs,
+    /// Remove every client_secret of the app (refused unless it has --jwks, --jwks-uri or a
+    /// federation to authenticate with).
+    #[arg(long)]
+    pub(crate) no_secret: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -4,6 +4,7 @@
 use latchkey_manage::apps::AppError;
 use latchkey_manage::tenants::TenantError;
 use latchkey_protocol::app_settings::ClientConfigError;
+use latchkey_protocol::federation::FederationError;
 use latchkey_store::{StoreError, unavailable};
 
 /// The hint for the first error in `error`'s chain that has one.
@@ -29,6 +30,16 @@ fn app_hint(error: &AppError) -> Option<&'static str> {
         AppError::NotFound(..) => Some("see `latchkey app list`"),
         AppError::TenantNotFound(_) => Some("see `latchkey tenant list`"),
         AppError::Store(error) => store_hint(error),
+        AppError::NothingToAuthenticateWith(_) => Some(
+            "add --jwks FILE or --jwks-uri URL to the same command, or a federation with \
+             `latchkey app federation add`",
+        ),
+        AppError::Federation(FederationError::UnknownName(_)) => {
+            Some("see `latchkey app federation list ID`")
+        }
+        AppError::Federation(FederationError::Unconstrained) => {
+            Some("such as --claim repository=acme/api")
+        }
         _ => None,
     }
 }
@@ -68,6 +79,7 @@ fn settings_hint(error: &ClientConfigError) -> Option<&'static str> {
     match error {
         ClientConfigError::PublicClientCredentials(_) => Some("use --type m2m or web"),
         ClientConfigError::DefaultNotAllowed(_) => Some("add it with --scope"),
+        ClientConfigError::KeysForPublicClient(_) => Some("use --type m2m or web"),
         _ => None,
     }
 }

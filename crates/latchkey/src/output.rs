@@ -148,6 +148,33 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
                 .unwrap_or_else(|| "-".to_owned()),
         ),
         (
+            "secret",
+            if AppView::from(app).has_secret {
+                "yes"
+            } else {
+                "none"
+            }
+            .to_owned(),
+        ),
+        (
+            "jwks",
+            match (&app.settings.jwks, &app.settings.jwks_uri) {
+                (Some(jwks), _) => format!("keys {}", key_ids(jwks)),
+                (None, Some(uri)) => format!("fetched from {uri}"),
+                (None, None) => "-".to_owned(),
+            },
+        ),
+        (
+            "federations",
+            list_or_dash(
+                &app.settings
+                    .federation
+                    .iter()
+                    .map(|rule| rule.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
             "previous_secret",
             AppView::from(app)
                 .previous_secret_expires_at
@@ -164,6 +191,48 @@ pub(crate) fn print_app(app: &AppRecord, secret: Option<&ClientSecret>) {
         }
         outln!("{label:<15} {value}");
     }
+}
+
+/// The key ids of a JWK Set for people: `kid1 kid2`, a key without one as `(no kid)`.
+fn key_ids(jwks: &str) -> String {
+    let kids: Vec<String> = latchkey_manage::apps::key_ids(jwks)
+        .into_iter()
+        .map(|kid| kid.unwrap_or_else(|| "(no kid)".to_owned()))
+        .collect();
+    list_or_dash(&kids)
+}
+
+/// Prints an app's federations as a table.
+pub(crate) fn print_federation_table(app: &AppRecord) {
+    let rules = &app.settings.federation;
+    if rules.is_empty() {
+        outln!(
+            "App {} has no federations. Add one with: latchkey app federation add {} --name NAME --issuer URL --subject SUBJECT",
+            app.client_id,
+            app.client_id
+        );
+        return;
+    }
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|rule| {
+            let claims: Vec<String> = rule
+                .claims
+                .iter()
+                .map(|(claim, value)| format!("{claim}={value}"))
+                .collect();
+            vec![
+                rule.name.clone(),
+                rule.issuer.clone(),
+                rule.subject.clone(),
+                rule.audience
+                    .clone()
+                    .unwrap_or_else(|| "(tenant issuer)".to_owned()),
+                list_or_dash(&claims),
+            ]
+        })
+        .collect();
+    print_table(&["NAME", "ISSUER", "SUBJECT", "AUDIENCE", "CLAIMS"], &rows);
 }
 
 /// Prints apps as a table.

@@ -97,8 +97,9 @@ pub(crate) async fn list(
     }))
 }
 
-/// Creates an app. The answer holds its `client_secret`: the only time it is shown. An app
-/// this server cannot serve (grant types other than client_credentials) is created all the
+/// Creates an app. The answer holds its `client_secret`: the only time it is shown (`null` for
+/// an app given `jwks` or `jwks_uri`, which authenticates with its keys). An app this server
+/// cannot serve (grant types other than client_credentials) is created all the
 /// same, and the answer's `warnings` say so.
 #[utoipa::path(operation_id = "create_app", post, path = "/admin/v1/tenants/{tenant}/apps", tag = "apps", request_body = NewAppBody,
     params(("tenant" = String, Path, description = "tenant name")),
@@ -124,7 +125,7 @@ pub(crate) async fn create(
     .await?;
     state.serve_own_write().await;
     let mut view = AppView::from(&app);
-    view.client_secret = secret.map(|secret| secret.expose().to_owned());
+    view.client_secret = Some(secret.map(|secret| secret.expose().to_owned()));
     view.warnings = apps::warnings(&app);
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -258,6 +259,28 @@ pub(crate) async fn delete(
     .await?;
     state.serve_own_write().await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes every secret of an app, which then authenticates only with its keys or a federation:
+/// refused (409) when it has neither.
+#[utoipa::path(operation_id = "remove_app_secret", delete, path = "/admin/v1/tenants/{tenant}/apps/{client_id}/secret", tag = "apps",
+    params(("tenant" = String, Path, description = "tenant name"), ("client_id" = String, Path, description = "the app's client id")),
+    responses(
+        (status = 200, body = AppView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the app would have no way to authenticate, or is a public app", body = ErrorBody),
+    ))]
+pub(crate) async fn remove_secret(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((tenant, client_id)): Path<(String, String)>,
+) -> Result<Json<AppView>, AdminError> {
+    admin.may_manage(&tenant)?;
+    let changes = AppChanges {
+        remove_secret: true,
+        ..AppChanges::default()
+    };
+    change(&state, &admin, &tenant, &client_id, &changes).await
 }
 
 /// Gives an app a new secret; the old one stops working at once, or after `grace_seconds`.

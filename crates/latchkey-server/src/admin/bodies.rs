@@ -6,14 +6,17 @@ use super::error::AdminError;
 use latchkey_keys::Algorithm;
 use latchkey_manage::apps::{AppChanges, NewApp};
 use latchkey_manage::schema::{
-    AlgName, AppName, AppTypeName, AssertionLifetime, GrantTypeName, RateLimitText, Seconds,
-    TenantName, TokenReusePercent, TokenTtl, token_profile_change_schema, token_profile_schema,
+    AlgName, AppName, AppTypeName, AssertionLifetime, FederationName, FetchableUrl, GrantTypeName,
+    RateLimitText, Seconds, TenantName, TokenReusePercent, TokenTtl, token_profile_change_schema,
+    token_profile_schema,
 };
 use latchkey_protocol::app_settings::ClientConfigError;
 use latchkey_protocol::client::{ClientType, GrantType};
+use latchkey_protocol::federation::FederationRule;
 use latchkey_protocol::{AppSettingsPatch, RateLimit, Scope, TokenProfile};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A field that may be absent (leave unchanged), `null` (clear) or a value (set).
@@ -120,6 +123,16 @@ pub(crate) struct NewAppBody {
     /// Only count and log what the quota would refuse, refusing nothing.
     #[serde(default)]
     pub(crate) rate_limit_monitor: bool,
+    /// The app's public keys for `private_key_jwt`, a JWK Set (RFC 7517 §5) of public keys:
+    /// the app then gets no client secret. Not with `jwks_uri`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) jwks: Option<Map<String, Value>>,
+    /// Where the app publishes its JWK Set, fetched and cached: the app then gets no client
+    /// secret. Not with `jwks`.
+    #[serde(default)]
+    #[schema(value_type = Option<FetchableUrl>)]
+    pub(crate) jwks_uri: Option<String>,
 }
 
 /// Changes to an app; absent fields stay as they are, lists replace the old ones.
@@ -168,11 +181,37 @@ pub(crate) struct AppPatch {
     /// Turn monitor mode on (`true`: count and log, refuse nothing) or off (`false`: enforce).
     #[serde(default)]
     pub(crate) rate_limit_monitor: Option<bool>,
+    /// New public keys for `private_key_jwt`, a JWK Set (which drops a `jwks_uri`); `null`
+    /// removes them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) jwks: Option<Option<Map<String, Value>>>,
+    /// Where latchkey fetches the app's public keys from now on (which drops a `jwks`);
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<FetchableUrl>)]
+    pub(crate) jwks_uri: Option<Option<String>>,
+}
+
+/// A JWK Set object as the text the management layer checks.
+fn jwks_text(set: Map<String, Value>) -> String {
+    Value::Object(set).to_string()
+}
+
+/// An app publishes its keys one way: a body giving both is refused rather than one winning.
+fn one_key_source(jwks: bool, jwks_uri: bool) -> Result<(), AdminError> {
+    if jwks && jwks_uri {
+        return Err(AdminError::Invalid(
+            ClientConfigError::JwksAndUri.to_string(),
+        ));
+    }
+    Ok(())
 }
 
 impl NewAppBody {
     /// The app this body asks for, in `tenant`.
     pub(crate) fn into_new_app(self, tenant: String) -> Result<NewApp, AdminError> {
+        one_key_source(self.jwks.is_some(), self.jwks_uri.is_some())?;
         Ok(NewApp {
             tenant,
             name: self.name,
@@ -193,8 +232,8 @@ impl NewAppBody {
                 custom_claims: self.claims,
                 rate_limit: Some(self.rate_limit.as_deref().map(rate_limit).transpose()?),
                 rate_limit_monitor: Some(self.rate_limit_monitor),
-                jwks: None,
-                jwks_uri: None,
+                jwks: self.jwks.map(|set| Some(jwks_text(set))),
+                jwks_uri: self.jwks_uri.map(Some),
                 federation: None,
             },
         })
@@ -204,6 +243,10 @@ impl NewAppBody {
 impl AppPatch {
     /// The changes this body asks for.
     pub(crate) fn into_changes(self) -> Result<AppChanges, AdminError> {
+        one_key_source(
+            matches!(self.jwks, Some(Some(_))),
+            matches!(self.jwks_uri, Some(Some(_))),
+        )?;
         Ok(AppChanges {
             name: self.name,
             enabled: self.enabled,
@@ -223,10 +266,11 @@ impl AppPatch {
                     .map(|limit| limit.as_deref().map(rate_limit).transpose())
                     .transpose()?,
                 rate_limit_monitor: self.rate_limit_monitor,
-                jwks: None,
-                jwks_uri: None,
+                jwks: self.jwks.map(|set| set.map(jwks_text)),
+                jwks_uri: self.jwks_uri,
                 federation: None,
             },
+            remove_secret: false,
         })
     }
 }
@@ -257,6 +301,48 @@ fn rate_limit(text: &str) -> Result<RateLimit, AdminError> {
 fn app_type(text: &str) -> Result<ClientType, AdminError> {
     text.parse()
         .map_err(|error: ClientConfigError| AdminError::Invalid(error.to_string()))
+}
+
+/// A federation to add to an app: tokens from `issuer` whose subject and claims match are the
+/// app's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewFederationBody {
+    /// A name unique within the app.
+    #[schema(value_type = FederationName)]
+    pub(crate) name: String,
+    /// The external issuer: its tokens' `iss`, and where its OIDC discovery document is found
+    /// (unless `jwks` pins its keys).
+    #[schema(value_type = FetchableUrl)]
+    pub(crate) issuer: String,
+    /// The tokens' `sub` exactly, or a prefix of it ending in `*`.
+    pub(crate) subject: String,
+    /// The audience the tokens must hold; absent or `null`: the tenant's issuer.
+    #[serde(default)]
+    pub(crate) audience: Option<String>,
+    /// Exact-match conditions on other claims: a claim name (`repository`) or a JSON Pointer
+    /// for a nested claim (`/kubernetes.io/namespace`), to the expected value.
+    #[serde(default)]
+    pub(crate) claims: BTreeMap<String, String>,
+    /// The issuer's public keys as a JWK Set, for an issuer whose discovery latchkey cannot
+    /// reach.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) jwks: Option<Map<String, Value>>,
+}
+
+impl NewFederationBody {
+    /// The rule this body asks for (checked when it is added).
+    pub(crate) fn into_rule(self) -> FederationRule {
+        FederationRule {
+            name: self.name,
+            issuer: self.issuer,
+            subject: self.subject,
+            audience: self.audience,
+            claims: self.claims,
+            jwks: self.jwks.map(jwks_text),
+        }
+    }
 }
 
 /// Options of a secret rotation.

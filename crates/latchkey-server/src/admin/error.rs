@@ -10,6 +10,7 @@ use latchkey_manage::apps::AppError;
 use latchkey_manage::keys::SigningKeyError;
 use latchkey_manage::revocations::RevokeError;
 use latchkey_manage::tenants::TenantError;
+use latchkey_protocol::federation::FederationError;
 use latchkey_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -180,7 +181,17 @@ impl From<AppError> for AdminError {
             AppError::NotFound(..) | AppError::TenantNotFound(_) => {
                 AdminError::NotFound(error.to_string())
             }
-            AppError::PublicClient(..) => AdminError::Conflict(error.to_string()),
+            AppError::PublicClient(..) | AppError::NothingToAuthenticateWith(_) => {
+                AdminError::Conflict(error.to_string())
+            }
+            AppError::UnusableKeys(_) => AdminError::Invalid(error.to_string()),
+            AppError::Federation(FederationError::DuplicateName(_)) => {
+                AdminError::Conflict(error.to_string())
+            }
+            AppError::Federation(FederationError::UnknownName(_)) => {
+                AdminError::NotFound(error.to_string())
+            }
+            AppError::Federation(_) => AdminError::Invalid(error.to_string()),
             AppError::Store(store) => store.into(),
         }
     }

@@ -3,12 +3,13 @@
 //! call, with the answer's status and error code. Not part of the API.
 
 use super::bodies::{
-    AppPatch, DisableBody, NewAppBody, NewTenantBody, RevocationBody, RevocationTarget,
-    RotateKeyBody, RotateSecretBody, TenantPatch,
+    AppPatch, DisableBody, NewAppBody, NewFederationBody, NewTenantBody, RevocationBody,
+    RevocationTarget, RotateKeyBody, RotateSecretBody, TenantPatch,
 };
 use super::error::AdminError;
 use super::extract::read_json;
 use latchkey_manage::apps::{self, NewApp};
+use latchkey_manage::federations;
 use latchkey_manage::revocations::RevokeError;
 use latchkey_manage::tenants;
 use latchkey_protocol::ClientType;
@@ -32,11 +33,13 @@ pub enum Body {
     RotateKey,
     /// `POST /admin/v1/tenants/{tenant}/revocations`.
     Revocation,
+    /// `POST .../apps/{client_id}/federations`.
+    NewFederation,
 }
 
 impl Body {
     /// Every body.
-    pub const ALL: [Body; 8] = [
+    pub const ALL: [Body; 9] = [
         Body::NewTenant,
         Body::TenantPatch,
         Body::NewApp,
@@ -45,6 +48,7 @@ impl Body {
         Body::Disable,
         Body::RotateKey,
         Body::Revocation,
+        Body::NewFederation,
     ];
 }
 
@@ -124,6 +128,10 @@ fn checked(body: Body, bytes: &[u8]) -> Result<(), AdminError> {
                 // What `revocations::revoke_jti` checks first.
                 latchkey_keys::random::canonical_uuid(&jti).ok_or(RevokeError::NotAJti)?;
             }
+        }
+        Body::NewFederation => {
+            // What `federations::add` checks before it reads the app.
+            federations::checked_rule(read_json::<NewFederationBody>(bytes)?.into_rule())?;
         }
     }
     Ok(())

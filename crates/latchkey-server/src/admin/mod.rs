@@ -1,5 +1,5 @@
-//! The admin REST API under `/admin/v1/`: tenants, apps, keys, token revocation and the audit
-//! trail, for automation that should not need database access. Requests authenticate with an
+//! The admin REST API under `/admin/v1/`: tenants, apps (with their federations), keys, token
+//! revocation and the audit trail, for automation that should not need database access. Requests authenticate with an
 //! access token latchkey issued itself (scope `latchkey:admin`; see `auth`).
 //!
 //! The OpenAPI document is generated from the handlers' annotations as the routes are
@@ -12,6 +12,7 @@ mod auth;
 pub(crate) mod bodies;
 mod error;
 mod extract;
+mod federations;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
@@ -109,6 +110,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::enable))
         .routes(routes!(apps::disable))
         .routes(routes!(apps::rotate_secret))
+        .routes(routes!(apps::remove_secret))
+        .routes(routes!(federations::list, federations::add))
+        .routes(routes!(federations::remove))
         .routes(routes!(keys::list))
         .routes(routes!(keys::rotate))
         .routes(routes!(keys::revoke))

@@ -74,7 +74,10 @@ impl Attempt<'_> {
         client_id: Option<&str>,
         error: TokenError,
     ) -> OAuthError {
-        if let TokenError::InvalidClient { reason, .. } = error {
+        // A refused JWT bearer grant is a failed login as much as a wrong secret is.
+        if let TokenError::InvalidClient { reason, .. } | TokenError::InvalidGrant { reason } =
+            error
+        {
             self.throttle.failed(self.source, client_id);
             let reason = match client_id {
                 Some(id)

@@ -1,5 +1,5 @@
 //! Which URLs a key set may be fetched from. The rule is `latchkey_protocol`'s
-//! `is_fetchable_url` (`https`, or `http` on a loopback host; no userinfo, query or fragment),
+//! `is_fetchable_url` (`https`, or `http` on a loopback host; no userinfo or fragment),
 //! the one configuration is validated with; it is applied again here, before any connection,
 //! to the configured URL and to the `jwks_uri` a discovery document names alike, and then to
 //! the URL as parsed, since the parsed URL is what is connected to. Pure.
@@ -36,8 +36,11 @@ pub(super) fn allowed(text: &str) -> Result<Url, RemoteKeyError> {
 /// The URL of `issuer`'s discovery document: the issuer without its trailing `/`, then
 /// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
 pub(super) fn discovery_url(issuer: &str) -> Result<Url, RemoteKeyError> {
-    // The rule refuses a query or a fragment, which an issuer identifier never has
-    // (Discovery §2) and after which an appended path would name another resource.
+    // An issuer identifier has no query or fragment (Discovery §2), after which an appended
+    // path would name another resource.
+    if issuer.contains('?') {
+        return Err(RemoteKeyError::NotAllowed);
+    }
     allowed(issuer)?;
     let base = issuer.strip_suffix('/').unwrap_or(issuer);
     allowed(&format!("{base}{DISCOVERY_PATH}"))
@@ -95,11 +98,11 @@ mod tests {
     }
 
     #[test]
-    fn credentials_queries_and_fragments_are_refused() {
+    fn credentials_and_fragments_are_refused_and_a_jwks_uri_may_have_a_query() {
         check("https://user:pass@issuer.example/jwks", false);
         check("https://user@issuer.example/jwks", false);
-        check("https://issuer.example/jwks?tenant=a", false);
         check("https://issuer.example/jwks#keys", false);
+        check("https://issuer.example/jwks?p=b2c_1_signin", true);
     }
 
     #[test]

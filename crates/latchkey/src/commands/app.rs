@@ -2,7 +2,9 @@
 
 use super::now;
 use super::tenant;
-use crate::cli::{AppCommand, AppCreateArgs, AppUpdateArgs, Claim, DisableArgs, RotateSecretArgs};
+use crate::cli::{
+    AppCommand, AppCreateArgs, AppUpdateArgs, Claim, DisableArgs, RotateSecretArgs, UpdateKeyArgs,
+};
 use crate::output;
 use anyhow::Context;
 use latchkey_manage::apps::{self, AppChanges, NewApp};
@@ -55,7 +57,39 @@ pub(crate) async fn run(
             Ok(())
         }
         AppCommand::RotateSecret(args) => rotate_secret(store, tenant, args).await,
+        AppCommand::Federation(command) => super::federation::run(store, tenant, command).await,
     }
+}
+
+/// A JWK Set file's text (`-` reads stdin).
+pub(super) fn read_jwks(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        return std::io::read_to_string(std::io::stdin())
+            .context("could not read the JWK Set from stdin");
+    }
+    std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the JWK Set file {}", path.display()))
+}
+
+/// The key change of `app update` as a patch: set a JWK Set, set a JWKS URI, remove either,
+/// or nothing.
+fn key_patch(keys: UpdateKeyArgs) -> anyhow::Result<AppSettingsPatch> {
+    let (jwks, jwks_uri) = match keys {
+        UpdateKeyArgs {
+            jwks: Some(path), ..
+        } => (Some(Some(read_jwks(&path)?)), None),
+        UpdateKeyArgs {
+            jwks_uri: Some(uri),
+            ..
+        } => (None, Some(Some(uri))),
+        UpdateKeyArgs { no_jwks: true, .. } => (Some(None), Some(None)),
+        _ => (None, None),
+    };
+    Ok(AppSettingsPatch {
+        jwks,
+        jwks_uri,
+        ..AppSettingsPatch::default()
+    })
 }
 
 async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow::Result<()> {
@@ -74,8 +108,14 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
             custom_claims: Some(claims_object(args.claims)),
             rate_limit: Some(args.rate_limit),
             rate_limit_monitor: Some(args.rate_limit_monitor),
-            jwks: None,
-            jwks_uri: None,
+            jwks: args
+                .keys
+                .jwks
+                .as_deref()
+                .map(read_jwks)
+                .transpose()?
+                .map(Some),
+            jwks_uri: args.keys.jwks_uri.map(Some),
             federation: None,
         },
     };
@@ -94,6 +134,11 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
         outln!(
             "\nStore the client_secret now: it is shown only once (rotate it with `latchkey app rotate-secret`)."
         );
+    } else if apps::has_keys(&app.settings) {
+        outln!(
+            "\nThe app has no client_secret: it authenticates with private_key_jwt, a JWT signed \
+             with one of its private keys."
+        );
     } else {
         outln!(
             "\nA {} app is a public client: it has no secret and cannot use client_credentials.",
@@ -104,6 +149,7 @@ async fn create(store: &dyn Store, tenant: &str, args: AppCreateArgs) -> anyhow:
 }
 
 async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow::Result<()> {
+    let keys = key_patch(args.keys)?;
     // A `--no-*` flag clears its setting; clap refuses it beside the flag that sets it.
     let changes = AppChanges {
         name: args.name,
@@ -144,10 +190,9 @@ async fn update(store: &dyn Store, tenant: &str, args: AppUpdateArgs) -> anyhow:
                 (_, true) => Some(false),
                 _ => None,
             },
-            jwks: None,
-            jwks_uri: None,
-            federation: None,
+            ..keys
         },
+        remove_secret: args.no_secret,
     };
     let app = apps::update(store, tenant, &args.id, &changes, Actor::CLI, now()).await?;
     if args.json {

@@ -6,6 +6,7 @@ mod backup;
 mod completions;
 mod config;
 mod db;
+mod federation;
 mod key;
 mod man;
 mod master_key;

@@ -241,10 +241,12 @@ async fn app_show_never_prints_the_secret_or_its_hash() {
     assert_eq!(shown["client_id"], id);
     assert_eq!(shown["name"], "billing");
     assert_eq!(shown["scopes"], json!(["invoices:read"]));
-    // `previous_secret_expires_at` is a time, the one field about secrets that may be shown.
+    // `previous_secret_expires_at` (a time) and `has_secret` (a yes or no) are the fields about
+    // secrets that may be shown.
     for key in keys_of(&shown) {
         assert!(
             key == "previous_secret_expires_at"
+                || key == "has_secret"
                 || (!key.contains("secret") && !key.contains("hash")),
             "app show --json has {key:?}: {shown}"
         );

@@ -18,6 +18,7 @@ mod admin_unavailable;
 mod any_request;
 mod app_bounds;
 mod app_disable;
+mod app_keys_admin;
 mod app_warnings;
 mod audience;
 mod audit;

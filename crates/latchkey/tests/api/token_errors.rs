@@ -23,9 +23,10 @@ fn variant(error: &TokenError) -> usize {
         TokenError::PayloadTooLarge => 6,
         TokenError::MethodNotAllowed => 7,
         TokenError::TooManyRequests { .. } => 8,
+        TokenError::InvalidGrant { .. } => 9,
     }
 }
-const VARIANTS: usize = 9;
+const VARIANTS: usize = 10;
 
 #[tokio::test]
 async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
@@ -93,6 +94,16 @@ async fn every_token_error_reaches_the_wire_with_its_status_headers_and_body() {
             TokenError::InvalidTarget("resource must be an absolute URI without a fragment"),
             app.post_token(&credentials(&[cc, ("resource", "api.example.test")]))
                 .await,
+        ),
+        (
+            TokenError::InvalidGrant {
+                reason: AuthFailure::MalformedAssertion,
+            },
+            app.post_token(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", "not-a-jwt"),
+            ])
+            .await,
         ),
         (
             TokenError::UnsupportedGrantType,

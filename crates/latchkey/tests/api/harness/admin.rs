@@ -179,6 +179,26 @@ pub(crate) fn every_operation() -> Vec<(Method, &'static str, Option<Value>)> {
             "/admin/v1/tenants/default/apps/x/rotate-secret",
             None,
         ),
+        (
+            Method::DELETE,
+            "/admin/v1/tenants/default/apps/x/secret",
+            None,
+        ),
+        (
+            Method::GET,
+            "/admin/v1/tenants/default/apps/x/federations",
+            None,
+        ),
+        (
+            Method::POST,
+            "/admin/v1/tenants/default/apps/x/federations",
+            Some(json!({"name": "r", "issuer": "https://issuer.example", "subject": "s"})),
+        ),
+        (
+            Method::DELETE,
+            "/admin/v1/tenants/default/apps/x/federations/r",
+            None,
+        ),
         (Method::GET, "/admin/v1/tenants/default/keys", None),
         (Method::POST, "/admin/v1/tenants/default/keys/rotate", None),
         (
