@@ -186,8 +186,9 @@ impl PublicKeySet {
 /// Parses one JWK; `None` for a key latchkey does not verify with.
 fn parse_key(index: usize, key: &Map<String, Value>) -> Result<Option<PublicKey>, JwksError> {
     let text = |name: &str| key.get(name).and_then(Value::as_str);
-    // A key meant for encryption only is not a signing key (RFC 7517 §4.2, §4.3).
-    if text("use").is_some_and(|use_| use_ != "sig") {
+    // A key meant for encryption is not a signing key (RFC 7517 §4.2); a SPIFFE trust bundle
+    // marks the keys that sign JWT-SVIDs `jwt-svid` and those of X.509-SVIDs `x509-svid`.
+    if text("use").is_some_and(|use_| use_ != "sig" && use_ != "jwt-svid") {
         return Ok(None);
     }
     if let Some(Value::Array(ops)) = key.get("key_ops")
@@ -413,12 +414,20 @@ mod tests {
     }
 
     #[test]
-    fn encryption_keys_are_skipped() {
+    fn encryption_and_x509_svid_keys_are_skipped_and_jwt_svid_keys_used() {
         let ed = signer(Algorithm::EdDsa, "sig");
         let mut enc = jwk_of(&signer(Algorithm::EdDsa, "enc"));
         enc["use"] = json!("enc");
-        let set = set_of(json!({"keys": [enc, jwk_of(&ed)]}));
-        assert_eq!(set.len(), 1);
-        assert!(set.has_kid("sig") && !set.has_kid("enc"));
+        let mut x509 = jwk_of(&signer(Algorithm::Es256, "x509"));
+        x509["use"] = json!("x509-svid");
+        let spiffe = signer(Algorithm::Es256, "svid");
+        let mut svid = jwk_of(&spiffe);
+        svid["use"] = json!("jwt-svid");
+        svid.as_object_mut().unwrap().remove("alg");
+        let set = set_of(json!({"keys": [enc, x509, svid, jwk_of(&ed)]}));
+        assert_eq!(set.len(), 2);
+        assert!(set.has_kid("sig") && set.has_kid("svid"));
+        assert!(!set.has_kid("enc") && !set.has_kid("x509"));
+        assert!(set.verify(&jws::decode(&token(&spiffe)).unwrap()));
     }
 }

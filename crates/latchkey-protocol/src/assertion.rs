@@ -5,12 +5,9 @@
 
 use crate::client_auth::AuthFailure;
 use crate::federation::FederationRule;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-/// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
-pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub use crate::client_auth::{CLIENT_ASSERTION_TYPE, peek_issuer};
 /// `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Longest a client assertion may live, in seconds: authlib's default assertion lives
@@ -97,16 +94,6 @@ impl Claims {
         }
         Ok(exp)
     }
-}
-
-/// The `iss` of an assertion, read without checking anything: which client an assertion
-/// says it is from when the request names no `client_id` (rfc7523bis). `None` for anything
-/// that is not a compact JWS with a string `iss`.
-pub fn peek_issuer(assertion: &str) -> Option<String> {
-    let mut parts = assertion.split('.');
-    let (_header, payload) = (parts.next()?, parts.next()?);
-    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    Claims::parse(&payload)?.issuer().map(str::to_owned)
 }
 
 /// Whether a client assertion's `typ` header may be this: none, `JWT`, or rfc7523bis's
@@ -291,6 +278,8 @@ mod tests {
 
     #[test]
     fn the_issuer_is_read_from_an_unverified_assertion_only_when_it_is_a_string() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let encode = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
         let token = format!(
             "{}.{}.sig",

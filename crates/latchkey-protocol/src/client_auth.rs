@@ -6,7 +6,7 @@ use crate::client::Client;
 use crate::error::TokenError;
 use crate::secret::{ClientSecret, SecretHash};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
 /// How the client presented its credentials.
@@ -41,6 +41,25 @@ pub const SUPPORTED_AUTH_METHODS: [AuthMethod; 3] = [
     AuthMethod::ClientSecretPost,
     AuthMethod::PrivateKeyJwt,
 ];
+
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The `iss` of an assertion, read without checking anything: which client an assertion
+/// says it is from when the request names no `client_id` (rfc7523bis). `None` for anything
+/// that is not a compact JWS with a string `iss`.
+pub fn peek_issuer(assertion: &str) -> Option<String> {
+    let mut parts = assertion.split('.');
+    let (_header, payload) = (parts.next()?, parts.next()?);
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    match serde_json::from_slice::<serde_json::Value>(&payload)
+        .ok()?
+        .get("iss")?
+    {
+        serde_json::Value::String(iss) => Some(iss.clone()),
+        _ => None,
+    }
+}
 
 /// A presented JWT: a client assertion, or the JWT bearer grant's assertion. Its `Debug`
 /// hides it, as a secret's does: it is a credential for as long as it lives.
@@ -239,7 +258,7 @@ pub fn credentials(
     match (client_assertion_type, client_assertion) {
         (None, None) => {}
         (Some(kind), Some(assertion)) => {
-            if kind != crate::assertion::CLIENT_ASSERTION_TYPE {
+            if kind != CLIENT_ASSERTION_TYPE {
                 return Err(TokenError::InvalidRequest(
                     "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 ));
@@ -253,12 +272,10 @@ pub fn credentials(
             // (rfc7523bis); it is checked with the rest once its signature is.
             let client_id = match form_client_id {
                 Some(client_id) => client_id,
-                None => {
-                    crate::assertion::peek_issuer(&assertion).ok_or(TokenError::InvalidClient {
-                        basic: false,
-                        reason: AuthFailure::MalformedAssertion,
-                    })?
-                }
+                None => peek_issuer(&assertion).ok_or(TokenError::InvalidClient {
+                    basic: false,
+                    reason: AuthFailure::MalformedAssertion,
+                })?,
             };
             return Ok(ClientCredentials {
                 client_id,
@@ -404,7 +421,7 @@ mod tests {
     fn assertion_form(client_id: Option<&str>, assertion: &str) -> AuthForm {
         AuthForm {
             client_id: client_id.map(str::to_owned),
-            client_assertion_type: Some(crate::assertion::CLIENT_ASSERTION_TYPE.into()),
+            client_assertion_type: Some(CLIENT_ASSERTION_TYPE.into()),
             client_assertion: Some(assertion.into()),
             ..AuthForm::default()
         }
@@ -412,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_client_assertion_names_its_client_by_client_id_or_by_its_issuer() {
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"iss":"app"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"iss":"app"}"#);
         let jwt = format!("e30.{payload}.c2ln");
         let named = credentials(None, assertion_form(Some("other"), &jwt)).unwrap();
         assert_eq!(

@@ -11,6 +11,7 @@ pub mod freshness;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+pub mod paths;
 pub mod quota;
 pub mod refresh;
 pub mod registry;

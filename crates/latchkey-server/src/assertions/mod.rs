@@ -12,7 +12,7 @@
 mod logins;
 mod replay;
 
-use crate::http::paths;
+use crate::paths;
 use crate::registry::{AppKeys, ClientEntry, Snapshot, TenantState, Trust};
 use crate::remote_keys::{KeySource, RemoteKeys};
 use latchkey_keys::PublicKeySet;

@@ -307,6 +307,9 @@ impl Snapshot {
     fn remove_client(&mut self, client_id: &str) {
         if let Some(old) = self.clients.remove(client_id) {
             self.forget_scopes(&old);
+            if let Some(tenant) = self.tenants.get_mut(&*old.tenant) {
+                Arc::make_mut(tenant).forget_federated(client_id);
+            }
         }
     }
 
@@ -551,6 +554,51 @@ mod tests {
         assert_eq!(supported(&snapshot), ["admin", "read"]);
         snapshot.remove_client("a");
         assert!(supported(&snapshot).is_empty());
+    }
+
+    #[test]
+    fn an_app_with_federation_rules_stays_a_candidate_while_replaced_and_leaves_when_removed() {
+        use latchkey_protocol::client::ClientKeys;
+        use latchkey_protocol::federation::FederationRule;
+        let federated = |id: &str| {
+            let mut client = client(id, &[]);
+            client.keys = ClientKeys::boxed(
+                None,
+                None,
+                vec![FederationRule {
+                    name: "ci".into(),
+                    issuer: "https://ci.test".into(),
+                    subject: "repo:*".into(),
+                    audience: None,
+                    claims: Default::default(),
+                    jwks: None,
+                }],
+            );
+            client
+        };
+        let candidates = |snapshot: &Snapshot| {
+            let tenant = snapshot.tenant("default").unwrap();
+            snapshot
+                .federated_clients(tenant)
+                .map(|entry| entry.client.client_id.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut snapshot = with_default_tenant(true);
+        snapshot.replace_client("default", federated("a"));
+        snapshot.replace_client("default", client("b", &[]));
+        assert_eq!(candidates(&snapshot), ["a"]);
+        snapshot.replace_client("default", federated("a"));
+        assert_eq!(
+            candidates(&snapshot),
+            ["a"],
+            "a replaced entry is still a candidate"
+        );
+        snapshot.replace_client("default", federated("b"));
+        assert_eq!(candidates(&snapshot), ["a", "b"]);
+        snapshot.replace_client("default", client("a", &[]));
+        assert_eq!(candidates(&snapshot), ["b"], "rules removed");
+        snapshot.remove_client("b");
+        assert!(candidates(&snapshot).is_empty());
     }
 
     #[test]

@@ -122,8 +122,12 @@ impl TenantState {
     /// text: a million apps with the same two scopes then hold two strings, not two million.
     pub(super) fn add_client(&mut self, client: &mut Client) {
         self.app_count += 1;
+        // Set from the client as it is now: a replaced entry's `remove_client` comes after this
+        // and leaves the set alone.
         if is_federated(client) {
             self.federated.insert(Arc::from(client.client_id.as_str()));
+        } else if !self.federated.is_empty() {
+            self.federated.remove(client.client_id.as_str());
         }
         for scope in &mut client.scopes {
             if let Some((shared, _)) = self.scope_counts.get_key_value(scope.as_str()) {
@@ -146,9 +150,6 @@ impl TenantState {
 
     pub(super) fn remove_client(&mut self, client: &Client) {
         self.app_count = self.app_count.saturating_sub(1);
-        if is_federated(client) {
-            self.federated.remove(client.client_id.as_str());
-        }
         for scope in &client.scopes {
             if let Some(count) = self.scope_counts.get_mut(scope.as_str()) {
                 *count = count.saturating_sub(1);
@@ -156,6 +157,13 @@ impl TenantState {
                     self.scope_counts.remove(scope.as_str());
                 }
             }
+        }
+    }
+
+    /// Forgets a client that is gone (not one replaced: `add_client` keeps the set right then).
+    pub(super) fn forget_federated(&mut self, client_id: &str) {
+        if !self.federated.is_empty() {
+            self.federated.remove(client_id);
         }
     }
 }
