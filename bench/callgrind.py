@@ -3,8 +3,12 @@
 token, on a measure a shared machine does not disturb (docs/benchmarks.md). Runs the release
 binary (`cargo build --release -p latchkey`) under `valgrind --tool=callgrind` with an EdDSA key
 and one app, sends LOW and then HIGH sequential token requests on one connection, and prints
-(HIGH total - LOW total) / (HIGH - LOW) for each configuration. Needs valgrind."""
+(HIGH total - LOW total) / (HIGH - LOW) for each configuration; then the same for an app that
+authenticates with `private_key_jwt` (an EdDSA client assertion, a new one per request, signed
+ahead by `openssl`), whose token costs one signature check more. Needs valgrind and openssl.
+`--only NAME` runs one configuration (`off`, `private_key_jwt`, ...)."""
 
+import base64
 import http.client
 import json
 import os
@@ -38,7 +42,7 @@ def cli(database, *args):
                           capture_output=True, text=True).stdout
 
 
-def instructions(work, database, body, count, args, env):
+def instructions(work, database, bodies, count, args, env):
     out = work / f"callgrind-{time.monotonic_ns()}.out"
     with open(work / "serve.log", "a") as log:
         child = subprocess.Popen(
@@ -60,7 +64,8 @@ def instructions(work, database, body, count, args, env):
             child.kill()
             sys.exit("latchkey did not become ready under valgrind")
         time.sleep(0.5)
-    for _ in range(count):
+    for n in range(count):
+        body = bodies(n)
         connection.request("POST", "/oauth2/token", body, {"Content-Type": "application/x-www-form-urlencoded"})
         reply = connection.getresponse()
         reply.read()
@@ -73,7 +78,41 @@ def instructions(work, database, body, count, args, env):
     return int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", totals).group(1).replace(",", ""))
 
 
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def assertion_bodies(work, database, count):
+    """An app holding an Ed25519 public key, and `count` client assertions for it, each with a
+    `jti` of its own (a repeated one is refused as a replay), signed by `openssl`."""
+    key = work / "client.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True, capture_output=True)
+    public = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"], check=True,
+                            capture_output=True).stdout
+    jwks = work / "client-jwks.json"
+    jwks.write_text(json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": b64(public[-32:])}]}))
+    app = json.loads(cli(database, "app", "create", "--name", "callgrind-keyed", "--jwks", str(jwks), "--json"))
+    client_id = app["client_id"]
+    header = b64(json.dumps({"alg": "EdDSA", "kid": "k1", "typ": "JWT"}).encode())
+    now = int(time.time())
+    signing_input = work / "signing-input"
+    bodies = []
+    for n in range(count):
+        claims = {"iss": client_id, "sub": client_id, "aud": "http://bench.test", "iat": now,
+                  "exp": now + 3000, "jti": f"callgrind-{n}"}
+        message = f"{header}.{b64(json.dumps(claims).encode())}"
+        signing_input.write_text(message)
+        signature = subprocess.run(["openssl", "pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", signing_input],
+                                   check=True, capture_output=True).stdout
+        bodies.append(urllib.parse.urlencode({
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": f"{message}.{b64(signature)}"}))
+    return bodies
+
+
 def main():
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     with tempfile.TemporaryDirectory() as directory:
         work = pathlib.Path(directory)
         database = f"sqlite://{work / 'bench.db'}"
@@ -82,9 +121,18 @@ def main():
         body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": app["client_id"],
                                        "client_secret": app["client_secret"]})
         for name, (args, env) in CONFIGS.items():
-            low = instructions(work, database, body, LOW, args, env)
-            high = instructions(work, database, body, HIGH, args, env)
+            if only not in (None, name):
+                continue
+            low = instructions(work, database, lambda _: body, LOW, args, env)
+            high = instructions(work, database, lambda _: body, HIGH, args, env)
             print(f"{name}: {(high - low) / (HIGH - LOW):,.0f} instructions per token", flush=True)
+        if only in (None, "private_key_jwt"):
+            # A fresh set per run: the replay cache lives in the process, so each run starts
+            # empty and could take the same set, but distinct ones leave nothing to chance.
+            low = instructions(work, database, assertion_bodies(work, database, LOW).__getitem__, LOW, [], {})
+            high = instructions(work, database, assertion_bodies(work, database, HIGH).__getitem__, HIGH, [], {})
+            print(f"private_key_jwt (EdDSA assertion): {(high - low) / (HIGH - LOW):,.0f} instructions per token",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,16 @@ constrained!(
 );
 
 constrained!(
+    AssertionLifetime,
+    "AssertionLifetime",
+    "The longest lifetime of a client assertion a tenant accepts, in seconds (at most an hour).",
+    integer(
+        tenants::MIN_TENANT_ASSERTION_LIFETIME,
+        tenants::MAX_TENANT_ASSERTION_LIFETIME
+    )
+);
+
+constrained!(
     Seconds,
     "Seconds",
     "A duration in whole seconds.",

@@ -6,12 +6,20 @@ use crate::audit::{self, Actor};
 use crate::keys::{self, MasterKeys, SigningKeyError};
 use latchkey_keys::Algorithm;
 use latchkey_protocol::TokenProfile;
+use latchkey_protocol::assertion::MAX_ASSERTION_LIFETIME;
 use latchkey_store::{DEFAULT_TENANT, KeyStatus, Store, StoreError, TenantRecord};
 use serde_json::json;
 use std::ops::RangeInclusive;
 
 /// Most domains one tenant may have.
 pub const MAX_DOMAINS: usize = 50;
+
+/// The longest client assertion lifetime a tenant may allow, in seconds: the ceiling every
+/// tenant has, which is also the default (`MAX_ASSERTION_LIFETIME`, one hour).
+// The protocol constant is a positive i64 well within u32 (3600), so the cast keeps it.
+pub const MAX_TENANT_ASSERTION_LIFETIME: u32 = MAX_ASSERTION_LIFETIME as u32;
+/// The shortest: one second (a limit of none would refuse every assertion).
+pub const MIN_TENANT_ASSERTION_LIFETIME: u32 = 1;
 
 /// Why a tenant operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,11 @@ pub enum TenantError {
     /// More domains than `MAX_DOMAINS`.
     #[error("a tenant has at most {MAX_DOMAINS} domains")]
     TooManyDomains,
+    /// A client assertion lifetime limit outside 1 s to 1 h, in seconds.
+    #[error(
+        "a max assertion lifetime of {0} s is out of range: give 1s to 1h (the most is 1h, the default)"
+    )]
+    BadAssertionLifetime(u64),
     /// The `default` tenant cannot be deleted.
     #[error("the default tenant cannot be deleted")]
     DefaultIsPermanent,
@@ -79,6 +92,9 @@ pub struct NewTenant {
     pub token_profile: Option<TokenProfile>,
     /// Whether discovery lists its scopes (default: yes).
     pub publish_scopes: Option<bool>,
+    /// The longest lifetime of a client assertion it accepts, in seconds, when shorter than
+    /// the default hour.
+    pub max_assertion_lifetime: Option<u64>,
 }
 
 /// Changes to a tenant.
@@ -92,6 +108,9 @@ pub struct TenantChanges {
     pub token_profile: Option<TokenProfile>,
     /// Whether discovery lists its scopes.
     pub publish_scopes: Option<bool>,
+    /// New longest client assertion lifetime in seconds (`Some(None)` goes back to the
+    /// default hour).
+    pub max_assertion_lifetime: Option<Option<u64>>,
 }
 
 impl TenantChanges {
@@ -101,6 +120,7 @@ impl TenantChanges {
             && self.issuer.is_none()
             && self.token_profile.is_none()
             && self.publish_scopes.is_none()
+            && self.max_assertion_lifetime.is_none()
     }
 }
 
@@ -206,6 +226,16 @@ pub fn check_issuer(issuer: &str) -> Result<(), TenantError> {
     }
 }
 
+/// Checks a limit on client assertion lifetimes, in seconds: 1 s to 1 h.
+pub fn check_assertion_lifetime(seconds: u64) -> Result<u32, TenantError> {
+    u32::try_from(seconds)
+        .ok()
+        .filter(|seconds| {
+            (MIN_TENANT_ASSERTION_LIFETIME..=MAX_TENANT_ASSERTION_LIFETIME).contains(seconds)
+        })
+        .ok_or(TenantError::BadAssertionLifetime(seconds))
+}
+
 /// A tenant's domains as stored: each normalized, duplicates dropped, within the limits.
 pub fn normalize_domains(name: &str, domains: &[String]) -> Result<Vec<String>, TenantError> {
     let mut normalized: Vec<String> = Vec::with_capacity(domains.len());
@@ -230,6 +260,7 @@ fn details(tenant: &TenantRecord) -> serde_json::Value {
         "issuer": tenant.issuer,
         "token_profile": tenant.token_profile,
         "publish_scopes": tenant.publish_scopes,
+        "max_assertion_lifetime": tenant.max_assertion_lifetime,
     })
 }
 
@@ -247,12 +278,17 @@ pub async fn create(
     if let Some(issuer) = &new.issuer {
         check_issuer(issuer)?;
     }
+    let max_assertion_lifetime = new
+        .max_assertion_lifetime
+        .map(check_assertion_lifetime)
+        .transpose()?;
     let tenant = TenantRecord {
         domains: normalize_domains(&new.name, &new.domains)?,
         name: new.name,
         issuer: new.issuer,
         token_profile: new.token_profile.unwrap_or_default(),
         publish_scopes: new.publish_scopes.unwrap_or(true),
+        max_assertion_lifetime,
         created_at: now,
         updated_at: now,
     };
@@ -311,6 +347,9 @@ pub async fn update(
     }
     if let Some(publish) = changes.publish_scopes {
         tenant.publish_scopes = publish;
+    }
+    if let Some(limit) = changes.max_assertion_lifetime {
+        tenant.max_assertion_lifetime = limit.map(check_assertion_lifetime).transpose()?;
     }
     tenant.updated_at = now;
     let event = audit::event(actor, name, "tenant.update", name, details(&tenant), now);
@@ -414,6 +453,17 @@ mod tests {
             "https://a b",
         ] {
             assert!(check_issuer(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_assertion_lifetime_limit_is_one_second_to_one_hour() {
+        assert_eq!(check_assertion_lifetime(1).unwrap(), 1);
+        assert_eq!(check_assertion_lifetime(300).unwrap(), 300);
+        assert_eq!(check_assertion_lifetime(3_600).unwrap(), 3_600);
+        for bad in [0, 3_601, u64::from(u32::MAX) + 1] {
+            let refused = check_assertion_lifetime(bad).unwrap_err();
+            assert!(refused.to_string().contains("the most is 1h"), "{refused}");
         }
     }
 

@@ -5,8 +5,8 @@
 //! bodies the admin API accepts are the admin API's own (`latchkey-server`'s `admin::bodies`).
 
 use crate::schema::{
-    AlgName, AppTypeName, FederationName, FetchableUrl, GrantTypeName, RateLimitText, TokenTtl,
-    token_profile_schema,
+    AlgName, AppTypeName, AssertionLifetime, FederationName, FetchableUrl, GrantTypeName,
+    RateLimitText, TokenTtl, token_profile_schema,
 };
 use latchkey_protocol::TokenProfile;
 use latchkey_protocol::federation::FederationRule;
@@ -53,6 +53,10 @@ pub struct TenantView {
     pub token_profile: TokenProfile,
     /// Whether its discovery document lists `scopes_supported`.
     pub publish_scopes: bool,
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion
+    /// (`exp` - `iat`, or `exp` - now): its own limit, else 3600, the default and the most.
+    #[schema(value_type = AssertionLifetime)]
+    pub max_assertion_lifetime: i64,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -67,6 +71,7 @@ impl From<&TenantRecord> for TenantView {
             issuer: tenant.effective_issuer(),
             token_profile: tenant.token_profile,
             publish_scopes: tenant.publish_scopes,
+            max_assertion_lifetime: tenant.effective_assertion_lifetime(),
             created_at: timestamp(tenant.created_at),
             updated_at: timestamp(tenant.updated_at),
         }

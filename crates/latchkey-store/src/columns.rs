@@ -48,6 +48,15 @@ pub(crate) fn token_ttl(ttl: i64) -> StoreResult<u32> {
     u32::try_from(ttl).map_err(|_| StoreError::Corrupt(format!("token ttl {ttl}")))
 }
 
+/// A tenant's `max_assertion_lifetime`: seconds, or `NULL` for the default.
+pub(crate) fn assertion_lifetime(seconds: Option<i64>) -> StoreResult<Option<u32>> {
+    seconds
+        .map(|s| {
+            u32::try_from(s).map_err(|_| StoreError::Corrupt(format!("assertion lifetime {s}")))
+        })
+        .transpose()
+}
+
 pub(crate) fn reuse_percent(percent: Option<i64>) -> StoreResult<Option<u8>> {
     percent
         .map(|p| u8::try_from(p).map_err(|_| StoreError::Corrupt(format!("token reuse {p}"))))

@@ -24,6 +24,9 @@ pub struct TenantRecord {
     pub token_profile: TokenProfile,
     /// Whether its discovery document lists `scopes_supported`.
     pub publish_scopes: bool,
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion;
+    /// `None` means the default (and ceiling) of one hour.
+    pub max_assertion_lifetime: Option<u32>,
     /// Creation time.
     pub created_at: i64,
     /// Last update time.
@@ -31,6 +34,15 @@ pub struct TenantRecord {
 }
 
 impl TenantRecord {
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion:
+    /// its own limit, else the default hour.
+    pub fn effective_assertion_lifetime(&self) -> i64 {
+        self.max_assertion_lifetime.map_or(
+            latchkey_protocol::assertion::MAX_ASSERTION_LIFETIME,
+            i64::from,
+        )
+    }
+
     /// The issuer its tokens carry: the configured one, else `https://FIRST_DOMAIN`. `None`
     /// means the server's `--issuer`: the `default` tenant's unless it was given its own (its
     /// domains never change its issuer).

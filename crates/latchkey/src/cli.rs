@@ -171,7 +171,7 @@ pub(crate) enum TenantCommand {
     List(JsonFlag),
     /// Show one tenant.
     Show(TenantNameArgs),
-    /// Change a tenant's domains, issuer, token profile or scope publishing.
+    /// Change a tenant's domains, issuer, token profile, scope publishing or assertion lifetime.
     Update(TenantUpdateArgs),
     /// Delete a tenant (refused while it has apps, unless --force).
     Delete(TenantDeleteArgs),
@@ -195,6 +195,10 @@ pub(crate) struct TenantCreateArgs {
     /// Leave scopes_supported out of its discovery document.
     #[arg(long)]
     pub(crate) no_publish_scopes: bool,
+    /// The longest lifetime of a private_key_jwt client assertion it accepts (1s to 1h; the
+    /// default and most is 1h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_assertion_lifetime)]
+    pub(crate) max_assertion_lifetime: Option<u64>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -238,9 +242,33 @@ pub(crate) struct TenantUpdateArgs {
     /// Leave scopes_supported out of its discovery document.
     #[arg(long)]
     pub(crate) no_publish_scopes: bool,
+    /// The longest lifetime of a private_key_jwt client assertion it accepts from now on (1s
+    /// to 1h).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_assertion_lifetime,
+        conflicts_with = "default_assertion_lifetime"
+    )]
+    pub(crate) max_assertion_lifetime: Option<u64>,
+    /// Go back to the default assertion lifetime limit (1h).
+    #[arg(long)]
+    pub(crate) default_assertion_lifetime: bool,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// A tenant's limit on client assertion lifetimes: a duration (`10m`, `300s`) of whole
+/// seconds, within the range the management layer enforces.
+fn parse_assertion_lifetime(text: &str) -> Result<u64, String> {
+    let lifetime = parse_duration(text)?;
+    if lifetime.subsec_nanos() != 0 {
+        return Err(format!("{text:?} is not a whole number of seconds"));
+    }
+    latchkey_manage::tenants::check_assertion_lifetime(lifetime.as_secs())
+        .map(u64::from)
+        .map_err(|error| error.to_string())
 }
 
 #[derive(Debug, Args)]

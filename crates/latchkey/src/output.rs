@@ -326,6 +326,17 @@ pub(crate) fn print_tenant(tenant: &TenantRecord) {
             "lists no scopes"
         }
     );
+    outln!(
+        "assertions at most {}{}",
+        humantime::format_duration(std::time::Duration::from_secs(
+            tenant.effective_assertion_lifetime().unsigned_abs()
+        )),
+        if tenant.max_assertion_lifetime.is_some() {
+            ""
+        } else {
+            " (the default)"
+        }
+    );
     outln!("created_at {}", timestamp(tenant.created_at));
 }
 

@@ -6,8 +6,8 @@ use super::error::AdminError;
 use latchkey_keys::Algorithm;
 use latchkey_manage::apps::{AppChanges, NewApp};
 use latchkey_manage::schema::{
-    AlgName, AppName, AppTypeName, FederationName, FetchableUrl, GrantTypeName, RateLimitText,
-    Seconds, TenantName, TokenReusePercent, TokenTtl, token_profile_change_schema,
+    AlgName, AppName, AppTypeName, AssertionLifetime, FederationName, FetchableUrl, GrantTypeName,
+    RateLimitText, Seconds, TenantName, TokenReusePercent, TokenTtl, token_profile_change_schema,
     token_profile_schema,
 };
 use latchkey_protocol::app_settings::ClientConfigError;
@@ -45,6 +45,11 @@ pub(crate) struct NewTenantBody {
     /// Whether discovery lists its scopes (default true).
     #[serde(default)]
     pub(crate) publish_scopes: Option<bool>,
+    /// The longest lifetime of a client assertion it accepts, in seconds (default and most:
+    /// 3600).
+    #[serde(default)]
+    #[schema(value_type = Option<AssertionLifetime>)]
+    pub(crate) max_assertion_lifetime: Option<u64>,
 }
 
 /// Changes to a tenant; absent fields stay as they are.
@@ -65,6 +70,11 @@ pub(crate) struct TenantPatch {
     /// Whether discovery lists its scopes.
     #[serde(default)]
     pub(crate) publish_scopes: Option<bool>,
+    /// New longest lifetime of a client assertion, in seconds; `null` goes back to the
+    /// default (3600).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<AssertionLifetime>)]
+    pub(crate) max_assertion_lifetime: Option<Option<u64>>,
 }
 
 /// A new app.

@@ -204,7 +204,8 @@ impl From<TenantError> for AdminError {
             | TenantError::BadDomain(_)
             | TenantError::BadIssuer(_)
             | TenantError::NoDomains(_)
-            | TenantError::TooManyDomains => AdminError::Invalid(error.to_string()),
+            | TenantError::TooManyDomains
+            | TenantError::BadAssertionLifetime(_) => AdminError::Invalid(error.to_string()),
             TenantError::NotFound(_) => AdminError::NotFound(error.to_string()),
             TenantError::DefaultIsPermanent
             | TenantError::Duplicate(_)

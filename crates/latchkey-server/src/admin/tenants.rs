@@ -65,6 +65,7 @@ pub(crate) async fn create(
         issuer: body.issuer,
         token_profile: body.token_profile,
         publish_scopes: body.publish_scopes,
+        max_assertion_lifetime: body.max_assertion_lifetime,
     };
     let tenant = tenants::create(
         state.registry.store().as_ref(),
@@ -115,6 +116,7 @@ pub(crate) async fn update(
         issuer: body.issuer,
         token_profile: body.token_profile,
         publish_scopes: body.publish_scopes,
+        max_assertion_lifetime: body.max_assertion_lifetime,
     };
     let tenant = tenants::update(
         state.registry.store().as_ref(),

@@ -128,7 +128,10 @@ impl Assertions {
             &decoded.claims,
             client_id,
             &[tenant.issuer.as_str(), token_endpoint.as_str()],
-            assertion::MAX_ASSERTION_LIFETIME,
+            // The tenant's own limit, never above the ceiling the replay cache is sized for.
+            tenant
+                .assertion_lifetime
+                .min(assertion::MAX_ASSERTION_LIFETIME),
             now,
         )?;
         if !self.replay.first_use(&tenant.name, client_id, &replay, now) {

@@ -166,6 +166,7 @@ impl Registry {
             tenant.token_profile,
             tenant.publish_scopes,
         )
+        .with_assertion_lifetime(tenant.effective_assertion_lifetime())
     }
 
     /// Applies every change logged since the last one applied, in order; returns how many.

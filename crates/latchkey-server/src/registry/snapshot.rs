@@ -440,6 +440,7 @@ mod tests {
             jwks_body: Arc::from(&b""[..]),
             token_profile: Default::default(),
             publish_scopes,
+            assertion_lifetime: latchkey_protocol::assertion::MAX_ASSERTION_LIFETIME,
             scope_counts: Default::default(),
             app_count: 0,
             federated: Default::default(),

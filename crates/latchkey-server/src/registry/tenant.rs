@@ -4,6 +4,7 @@
 
 use latchkey_keys::{JwkSet, JwtType, TenantKeys};
 use latchkey_protocol::admin::ADMIN_SCOPE;
+use latchkey_protocol::assertion;
 use latchkey_protocol::introspection::TokenClaims;
 use latchkey_protocol::{Client, Scope, TokenProfile};
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ pub struct TenantState {
     pub token_profile: TokenProfile,
     /// Whether its discovery document lists `scopes_supported`.
     pub publish_scopes: bool,
+    /// The longest lifetime, in seconds, it accepts of a `private_key_jwt` client assertion:
+    /// its own limit, else `assertion::MAX_ASSERTION_LIFETIME`.
+    pub assertion_lifetime: i64,
     /// How many of the tenant's apps allow each scope, for `scopes_supported`. Its keys are
     /// also the one copy of each scope text that the tenant's clients share.
     pub(super) scope_counts: BTreeMap<Scope, u32>,
@@ -51,9 +55,18 @@ impl TenantState {
             keys,
             token_profile,
             publish_scopes,
+            assertion_lifetime: assertion::MAX_ASSERTION_LIFETIME,
             scope_counts: BTreeMap::new(),
             app_count: 0,
             federated: imbl::OrdSet::new(),
+        }
+    }
+
+    /// The same state with this limit on client assertion lifetimes (seconds).
+    pub fn with_assertion_lifetime(self, assertion_lifetime: i64) -> TenantState {
+        TenantState {
+            assertion_lifetime,
+            ..self
         }
     }
 

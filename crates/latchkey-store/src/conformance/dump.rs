@@ -27,6 +27,7 @@ pub(super) async fn fill(store: &dyn Store) {
         issuer: Some("https://issuer.acme.test".into()),
         token_profile: TokenProfile::Rfc9068,
         publish_scopes: false,
+        max_assertion_lifetime: Some(300),
         ..tenant("acme", &["b.acme.test", "a.acme.test"])
     };
     let acme_key = KeyRecord {

@@ -87,6 +87,7 @@ pub(super) fn tenant(name: &str, domains: &[&str]) -> TenantRecord {
         issuer: None,
         token_profile: TokenProfile::Seed,
         publish_scopes: true,
+        max_assertion_lifetime: None,
         created_at: 100,
         updated_at: 100,
     }
@@ -104,6 +105,7 @@ macro_rules! conformance_suite {
             tenants: [
                 default_tenant_exists,
                 tenants_keep_their_domains_in_order,
+                a_tenants_assertion_lifetime_is_stored_changed_announced_and_cleared,
                 a_tenant_and_its_first_key_are_created_together_or_not_at_all,
                 a_domain_or_name_belongs_to_one_tenant,
                 deleting_a_tenant_with_apps_needs_force,

@@ -15,6 +15,10 @@ pub(super) async fn default_tenant_exists(store: &dyn Store) {
         (TokenProfile::Seed, true),
         "the seed's tokens and published scopes unless a tenant says otherwise"
     );
+    assert_eq!(
+        tenants[0].max_assertion_lifetime, None,
+        "the default assertion lifetime unless a tenant sets its own"
+    );
 }
 
 pub(super) async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
@@ -40,6 +44,7 @@ pub(super) async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
     changed.issuer = Some("https://issuer.acme.test".into());
     changed.token_profile = TokenProfile::Rfc9068;
     changed.publish_scopes = false;
+    changed.max_assertion_lifetime = Some(600);
     store.update_tenant(&changed, None).await.unwrap();
     assert_eq!(store.tenant("acme").await.unwrap().unwrap(), changed);
     assert_eq!(store.tenant("nope").await.unwrap(), None);
@@ -47,6 +52,56 @@ pub(super) async fn tenants_keep_their_domains_in_order(store: &dyn Store) {
         store.update_tenant(&tenant("nope", &[]), None).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+pub(super) async fn a_tenants_assertion_lifetime_is_stored_changed_announced_and_cleared(
+    store: &dyn Store,
+) {
+    let created = TenantRecord {
+        max_assertion_lifetime: Some(300),
+        ..tenant("acme", &["acme.test"])
+    };
+    store.create_tenant(&created, None, None).await.unwrap();
+    assert_eq!(store.tenant("acme").await.unwrap().unwrap(), created);
+
+    let before = store.latest_change().await.unwrap();
+    let shorter = TenantRecord {
+        max_assertion_lifetime: Some(1),
+        updated_at: 200,
+        ..created.clone()
+    };
+    store.update_tenant(&shorter, None).await.unwrap();
+    assert_eq!(store.tenant("acme").await.unwrap().unwrap(), shorter);
+    let announced = store.changes_since(before, 10).await.unwrap();
+    assert!(
+        announced
+            .iter()
+            .any(|change| change.entity == ChangedEntity::Tenant && change.id == "acme"),
+        "servers must learn of the new limit: {announced:?}"
+    );
+
+    let cleared = TenantRecord {
+        max_assertion_lifetime: None,
+        updated_at: 300,
+        ..shorter
+    };
+    store.update_tenant(&cleared, None).await.unwrap();
+    let listed = store.tenants().await.unwrap();
+    let acme = listed.iter().find(|t| t.name == "acme").unwrap();
+    assert_eq!(acme.max_assertion_lifetime, None);
+
+    // The store holds only a limit a server can apply: one second to the one-hour ceiling.
+    for out_of_range in [0, 3_601] {
+        let refused = TenantRecord {
+            max_assertion_lifetime: Some(out_of_range),
+            ..cleared.clone()
+        };
+        assert!(
+            store.update_tenant(&refused, None).await.is_err(),
+            "{out_of_range}"
+        );
+    }
+    assert_eq!(store.tenant("acme").await.unwrap().unwrap(), cleared);
 }
 
 pub(super) async fn a_tenant_and_its_first_key_are_created_together_or_not_at_all(

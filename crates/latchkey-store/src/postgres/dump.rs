@@ -58,13 +58,20 @@ pub(super) async fn import(pool: &super::write::StorePool, dump: &Dump) -> Store
         .execute(tx.conn())
         .await?;
     sqlx::query(
-        "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int8[])",
+        "INSERT INTO tenants \
+             (name, issuer, token_profile, publish_scopes, max_assertion_lifetime, created_at, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int8[], $7::int8[])",
     )
     .bind(&names)
     .bind(dump.tenants.iter().map(|t| t.issuer.as_deref()).collect::<Vec<_>>())
     .bind(dump.tenants.iter().map(|t| t.token_profile.as_str()).collect::<Vec<_>>())
     .bind(dump.tenants.iter().map(|t| t.publish_scopes).collect::<Vec<_>>())
+    .bind(
+        dump.tenants
+            .iter()
+            .map(|t| t.max_assertion_lifetime.map(i64::from))
+            .collect::<Vec<_>>(),
+    )
     .bind(dump.tenants.iter().map(|t| t.created_at).collect::<Vec<_>>())
     .bind(dump.tenants.iter().map(|t| t.updated_at).collect::<Vec<_>>())
     .execute(tx.conn())

@@ -2,13 +2,14 @@
 
 use super::keys;
 use super::write::{StorePool, WriteTx};
-use crate::columns::token_profile;
+use crate::columns::{assertion_lifetime, token_profile};
 use crate::{AuditEvent, KeyRecord, StoreError, StoreResult, TenantRecord};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use std::collections::HashMap;
 
-const TENANT_COLUMNS: &str = "name, issuer, token_profile, publish_scopes, created_at, updated_at";
+const TENANT_COLUMNS: &str =
+    "name, issuer, token_profile, publish_scopes, max_assertion_lifetime, created_at, updated_at";
 
 fn tenant_from_row(row: &PgRow) -> StoreResult<TenantRecord> {
     Ok(TenantRecord {
@@ -17,6 +18,10 @@ fn tenant_from_row(row: &PgRow) -> StoreResult<TenantRecord> {
         issuer: row.try_get("issuer")?,
         token_profile: token_profile(row.try_get("token_profile")?)?,
         publish_scopes: row.try_get("publish_scopes")?,
+        max_assertion_lifetime: assertion_lifetime(
+            row.try_get::<Option<i32>, _>("max_assertion_lifetime")?
+                .map(i64::from),
+        )?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -79,13 +84,14 @@ pub(super) async fn create(
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = sqlx::query(
-        "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, max_assertion_lifetime, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&tenant.name)
     .bind(&tenant.issuer)
     .bind(tenant.token_profile.as_str())
     .bind(tenant.publish_scopes)
+    .bind(tenant.max_assertion_lifetime.map(i64::from))
     .bind(tenant.created_at)
     .bind(tenant.updated_at)
     .execute(tx.conn())
@@ -118,12 +124,13 @@ pub(super) async fn update(
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let updated = sqlx::query(
-        "UPDATE tenants SET issuer = $1, token_profile = $2, publish_scopes = $3, updated_at = $4 \
-         WHERE name = $5",
+        "UPDATE tenants SET issuer = $1, token_profile = $2, publish_scopes = $3, \
+         max_assertion_lifetime = $4, updated_at = $5 WHERE name = $6",
     )
     .bind(&tenant.issuer)
     .bind(tenant.token_profile.as_str())
     .bind(tenant.publish_scopes)
+    .bind(tenant.max_assertion_lifetime.map(i64::from))
     .bind(tenant.updated_at)
     .bind(&tenant.name)
     .execute(tx.conn())

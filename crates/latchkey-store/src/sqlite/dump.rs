@@ -36,6 +36,7 @@ pub(super) async fn import(pool: &SqlitePool, dump: &Dump) -> StoreResult<()> {
             .push_bind(tenant.issuer.clone())
             .push_bind(tenant.token_profile.as_str())
             .push_bind(tenant.publish_scopes)
+            .push_bind(tenant.max_assertion_lifetime)
             .push_bind(tenant.created_at)
             .push_bind(tenant.updated_at);
     })
@@ -125,7 +126,8 @@ impl Insert {
 }
 
 const TENANTS: Insert = Insert {
-    head: "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) ",
+    head: "INSERT INTO tenants \
+           (name, issuer, token_profile, publish_scopes, max_assertion_lifetime, created_at, updated_at) ",
 };
 const SECRETS: Insert = Insert {
     head: "INSERT INTO app_secrets (client_id, secret_hash, created_at, expires_at) ",

@@ -2,13 +2,14 @@
 
 use super::keys;
 use super::write::WriteTx;
-use crate::columns::token_profile;
+use crate::columns::{assertion_lifetime, token_profile};
 use crate::{AuditEvent, KeyRecord, StoreError, StoreResult, TenantRecord};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
-const TENANT_COLUMNS: &str = "name, issuer, token_profile, publish_scopes, created_at, updated_at";
+const TENANT_COLUMNS: &str =
+    "name, issuer, token_profile, publish_scopes, max_assertion_lifetime, created_at, updated_at";
 
 fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
     Ok(TenantRecord {
@@ -17,6 +18,7 @@ fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRecord> {
         issuer: row.try_get("issuer")?,
         token_profile: token_profile(&row.try_get::<String, _>("token_profile")?)?,
         publish_scopes: row.try_get("publish_scopes")?,
+        max_assertion_lifetime: assertion_lifetime(row.try_get("max_assertion_lifetime")?)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -79,13 +81,14 @@ pub(super) async fn create(
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let inserted = sqlx::query(
-        "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tenants (name, issuer, token_profile, publish_scopes, max_assertion_lifetime, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&tenant.name)
     .bind(&tenant.issuer)
     .bind(tenant.token_profile.as_str())
     .bind(tenant.publish_scopes)
+    .bind(tenant.max_assertion_lifetime)
     .bind(tenant.created_at)
     .bind(tenant.updated_at)
     .execute(tx.conn())
@@ -118,12 +121,13 @@ pub(super) async fn update(
 ) -> StoreResult<()> {
     let mut tx = WriteTx::begin(pool).await?;
     let updated = sqlx::query(
-        "UPDATE tenants SET issuer = ?, token_profile = ?, publish_scopes = ?, updated_at = ? \
-         WHERE name = ?",
+        "UPDATE tenants SET issuer = ?, token_profile = ?, publish_scopes = ?, \
+         max_assertion_lifetime = ?, updated_at = ? WHERE name = ?",
     )
     .bind(&tenant.issuer)
     .bind(tenant.token_profile.as_str())
     .bind(tenant.publish_scopes)
+    .bind(tenant.max_assertion_lifetime)
     .bind(tenant.updated_at)
     .bind(&tenant.name)
     .execute(tx.conn())

@@ -28,6 +28,7 @@ pub(crate) async fn run(
                 issuer: args.issuer,
                 token_profile: args.token_profile,
                 publish_scopes: args.no_publish_scopes.then_some(false),
+                max_assertion_lifetime: args.max_assertion_lifetime,
             };
             let keys = master_keys.resolve(store, false).await?;
             let tenant = tenants::create(store, &keys, new, Actor::CLI, now()).await?;
@@ -70,10 +71,18 @@ pub(crate) async fn run(
                     (false, true) => Some(false),
                     (false, false) => None,
                 },
+                max_assertion_lifetime: match (
+                    args.max_assertion_lifetime,
+                    args.default_assertion_lifetime,
+                ) {
+                    (Some(seconds), _) => Some(Some(seconds)),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                },
             };
             if changes.is_empty() {
                 anyhow::bail!(
-                    "nothing to change: give --domain, --issuer, --default-issuer, --token-profile, --publish-scopes or --no-publish-scopes"
+                    "nothing to change: give --domain, --issuer, --default-issuer, --token-profile, --publish-scopes, --no-publish-scopes, --max-assertion-lifetime or --default-assertion-lifetime"
                 );
             }
             let tenant = tenants::update(store, &args.name, &changes, Actor::CLI, now()).await?;

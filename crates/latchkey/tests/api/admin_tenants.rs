@@ -1,5 +1,6 @@
 //! Tenants through the admin API: created, changed and deleted by an admin of the default
-//! tenant, their token profile and scope publishing, and a tenant's own admin kept to its tenant.
+//! tenant, their token profile, scope publishing and assertion lifetime limit, and a tenant's
+//! own admin kept to its tenant.
 
 use crate::harness::*;
 use reqwest::Method;
@@ -227,5 +228,64 @@ async fn tenant_token_profile_and_scope_publishing_are_read_and_changed_through_
             &created.json()["publish_scopes"]
         ),
         (&json!("rfc9068"), &json!(true))
+    );
+}
+
+#[tokio::test]
+async fn a_tenants_max_assertion_lifetime_is_set_shown_reset_and_bounded_through_the_admin_api() {
+    let admins = admins().await;
+    let acme = "/admin/v1/tenants/acme";
+    let patch =
+        async |body: serde_json::Value| admins.as_root(Method::PATCH, acme, Some(&body)).await;
+
+    let shown = ok_json(&admins.as_root(Method::GET, acme, None).await, 200);
+    let shorter = ok_json(&patch(json!({"max_assertion_lifetime": 300})).await, 200);
+    let untouched = ok_json(&patch(json!({"publish_scopes": false})).await, 200);
+    let too_long = patch(json!({"max_assertion_lifetime": 3601})).await;
+    let zero = patch(json!({"max_assertion_lifetime": 0})).await;
+    let kept = ok_json(&admins.as_root(Method::GET, acme, None).await, 200);
+    let reset = ok_json(&patch(json!({"max_assertion_lifetime": null})).await, 200);
+    let new =
+        json!({"name": "initech", "domains": ["initech.test"], "max_assertion_lifetime": 600});
+    let created = ok_json(
+        &admins
+            .as_root(Method::POST, "/admin/v1/tenants", Some(&new))
+            .await,
+        201,
+    );
+    let over = json!({"name": "hooli", "domains": ["hooli.test"], "max_assertion_lifetime": 7200});
+    let refused = admins
+        .as_root(Method::POST, "/admin/v1/tenants", Some(&over))
+        .await;
+    let hooli = admins
+        .as_root(Method::GET, "/admin/v1/tenants/hooli", None)
+        .await;
+
+    assert_eq!(
+        shown["max_assertion_lifetime"], 3600,
+        "unset is the default hour: {shown}"
+    );
+    assert_eq!(shorter["max_assertion_lifetime"], 300, "{shorter}");
+    assert_eq!(
+        untouched["max_assertion_lifetime"], 300,
+        "an absent field leaves it: {untouched}"
+    );
+    too_long.assert_error(422, "invalid_settings");
+    assert!(too_long.body.contains("the most is 1h"), "{too_long:?}");
+    zero.assert_error(422, "invalid_settings");
+    assert_eq!(
+        kept["max_assertion_lifetime"], 300,
+        "refusals change nothing"
+    );
+    assert_eq!(
+        reset["max_assertion_lifetime"], 3600,
+        "null goes back to the default: {reset}"
+    );
+    assert_eq!(created["max_assertion_lifetime"], 600, "{created}");
+    refused.assert_error(422, "invalid_settings");
+    assert_eq!(
+        hooli.status.as_u16(),
+        404,
+        "hooli was not created: {hooli:?}"
     );
 }

@@ -106,6 +106,7 @@ async fn tenant_create_update_and_delete_are_audited_in_the_tenant() {
             "issuer": null,
             "token_profile": "seed",
             "publish_scopes": true,
+            "max_assertion_lifetime": null,
         })
     );
     assert_eq!(events[1]["details"]["domains"], json!(["id.acme.test"]));

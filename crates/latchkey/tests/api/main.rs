@@ -20,6 +20,7 @@ mod app_bounds;
 mod app_disable;
 mod app_keys_admin;
 mod app_warnings;
+mod assertion_lifetime;
 mod audience;
 mod audit;
 mod authlib_client;

@@ -168,6 +168,127 @@ async fn tenant_delete_removes_an_empty_tenant() {
 }
 
 #[tokio::test]
+async fn a_tenants_max_assertion_lifetime_is_set_shown_and_reset_by_the_cli() {
+    let app = spawn_app().await;
+
+    let created = app.cli_json(&[
+        "tenant",
+        "create",
+        "acme",
+        "--domain",
+        ACME_HOST,
+        "--max-assertion-lifetime",
+        "10m",
+        "--json",
+    ]);
+    let default = app.cli_json(&["tenant", "show", "default", "--json"]);
+    let shorter = app.cli_json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--max-assertion-lifetime",
+        "300s",
+        "--json",
+    ]);
+    let shown = app.cli_ok(&["tenant", "show", "acme"]);
+    let untouched = app.cli_json(&["tenant", "update", "acme", "--no-publish-scopes", "--json"]);
+    let reset = app.cli_json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--default-assertion-lifetime",
+        "--json",
+    ]);
+    let shown_reset = app.cli_ok(&["tenant", "show", "acme"]);
+
+    assert_eq!(created["max_assertion_lifetime"], 600, "{created}");
+    assert_eq!(
+        default["max_assertion_lifetime"], 3600,
+        "a tenant that sets none has the default hour: {default}"
+    );
+    assert_eq!(shorter["max_assertion_lifetime"], 300, "{shorter}");
+    assert!(shown.contains("assertions at most 5m\n"), "{shown}");
+    assert_eq!(
+        untouched["max_assertion_lifetime"], 300,
+        "another change keeps the limit: {untouched}"
+    );
+    assert_eq!(reset["max_assertion_lifetime"], 3600, "{reset}");
+    assert!(
+        shown_reset.contains("assertions at most 1h (the default)"),
+        "{shown_reset}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_refuses_a_max_assertion_lifetime_over_an_hour_or_not_in_whole_seconds() {
+    let app = spawn_app().await;
+    app.cli_ok(&[
+        "tenant",
+        "create",
+        "acme",
+        "--domain",
+        ACME_HOST,
+        "--max-assertion-lifetime",
+        "10m",
+    ]);
+
+    assert_cli_refuses(
+        &app,
+        &[
+            "tenant",
+            "create",
+            "globex",
+            "--domain",
+            "auth.globex.test",
+            "--max-assertion-lifetime",
+            "2h",
+        ],
+        &["the most is 1h"],
+    );
+    for (limit, mention) in [
+        ("3601s", "the most is 1h"),
+        ("0s", "1s to 1h"),
+        ("1500ms", "whole number of seconds"),
+        ("soon", "duration"),
+    ] {
+        assert_cli_refuses(
+            &app,
+            &[
+                "tenant",
+                "update",
+                "acme",
+                "--max-assertion-lifetime",
+                limit,
+            ],
+            &[mention],
+        );
+    }
+    assert_cli_refuses(
+        &app,
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--max-assertion-lifetime",
+            "5m",
+            "--default-assertion-lifetime",
+        ],
+        &["--default-assertion-lifetime"],
+    );
+
+    assert_eq!(
+        tenant_names(&app),
+        ["acme", "default"],
+        "globex was not created"
+    );
+    assert_eq!(
+        app.cli_json(&["tenant", "show", "acme", "--json"])["max_assertion_lifetime"],
+        600,
+        "a refused update changes nothing"
+    );
+}
+
+#[tokio::test]
 async fn tenant_create_refuses_a_bad_name() {
     let app = spawn_app().await;
 

@@ -124,6 +124,7 @@ async fn store_keyless_tenant(app: &TestApp, name: &str, domain: &str) {
         issuer: None,
         token_profile: latchkey_protocol::TokenProfile::default(),
         publish_scopes: true,
+        max_assertion_lifetime: None,
         created_at: unix_now(),
         updated_at: unix_now(),
     };

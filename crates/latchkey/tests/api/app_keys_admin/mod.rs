@@ -137,7 +137,7 @@ async fn an_app_created_with_a_jwks_uri_has_no_secret_and_only_fetchable_uris_ar
     assert_eq!(dev["jwks_uri"], local);
     for bad in [
         "http://keys.example.com/jwks",
-        "https://keys.example.com/jwks?x=1",
+        "https://keys.example.com/jwks#keys",
         "ftp://a",
     ] {
         assert_cli_refuses(
