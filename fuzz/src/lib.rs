@@ -4,6 +4,7 @@
 
 #[cfg(feature = "admin")]
 pub mod admin_json;
+pub mod assertion;
 pub mod basic_header;
 pub mod form;
 #[cfg(feature = "jws")]

@@ -12,7 +12,7 @@ const SECONDS_PER_TARGET: &str = "20";
 /// `admin_json` stand on the key store and the server (features `jws` and `admin` of
 /// `fuzz/`), whose instrumented build alone takes longer than a CI run may; `cargo test`
 /// replays their kept corpus on every run, and docs/fuzzing.md records their long runs.
-const SHORT_RUN_TARGETS: [&str; 3] = ["basic_header", "form", "scope"];
+const SHORT_RUN_TARGETS: [&str; 4] = ["assertion", "basic_header", "form", "scope"];
 
 pub(crate) fn run_briefly() -> anyhow::Result<()> {
     let fuzz = root().join("fuzz");

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../../fuzz/src/admin_json.rs"]
 mod admin_json;
+#[path = "../../../fuzz/src/assertion.rs"]
+mod assertion;
 #[path = "../../../fuzz/src/basic_header.rs"]
 mod basic_header;
 #[path = "../../../fuzz/src/form.rs"]
@@ -29,8 +31,9 @@ fn fuzz_dir() -> PathBuf {
 /// A target's name and the body its fuzz target calls.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 5] = [
+const TARGETS: [Target; 6] = [
     ("admin_json", admin_json::run),
+    ("assertion", assertion::run),
     ("basic_header", basic_header::run),
     ("form", form::run),
     ("jws", jws::run),
