@@ -3,7 +3,7 @@
 
 use latchkey_protocol::TokenError;
 use latchkey_protocol::form;
-use latchkey_protocol::token::{self, TokenForm};
+use latchkey_protocol::token::{self, GrantKind, TokenForm};
 
 /// Splits the input into a content type, an `Authorization` value and a body (at the first two
 /// NUL bytes), so that one input drives all three parameters of `token::parse`.
@@ -43,6 +43,12 @@ pub fn run(data: &[u8]) {
             ("scope", parsed.scope.as_deref()),
             ("resource", parsed.resource.as_deref()),
             ("audience", parsed.audience.as_deref()),
+            (
+                "client_assertion_type",
+                parsed.client_assertion_type.as_deref(),
+            ),
+            ("client_assertion", parsed.client_assertion.as_deref()),
+            ("assertion", parsed.assertion.as_deref()),
         ] {
             if let Some(value) = value {
                 encoder.append_pair(name, value);
@@ -56,7 +62,11 @@ pub fn run(data: &[u8]) {
     let (content_type, authorization, body) = split(data);
     match token::parse(content_type, authorization, body) {
         Ok(request) => {
-            assert!(!request.credentials.client_id.is_empty());
+            // Only the JWT bearer grant may name no client: its assertion says which app.
+            assert!(
+                !request.credentials.client_id.is_empty()
+                    || matches!(request.grant, GrantKind::JwtBearer(_))
+            );
             assert!(form::check_content_type(content_type).is_ok());
         }
         Err(error) => assert!(
