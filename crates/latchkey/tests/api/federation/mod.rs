@@ -6,6 +6,7 @@
 //! refused with 400 `invalid_grant`). This file has what the others share and the rules
 //! themselves: how the CLI keeps them, and what a matching token gets.
 
+mod audit;
 mod github;
 mod issuer_keys;
 mod kubernetes;
