@@ -109,14 +109,16 @@ impl Tls {
     pub(crate) fn spawn_reloader(&self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
         let current = Arc::clone(&self.current);
         let files = self.files.clone();
+        // What the files looked like when last read, and at the tick before: a pair is read
+        // once it has stayed the same for one tick, so that a cert and key written one after
+        // the other are read together rather than refused half-written. Stamped here, before
+        // the server says it serves, not when the task first runs: a file replaced in between
+        // would otherwise count as the one already read, and never be reloaded.
+        let mut read = Stamp::of(&files);
         tokio::spawn(async move {
             let mut hangups = hangups();
             let mut ticks = tokio::time::interval(CHECK_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // What the files looked like when last read, and at the tick before: a pair is
-            // read once it has stayed the same for one tick, so that a cert and key written
-            // one after the other are read together rather than refused half-written.
-            let mut read = Stamp::of(&files);
             let mut seen = read.clone();
             loop {
                 tokio::select! {
