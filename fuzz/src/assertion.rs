@@ -8,7 +8,6 @@ use latchkey_protocol::federation::{self, FederationRule};
 use serde_json::Value;
 
 const ISSUER: &str = "https://auth.test";
-const TOKEN_URL: &str = "https://auth.test/oauth2/token";
 const NOW: i64 = 1_800_000_000;
 
 /// The input reads as `claims NUL rules`: a JWT's claims as JSON, then federation rules as
@@ -28,7 +27,7 @@ pub fn run(data: &[u8]) {
     };
     let text = |name: &str| claims.all().get(name).and_then(Value::as_str);
     if let Ok(replay) =
-        assertion::check_client_assertion(&claims, "app", &[ISSUER, TOKEN_URL], 3600, NOW)
+        assertion::check_client_assertion(&claims, "app", (ISSUER, "/oauth2/token"), 3600, NOW)
     {
         assert_eq!((text("iss"), text("sub")), (Some("app"), Some("app")));
         assert!(!replay.jti.is_empty());

@@ -123,11 +123,10 @@ impl Assertions {
         if !verified {
             return Err(AuthFailure::BadSignature);
         }
-        let token_endpoint = format!("{}{}", tenant.issuer, paths::TOKEN);
         let replay = assertion::check_client_assertion(
             &decoded.claims,
             client_id,
-            &[tenant.issuer.as_str(), token_endpoint.as_str()],
+            (&tenant.issuer, paths::TOKEN),
             // The tenant's own limit, never above the ceiling the replay cache is sized for.
             tenant
                 .assertion_lifetime
