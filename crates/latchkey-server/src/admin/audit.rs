@@ -68,6 +68,7 @@ pub(crate) async fn list(
         after_id: query.after,
         latest: false,
         limit: limit + 1,
+        ..AuditQuery::default()
     };
     let mut events = state.registry.store().audit_events(&audit_query).await?;
     let more = events.len() > limit as usize;

@@ -46,6 +46,7 @@ pub(crate) async fn run(store: &dyn Store, command: AuditCommand) -> anyhow::Res
         tenant: args.tenant,
         after_id: None,
         limit: args.limit,
+        ..AuditQuery::default()
     };
     let events = store.audit_events(&query).await?;
     if args.json {
