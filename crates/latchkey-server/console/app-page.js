@@ -3,7 +3,7 @@
 // A secret the API mints is shown here once and dropped when the page is left.
 
 import { api, seg } from './api.js';
-import { chips, confirmDialog, copyButton, details, field, h, when } from './dom.js';
+import { append, chips, confirmDialog, copyButton, details, field, h, when } from './dom.js';
 import { apiForm, changes } from './forms.js';
 import { secretPanel } from './layout.js';
 import { appBody, appFields, tenantCrumbs } from './apps.js';
@@ -180,7 +180,7 @@ export async function appPage(context, tenant, clientId) {
     },
   });
 
-  context.view.append(
+  append(context.view, 
     tenantCrumbs(context, tenant, [['Apps', `#/tenants/${seg(tenant)}/apps`], [app.name]]),
     heading,
     secretSlot,

@@ -3,7 +3,7 @@
 // the settings form that creating and editing share.
 
 import { api, seg, withQuery } from './api.js';
-import { checkboxGroup, field, h, table, words } from './dom.js';
+import { append, checkboxGroup, field, h, table, words } from './dom.js';
 import { apiForm, integerOf, jsonOf } from './forms.js';
 import { crumbs } from './layout.js';
 import { showNewSecret } from './app-page.js';
@@ -94,7 +94,7 @@ export async function appsPage(context, tenant) {
       results.replaceChildren(h('p.form-error', { role: 'alert' }, error.message));
     }
   };
-  context.view.append(
+  append(context.view, 
     tenantCrumbs(context, tenant, [['Apps']]),
     h('div.title', h('h1', `Apps of ${tenant}`), h('a.button', { href: `${base}/new` }, 'New app')),
     form,
@@ -179,7 +179,7 @@ export async function newAppPage(context, tenant) {
       context.go(`#/tenants/${seg(tenant)}/apps/${seg(app.client_id)}`, `App ${app.name} created.`);
     },
   });
-  context.view.append(
+  append(context.view, 
     tenantCrumbs(context, tenant, [['Apps', `#/tenants/${seg(tenant)}/apps`], ['New app']]),
     h('h1', 'New app'),
     form);

@@ -3,7 +3,7 @@
 // with the API's `before` / `next_before`.
 
 import { api, withQuery } from './api.js';
-import { field, h, table, when } from './dom.js';
+import { append, field, h, table, when } from './dom.js';
 import { apiForm } from './forms.js';
 import { crumbs } from './layout.js';
 
@@ -96,8 +96,12 @@ export async function auditPage(context) {
           ['Actor', (event) => h('code', event.actor)],
           ['Action', (event) => h('code.action', event.action)],
           ['Target', (event) => event.target],
-          ['Details', (event) => (Object.keys(event.details || {}).length
-            ? h('code.details', JSON.stringify(event.details)) : '—')],
+          ['Details', (event) => {
+            const count = Object.keys(event.details || {}).length;
+            return count === 0 ? '—' : h('details.event',
+              h('summary', count === 1 ? '1 setting' : `${count} settings`),
+              h('pre', JSON.stringify(event.details, null, 2)));
+          }],
         ], page.events),
       h('nav.pager', { 'aria-label': 'Pages of events' }, newer, h('span', `Page ${index + 1}`), older));
   };
@@ -108,6 +112,6 @@ export async function auditPage(context) {
       results.replaceChildren(h('p.form-error', { role: 'alert' }, error.message));
     }
   };
-  context.view.append(crumbs([['Audit trail']]), h('h1', 'Audit trail'), form, results);
+  append(context.view, crumbs([['Audit trail']]), h('h1', 'Audit trail'), form, results);
   await turn();
 }

@@ -36,14 +36,19 @@ export function h(spec, props, ...children) {
       node.setAttribute(name, String(value));
     }
   }
-  append(node, children);
+  appendAll(node, children);
   return node;
 }
 
-function append(node, children) {
+/** Appends children as `h` takes them (null and false skipped, arrays flattened). */
+export function append(node, ...children) {
+  appendAll(node, children);
+}
+
+function appendAll(node, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(node, child);
+    if (Array.isArray(child)) appendAll(node, child);
     else node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
 }
@@ -51,7 +56,7 @@ function append(node, children) {
 /** Replaces every child of `node`. */
 export function replace(node, ...children) {
   node.replaceChildren();
-  append(node, children);
+  appendAll(node, children);
 }
 
 /**

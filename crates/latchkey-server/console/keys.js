@@ -2,7 +2,7 @@
 // dates, and rotating to a new key, at once or scheduled.
 
 import { api, seg } from './api.js';
-import { confirmDialog, field, h, table, when } from './dom.js';
+import { append, confirmDialog, field, h, table, when } from './dom.js';
 import { apiForm, integerOf } from './forms.js';
 import { tenantCrumbs } from './apps.js';
 
@@ -54,7 +54,7 @@ export async function keysPage(context, tenant) {
       context.say(`The signing key of ${tenant} is rotated: the new key is ${key.kid} (${key.status}).`);
     },
   });
-  context.view.append(
+  append(context.view, 
     tenantCrumbs(context, tenant, [['Signing keys']]),
     h('h1', `Signing keys of ${tenant}`),
     list,

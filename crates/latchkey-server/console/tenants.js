@@ -3,7 +3,7 @@
 // and the console does not offer them.
 
 import { api, seg } from './api.js';
-import { confirmDialog, details, field, h, table, when, words } from './dom.js';
+import { append, confirmDialog, details, field, h, table, when, words } from './dom.js';
 import { apiForm, changes, integerOf } from './forms.js';
 import { crumbs } from './layout.js';
 
@@ -11,7 +11,7 @@ import { crumbs } from './layout.js';
 export async function tenantsPage(context) {
   const { tenants } = await api('GET', '/admin/v1/tenants');
   const all = context.session.reach === 'all_tenants';
-  context.view.append(
+  append(context.view, 
     crumbs([['Tenants']]),
     h('div.title', h('h1', 'Tenants'),
       all ? h('a.button', { href: '#/tenants/new' }, 'New tenant') : null),
@@ -82,7 +82,7 @@ export async function newTenantPage(context) {
       context.go(`#/tenants/${seg(tenant.name)}`, `Tenant ${tenant.name} created, with its first signing key.`);
     },
   });
-  context.view.append(crumbs([['Tenants', '#/tenants'], ['New tenant']]), h('h1', 'New tenant'), form);
+  append(context.view, crumbs([['Tenants', '#/tenants'], ['New tenant']]), h('h1', 'New tenant'), form);
 }
 
 /** `#/tenants/NAME`. */
@@ -102,7 +102,7 @@ export async function tenantPage(context, name) {
     ['Updated', when(shown.updated_at)],
   ]));
   drawSummary(tenant);
-  context.view.append(
+  append(context.view, 
     crumbs(all ? [['Tenants', '#/tenants'], [tenant.name]] : [[tenant.name]]),
     h('h1', `Tenant ${tenant.name}`),
     h('ul.links',
@@ -142,14 +142,16 @@ export async function tenantPage(context, name) {
           await api('DELETE', `/admin/v1/tenants/${seg(name)}${answer.get('force') ? '?force=true' : ''}`);
           context.go('#/tenants', `Tenant ${name} deleted.`);
         } catch (error) {
-          dangerError.textContent = error.message;
+          // The API's advice names its query parameter; the dialog's word for it is the box.
+          dangerError.textContent = error.message.replace(/,? or delete the tenant with force=true/,
+            ', or tick "Also delete its apps"');
           dangerError.hidden = false;
         }
       },
     },
   }, 'Delete tenant');
   const dangerError = h('p.form-error', { role: 'alert', hidden: true });
-  context.view.append(
+  append(context.view, 
     h('section', { 'aria-labelledby': 'edit-tenant' }, h('h2#edit-tenant', 'Edit'), form),
     name === 'default' ? null
       : h('section', { 'aria-labelledby': 'delete-tenant' }, h('h2#delete-tenant', 'Delete'),
