@@ -99,8 +99,9 @@ async function render() {
   }
 }
 
-function navLink(text, address, path) {
-  const current = path === address.slice(1) || path.startsWith(`${address.slice(1)}/`);
+function navLink(text, address, path, exact = false) {
+  const target = address.slice(1);
+  const current = path === target || (!exact && path.startsWith(`${target}/`));
   return h('a', { href: address, 'aria-current': current ? 'page' : null }, text);
 }
 
@@ -112,7 +113,7 @@ function updateNav(path = '') {
   const own = `#/tenants/${encodeURIComponent(session.tenant)}`;
   const links = session.reach === 'all_tenants'
     ? [navLink('Tenants', '#/tenants', path), navLink('Audit trail', '#/audit', path)]
-    : [navLink('Tenant', own, path), navLink('Apps', `${own}/apps`, path),
+    : [navLink('Tenant', own, path, true), navLink('Apps', `${own}/apps`, path),
       navLink('Keys', `${own}/keys`, path), navLink('Audit trail', '#/audit', path)];
   replace(header,
     h('a.brand', { href: homeAddress() }, 'latchkey console'),

@@ -155,7 +155,8 @@ export function confirmDialog({ title, message, confirm, danger = false, fields 
       fields,
       h('div.actions',
         h('button', { type: 'submit', value: 'confirm', class: danger ? 'danger' : '' }, confirm),
-        h('button.secondary', { type: 'submit', value: 'cancel', formnovalidate: true }, 'Cancel')));
+        // A destructive choice is never the one Enter takes by default.
+        h('button.secondary', { type: 'submit', value: 'cancel', formnovalidate: true, autofocus: danger && fields.length === 0 }, 'Cancel')));
     const dialog = h('dialog', { 'aria-labelledby': titleId }, form);
     dialog.addEventListener('close', () => {
       const confirmed = dialog.returnValue === 'confirm';
