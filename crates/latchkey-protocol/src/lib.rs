@@ -12,6 +12,7 @@ pub mod assertion;
 pub mod claims;
 pub mod client;
 pub mod client_auth;
+pub mod console;
 pub mod error;
 pub mod federation;
 pub mod form;

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub(crate) mod assertions;
+pub mod console;
 pub mod freshness;
 pub mod http;
 pub mod listener;

@@ -4,6 +4,7 @@
 
 use crate::admin;
 use crate::assertions::Assertions;
+use crate::console;
 use crate::freshness::Freshness;
 use crate::http::observe::ObserveLayer;
 use crate::http::source::TrustedProxies;
@@ -259,6 +260,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(http::oauth::router())
         .merge(admin::router())
+        .merge(console::router())
         .fallback(http::response::not_found)
         .layer(layers)
         .with_state(state)

@@ -19,7 +19,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
     /// A stable code: invalid_request, invalid_token, insufficient_scope, access_denied,
-    /// not_found, conflict, invalid_settings, temporarily_unavailable or server_error.
+    /// invalid_csrf_token, not_found, conflict, invalid_settings, temporarily_unavailable or
+    /// server_error.
     pub(crate) error: &'static str,
     /// What went wrong, for people.
     pub(crate) error_description: String,
@@ -38,6 +39,9 @@ pub(crate) enum AdminError {
     OtherTenant,
     /// 403: only administrators of the `default` tenant may do this.
     AllTenantsOnly,
+    /// 403: a change authenticated by the console's session cookie without the session's
+    /// CSRF token (a page of another site making the browser send it).
+    CsrfRefused,
     /// 404.
     NotFound(String),
     /// 409: the request conflicts with what is stored.
@@ -78,6 +82,12 @@ impl AdminError {
                 StatusCode::FORBIDDEN,
                 "access_denied",
                 "only admin apps of the default tenant may do this".to_owned(),
+            ),
+            AdminError::CsrfRefused => (
+                StatusCode::FORBIDDEN,
+                "invalid_csrf_token",
+                "a change made with the console's session must carry its X-CSRF-Token header"
+                    .to_owned(),
             ),
             AdminError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", what.clone()),
             AdminError::Conflict(why) => (StatusCode::CONFLICT, "conflict", why.clone()),

@@ -8,10 +8,10 @@
 
 mod apps;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod bodies;
-mod error;
-mod extract;
+pub(crate) mod error;
+pub(crate) mod extract;
 mod federations;
 #[doc(hidden)]
 pub mod fuzzing;

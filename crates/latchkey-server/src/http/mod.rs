@@ -16,7 +16,7 @@ mod revoke;
 pub(crate) mod scrape;
 pub mod source;
 pub(crate) mod strict_host;
-mod token;
+pub(crate) mod token;
 pub(crate) mod trace;
 
 pub use error::ErrorCode;

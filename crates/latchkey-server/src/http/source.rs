@@ -30,6 +30,19 @@ impl TrustedProxies {
         self.0.iter().any(|network| network.contains(&address))
     }
 
+    /// Whether a trusted proxy says the request reached it over HTTPS (`X-Forwarded-Proto`,
+    /// the last value: the one the nearest proxy wrote).
+    pub(crate) fn forwarded_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        self.trusts(peer)
+            && headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .next_back()
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
     /// The source of a request that reached this server from `peer` with `headers`.
     pub fn source(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
@@ -62,6 +75,10 @@ impl TrustedProxies {
         nearest
     }
 }
+
+/// Marks a request that arrived on a TLS connection (the listener inserts it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArrivedOverTls;
 
 /// The source address of a request, for the endpoints that authenticate clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

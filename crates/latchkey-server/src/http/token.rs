@@ -19,6 +19,7 @@ use axum::response::Response;
 use latchkey_keys::random;
 use latchkey_protocol::TokenError;
 use latchkey_protocol::token::{self, Grant, GrantKind, TokenRequest};
+use latchkey_protocol::wire::TokenResponse;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -39,13 +40,56 @@ pub(crate) async fn token(
         }
         Err(error) => Err(error),
     };
-    facts.attach(answer)
+    facts.attach(answer.map(|token| answer_with(&token)))
+}
+
+/// A token for the console's sign-in: the token endpoint's own path for a `client_secret_post`
+/// request of scope `latchkey:admin` to `tenant`, so it is throttled, refused and logged as a
+/// client login is, and the console cannot sign in an app the token endpoint would refuse.
+pub(crate) fn issue_for_console(
+    state: &AppState,
+    source: IpAddr,
+    tenant: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", client_id)
+        .append_pair("client_secret", client_secret)
+        .append_pair("scope", latchkey_protocol::admin::ADMIN_SCOPE)
+        .finish();
+    let snapshot = state.registry.current();
+    let tenant = snapshot
+        .tenant(tenant)
+        .ok_or(OAuthError::Token(TokenError::InvalidClient {
+            basic: false,
+            reason: latchkey_protocol::client_auth::AuthFailure::UnknownClient,
+        }))?;
+    let mut facts = RequestFacts::default();
+    let form = "application/x-www-form-urlencoded";
+    match issue_in(
+        state,
+        source,
+        &snapshot,
+        tenant,
+        Some(form),
+        None,
+        body.as_bytes(),
+        &mut facts,
+    )? {
+        Decided::Answer(token) => Ok(token),
+        // The body above carries a secret, never an assertion.
+        Decided::ByAssertion(_) => Err(OAuthError::Token(TokenError::InvalidRequest(
+            "the console signs in with a client secret",
+        ))),
+    }
 }
 
 /// What the synchronous part decided.
 enum Decided {
     /// The answer.
-    Answer(Response),
+    Answer(TokenResponse),
     /// A request that an assertion authenticates, for `issue_by_assertion`.
     ByAssertion(Box<TokenRequest>),
 }
@@ -62,17 +106,37 @@ fn issue(
 ) -> Result<Decided, OAuthError> {
     let snapshot = state.registry.current();
     let tenant = host.tenant(&snapshot)?;
+    issue_in(
+        state,
+        source,
+        &snapshot,
+        tenant,
+        header(headers, CONTENT_TYPE),
+        header(headers, AUTHORIZATION),
+        body,
+        facts,
+    )
+}
+
+/// `issue` once the tenant is known.
+#[allow(clippy::too_many_arguments)]
+fn issue_in(
+    state: &AppState,
+    source: IpAddr,
+    snapshot: &Snapshot,
+    tenant: &Arc<TenantState>,
+    content_type: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+    facts: &mut RequestFacts,
+) -> Result<Decided, OAuthError> {
     facts.tenant(&tenant.name);
     if !state.freshness.serves_tokens() {
         return Err(OAuthError::Stale);
     }
     let attempt = attempt(state, source);
-    let request = token::parse(
-        header(headers, CONTENT_TYPE),
-        header(headers, AUTHORIZATION),
-        body,
-    )
-    .map_err(|error| attempt.refused(&snapshot, tenant, None, error))?;
+    let request = token::parse(content_type, authorization, body)
+        .map_err(|error| attempt.refused(snapshot, tenant, None, error))?;
     if request.credentials.assertion.is_some() || matches!(request.grant, GrantKind::JwtBearer(_)) {
         return Ok(Decided::ByAssertion(Box::new(request)));
     }
@@ -84,9 +148,9 @@ fn issue(
         &request,
         state.clock.now(),
     )
-    .map_err(|error| attempt.refused(&snapshot, tenant, Some(client_id), error))?;
+    .map_err(|error| attempt.refused(snapshot, tenant, Some(client_id), error))?;
     facts.authenticated(client_id);
-    sign(state, &snapshot, tenant, entry, &grant, facts).map(Decided::Answer)
+    sign(state, snapshot, tenant, entry, &grant, facts).map(Decided::Answer)
 }
 
 /// The token endpoint's work for a client assertion or the JWT bearer grant.
@@ -96,7 +160,7 @@ async fn issue_by_assertion(
     host: &TenantHost,
     request: TokenRequest,
     facts: &mut RequestFacts,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     // Owned, as the keys of an assertion may be awaited.
     let snapshot: Arc<Snapshot> = state.registry.current_full();
     let tenant = host.tenant(&snapshot)?;
@@ -157,7 +221,7 @@ fn attempt(state: &AppState, source: IpAddr) -> Attempt<'_> {
     }
 }
 
-/// Answers a granted request: a token reused, or one newly signed.
+/// The token of a granted request: one reused, or one newly signed.
 fn sign(
     state: &AppState,
     snapshot: &Snapshot,
@@ -165,7 +229,7 @@ fn sign(
     entry: Option<&Arc<ClientEntry>>,
     grant: &Grant<'_>,
     facts: &mut RequestFacts,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let signer = tenant
         .keys
         .active
@@ -178,7 +242,7 @@ fn sign(
         Lookup::Hit(reused) => {
             let answer = grant.reused_response(reused.token.to_string(), reused.expires_at);
             facts.token = Some(TokenOutcome::REUSED);
-            return Ok(answer_with(&answer));
+            return Ok(answer);
         }
         Lookup::Miss(slot) => slot,
     };
@@ -197,10 +261,10 @@ fn sign(
     tracing::debug!(client_id = %grant.client.client_id, jti, "issued a token");
     slot.fill(&jwt, &jti);
     facts.token = Some(TokenOutcome::ISSUED);
-    Ok(answer_with(&grant.response(jwt)))
+    Ok(grant.response(jwt))
 }
 
 /// RFC 6749 §5.1: a token answer is never cached.
-fn answer_with(token: &latchkey_protocol::wire::TokenResponse) -> Response {
+fn answer_with(token: &TokenResponse) -> Response {
     response::no_store(response::json_value(StatusCode::OK, token))
 }

@@ -10,6 +10,7 @@ mod activity;
 mod body;
 
 use crate::http::error::OAuthError;
+use crate::http::source::ArrivedOverTls;
 use crate::http::strict_host;
 use activity::{Activity, Watched};
 use axum::Router;
@@ -240,6 +241,9 @@ async fn respond(
                 parts.headers.insert(HOST, host);
             }
             parts.extensions.insert(ConnectInfo(peer));
+            if tls {
+                parts.extensions.insert(ArrivedOverTls);
+            }
             let (incoming, expired) = body::Deadline::new(incoming, body_timeout);
             let request = Request::from_parts(parts, Body::new(incoming));
             let response = match app.oneshot(request).await {

@@ -224,3 +224,30 @@ async fn a_broken_pair_at_start_is_a_clear_error_and_half_a_pair_a_usage_error()
         describe(&output)
     );
 }
+
+#[tokio::test]
+async fn the_console_session_cookie_is_secure_over_https() {
+    let (database, db_url, admin) =
+        seeded_database(async |seed| seed.app(new_app("ops").scopes(&["latchkey:admin"])).await)
+            .await;
+    let ca = TestCa::new("latchkey test CA");
+    let served = serve_tls(database, db_url, &ca.server_pair());
+    let response = ca
+        .client(&[b"h2"])
+        .post(format!("{}/console/session", served.base_url()))
+        .json(&serde_json::json!({
+            "client_id": client_id(&admin),
+            "client_secret": client_secret(&admin),
+        }))
+        .send()
+        .await
+        .expect("signing in to the console over HTTPS");
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+}

@@ -16,6 +16,10 @@ pub(crate) const GLOBEX: &str = "globex.test";
 pub(crate) struct Admins {
     pub(crate) app: TestApp,
     pub(crate) ops: Value,
+    /// acme's admin app.
+    pub(crate) acme_ops: Value,
+    /// The app of `default` without the admin scope.
+    pub(crate) plain_app: Value,
     pub(crate) root: String,
     pub(crate) acme: String,
     pub(crate) plain: String,
@@ -64,6 +68,8 @@ pub(crate) async fn admins_in(dir: TempDir, setup: Setup) -> Admins {
     Admins {
         app,
         ops,
+        acme_ops,
+        plain_app,
         root,
         acme,
         plain,
