@@ -412,8 +412,12 @@ impl From<&AuditEvent> for AuditView {
 /// One page of audit events.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
-    /// Oldest first.
+    /// Oldest first, or newest first when asked with `order=newest`.
     pub events: Vec<AuditView>,
-    /// Pass as `after` to get the next page; `null` on the last page.
+    /// Pass as `after` to get the next page of an oldest-first listing; `null` on the last
+    /// page and when listing newest first.
     pub next_after: Option<i64>,
+    /// Pass as `before` (with `order=newest`) to get the next page of a newest-first listing;
+    /// `null` on the last page and when listing oldest first.
+    pub next_before: Option<i64>,
 }

@@ -104,6 +104,15 @@ pub struct AuditQuery {
     /// The newest `limit` events passing the filters instead of the oldest (still listed
     /// oldest first).
     pub latest: bool,
+    /// Only events of this action, matched exactly (`app.create`).
+    pub action: Option<String>,
+    /// Only events at or before this time.
+    pub until: Option<i64>,
+    /// Only events with an id below this (the previous newest-first page's last).
+    pub before_id: Option<i64>,
+    /// List newest first (descending id): with `limit`, the newest `limit` events passing the
+    /// filters, so `latest` changes nothing more.
+    pub newest_first: bool,
     /// At most this many events.
     pub limit: u32,
 }

@@ -290,19 +290,25 @@ pub(crate) enum AuditCommand {
     List(AuditListArgs),
 }
 
-fn parse_since(text: &str) -> Result<crate::commands::Since, String> {
-    crate::commands::Since::parse(text)
+fn parse_moment(text: &str) -> Result<crate::commands::Moment, String> {
+    crate::commands::Moment::parse(text)
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct AuditListArgs {
     /// Only events at or after this time: an RFC 3339 time (2026-11-25T10:00:00Z), unix
     /// seconds, or a duration ago (15m, 2h, 7d).
-    #[arg(long, value_parser = parse_since)]
-    pub(crate) since: Option<crate::commands::Since>,
+    #[arg(long, value_parser = parse_moment)]
+    pub(crate) since: Option<crate::commands::Moment>,
+    /// Only events at or before this time, as --since takes it; not before --since.
+    #[arg(long, value_parser = parse_moment)]
+    pub(crate) until: Option<crate::commands::Moment>,
     /// Only events of this tenant.
     #[arg(long)]
     pub(crate) tenant: Option<String>,
+    /// Only events of this action, matched exactly (app.create, key.rotate, token.revoke, ...).
+    #[arg(long)]
+    pub(crate) action: Option<String>,
     /// At most this many events: the oldest ones after --since, else the most recent.
     #[arg(long, default_value_t = 1000)]
     pub(crate) limit: u32,

@@ -323,6 +323,10 @@ mod tests {
         assert_eq!(query(apps, "type")["enum"], schemas["AppType"]["enum"]);
         assert_eq!(query(apps, "limit")["maximum"], MAX_PAGE);
         assert_eq!(query("/admin/v1/audit", "limit")["minimum"], 1);
+        assert_eq!(
+            query("/admin/v1/audit", "order")["enum"],
+            names(&["oldest", "newest"])
+        );
         // Bodies that may be left out are not required; the others are.
         let required = |path: &str, method: &str| {
             paths[path][method]["requestBody"]["required"].as_bool() == Some(true)

@@ -4,7 +4,8 @@
 //! Signing in asks the token endpoint's own code for a `latchkey:admin` token, so a sign-in is
 //! throttled, refused and logged exactly as a client login is; the token goes into the session
 //! cookie (`latchkey_protocol::console`) and lives as long as it does. Signing out revokes it,
-//! on every node, as any revoked token.
+//! on every node, as any revoked token. Both are in the audit trail (`console.sign_in`, and
+//! the revocation).
 
 use crate::admin::auth::{self, Admin};
 use crate::admin::error::AdminError;
@@ -18,13 +19,18 @@ use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latchkey_manage::audit;
 use latchkey_protocol::TokenError;
 use latchkey_protocol::admin::AdminReach;
 use latchkey_protocol::console;
 use latchkey_store::DEFAULT_TENANT;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+/// The audit trail's action of a console sign-in.
+pub(crate) const SIGN_IN_ACTION: &str = "console.sign_in";
 
 /// The sign-in form.
 #[derive(Deserialize)]
@@ -128,9 +134,27 @@ pub(super) async fn sign_in(
         Ok(admin) => admin,
         Err(error) => return error.into_response(),
     };
-    let view = SessionView::of(&admin, &access_token, state.clock.now());
+    let now = state.clock.now();
+    record_sign_in(&state, &admin, source, now).await;
+    let view = SessionView::of(&admin, &access_token, now);
     let cookie = console::session_cookie(&access_token, token.expires_in, https);
     with_cookie(response::json_value(StatusCode::OK, &view), &cookie)
+}
+
+/// Adds the sign-in to the audit trail: who opened a console session, from where. The session
+/// is open whether or not the store takes the event (it is logged if not), as a token would be.
+async fn record_sign_in(state: &AppState, admin: &Admin, source: IpAddr, now: i64) {
+    let event = audit::event(
+        admin.actor(),
+        &admin.tenant,
+        SIGN_IN_ACTION,
+        &admin.client_id,
+        json!({ "source": source.to_string() }),
+        now,
+    );
+    if let Err(error) = state.registry.store().record_audit(&event).await {
+        tracing::warn!(client_id = %admin.client_id, error = %error, "a console sign-in could not be added to the audit trail");
+    }
 }
 
 /// The app exists and its secret is right, but it may not administer.

@@ -2,12 +2,9 @@
 
 use super::*;
 
-pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store) {
-    for (at, tenant, action) in [
-        (100, "default", "app.create"),
-        (200, "acme", "tenant.create"),
-        (300, "default", "app.delete"),
-    ] {
+/// Records one event per `(at, tenant, action)`, in this order, each with a change of its own.
+async fn record_events(store: &dyn Store, events: &[(i64, &str, &str)]) {
+    for (index, &(at, tenant, action)) in events.iter().enumerate() {
         let event = AuditEvent {
             id: 0,
             at,
@@ -19,12 +16,35 @@ pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store
         };
         // Every event is stored with a change; a revocation is the simplest one.
         store
-            .revoke_token(&revocation(&format!("j{at}"), 500), Some(&event))
+            .revoke_token(&revocation(&format!("j{index}"), 500), Some(&event))
             .await
             .unwrap();
     }
-    let actions =
-        |events: Vec<AuditEvent>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();
+}
+
+/// The actions of these events, in their order.
+fn actions(events: Vec<AuditEvent>) -> Vec<String> {
+    events.into_iter().map(|event| event.action).collect()
+}
+
+/// `AuditQuery` with this limit and everything else unset.
+fn limited(limit: u32) -> AuditQuery {
+    AuditQuery {
+        limit,
+        ..AuditQuery::default()
+    }
+}
+
+pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store) {
+    record_events(
+        store,
+        &[
+            (100, "default", "app.create"),
+            (200, "acme", "tenant.create"),
+            (300, "default", "app.delete"),
+        ],
+    )
+    .await;
     let all = store
         .audit_events(&AuditQuery {
             limit: 10,
@@ -73,6 +93,208 @@ pub(super) async fn audit_events_read_back_in_order_and_filter(store: &dyn Store
         actions(store.audit_events(&page).await.unwrap()),
         ["tenant.create"]
     );
+}
+
+pub(super) async fn the_action_filter_matches_the_action_exactly(store: &dyn Store) {
+    record_events(
+        store,
+        &[
+            (100, "default", "app.create"),
+            (200, "default", "app.created"),
+            (300, "default", "App.Create"),
+            (400, "acme", "app.create"),
+            (500, "default", "app_create"),
+        ],
+    )
+    .await;
+    let query = AuditQuery {
+        action: Some("app.create".into()),
+        ..limited(10)
+    };
+    let events = store.audit_events(&query).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|event| (event.at, event.action.as_str()))
+            .collect::<Vec<_>>(),
+        [(100, "app.create"), (400, "app.create")]
+    );
+    // A pattern character is a character like any other.
+    let pattern = AuditQuery {
+        action: Some("app_create%".into()),
+        ..limited(10)
+    };
+    assert_eq!(store.audit_events(&pattern).await.unwrap(), []);
+    let with_tenant = AuditQuery {
+        tenant: Some("acme".into()),
+        ..query
+    };
+    assert_eq!(
+        actions(store.audit_events(&with_tenant).await.unwrap()),
+        ["app.create"]
+    );
+}
+
+pub(super) async fn until_keeps_events_at_or_before_the_time_and_bounds_a_range_with_since(
+    store: &dyn Store,
+) {
+    record_events(
+        store,
+        &[
+            (100, "default", "one"),
+            (200, "default", "two"),
+            (300, "default", "three"),
+            (400, "default", "four"),
+        ],
+    )
+    .await;
+    let until = |until: i64| AuditQuery {
+        until: Some(until),
+        ..limited(10)
+    };
+    assert_eq!(
+        actions(store.audit_events(&until(200)).await.unwrap()),
+        ["one", "two"]
+    );
+    assert_eq!(store.audit_events(&until(99)).await.unwrap(), []);
+    let range = AuditQuery {
+        since: Some(200),
+        ..until(300)
+    };
+    assert_eq!(
+        actions(store.audit_events(&range).await.unwrap()),
+        ["two", "three"]
+    );
+    let one_second = AuditQuery {
+        since: Some(300),
+        ..until(300)
+    };
+    assert_eq!(
+        actions(store.audit_events(&one_second).await.unwrap()),
+        ["three"]
+    );
+    let latest_until = AuditQuery {
+        latest: true,
+        ..until(300)
+    };
+    assert_eq!(
+        actions(
+            store
+                .audit_events(&AuditQuery {
+                    limit: 2,
+                    ..latest_until
+                })
+                .await
+                .unwrap()
+        ),
+        ["two", "three"]
+    );
+}
+
+pub(super) async fn before_id_keeps_events_with_a_lower_id(store: &dyn Store) {
+    record_events(
+        store,
+        &[
+            (100, "default", "one"),
+            (100, "default", "two"),
+            (100, "default", "three"),
+        ],
+    )
+    .await;
+    let all = store.audit_events(&limited(10)).await.unwrap();
+    let before = |id: i64| AuditQuery {
+        before_id: Some(id),
+        ..limited(10)
+    };
+    assert_eq!(
+        actions(store.audit_events(&before(all[2].id)).await.unwrap()),
+        ["one", "two"]
+    );
+    assert_eq!(store.audit_events(&before(all[0].id)).await.unwrap(), []);
+    let between = AuditQuery {
+        after_id: Some(all[0].id),
+        ..before(all[2].id)
+    };
+    assert_eq!(
+        actions(store.audit_events(&between).await.unwrap()),
+        ["two"]
+    );
+}
+
+pub(super) async fn newest_first_lists_by_descending_id_and_its_limit_keeps_the_newest(
+    store: &dyn Store,
+) {
+    // Times out of id order: the listing follows the ids, never the times.
+    record_events(
+        store,
+        &[
+            (300, "default", "one"),
+            (100, "acme", "two"),
+            (200, "default", "three"),
+            (200, "acme", "four"),
+            (400, "default", "five"),
+        ],
+    )
+    .await;
+    let newest = AuditQuery {
+        newest_first: true,
+        ..limited(10)
+    };
+    let all = store.audit_events(&newest).await.unwrap();
+    assert_eq!(
+        actions(all.clone()),
+        ["five", "four", "three", "two", "one"]
+    );
+    assert!(all.windows(2).all(|pair| pair[0].id > pair[1].id));
+    assert_eq!(
+        actions(
+            store
+                .audit_events(&AuditQuery {
+                    limit: 2,
+                    ..newest.clone()
+                })
+                .await
+                .unwrap()
+        ),
+        ["five", "four"]
+    );
+    // `latest` asks for the newest too, and does not turn the listing back.
+    let latest = AuditQuery {
+        latest: true,
+        limit: 2,
+        ..newest.clone()
+    };
+    assert_eq!(
+        actions(store.audit_events(&latest).await.unwrap()),
+        ["five", "four"]
+    );
+    let filtered = AuditQuery {
+        tenant: Some("default".into()),
+        until: Some(300),
+        ..newest.clone()
+    };
+    assert_eq!(
+        actions(store.audit_events(&filtered).await.unwrap()),
+        ["three", "one"]
+    );
+
+    // Paging back through `before_id` from the newest sees every event once.
+    let mut seen = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = store
+            .audit_events(&AuditQuery {
+                before_id,
+                limit: 2,
+                ..newest.clone()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before_id = Some(last.id);
+        seen.extend(page);
+    }
+    assert_eq!(seen, all);
 }
 
 /// A change and its audit event are one transaction: the event exists exactly when the change

@@ -148,6 +148,10 @@ macro_rules! conformance_suite {
             ],
             audit: [
                 audit_events_read_back_in_order_and_filter,
+                the_action_filter_matches_the_action_exactly,
+                until_keeps_events_at_or_before_the_time_and_bounds_a_range_with_since,
+                before_id_keeps_events_with_a_lower_id,
+                newest_first_lists_by_descending_id_and_its_limit_keeps_the_newest,
                 an_audit_event_is_stored_with_its_change_and_never_without,
                 an_event_without_a_change_is_recorded_alone,
             ],

@@ -44,14 +44,25 @@ pub(super) async fn events_on<'c>(
     if let Some(after) = query.after_id {
         sql.push(" AND id > ").push_bind(after);
     }
-    let order = if query.latest {
+    if let Some(action) = &query.action {
+        sql.push(" AND action = ").push_bind(action.as_str());
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND at <= ").push_bind(until);
+    }
+    if let Some(before) = query.before_id {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    // As on SQLite: the latest `limit` are picked newest first, then listed oldest first.
+    let descending = query.latest || query.newest_first;
+    let order = if descending {
         " ORDER BY id DESC LIMIT "
     } else {
         " ORDER BY id LIMIT "
     };
     sql.push(order).push_bind(i64::from(query.limit));
     let mut rows = sql.build().fetch_all(executor).await?;
-    if query.latest {
+    if descending && !query.newest_first {
         rows.reverse();
     }
     rows.iter()

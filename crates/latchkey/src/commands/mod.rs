@@ -14,7 +14,7 @@ mod serve;
 mod tenant;
 mod token;
 
-pub(crate) use audit::Since;
+pub(crate) use audit::Moment;
 
 use crate::cli::{Cli, Command};
 use crate::config_file::Resolved;

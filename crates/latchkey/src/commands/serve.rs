@@ -188,7 +188,10 @@ impl Banner {
              -d client_secret={} \\\n    \
              -d scope={DEMO_SCOPE}\n\n\
              Verify tokens against {base}/oauth2/jwks. The demo secret is shown only now;\n\
-             running quickstart again gives the demo app a new one. Stop with Ctrl-C.\n",
+             running quickstart again gives the demo app a new one.\n\n\
+             The console is at {base}/console: sign in with an admin app, made with\n  \
+             latchkey app create --name console --scope latchkey:admin\n\
+             Stop with Ctrl-C.\n",
             self.client_id,
             self.secret.expose()
         )

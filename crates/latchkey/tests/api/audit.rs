@@ -364,6 +364,48 @@ async fn audit_list_limit_after_since_gives_the_oldest_events_from_then() {
 }
 
 #[tokio::test]
+async fn audit_list_action_keeps_only_events_of_that_action() {
+    let app = spawn_app().await;
+    let created = app.cli_json(&["app", "create", "--name", "worker", "--json"]);
+    let id = client_id(&created);
+    app.cli_ok(&["app", "disable", id]);
+    app.cli_ok(&["app", "create", "--name", "other"]);
+
+    assert_eq!(
+        summary(&audit(&app, &["--action", "app.disable"])),
+        [event("default", "app.disable", id)]
+    );
+    assert_eq!(
+        audit(&app, &["--action", "app.disabl"]),
+        Vec::<Value>::new()
+    );
+}
+
+#[tokio::test]
+async fn audit_list_until_keeps_events_at_or_before_the_time() {
+    let app = spawn_app().await;
+    app.cli_ok(&["app", "create", "--name", "worker"]);
+    let events = audit(&app, &[]);
+    let at = events[0]["at"].as_str().expect("a time").to_owned();
+
+    assert_eq!(audit(&app, &["--until", &at]), events);
+    assert_eq!(audit(&app, &["--since", &at, "--until", &at]), events);
+    let before = (unix_seconds(&json!(at)) - 1).to_string();
+    assert_eq!(audit(&app, &["--until", &before]), Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn audit_list_refuses_an_until_before_the_since() {
+    let app = spawn_app().await;
+
+    let output = app.cli(&["audit", "list", "--since", "200", "--until", "199"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("--until is before --since"), "{message}");
+}
+
+#[tokio::test]
 async fn audit_list_never_shows_a_client_secret() {
     let app = spawn_app().await;
     app.cli_ok(&["tenant", "create", "acme", "--domain", ACME_HOST]);

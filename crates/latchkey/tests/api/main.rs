@@ -34,6 +34,7 @@ mod completions;
 mod concurrent_writes;
 mod config_file;
 mod connection_limits;
+mod console_browser;
 mod console_session;
 mod crash_safety;
 mod database_connect;

@@ -216,7 +216,7 @@ async fn servers_started_together_on_a_fresh_deployment_share_one_master_key_and
 }
 
 #[tokio::test]
-async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints() {
+async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints_and_names_the_console() {
     let (dir, db_url) = database();
     let log = dir.path().join("quickstart.log");
     let args = ["quickstart", "--listen", "127.0.0.1:0"];
@@ -240,6 +240,19 @@ async fn quickstart_serves_discovery_whose_issuer_is_the_url_it_prints() {
         assert_eq!(metadata["issuer"], base.as_str(), "{path}");
         assert_eq!(metadata["token_endpoint"], format!("{base}/oauth2/token"));
     }
+    // The banner names the console, and the page is there.
+    let console = loop {
+        let line = lines
+            .recv_timeout(START_WAIT)
+            .expect("quickstart names the console");
+        if let Some(rest) = line.trim().strip_prefix("The console is at ") {
+            break rest.split(':').take(3).collect::<Vec<_>>().join(":");
+        }
+    };
+    assert_eq!(console, format!("{base}/console"));
+    let page = reqwest::get(&console).await.expect("the console page");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
 }
 
 #[test]

@@ -16,30 +16,38 @@ fn js_verifiers() -> Option<&'static Path> {
 }
 
 fn install_js_verifiers() -> Option<PathBuf> {
+    npm_install("tests/js", "js-verifiers")
+}
+
+/// Copies the files of `sources` (a folder of this crate holding a package.json and its
+/// package-lock.json) into `target/TARGET` and installs its packages there with `npm ci`, again
+/// only when the lock file changed. `None`, after saying why, when node or npm is missing,
+/// unless `CI` is `true`: there a missing tool fails the test.
+pub(crate) fn npm_install(sources: &str, target: &str) -> Option<PathBuf> {
     for tool in ["node", "npm"] {
         let found = Command::new(tool)
             .arg("--version")
             .output()
             .is_ok_and(|output| output.status.success());
         if !found {
-            let why = format!("{tool} is not installed: the JavaScript verifiers cannot run");
+            let why = format!("{tool} is not installed: the scripts of {sources} cannot run");
             if std::env::var("CI").is_ok_and(|ci| ci == "true") {
                 panic!("{why} (CI=true requires them)");
             }
-            eprintln!("skipping the JavaScript verifiers: {why}");
+            eprintln!("skipping: {why}");
             return None;
         }
     }
-    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join(sources);
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target temporary directory is inside target/")
-        .join("js-verifiers");
-    std::fs::create_dir_all(&target).expect("creating target/js-verifiers");
-    for entry in std::fs::read_dir(&sources).expect("reading tests/js") {
-        let path = entry.expect("a tests/js entry").path();
-        if let Some(name) = path.file_name() {
-            std::fs::copy(&path, target.join(name)).expect("copying a JavaScript verifier file");
+        .join(target);
+    std::fs::create_dir_all(&target).expect("creating the scripts' folder in target/");
+    for entry in std::fs::read_dir(&sources).expect("reading the scripts' folder") {
+        let path = entry.expect("a folder entry").path();
+        if let Some(name) = path.file_name().filter(|_| path.is_file()) {
+            std::fs::copy(&path, target.join(name)).expect("copying a script's file");
         }
     }
     // npm ci replaces node_modules, so it runs only when the installed lock is not this one.
