@@ -127,6 +127,8 @@ const FIELD_RULES = [
   ['in_seconds', /in_seconds|a year ahead/i],
   ['alg', /algorithm|\balg\b/i],
   ['jti', /\bjti\b/i],
+  ['until', /\buntil\b/i],
+  ['since', /\bsince\b/i],
   ['name', /name/i],
   ['client_secret', /secret/i],
 ];

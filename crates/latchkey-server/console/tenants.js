@@ -27,6 +27,9 @@ export async function tenantsPage(context) {
 }
 
 function tenantFields(tenant) {
+  // The API shows the issuer in force; the one a tenant gets from its first domain is no
+  // choice of its own, so the field stays empty for it (and an edit leaves it derived).
+  const derived = tenant && tenant.domains.length > 0 && tenant.issuer === `https://${tenant.domains[0]}`;
   return {
     domains: field({
       label: 'Domains', name: 'domains', value: tenant ? tenant.domains.join(' ') : '',
@@ -34,7 +37,7 @@ function tenantFields(tenant) {
       autocomplete: 'off',
     }),
     issuer: field({
-      label: 'Issuer (optional)', name: 'issuer', value: tenant?.issuer ?? '', type: 'url',
+      label: 'Issuer (optional)', name: 'issuer', value: derived ? '' : tenant?.issuer ?? '', type: 'url',
       hint: 'Leave empty for https:// and the first domain.', autocomplete: 'off',
     }),
     token_profile: field({

@@ -128,6 +128,48 @@ describe('the console with many apps', () => {
     assert.equal(stored.json.name, 'app-001', 'a field left alone is not changed');
   });
 
+  test('the audit trail pages back through older events and forward again', async () => {
+    await visit(page, `#/audit?tenant=${tenant}`, 'Audit trail');
+    const rows = () => page.locator('table.list tbody tr');
+    const actions = async () => (await rows().locator('td:nth-child(4)').allTextContents()).map((text) => text.trim());
+    const times = async () => rows().locator('td:first-child time').evaluateAll(
+      (nodes) => nodes.map((node) => Date.parse(node.getAttribute('datetime'))));
+    const first = await actions();
+    assert.equal(first.length, 50);
+    assert.equal(first[0], 'app.update', 'the edit of the test before is the newest event');
+    const seen = [...(await times())];
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await page.getByText('Page 2', { exact: true }).waitFor();
+    assert.equal((await actions()).length, 50);
+    seen.push(...(await times()));
+    await page.getByRole('button', { name: 'Older events' }).click();
+    await page.getByText('Page 3', { exact: true }).waitFor();
+    const last = await actions();
+    // 120 app.create, one app.disable, one app.update and the tenant.create.
+    assert.equal(last.length, APPS + 3 - 100);
+    assert.equal(last.at(-1), 'tenant.create');
+    assert.ok(await page.getByRole('button', { name: 'Older events' }).isDisabled());
+    seen.push(...(await times()));
+    assert.deepEqual(seen, [...seen].sort((a, b) => b - a), 'newest first across pages');
+    await page.getByRole('button', { name: 'Newer events' }).click();
+    await page.getByText('Page 2', { exact: true }).waitFor();
+    assert.equal((await actions()).length, 50);
+  });
+
+  test('the audit trail filters by a time range', async () => {
+    await visit(page, `#/audit?tenant=${tenant}`, 'Audit trail');
+    await page.getByLabel('Until (your time)').fill('2001-01-01T00:00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No events match these filters.').waitFor();
+    assert.match(await page.evaluate(() => decodeURIComponent(location.hash)), /until=2001-01-01T\d\d:00:00Z/);
+    await page.getByLabel('Until (your time)').fill('');
+    await page.getByLabel('From (your time)').fill('2001-01-01T00:00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(() => location.hash.includes('since='));
+    await settled();
+    assert.equal(await page.locator('table.list tbody tr').count(), 50);
+  });
+
   test('a token got from the page can be revoked by its jti', async () => {
     // The console's own origin reaches the default tenant, so the page offers to get a token.
     await visit(page, '#/tenants/default/apps/new', 'New app');
