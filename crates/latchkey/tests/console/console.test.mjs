@@ -144,6 +144,48 @@ describe('the console', () => {
     await page.getByLabel('Access token', { exact: true }).fill('');
   });
 
+  test('a console opened on the tenant\'s own host gets a token from the page', async () => {
+    // The browser resolves the tenant's domain to this server, as a deployment's DNS would.
+    const port = new URL(BASE).port;
+    const tenantBrowser = await launch([`--host-resolver-rules=MAP ${host} 127.0.0.1`]);
+    try {
+      const tenantPage = await (await tenantBrowser.newContext()).newPage();
+      const tenantWatcher = watch(tenantPage);
+      await signIn(tenantPage, { base: `http://${host}:${port}` });
+      await visit(tenantPage, `#/tenants/${tenant}/apps/${app.clientId}`, new RegExp(appName));
+      await tenantPage.getByLabel('Client secret', { exact: true }).fill(app.secret);
+      await tenantPage.getByRole('button', { name: 'Get a token' }).click();
+      await tenantPage.locator('#token-claims').waitFor();
+      const claims = JSON.parse(await textOf(tenantPage.locator('#token-claims')));
+      assert.deepEqual([claims.iss, claims.sub], [`https://${host}`, app.clientId]);
+      await tenantPage.getByLabel('Client secret', { exact: true }).fill('wrong');
+      await tenantPage.getByRole('button', { name: 'Get a token' }).click();
+      await tenantPage.getByRole('alert').filter({ hasText: 'invalid_client' }).waitFor();
+      // Chromium notes that it ignores the server's Cross-Origin-Opener-Policy on a plain-HTTP
+      // origin that is not loopback (it applies over HTTPS): a notice, not a page error.
+      tenantWatcher.assertClean((problem) => /Cross-Origin-Opener-Policy header has been ignored/.test(problem));
+    } finally {
+      await tenantBrowser.close();
+    }
+  });
+
+  test('an app without latchkey:admin cannot sign in, and is told why', async () => {
+    const cookie = await sessionCookie(context);
+    const csrf = await page.evaluate(async () => (await (await fetch('/console/session')).json()).csrf_token);
+    const plain = await request('POST', '/admin/v1/tenants/default/apps', {
+      cookie, headers: { 'x-csrf-token': csrf }, json: { name: unique('not-admin') },
+    });
+    assert.equal(plain.status, 201, plain.text);
+    const other = await browser.newContext();
+    const otherPage = await other.newPage();
+    await otherPage.goto(`${BASE}/console`);
+    await otherPage.getByLabel('Client Id', { exact: true }).fill(plain.json.client_id);
+    await otherPage.getByLabel('Client secret', { exact: true }).fill(plain.json.client_secret);
+    await otherPage.getByRole('button', { name: 'Sign in' }).click();
+    await otherPage.getByRole('alert').filter({ hasText: 'not granted the latchkey:admin scope' }).waitFor();
+    await other.close();
+  });
+
   test('a disabled app is refused tokens with invalid_client, and enabled gets them again', async () => {
     await page.getByRole('button', { name: 'Disable app' }).click();
     await confirmInDialog('Disable app');

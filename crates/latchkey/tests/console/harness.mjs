@@ -27,12 +27,12 @@ export function unique(prefix) {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Headless Chromium, with the flags a sandboxed, offline machine needs. */
-export function launch() {
+/** Headless Chromium, with the flags a sandboxed, offline machine needs (and `extra` ones). */
+export function launch(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
   });
 }
 
@@ -114,8 +114,8 @@ export function introspect(host, clientId, secret, token) {
 }
 
 /** Signs in through the sign-in form and waits for the first page after it. */
-export async function signIn(page, { clientId = ADMIN_ID, secret = ADMIN_SECRET, tenant = 'default' } = {}) {
-  await page.goto(`${BASE}/console`);
+export async function signIn(page, { clientId = ADMIN_ID, secret = ADMIN_SECRET, tenant = 'default', base = BASE } = {}) {
+  await page.goto(`${base}/console`);
   await page.getByLabel('Client Id', { exact: true }).fill(clientId);
   await page.getByLabel('Client secret', { exact: true }).fill(secret);
   await page.getByLabel('Tenant', { exact: true }).fill(tenant);
