@@ -63,7 +63,8 @@ async function render() {
   const [found, page] = match;
   const params = found.slice(1).map(decodeURIComponent);
   const view = h('div.view');
-  const status = h('p.flash', { role: 'status' }, flashMessage);
+  const status = h('p.flash', { role: 'status' });
+  const arrived = flashMessage;
   flashMessage = '';
   const context = {
     session,
@@ -91,6 +92,9 @@ async function render() {
   if (mine !== renderCount) return;
   main.removeAttribute('aria-busy');
   replace(main, status, view);
+  // A live region announces what changes in it, not what it held when it appeared: the message
+  // of the step that led here goes in once the region is on the page.
+  if (arrived) setTimeout(() => { if (!status.textContent) status.textContent = arrived; }, 50);
   const heading = view.querySelector('h1');
   if (heading) {
     heading.setAttribute('tabindex', '-1');

@@ -77,6 +77,8 @@ export class LocalError extends Error {
 /** The integer in a number field, null when empty; a `LocalError` when not a whole number. */
 export function integerOf(name, input, what) {
   const text = input.value.trim();
+  // A number field holding what is not a number reads as empty: that is a mistake, not a blank.
+  if (input.validity?.badInput) throw new LocalError(name, `${what} must be a whole number.`);
   if (text === '') return null;
   if (!/^\d+$/.test(text)) throw new LocalError(name, `${what} must be a whole number.`);
   return Number(text);

@@ -218,7 +218,7 @@ describe('the console with many apps', () => {
     await page.getByRole('dialog').getByLabel('Also delete its apps').check();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete tenant' }).click();
     await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
-    assert.match(await textOf(page.locator('.flash')), new RegExp(`Tenant ${tenant} deleted`));
+    await page.getByRole('status').filter({ hasText: `Tenant ${tenant} deleted` }).waitFor();
     assert.equal(await page.getByRole('link', { name: tenant, exact: true }).count(), 0);
     watcher.assertClean();
   });
