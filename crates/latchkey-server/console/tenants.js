@@ -133,6 +133,7 @@ export async function tenantPage(context, name) {
     type: 'button',
     on: {
       click: async () => {
+        force.checked = false;
         const answer = await confirmDialog({
           title: `Delete tenant ${name}?`,
           message: 'Its apps stop getting tokens, and its signing keys are deleted. This cannot be undone.',
