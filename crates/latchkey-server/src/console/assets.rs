@@ -109,6 +109,17 @@ mod tests {
         );
     }
 
+    /// The key page lists the algorithms itself (a select needs them before any request):
+    /// every one the server signs with must be there.
+    #[test]
+    fn the_key_page_offers_every_signing_algorithm() {
+        let page = Files::get("keys.js").expect("keys.js");
+        let text = std::str::from_utf8(&page.data).unwrap();
+        for alg in latchkey_keys::Algorithm::ALL {
+            assert!(text.contains(&format!("'{}'", alg.as_str())), "{alg:?}");
+        }
+    }
+
     /// The Content-Security-Policy forbids inline script: a page holding one would not run.
     #[test]
     fn the_pages_hold_no_inline_script_or_style() {
