@@ -308,7 +308,7 @@ pub trait Store: Send + Sync + 'static {
     /// some notices may have been missed): it wakes a follower, never tells it what changed.
     fn change_notices(&self) -> Option<tokio::sync::watch::Receiver<u64>>;
 
-    /// Audit events passing the query, oldest first (newest first when it says `newest_first`).
+    /// Audit events passing the query, in its `order`.
     async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
     /// Appends an event that records no change of its own (a federated login, say).
     async fn record_audit(&self, event: &AuditEvent) -> StoreResult<()>;

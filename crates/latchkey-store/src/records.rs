@@ -101,20 +101,36 @@ pub struct AuditQuery {
     pub tenant: Option<String>,
     /// Only events with an id above this (the previous page's last).
     pub after_id: Option<i64>,
-    /// The newest `limit` events passing the filters instead of the oldest (still listed
-    /// oldest first).
-    pub latest: bool,
+    /// Which `limit` events, in which order.
+    pub order: AuditOrder,
     /// Only events of this action, matched exactly (`app.create`).
     pub action: Option<String>,
     /// Only events at or before this time.
     pub until: Option<i64>,
     /// Only events with an id below this (the previous newest-first page's last).
     pub before_id: Option<i64>,
-    /// List newest first (descending id): with `limit`, the newest `limit` events passing the
-    /// filters, so `latest` changes nothing more.
-    pub newest_first: bool,
     /// At most this many events.
     pub limit: u32,
+}
+
+/// Which events of those passing an `AuditQuery`'s filters it lists, and in which order: the
+/// order is always by id, which is the order events were recorded in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuditOrder {
+    /// The oldest `limit`, oldest first.
+    #[default]
+    Oldest,
+    /// The newest `limit`, listed oldest first (the tail of a trail, read as a log).
+    Latest,
+    /// The newest `limit`, newest first.
+    Newest,
+}
+
+impl AuditOrder {
+    /// Whether the events are picked from the newest.
+    pub fn picks_newest(self) -> bool {
+        self != AuditOrder::Oldest
+    }
 }
 
 /// A stored secret hash.

@@ -12,7 +12,7 @@ use latchkey_manage::schema::{PageLimit, TenantName};
 use latchkey_manage::tenants;
 use latchkey_manage::views::{AuditPage, AuditView, parse_time};
 use latchkey_protocol::admin::AdminReach;
-use latchkey_store::AuditQuery;
+use latchkey_store::{AuditOrder, AuditQuery};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -35,7 +35,7 @@ pub(crate) struct AuditListQuery {
     /// `oldest` (the default) lists oldest first and pages with `after`; `newest` lists newest
     /// first and pages with `before`.
     #[param(inline)]
-    order: Option<AuditOrder>,
+    order: Option<ListOrder>,
     /// The `next_after` of the previous page (oldest first only).
     after: Option<i64>,
     /// The `next_before` of the previous page (with `order=newest` only).
@@ -48,7 +48,7 @@ pub(crate) struct AuditListQuery {
 /// The order of an audit listing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum AuditOrder {
+enum ListOrder {
     /// Oldest first.
     #[default]
     Oldest,
@@ -87,7 +87,11 @@ fn store_query(
             "until is before since: the range must end at or after its start".into(),
         ));
     }
-    let newest_first = query.order.unwrap_or_default() == AuditOrder::Newest;
+    let order = match query.order.unwrap_or_default() {
+        ListOrder::Oldest => AuditOrder::Oldest,
+        ListOrder::Newest => AuditOrder::Newest,
+    };
+    let newest_first = order == AuditOrder::Newest;
     if newest_first && query.after.is_some() {
         return Err(AdminError::BadRequest(
             "after pages oldest first: with order=newest, pass the previous page's next_before as before".into(),
@@ -102,12 +106,11 @@ fn store_query(
         since,
         tenant,
         after_id: query.after,
-        latest: false,
+        order,
         limit: limit + 1,
         action: query.action,
         until,
         before_id: query.before,
-        newest_first,
     })
 }
 
@@ -141,7 +144,7 @@ pub(crate) async fn list(
     events.truncate(limit as usize);
     // The last event listed is the cursor of the next page, in the order's own parameter.
     let next = more.then(|| events.last().map(|event| event.id)).flatten();
-    let (next_after, next_before) = if audit_query.newest_first {
+    let (next_after, next_before) = if audit_query.order == AuditOrder::Newest {
         (None, next)
     } else {
         (next, None)
@@ -185,7 +188,7 @@ mod tests {
     #[test]
     fn order_newest_with_before_asks_newest_first_below_the_cursor() {
         let asked = check("order=newest&before=42&action=app.create").unwrap();
-        assert!(asked.newest_first);
+        assert_eq!(asked.order, AuditOrder::Newest);
         assert_eq!(asked.before_id, Some(42));
         assert_eq!(asked.after_id, None);
         assert_eq!(asked.action.as_deref(), Some("app.create"));
@@ -200,7 +203,7 @@ mod tests {
     #[test]
     fn order_oldest_is_the_default_order() {
         assert_eq!(check("order=oldest&after=7"), check("after=7"));
-        assert!(!check("order=oldest").unwrap().newest_first);
+        assert_eq!(check("order=oldest").unwrap().order, AuditOrder::Oldest);
     }
 
     #[test]

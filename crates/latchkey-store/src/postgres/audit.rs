@@ -1,6 +1,6 @@
 //! The audit trail on PostgreSQL.
 
-use crate::{AuditEvent, AuditQuery, StoreResult};
+use crate::{AuditEvent, AuditOrder, AuditQuery, StoreResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 /// Appends an event on `conn`, inside the transaction of the change it records when there is one.
@@ -53,16 +53,16 @@ pub(super) async fn events_on<'c>(
     if let Some(before) = query.before_id {
         sql.push(" AND id < ").push_bind(before);
     }
-    // As on SQLite: the latest `limit` are picked newest first, then listed oldest first.
-    let descending = query.latest || query.newest_first;
-    let order = if descending {
+    // Both orders that pick the newest take them by descending id; `Latest` then turns them
+    // back to be read oldest first.
+    let order = if query.order.picks_newest() {
         " ORDER BY id DESC LIMIT "
     } else {
         " ORDER BY id LIMIT "
     };
     sql.push(order).push_bind(i64::from(query.limit));
     let mut rows = sql.build().fetch_all(executor).await?;
-    if descending && !query.newest_first {
+    if query.order == AuditOrder::Latest {
         rows.reverse();
     }
     rows.iter()

@@ -3,7 +3,7 @@
 use super::now;
 use crate::cli::AuditCommand;
 use crate::output;
-use latchkey_store::{AuditQuery, Store};
+use latchkey_store::{AuditOrder, AuditQuery, Store};
 
 /// A `--since` or `--until` value: a moment, or a duration before now.
 #[derive(Debug, Clone, Copy)]
@@ -49,14 +49,18 @@ pub(crate) async fn run(store: &dyn Store, command: AuditCommand) -> anyhow::Res
     }
     // Without --since, the most recent events (a long-lived trail is mostly old history).
     let query = AuditQuery {
-        latest: since.is_none(),
+        order: if since.is_none() {
+            AuditOrder::Latest
+        } else {
+            AuditOrder::Oldest
+        },
         since,
         until,
         tenant: args.tenant,
         action: args.action,
         after_id: None,
         limit: args.limit,
-        ..AuditQuery::default()
+        before_id: None,
     };
     let events = store.audit_events(&query).await?;
     if args.json {
