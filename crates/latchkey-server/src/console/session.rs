@@ -135,15 +135,23 @@ pub(super) async fn sign_in(
         Err(error) => return error.into_response(),
     };
     let now = state.clock.now();
-    record_sign_in(&state, &admin, source, now).await;
+    if let Err(error) = record_sign_in(&state, &admin, source, now).await {
+        return error.into_response();
+    }
     let view = SessionView::of(&admin, &access_token, now);
     let cookie = console::session_cookie(&access_token, token.expires_in, https);
     with_cookie(response::json_value(StatusCode::OK, &view), &cookie)
 }
 
-/// Adds the sign-in to the audit trail: who opened a console session, from where. The session
-/// is open whether or not the store takes the event (it is logged if not), as a token would be.
-async fn record_sign_in(state: &AppState, admin: &Admin, source: IpAddr, now: i64) {
+/// Adds the sign-in to the audit trail: who opened a console session, from where. A session
+/// the trail cannot record is not opened (the console could change nothing then anyway: every
+/// change is a write).
+async fn record_sign_in(
+    state: &AppState,
+    admin: &Admin,
+    source: IpAddr,
+    now: i64,
+) -> Result<(), AdminError> {
     let event = audit::event(
         admin.actor(),
         &admin.tenant,
@@ -152,9 +160,7 @@ async fn record_sign_in(state: &AppState, admin: &Admin, source: IpAddr, now: i6
         json!({ "source": source.to_string() }),
         now,
     );
-    if let Err(error) = state.registry.store().record_audit(&event).await {
-        tracing::warn!(client_id = %admin.client_id, error = %error, "a console sign-in could not be added to the audit trail");
-    }
+    Ok(state.registry.store().record_audit(&event).await?)
 }
 
 /// The app exists and its secret is right, but it may not administer.

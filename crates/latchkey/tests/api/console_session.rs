@@ -344,3 +344,36 @@ async fn a_tenant_admin_signs_in_to_its_tenant_and_reaches_no_other() {
         assert_admin_error(&other, 403, "access_denied");
     }
 }
+
+/// Signing in and out are writes (the sign-in's audit event, the token's revocation): on a
+/// database that cannot take them, each answers 503 and changes nothing: no session is opened,
+/// and the open one still works until a sign-out is stored.
+#[tokio::test]
+async fn on_a_full_database_signing_in_or_out_answers_503_and_changes_nothing() {
+    if skip_unless_sqlite("fills the disk under the SQLite file") {
+        return;
+    }
+    let Some(mut tmpfs) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let admins = admins_in(tmpfs.folder(), Setup::default()).await;
+    let http = &admins.app;
+    let (cookie, csrf) = session(http, &credentials(&admins.ops)).await;
+
+    tmpfs.fill("filler");
+    let (refused, set) = sign_in(http, &credentials(&admins.ops)).await;
+    assert_admin_error(&refused, 503, "temporarily_unavailable");
+    assert_eq!(set, None, "a session opened without its audit event");
+    let out = with_cookie(http, Method::DELETE, SESSION, &cookie, Some(&csrf), None).await;
+    assert_admin_error(&out, 503, "temporarily_unavailable");
+    assert_eq!(out.header("set-cookie"), None, "{out:?}");
+    with_cookie(http, Method::GET, SESSION, &cookie, None, None)
+        .await
+        .json_of(200);
+
+    std::fs::remove_file(tmpfs.path("filler")).expect("removing the filler file");
+    let out = with_cookie(http, Method::DELETE, SESSION, &cookie, Some(&csrf), None).await;
+    assert_eq!(out.status, 204, "{out:?}");
+    let after = with_cookie(http, Method::GET, SESSION, &cookie, None, None).await;
+    assert_admin_error(&after, 401, "invalid_token");
+}
